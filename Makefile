@@ -1,0 +1,78 @@
+# AnchorDesk — the two commands that matter:
+#   make run    install what is missing, build, and open the studio (bundled relay on SQLite)
+#   make test   install what is missing, then every check CI runs
+# Both work on a fresh Debian 12 / Ubuntu machine as root or with sudo.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+NPM ?= npm
+TAURI_DRIVER_VERSION := 2.1.0
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test demo deps deps-run tools ui ui-deps build release lint rust-test ui-check e2e bench clean
+
+run: deps-run ui
+	$(CARGO) run -p anchordesk
+
+test: deps tools ui lint rust-test ui-check e2e
+	@echo "make test: all checks passed"
+
+demo: deps-run ui
+	$(CARGO) build -p anchordesk -p anchordesk-relay
+	scripts/demo.sh
+
+deps:
+	scripts/install-deps.sh test
+
+deps-run:
+	scripts/install-deps.sh run
+
+# tauri-driver: WebDriver for the real studio window in end-to-end tests.
+tools:
+	@if ! tauri-driver --help >/dev/null 2>&1; then \
+	  echo "installing tauri-driver $(TAURI_DRIVER_VERSION)"; \
+	  $(CARGO) install tauri-driver --version $(TAURI_DRIVER_VERSION) --locked; \
+	fi
+
+ui-deps:
+	@if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then \
+	  $(NPM) --prefix ui ci --no-audit --no-fund; \
+	fi
+
+# Both the relay (viewer page) and the studio window embed ui/dist at compile time.
+ui: ui-deps
+	$(NPM) --prefix ui run build
+
+build: ui
+	$(CARGO) build --workspace
+
+release: deps-run ui
+	$(CARGO) build --release -p anchordesk -p anchordesk-relay
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Also (re)generates ui/src/bindings from the Rust wire types (ts-rs).
+rust-test:
+	$(CARGO) test --workspace
+	@if [[ "$${CI:-}" == "true" ]] && ! git diff --quiet -- ui/src/bindings; then \
+	  echo "ui/src/bindings is stale: run cargo test and commit the result"; git diff --stat -- ui/src/bindings; exit 1; \
+	fi
+
+ui-check:
+	$(NPM) --prefix ui run lint
+	$(NPM) --prefix ui run typecheck
+	$(NPM) --prefix ui run test
+
+# Browser tests against the relay binary built by rust-test.
+e2e:
+	$(NPM) --prefix ui run e2e
+
+bench:
+	@echo "see bench/README.md"
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist ui/node_modules

@@ -1,0 +1,61 @@
+//! AnchorDesk media engine. Everything GStreamer stays behind this crate's API.
+//!
+//! For now it offers [`init`] and the headless [`smoke::run_test_encode`] pipeline that proves
+//! the encoders work on this machine; scenes, effects and outputs build on the same init.
+
+pub mod smoke;
+
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// GStreamer itself could not be initialised (missing libraries, broken registry).
+    #[error("GStreamer failed to initialise: {0}")]
+    Init(String),
+    /// A required element is not installed; the message names the Debian package.
+    #[error("GStreamer element '{element}' is not installed (Debian package: {package})")]
+    MissingElement {
+        element: String,
+        package: &'static str,
+    },
+    /// The pipeline was built but failed while running.
+    #[error("pipeline error from {source_element}: {message}")]
+    Pipeline {
+        source_element: String,
+        message: String,
+    },
+    /// A state change did not complete.
+    #[error("pipeline could not change state: {0}")]
+    StateChange(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Initialises GStreamer once per process; later calls return the first result.
+pub fn init() -> Result<()> {
+    static INIT: OnceLock<Result<()>> = OnceLock::new();
+    INIT.get_or_init(|| gstreamer::init().map_err(|e| Error::Init(e.to_string())))
+        .clone()
+}
+
+/// Which Debian package ships an element, for actionable error messages.
+fn package_for(element: &str) -> &'static str {
+    match element {
+        "x264enc" => "gstreamer1.0-plugins-ugly",
+        "opusenc" | "videotestsrc" | "audiotestsrc" | "videoconvert" | "audioconvert"
+        | "audioresample" => "gstreamer1.0-plugins-base",
+        "h264parse" => "gstreamer1.0-plugins-bad",
+        _ => "gstreamer1.0-plugins-good",
+    }
+}
+
+pub(crate) fn make(factory: &str, name: Option<&str>) -> Result<gstreamer::Element> {
+    let mut builder = gstreamer::ElementFactory::make(factory);
+    if let Some(name) = name {
+        builder = builder.name(name);
+    }
+    builder.build().map_err(|_| Error::MissingElement {
+        element: factory.to_owned(),
+        package: package_for(factory),
+    })
+}

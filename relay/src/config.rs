@@ -1,0 +1,168 @@
+//! Relay configuration. Precedence: command-line flags > `ANCHORDESK_*` environment > config
+//! file (TOML) > defaults. clap handles the first two; [`Config::merge`] layers the rest.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Loopback by default: a merchant exposes the relay deliberately, never by accident.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8686));
+
+/// File name of the embedded SQLite database inside the data directory.
+pub const DATABASE_FILE: &str = "anchordesk.db";
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// TOML config file; its values apply where no flag or environment variable is given.
+    #[arg(long, env = "ANCHORDESK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the database, uploads and recordings [default: the user's data dir + /anchordesk].
+    #[arg(long, env = "ANCHORDESK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address for the HTTP API and viewer page [default: 127.0.0.1:8686].
+    #[arg(long, env = "ANCHORDESK_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve the viewer UI from this directory instead of the copy embedded in the binary.
+    #[arg(long, env = "ANCHORDESK_UI_DIR", value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
+}
+
+/// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub ui_dir: Option<PathBuf>,
+}
+
+/// The resolved configuration a relay runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `None`: serve the viewer UI embedded at build time.
+    pub ui_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file named by `--config` could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for our schema.
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
+    }
+}
+
+impl Config {
+    /// Resolves flags/environment (already parsed by clap), the config file they name, and defaults.
+    pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        Ok(Self::merge(args, file))
+    }
+
+    pub fn merge(args: ServeArgs, file: FileConfig) -> Self {
+        Self {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(default_data_dir),
+            listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
+            ui_dir: args.ui_dir.or(file.ui_dir),
+        }
+    }
+
+    /// A relay for one data directory on a free loopback port: what the studio bundles.
+    pub fn bundled(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
+            ui_dir: None,
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join(DATABASE_FILE)
+    }
+}
+
+/// `$XDG_DATA_HOME/anchordesk` (usually `~/.local/share/anchordesk`).
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("anchordesk")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let args = ServeArgs {
+            listen: Some(addr("127.0.0.1:9000")),
+            ..ServeArgs::default()
+        };
+        let file = FileConfig {
+            data_dir: Some("/srv/shop".into()),
+            listen: Some(addr("0.0.0.0:80")),
+            ui_dir: None,
+        };
+        let config = Config::merge(args, file);
+        assert_eq!(config.listen, addr("127.0.0.1:9000"));
+        assert_eq!(config.data_dir, PathBuf::from("/srv/shop"));
+        assert_eq!(config.ui_dir, None);
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_8686() {
+        let config = Config::merge(ServeArgs::default(), FileConfig::default());
+        assert_eq!(config.listen, addr("127.0.0.1:8686"));
+        assert!(config.data_dir.ends_with("anchordesk"));
+    }
+
+    #[test]
+    fn unknown_config_key_is_rejected_with_its_name() {
+        let dir = std::env::temp_dir().join(format!("anchordesk-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("relay.toml");
+        std::fs::write(&path, "listn = \"127.0.0.1:1\"\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("listn"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn config_file_values_are_parsed() {
+        let parsed: FileConfig =
+            toml::from_str("data_dir = \"/var/lib/anchordesk\"\nlisten = \"0.0.0.0:8686\"\n")
+                .unwrap();
+        assert_eq!(parsed.data_dir, Some(PathBuf::from("/var/lib/anchordesk")));
+        assert_eq!(parsed.listen, Some(addr("0.0.0.0:8686")));
+    }
+}

@@ -1,0 +1,52 @@
+//! The relay's HTTP surface. [`app`] builds the router; [`serve`] runs it until shutdown.
+
+mod error;
+mod health;
+mod viewer;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{Error, Result};
+
+use crate::store::Store;
+use crate::ui::UiAssets;
+
+/// How long a request may take before it is answered 408; also bounds graceful shutdown.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub ui: Arc<UiAssets>,
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .fallback(viewer::serve)
+        .with_state(state)
+        .layer((
+            TraceLayer::new_for_http(),
+            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+        ))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets
+/// in-flight requests finish (each bounded by the request timeout).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

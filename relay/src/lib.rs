@@ -1,0 +1,17 @@
+//! The AnchorDesk relay: what the studio pushes to and what viewers watch and buy from.
+//!
+//! It runs in-process inside the studio (bundled, embedded SQLite) or standalone as
+//! `anchordesk-relay serve` on a merchant's machine: same code, same configuration schema.
+//! [`start`] binds, opens the store and serves until the returned [`RunningRelay`] is shut down.
+
+pub mod api;
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod ui;
+
+pub use config::{Config, ConfigError, ServeArgs};
+pub use server::{RunningRelay, StartError, shutdown_signal, start};
+pub use store::{Store, StoreError};

@@ -1,0 +1,130 @@
+//! Relay lifecycle: bind, open the store, serve, shut down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError};
+use crate::http::{self, AppState};
+use crate::store::{Store, StoreError};
+use crate::ui::UiAssets;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address cannot be bound (in use, not local, no permission).
+    #[error("cannot listen on {addr}: {}", describe_bind_error(.source))]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The configuration could not be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory or database is unusable.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn describe_bind_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "address already in use (is another relay running? pick another with --listen)".into()
+        }
+        _ => err.to_string(),
+    }
+}
+
+/// A relay serving in the background. Dropping it does not stop it; call [`Self::shutdown`].
+#[derive(Debug)]
+pub struct RunningRelay {
+    addr: SocketAddr,
+    store: Store,
+    cancel: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningRelay {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:8686`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A token that, when cancelled, starts graceful shutdown (e.g. from a signal handler).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// Waits until the server has stopped, however that was triggered.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let result = self
+            .task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.store.close().await;
+        result
+    }
+
+    /// Stops accepting connections, finishes in-flight requests and closes the database.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.cancel.cancel();
+        self.wait().await
+    }
+}
+
+/// Binds the listen address, opens the store (applying migrations) and starts serving.
+pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let store = Store::open(&config.data_dir, &config.database_path()).await?;
+    let state = AppState {
+        store: store.clone(),
+        ui: Arc::new(UiAssets::new(config.ui_dir.clone())),
+    };
+    let cancel = CancellationToken::new();
+    let shutdown = cancel.clone().cancelled_owned();
+    let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "relay listening");
+    Ok(RunningRelay {
+        addr,
+        store,
+        cancel,
+        task,
+    })
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM: what every AnchorDesk process treats as
+/// "stop gracefully".
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

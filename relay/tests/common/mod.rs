@@ -1,0 +1,63 @@
+//! Helpers shared by the relay's integration tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `anchordesk-relay serve` process; killed on drop if still alive.
+pub struct RelayProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn relay_command(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anchordesk-relay"));
+    cmd.env_remove("ANCHORDESK_LISTEN")
+        .env_remove("ANCHORDESK_CONFIG")
+        .env_remove("ANCHORDESK_UI_DIR")
+        .env("ANCHORDESK_DATA_DIR", data_dir)
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+/// Starts the relay with `args` after `serve` and waits for its "listening on" line.
+#[track_caller]
+pub fn spawn_relay(mut cmd: Command) -> RelayProcess {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn anchordesk-relay");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read relay stdout");
+    let url = line
+        .trim()
+        .strip_prefix("anchordesk-relay listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    RelayProcess { child, url }
+}
+
+/// Waits up to `timeout` for the process to exit.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Headless demo: the relay (on a throw-away data dir) plus a short headless engine run.
+# Prints the URLs to open; Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+data_dir="$(mktemp -d -t anchordesk-demo-XXXXXX)"
+listen="${ANCHORDESK_LISTEN:-127.0.0.1:8686}"
+relay_out="$(mktemp)"
+target/debug/anchordesk-relay serve --listen "$listen" --data-dir "$data_dir" >"$relay_out" &
+relay_pid=$!
+trap 'kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$data_dir" "$relay_out"' EXIT
+
+for _ in $(seq 50); do
+  grep -q "listening on" "$relay_out" && break
+  kill -0 "$relay_pid" 2>/dev/null || { echo "demo: the relay failed to start" >&2; exit 1; }
+  sleep 0.1
+done
+url="$(sed -n 's/^anchordesk-relay listening on //p' "$relay_out")"
+
+echo "relay:        $url   (data: $data_dir)"
+echo "viewer page:  $url/"
+echo "health:       $url/healthz"
+echo "version:      $url/api/version"
+echo "engine:       running the headless encoder for 5 s…"
+target/debug/anchordesk live --headless --duration 5s
+echo "relay keeps serving; press Ctrl-C to stop"
+wait "$relay_pid"

@@ -1,0 +1,188 @@
+//! Helpers for AnchorDesk's end-to-end tests: locating built binaries, a private X server,
+//! tauri-driver, and artifact paths. Every helper that starts a process kills it on drop.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+mod x11;
+pub use x11::request_window_close;
+
+/// The workspace root (where Cargo.toml and tauri.conf.json live).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A binary built by this `cargo test` run (target/<profile>/NAME), found next to the test.
+#[track_caller]
+pub fn built_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test>-<hash> → target/debug/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace` (or `make test`) first",
+        path.display()
+    );
+    path
+}
+
+/// Where tests write screenshots and logs for humans to look at: target/test-artifacts.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = workspace_root().join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).expect("create target/test-artifacts");
+    dir
+}
+
+/// A free TCP port on loopback (bound then released; fine for tests on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) -> Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("nothing listened on 127.0.0.1:{port} within {timeout:?}")
+}
+
+/// True once nothing accepts on `port` any more.
+pub fn wait_for_port_closed(port: u16, timeout: Duration) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A child process killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A private X server, so UI tests neither need nor disturb a real display.
+#[derive(Debug)]
+pub struct Xvfb {
+    pub display: String,
+    _child: KillOnDrop,
+}
+
+impl Xvfb {
+    pub fn start() -> Result<Self> {
+        let mut child = Command::new("Xvfb")
+            // -displayfd: Xvfb picks a free display number and writes it to fd 1.
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start Xvfb (Debian package: xvfb); `make test` installs it")?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .context("read display number from Xvfb")?;
+        let number = line.trim();
+        if number.is_empty() {
+            bail!("Xvfb exited without reporting a display");
+        }
+        Ok(Self {
+            display: format!(":{number}"),
+            _child: KillOnDrop(child),
+        })
+    }
+}
+
+/// `tauri-driver` (WebDriver for Tauri apps) on free ports, with WebKitWebDriver behind it.
+#[derive(Debug)]
+pub struct TauriDriver {
+    pub port: u16,
+    _child: KillOnDrop,
+}
+
+impl TauriDriver {
+    pub fn start(display: &str, envs: &[(&str, &Path)]) -> Result<Self> {
+        let port = free_port();
+        let native_port = free_port();
+        let log = std::fs::File::create(artifacts_dir().join("tauri-driver.log"))?;
+        let mut command = Command::new(tauri_driver_path()?);
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", display)
+            // Measured here: WEBKIT_DISABLE_COMPOSITING_MODE or WEBKIT_DISABLE_DMABUF_RENDERER make
+            // WebKitWebDriver's screenshot hang under Xvfb, and the defaults render fine; so neither is set.
+            .env_remove("WEBKIT_DISABLE_COMPOSITING_MODE")
+            .env_remove("WEBKIT_DISABLE_DMABUF_RENDERER")
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let child = KillOnDrop(command.spawn().context("cannot start tauri-driver")?);
+        wait_for_port(port, Duration::from_secs(20)).context("tauri-driver did not start")?;
+        Ok(Self {
+            port,
+            _child: child,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+fn tauri_driver_path() -> Result<PathBuf> {
+    let candidates = [
+        std::env::var_os("CARGO_HOME").map(|h| PathBuf::from(h).join("bin/tauri-driver")),
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tauri-driver")),
+    ];
+    if let Some(found) = candidates.into_iter().flatten().find(|p| p.exists()) {
+        return Ok(found);
+    }
+    if Command::new("tauri-driver").arg("--help").output().is_ok() {
+        return Ok(PathBuf::from("tauri-driver"));
+    }
+    bail!("tauri-driver not found: `make test` installs it (cargo install tauri-driver --locked)")
+}

@@ -1,0 +1,54 @@
+//! Talking to the test X server the way a window manager would.
+
+use anyhow::{Context, Result};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, Window};
+
+/// Asks the top-level window titled `title` to close by sending it `WM_DELETE_WINDOW`,
+/// exactly what a window manager sends when the user clicks the window's close button.
+pub fn request_window_close(display: &str, title: &str) -> Result<()> {
+    let (conn, screen) = x11rb::connect(Some(display)).context("connect to the X server")?;
+    let root = conn.setup().roots[screen].root;
+    let atom =
+        |name: &str| -> Result<u32> { Ok(conn.intern_atom(false, name.as_bytes())?.reply()?.atom) };
+    let net_wm_name = atom("_NET_WM_NAME")?;
+    let utf8 = atom("UTF8_STRING")?;
+    let window = find_by_title(&conn, root, title, net_wm_name, utf8)?
+        .with_context(|| format!("no window titled {title:?} on {display}"))?;
+    let event = ClientMessageEvent::new(
+        32,
+        window,
+        atom("WM_PROTOCOLS")?,
+        [atom("WM_DELETE_WINDOW")?, x11rb::CURRENT_TIME, 0, 0, 0],
+    );
+    conn.send_event(false, window, EventMask::NO_EVENT, event)?;
+    conn.flush()?;
+    Ok(())
+}
+
+fn find_by_title(
+    conn: &impl Connection,
+    window: Window,
+    title: &str,
+    net_wm_name: u32,
+    utf8: u32,
+) -> Result<Option<Window>> {
+    for (property, kind) in [
+        (net_wm_name, utf8),
+        (AtomEnum::WM_NAME.into(), AtomEnum::STRING.into()),
+    ] {
+        let reply = conn
+            .get_property(false, window, property, kind, 0, 1024)?
+            .reply()?;
+        if reply.value == title.as_bytes() {
+            return Ok(Some(window));
+        }
+    }
+    let children = conn.query_tree(window)?.reply()?.children;
+    for child in children {
+        if let Some(found) = find_by_title(conn, child, title, net_wm_name, utf8)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,42 @@
+// Starts a real `anchordesk-relay` process for browser tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const WORKSPACE = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = join(WORKSPACE, 'target/test-artifacts');
+
+export interface Relay {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+export async function startRelay(): Promise<Relay> {
+  const bin = process.env.ANCHORDESK_RELAY_BIN ?? join(WORKSPACE, 'target/debug/anchordesk-relay');
+  const dataDir = mkdtempSync(join(tmpdir(), 'anchordesk-e2e-'));
+  const child: ChildProcess = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ANCHORDESK_LISTEN: undefined, ANCHORDESK_CONFIG: undefined },
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    child.once('error', fail);
+    child.once('exit', (code) => fail(new Error(`relay exited with ${code} before listening`)));
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      const prefix = 'anchordesk-relay listening on ';
+      if (line.startsWith(prefix)) ok(line.slice(prefix.length));
+      else fail(new Error(`unexpected relay output: ${line}`));
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
