@@ -5,7 +5,11 @@
 //! [`start`] binds, opens the store and serves until the returned [`RunningRelay`] is shut down.
 
 pub mod api;
+pub mod auth;
+pub mod commerce;
 pub mod config;
+pub mod error;
+pub mod events;
 pub mod http;
 pub mod server;
 pub mod store;

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use anchordesk_relay::{Config, ServeArgs, telemetry};
+use anchordesk_relay::auth::{self, Role};
+use anchordesk_relay::{Config, ServeArgs, Store, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -20,6 +21,25 @@ struct Cli {
 enum Command {
     /// Run the relay until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Manage staff accounts (owner, anchor, assistant).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a staff account. The password is read from ANCHORDESK_PASSWORD, else from the
+    /// first line of standard input, so it never appears in the process list or shell history.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum, default_value_t = Role::Owner)]
+        role: Role,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -46,16 +66,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let config = Config::resolve(args)?;
             let relay = anchordesk_relay::start(&config).await?;
-            // Scripts (make demo, tests) read this line to find the port when listening on :0.
+            let signal = anchordesk_relay::shutdown_signal();
+            // Scripts (make demo, tests) read this line to find the port when listening on :0;
+            // it is printed only once signals are handled.
             println!("anchordesk-relay listening on {}", relay.url());
             let token = relay.shutdown_token();
             tokio::spawn(async move {
-                anchordesk_relay::shutdown_signal().await;
+                signal.await;
                 tracing::info!("shutdown requested; finishing in-flight requests");
                 token.cancel();
             });
             relay.wait().await?;
             tracing::info!("relay stopped");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    role,
+                    store,
+                },
+        } => {
+            let password = match std::env::var("ANCHORDESK_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let config = Config::resolve(store)?;
+            let store = Store::open(&config.data_dir, &config.database_path()).await?;
+            let id = auth::create_staff(&store, &username, &password, role).await?;
+            store.close().await;
+            println!("created {} {username} (id {id})", role.as_str());
             Ok(())
         }
     }

@@ -1,7 +1,6 @@
 //! Relay lifecycle: bind, open the store, serve, shut down.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -95,10 +94,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         source,
     })?;
     let store = Store::open(&config.data_dir, &config.database_path()).await?;
-    let state = AppState {
-        store: store.clone(),
-        ui: Arc::new(UiAssets::new(config.ui_dir.clone())),
-    };
+    let state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
     let cancel = CancellationToken::new();
     let shutdown = cancel.clone().cancelled_owned();
     let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
@@ -112,19 +108,30 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM: what every AnchorDesk process treats as
-/// "stop gracefully".
-pub async fn shutdown_signal() {
+/// "stop gracefully". The handlers are registered when this is called, not when the future is
+/// first polled, so a signal arriving right after start-up is never lost to the default action.
+/// Must be called inside a Tokio runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            (int, term) => {
+                let err = int
+                    .err()
+                    .or(term.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                tracing::warn!("cannot listen for signals ({err}); stop with SIGKILL");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

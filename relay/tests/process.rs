@@ -139,3 +139,76 @@ fn http_status(url: &str) -> u16 {
         .unwrap();
     rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
 }
+
+#[test]
+fn first_owner_is_created_from_the_cli_and_can_log_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut create = relay_command(dir.path());
+    create
+        .args(["user", "create", "--username", "boss"])
+        .env("ANCHORDESK_PASSWORD", "a-long-secret");
+    let out = create.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "created owner boss (id 1)"
+    );
+
+    let mut again = relay_command(dir.path());
+    again
+        .args(["user", "create", "--username", "boss"])
+        .env("ANCHORDESK_PASSWORD", "a-long-secret");
+    let (code, stderr) = output_of(again);
+    assert_eq!(code, 1);
+    assert!(
+        last_line(&stderr).contains("username boss is taken"),
+        "{stderr}"
+    );
+
+    let mut serve = relay_command(dir.path());
+    serve.args(["serve", "--listen", "127.0.0.1:0"]);
+    let relay = spawn_relay(serve);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/auth/login", relay.url))
+            .json(&serde_json::json!({ "username": "boss", "password": "a-long-secret" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn short_password_from_stdin_is_refused_naming_the_field() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = relay_command(dir.path());
+    cmd.args([
+        "user",
+        "create",
+        "--username",
+        "helper",
+        "--role",
+        "assistant",
+    ])
+    .env_remove("ANCHORDESK_PASSWORD")
+    .stdin(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(last_line(&stderr).contains("invalid password"), "{stderr}");
+}

@@ -35,15 +35,24 @@ pub fn run(args: &LiveArgs) -> ExitCode {
 }
 
 /// Ctrl-C or SIGTERM ends the run gracefully (drained, summary printed) instead of killing it.
+/// The handlers are registered before this returns, so no early signal is lost.
 fn stop_on_signal(stop: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("anchordesk live: warning: signals not handled: {e}");
             return;
-        };
-        rt.block_on(anchordesk_relay::shutdown_signal());
+        }
+    };
+    let signal = {
+        let _runtime = rt.enter();
+        anchordesk_relay::shutdown_signal()
+    };
+    std::thread::spawn(move || {
+        rt.block_on(signal);
         stop.store(true, Ordering::Relaxed);
     });
 }

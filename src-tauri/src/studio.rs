@@ -29,8 +29,13 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             // Ctrl-C in the terminal or a session logout closes the studio the same way as
             // its window does, so the relay drains and the database is closed.
             let handle = app.handle().clone();
+            let signal = {
+                let runtime = tauri::async_runtime::handle();
+                let _entered = runtime.inner().enter();
+                anchordesk_relay::shutdown_signal()
+            };
             tauri::async_runtime::spawn(async move {
-                anchordesk_relay::shutdown_signal().await;
+                signal.await;
                 tracing::info!("signal received; closing the studio");
                 handle.exit(0);
             });

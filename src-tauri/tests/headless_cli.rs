@@ -48,3 +48,29 @@ fn bad_duration_is_rejected_with_the_flag_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--duration"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_ends_an_unbounded_headless_run_with_a_summary() {
+    let child = anchordesk()
+        .args(["live", "--headless"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run anchordesk");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("anchordesk live: encoded "), "{stdout}");
+}

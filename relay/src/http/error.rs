@@ -1,65 +1,133 @@
-//! One error type for every handler, rendered as [`crate::api::ErrorBody`] JSON.
+//! Renders [`crate::error::Error`] as [`crate::api::ErrorBody`] JSON with a status code, and
+//! makes malformed JSON bodies answer in the same format.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 use crate::api::{ErrorBody, ErrorDetail};
-use crate::store::StoreError;
+pub use crate::error::{Error, Result};
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// No resource at this path.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// A request field is missing or invalid; `field` names it for the client.
-    #[error("invalid {field}: {message}")]
-    InvalidField { field: String, message: String },
-    /// Storage failed; details are logged, never sent to clients.
-    #[error("storage error: {0}")]
-    Store(#[from] StoreError),
+fn status_code(error: &Error) -> StatusCode {
+    match error {
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
-impl Error {
-    pub fn status_code(&self) -> StatusCode {
-        match self {
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn detail(&self) -> ErrorDetail {
-        match self {
-            Self::NotFound(what) => ErrorDetail {
-                code: "not_found".into(),
-                message: format!("{what} not found"),
-                field: None,
-            },
-            Self::InvalidField { field, message } => ErrorDetail {
-                code: "invalid_field".into(),
-                message: message.clone(),
-                field: Some(field.clone()),
-            },
-            Self::Store(_) => ErrorDetail {
-                code: "internal".into(),
-                message: "internal server error".into(),
-                field: None,
-            },
-        }
+fn detail(error: &Error) -> ErrorDetail {
+    let (code, field) = match error {
+        Error::NotFound(_) => ("not_found", None),
+        Error::InvalidField { field, .. } => ("invalid_field", Some(field.clone())),
+        Error::Conflict(_) => ("conflict", None),
+        Error::Unauthorized => ("unauthorized", None),
+        Error::Forbidden(_) => ("forbidden", None),
+        Error::Store(_) => ("internal", None),
+    };
+    let message = match error {
+        Error::InvalidField { message, .. } => message.clone(),
+        Error::Store(_) => "internal server error".to_owned(),
+        other => other.to_string(),
+    };
+    ErrorDetail {
+        code: code.to_owned(),
+        message,
+        field,
     }
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        if self.status_code().is_server_error() {
+        let status = status_code(&self);
+        if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = ErrorBody {
-            error: self.detail(),
-        };
-        (self.status_code(), Json(body)).into_response()
+        (
+            status,
+            Json(ErrorBody {
+                error: detail(&self),
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// `Json<T>` whose rejections (bad syntax, wrong type, missing field) are our 4xx JSON,
+/// naming the field serde complained about where it can.
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_error(&rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: &JsonRejection) -> Error {
+    let text = rejection.body_text();
+    Error::invalid(field_of(&text), text)
+}
+
+/// axum/serde messages name the field either as a path segment
+/// ("…target type: skus[0].stock: invalid type…") or in backticks ("missing field `title`").
+fn field_of(text: &str) -> String {
+    text.split(": ")
+        .skip(1)
+        .find(|segment| !segment.is_empty() && !segment.contains(' '))
+        .or_else(|| text.split('`').nth(1))
+        .unwrap_or("body")
+        .to_owned()
+}
+
+/// `Path<T>` whose rejections (e.g. `/api/products/abc`) are our 4xx JSON naming `id`.
+pub struct AppPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(Error::invalid("id", rejection.body_text())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn field_is_found_in_serde_messages() {
+        let typed = "Failed to deserialize the JSON body into the target type: skus[0].stock: invalid type: string \"x\", expected i64 at line 1 column 40";
+        assert_eq!(field_of(typed), "skus[0].stock");
+        let missing = "Failed to deserialize the JSON body into the target type: missing field `title` at line 1 column 2";
+        assert_eq!(field_of(missing), "title");
+        assert_eq!(
+            field_of("Failed to parse the request body as JSON: expected value at line 1 column 1"),
+            "body"
+        );
     }
 }

@@ -1,7 +1,11 @@
 //! The relay's HTTP surface. [`app`] builds the router; [`serve`] runs it until shutdown.
 
+mod auth;
 mod error;
+mod events;
 mod health;
+mod lives;
+mod products;
 mod viewer;
 
 use std::future::Future;
@@ -14,8 +18,9 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::{Error, Result};
+pub use error::{AppJson, AppPath, Error, Result};
 
+use crate::events::EventHub;
 use crate::store::Store;
 use crate::ui::UiAssets;
 
@@ -25,12 +30,27 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    pub events: EventHub,
     pub ui: Arc<UiAssets>,
+}
+
+impl AppState {
+    pub fn new(store: Store, ui: UiAssets) -> Self {
+        Self {
+            store,
+            events: EventHub::default(),
+            ui: Arc::new(ui),
+        }
+    }
 }
 
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(auth::router())
+        .merge(products::router())
+        .merge(lives::router())
+        .merge(events::router())
         .fallback(viewer::serve)
         .with_state(state)
         .layer((

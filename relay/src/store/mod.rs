@@ -87,6 +87,11 @@ impl Store {
         Ok(())
     }
 
+    /// The newest migration this build carries; an up-to-date database reports it.
+    pub fn latest_migration() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
     /// Highest migration version successfully applied.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let version: Option<i64> =
@@ -137,7 +142,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("relay.db");
         let store = Store::open(dir.path(), &db).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            Store::latest_migration()
+        );
+        assert!(Store::latest_migration() >= 2);
         assert_eq!(store.journal_mode().await.unwrap(), "wal");
         let id = store.instance_id().await.unwrap();
         assert_eq!(id.len(), 32);

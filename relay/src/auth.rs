@@ -1,0 +1,352 @@
+//! Who is calling: staff (owner, anchor, assistant) with passwords, or anonymous viewers with
+//! a device token issued on first visit. Tokens are random, sent as `Authorization: Bearer`,
+//! and stored only as SHA-256 hashes.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+use crate::error::{Error, Result, check_text, now_ms};
+use crate::store::Store;
+
+const STAFF_SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
+const VIEWER_SESSION_MS: i64 = 365 * 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Role {
+    /// The shop owner: everything, including staff accounts.
+    Owner,
+    /// Presents the live; manages the sale like an assistant.
+    Anchor,
+    /// Runs the 中控台: pins, sales, coupons, orders.
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Anchor => "anchor",
+            Self::Assistant => "assistant",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Self::Owner),
+            "anchor" => Some(Self::Anchor),
+            "assistant" => Some(Self::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[ts(export)]
+pub enum Principal {
+    Staff {
+        id: i64,
+        username: String,
+        role: Role,
+    },
+    Viewer {
+        id: i64,
+        nickname: String,
+    },
+}
+
+impl Principal {
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Self::Staff { .. })
+    }
+}
+
+/// Answer to a login or viewer registration: the token to send from now on.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Session {
+    pub token: String,
+    pub principal: Principal,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[ts(export)]
+pub struct NewViewer {
+    #[serde(default)]
+    #[ts(optional)]
+    pub nickname: Option<String>,
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    use argon2::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::invalid("password", format!("cannot hash: {e}")))
+}
+
+fn verify_password(password: &str, stored: &str) -> bool {
+    use argon2::PasswordVerifier;
+    let Ok(parsed) = argon2::PasswordHash::new(stored) else {
+        return false;
+    };
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    hex::encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn validate_username(username: &str) -> Result<()> {
+    check_text("username", username, 3, 32)?;
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(Error::invalid(
+            "username",
+            "may contain only letters, digits, '_', '-' and '.'",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a staff account (the CLI's `user create`, or the owner adding staff).
+pub async fn create_staff(
+    store: &Store,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> Result<i64> {
+    validate_username(username)?;
+    check_text("password", password, 8, 128)?;
+    let hash = hash_password(password)?;
+    let inserted = sqlx::query_scalar(
+        "insert into staff (username, password_hash, role, created_at_ms) values ($1, $2, $3, $4) \
+         on conflict (username) do nothing returning id",
+    )
+    .bind(username)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(now_ms())
+    .fetch_optional(store.pool())
+    .await?;
+    inserted.ok_or_else(|| Error::Conflict(format!("username {username} is taken")))
+}
+
+/// Checks a staff password and opens a session. Unknown user and wrong password are one
+/// answer, so the API does not reveal which usernames exist.
+pub async fn login(store: &Store, req: &LoginRequest) -> Result<Session> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("select id, password_hash, role from staff where username = $1")
+            .bind(&req.username)
+            .fetch_optional(store.pool())
+            .await?;
+    let Some((id, stored, role)) = row else {
+        return Err(Error::Unauthorized);
+    };
+    if !verify_password(&req.password, &stored) {
+        return Err(Error::Unauthorized);
+    }
+    let role = Role::parse(&role).ok_or_else(|| Error::Forbidden("unknown role".into()))?;
+    let mut conn = store.pool().acquire().await?;
+    let token = open_session(&mut conn, Holder::Staff(id)).await?;
+    Ok(Session {
+        token,
+        principal: Principal::Staff {
+            id,
+            username: req.username.clone(),
+            role,
+        },
+    })
+}
+
+/// Whose session a token opens.
+enum Holder {
+    Staff(i64),
+    Viewer(i64),
+}
+
+/// Stores a new session and returns its token (only the hash is kept).
+async fn open_session(conn: &mut sqlx::SqliteConnection, holder: Holder) -> Result<String> {
+    let (staff_id, viewer_id, lifetime) = match holder {
+        Holder::Staff(id) => (Some(id), None, STAFF_SESSION_MS),
+        Holder::Viewer(id) => (None, Some(id), VIEWER_SESSION_MS),
+    };
+    let token = new_token();
+    let now = now_ms();
+    sqlx::query(
+        "insert into sessions (token_hash, staff_id, viewer_id, created_at_ms, expires_at_ms) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(staff_id)
+    .bind(viewer_id)
+    .bind(now)
+    .bind(now + lifetime)
+    .execute(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Issues an anonymous viewer identity for a device (first visit of the viewer page).
+pub async fn create_viewer(store: &Store, req: &NewViewer) -> Result<Session> {
+    let nickname = match req.nickname.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => {
+            check_text("nickname", name, 1, 20)?;
+            name.to_owned()
+        }
+        _ => "观众".to_owned(),
+    };
+    let mut tx = store.pool().begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "insert into viewers (nickname, created_at_ms) values ($1, $2) returning id",
+    )
+    .bind(&nickname)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    let token = open_session(&mut tx, Holder::Viewer(id)).await?;
+    tx.commit().await?;
+    Ok(Session {
+        token,
+        principal: Principal::Viewer { id, nickname },
+    })
+}
+
+/// staff (id, username, role) or viewer (id, nickname) columns of a session lookup.
+type SessionRow = (
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// The principal behind a bearer token, if the token is known and not expired.
+pub async fn authenticate(store: &Store, token: &str) -> Result<Option<Principal>> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "select s.id, s.username, s.role, v.id, v.nickname \
+             from sessions t \
+             left join staff s on s.id = t.staff_id \
+             left join viewers v on v.id = t.viewer_id \
+             where t.token_hash = $1 and t.expires_at_ms > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(match row {
+        Some((Some(id), Some(username), Some(role), _, _)) => {
+            Role::parse(&role).map(|role| Principal::Staff { id, username, role })
+        }
+        Some((_, _, _, Some(id), Some(nickname))) => Some(Principal::Viewer { id, nickname }),
+        _ => None,
+    })
+}
+
+/// Ends the session of this token (logout).
+pub async fn revoke(store: &Store, token: &str) -> Result<()> {
+    sqlx::query("delete from sessions where token_hash = $1")
+        .bind(token_hash(token))
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &dir.path().join("t.db"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn staff_login_issues_a_token_that_authenticates() {
+        let (_dir, store) = store().await;
+        create_staff(&store, "boss", "correct horse", Role::Owner)
+            .await
+            .unwrap();
+        let req = LoginRequest {
+            username: "boss".into(),
+            password: "correct horse".into(),
+        };
+        let session = login(&store, &req).await.unwrap();
+        let who = authenticate(&store, &session.token).await.unwrap().unwrap();
+        assert!(matches!(
+            who,
+            Principal::Staff {
+                role: Role::Owner,
+                ..
+            }
+        ));
+        revoke(&store, &session.token).await.unwrap();
+        assert_eq!(authenticate(&store, &session.token).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn wrong_password_and_unknown_user_are_both_unauthorized() {
+        let (_dir, store) = store().await;
+        create_staff(&store, "boss", "correct horse", Role::Owner)
+            .await
+            .unwrap();
+        for (username, password) in [("boss", "wrong password"), ("nobody", "correct horse")] {
+            let req = LoginRequest {
+                username: username.into(),
+                password: password.into(),
+            };
+            assert!(matches!(
+                login(&store, &req).await,
+                Err(Error::Unauthorized)
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_username_is_a_conflict_and_short_password_names_the_field() {
+        let (_dir, store) = store().await;
+        create_staff(&store, "boss", "correct horse", Role::Owner)
+            .await
+            .unwrap();
+        let dup = create_staff(&store, "boss", "another one", Role::Anchor).await;
+        assert!(matches!(dup, Err(Error::Conflict(_))));
+        let short = create_staff(&store, "helper", "short", Role::Assistant)
+            .await
+            .unwrap_err();
+        assert!(matches!(short, Error::InvalidField { ref field, .. } if field == "password"));
+    }
+
+    #[tokio::test]
+    async fn viewer_gets_a_device_token_and_default_nickname() {
+        let (_dir, store) = store().await;
+        let session = create_viewer(&store, &NewViewer::default()).await.unwrap();
+        let who = authenticate(&store, &session.token).await.unwrap().unwrap();
+        assert!(matches!(who, Principal::Viewer { ref nickname, .. } if nickname == "观众"));
+        assert!(!who.is_staff());
+        assert_eq!(authenticate(&store, "not-a-token").await.unwrap(), None);
+    }
+}

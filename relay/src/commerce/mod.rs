@@ -1,0 +1,7 @@
+//! What turns a stream into a sale: products, lives and their 小黄车, pins (讲解).
+//! Functions here validate input, change the store in one transaction, append the events
+//! that describe the change, and return what happened; publishing is the caller's job
+//! after commit (see [`crate::events`]).
+
+pub mod lives;
+pub mod products;

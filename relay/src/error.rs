@@ -1,0 +1,99 @@
+//! The relay's domain error. The HTTP layer maps each variant to a status code
+//! (`http::error`); domain code never deals in status codes.
+
+use crate::store::StoreError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No resource with this id (or not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A request field is missing or invalid; `field` names it (`skus[1].stock`).
+    #[error("invalid {field}: {message}")]
+    InvalidField { field: String, message: String },
+    /// The request conflicts with current state (duplicate name, product already in cart).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// No valid credentials were given.
+    #[error("authentication required")]
+    Unauthorized,
+    /// The caller is known but may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Storage failed; details are logged, never sent to clients.
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Db(e))
+    }
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks a text field's length in characters (not bytes: titles are mostly Chinese).
+pub fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<()> {
+    let len = value.chars().count();
+    if value.trim().is_empty() && min > 0 {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if len < min || len > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be {min}–{max} characters, got {len}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an integer is within `min..=max` (money in fen, stock, quantities).
+pub fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<()> {
+    if value < min || value > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be between {min} and {max}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Unix time in milliseconds: how every timestamp is stored.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_length_counts_characters_not_bytes() {
+        assert!(check_text("title", "新款连衣裙", 1, 5).is_ok());
+        let err = check_text("title", "新款连衣裙!", 1, 5).unwrap_err();
+        assert!(err.to_string().contains("title"), "{err}");
+        assert!(check_text("title", "   ", 1, 5).is_err());
+    }
+
+    #[test]
+    fn range_names_the_field() {
+        let err = check_range("price_fen", -1, 0, 100).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid price_fen: must be between 0 and 100, got -1"
+        );
+    }
+}

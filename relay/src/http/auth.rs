@@ -1,0 +1,118 @@
+//! Authentication routes and the extractors handlers use to know who is calling.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::{AppJson, AppState, Error, Result};
+use crate::auth::{self, LoginRequest, NewViewer, Principal, Session};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/viewers", post(new_viewer))
+        .route("/api/me", get(me))
+}
+
+/// The bearer token of a request: the `Authorization` header, or `access_token` in the
+/// query string for WebSockets (browsers cannot set headers on them).
+pub fn bearer_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+    }
+    uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "access_token")
+            .map(|(_, v)| v.to_owned())
+    })
+}
+
+/// The caller, if any credentials were sent. Invalid credentials are a 401, not anonymous:
+/// a client with an expired token must learn it.
+pub struct Caller(pub Option<Principal>);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let Some(token) = bearer_token(&parts.headers, &parts.uri) else {
+            return Ok(Self(None));
+        };
+        let principal = auth::authenticate(&state.store, &token)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        Ok(Self(Some(principal)))
+    }
+}
+
+impl Caller {
+    pub fn is_staff(&self) -> bool {
+        self.0.as_ref().is_some_and(Principal::is_staff)
+    }
+}
+
+/// A staff member (owner, anchor, assistant): 401 without credentials, 403 for viewers.
+pub struct Staff(pub Principal);
+
+impl Staff {
+    /// Logs a staff action with who did it (the audit trail's first form).
+    pub fn log(&self, action: &str, target: impl std::fmt::Display) {
+        if let Principal::Staff { id, username, role } = &self.0 {
+            tracing::info!(staff_id = id, %username, role = role.as_str(), action, %target, "staff action");
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Caller::from_request_parts(parts, state).await?.0 {
+            Some(p @ Principal::Staff { .. }) => Ok(Self(p)),
+            Some(Principal::Viewer { .. }) => Err(Error::Forbidden("staff only".into())),
+            None => Err(Error::Unauthorized),
+        }
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    AppJson(req): AppJson<LoginRequest>,
+) -> Result<Json<Session>> {
+    Ok(Json(auth::login(&state.store, &req).await?))
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<StatusCode> {
+    let token = bearer_token(&headers, &uri).ok_or(Error::Unauthorized)?;
+    auth::revoke(&state.store, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn new_viewer(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Session>)> {
+    // The body is optional: a first visit may not have chosen a nickname yet.
+    let req: NewViewer = if body.iter().all(u8::is_ascii_whitespace) {
+        NewViewer::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| Error::invalid("body", e.to_string()))?
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(auth::create_viewer(&state.store, &req).await?),
+    ))
+}
+
+async fn me(Caller(caller): Caller) -> Result<Json<Principal>> {
+    caller.map(Json).ok_or(Error::Unauthorized)
+}
