@@ -9,6 +9,9 @@ use serde::Deserialize;
 /// Loopback by default: a merchant exposes the relay deliberately, never by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8686));
 
+/// An unpaid order gives its stock back after this long.
+pub const DEFAULT_ORDER_EXPIRY_MINUTES: i64 = 15;
+
 /// File name of the embedded SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "anchordesk.db";
 
@@ -26,6 +29,10 @@ pub struct ServeArgs {
     /// Serve the viewer UI from this directory instead of the copy embedded in the binary.
     #[arg(long, env = "ANCHORDESK_UI_DIR", value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// Minutes an unpaid order holds its stock before it is cancelled [default: 15].
+    #[arg(long, env = "ANCHORDESK_ORDER_EXPIRY_MINUTES", value_name = "MINUTES",
+          value_parser = clap::value_parser!(i64).range(1..=10080))]
+    pub order_expiry_minutes: Option<i64>,
 }
 
 /// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
@@ -35,6 +42,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub ui_dir: Option<PathBuf>,
+    pub order_expiry_minutes: Option<i64>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -44,6 +52,7 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `None`: serve the viewer UI embedded at build time.
     pub ui_dir: Option<PathBuf>,
+    pub order_expiry_minutes: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +63,9 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A value is out of its allowed range.
+    #[error("invalid config value {key}: {message}")]
+    Invalid { key: &'static str, message: String },
     /// The config file is not valid TOML for our schema.
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -79,7 +91,17 @@ impl Config {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
-        Ok(Self::merge(args, file))
+        let config = Self::merge(args, file);
+        if !(1..=10080).contains(&config.order_expiry_minutes) {
+            return Err(ConfigError::Invalid {
+                key: "order_expiry_minutes",
+                message: format!(
+                    "must be 1–10080 (a week), got {}",
+                    config.order_expiry_minutes
+                ),
+            });
+        }
+        Ok(config)
     }
 
     pub fn merge(args: ServeArgs, file: FileConfig) -> Self {
@@ -90,6 +112,10 @@ impl Config {
                 .unwrap_or_else(default_data_dir),
             listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             ui_dir: args.ui_dir.or(file.ui_dir),
+            order_expiry_minutes: args
+                .order_expiry_minutes
+                .or(file.order_expiry_minutes)
+                .unwrap_or(DEFAULT_ORDER_EXPIRY_MINUTES),
         }
     }
 
@@ -99,6 +125,7 @@ impl Config {
             data_dir,
             listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
             ui_dir: None,
+            order_expiry_minutes: DEFAULT_ORDER_EXPIRY_MINUTES,
         }
     }
 
@@ -132,11 +159,13 @@ mod tests {
             data_dir: Some("/srv/shop".into()),
             listen: Some(addr("0.0.0.0:80")),
             ui_dir: None,
+            order_expiry_minutes: Some(30),
         };
         let config = Config::merge(args, file);
         assert_eq!(config.listen, addr("127.0.0.1:9000"));
         assert_eq!(config.data_dir, PathBuf::from("/srv/shop"));
         assert_eq!(config.ui_dir, None);
+        assert_eq!(config.order_expiry_minutes, 30);
     }
 
     #[test]

@@ -81,6 +81,32 @@ impl RunningRelay {
     }
 }
 
+/// How often unpaid orders past their time are cancelled.
+const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Gives the stock of unpaid, expired orders back, until the relay shuts down.
+async fn expire_orders(state: AppState, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(EXPIRY_SWEEP);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match crate::commerce::orders::expire_due(&state.store, crate::error::now_ms()).await {
+            Ok(changed) => {
+                if changed.value > 0 {
+                    tracing::info!(
+                        orders = changed.value,
+                        "expired unpaid orders; stock returned"
+                    );
+                }
+                state.events.publish(changed.events);
+            }
+            Err(e) => tracing::warn!("order expiry sweep failed: {e}"),
+        }
+    }
+}
+
 /// Binds the listen address, opens the store (applying migrations) and starts serving.
 pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let listener = TcpListener::bind(config.listen)
@@ -94,8 +120,10 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         source,
     })?;
     let store = Store::open(&config.data_dir, &config.database_path()).await?;
-    let state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
+    let mut state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
+    state.order_ttl_ms = config.order_expiry_minutes * 60_000;
     let cancel = CancellationToken::new();
+    tokio::spawn(expire_orders(state.clone(), cancel.clone()));
     let shutdown = cancel.clone().cancelled_owned();
     let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "relay listening");

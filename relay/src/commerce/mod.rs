@@ -4,4 +4,5 @@
 //! after commit (see [`crate::events`]).
 
 pub mod lives;
+pub mod orders;
 pub mod products;

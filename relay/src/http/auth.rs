@@ -84,6 +84,39 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// Any authenticated caller: 401 without credentials.
+pub struct Authenticated(pub Principal);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        Caller::from_request_parts(parts, state)
+            .await?
+            .0
+            .map(Self)
+            .ok_or(Error::Unauthorized)
+    }
+}
+
+/// A viewer (buyer): 401 without credentials, 403 for staff accounts.
+pub struct Viewer {
+    pub id: i64,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        match Authenticated::from_request_parts(parts, state).await?.0 {
+            Principal::Viewer { id, .. } => Ok(Self { id }),
+            Principal::Staff { .. } => Err(Error::Forbidden(
+                "orders are placed with a viewer account".into(),
+            )),
+        }
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
     AppJson(req): AppJson<LoginRequest>,

@@ -5,6 +5,7 @@ mod error;
 mod events;
 mod health;
 mod lives;
+mod orders;
 mod products;
 mod viewer;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub store: Store,
     pub events: EventHub,
     pub ui: Arc<UiAssets>,
+    /// How long an unpaid order holds its stock.
+    pub order_ttl_ms: i64,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             store,
             events: EventHub::default(),
             ui: Arc::new(ui),
+            order_ttl_ms: crate::config::DEFAULT_ORDER_EXPIRY_MINUTES * 60_000,
         }
     }
 }
@@ -50,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(products::router())
         .merge(lives::router())
+        .merge(orders::router())
         .merge(events::router())
         .fallback(viewer::serve)
         .with_state(state)

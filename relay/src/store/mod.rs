@@ -81,6 +81,16 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that takes SQLite's write lock at once (BEGIN IMMEDIATE). Use it for
+    /// read-then-write work such as orders: a deferred transaction that read first cannot
+    /// upgrade once another writer has committed (SQLITE_BUSY_SNAPSHOT, not retried), while
+    /// an immediate one simply waits its turn (busy timeout).
+    pub async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await?;

@@ -1,0 +1,599 @@
+//! Orders: placed by viewers with an idempotency key, stock taken by a conditional update in
+//! the same transaction (`… where stock >= qty`), so stock never goes below zero and a retried
+//! request never makes a second order. Unpaid orders expire and give their stock back.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::SqliteConnection;
+use ts_rs::TS;
+
+use super::lives::Changed;
+use crate::auth::Principal;
+use crate::error::{Error, Result, check_range, check_text, now_ms};
+use crate::events::{self, Audience, Event};
+use crate::store::Store;
+
+const MAX_ITEMS: usize = 20;
+const MAX_QUANTITY: i64 = 99;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum OrderStatus {
+    /// Placed, stock reserved, waiting for payment.
+    Created,
+    /// Paid; to be shipped.
+    Paid,
+    Shipped,
+    Completed,
+    /// Cancelled before payment (by the buyer, staff or expiry); stock returned.
+    Cancelled,
+    /// Cancelled after payment; stock returned, money to be refunded.
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::Completed => "completed",
+            Self::Cancelled => "cancelled",
+            Self::Refunded => "refunded",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "paid" => Self::Paid,
+            "shipped" => Self::Shipped,
+            "completed" => Self::Completed,
+            "cancelled" => Self::Cancelled,
+            "refunded" => Self::Refunded,
+            _ => Self::Created,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Shipping {
+    pub name: String,
+    /// Mainland mobile number, 11 digits.
+    pub phone: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct OrderItem {
+    pub sku_id: i64,
+    pub product_id: i64,
+    pub title: String,
+    pub sku_name: String,
+    pub unit_price_fen: i64,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Order {
+    pub id: i64,
+    pub viewer_id: i64,
+    #[ts(optional)]
+    pub live_id: Option<i64>,
+    pub status: OrderStatus,
+    pub total_fen: i64,
+    pub shipping: Shipping,
+    pub items: Vec<OrderItem>,
+    pub created_at_ms: i64,
+    /// An unpaid order is cancelled at this time and its stock returned.
+    pub expires_at_ms: i64,
+    #[ts(optional)]
+    pub paid_at_ms: Option<i64>,
+    #[ts(optional)]
+    pub closed_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct NewOrderItem {
+    pub sku_id: i64,
+    pub quantity: i64,
+}
+
+/// `POST /api/orders` body; the `Idempotency-Key` header goes with it.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct NewOrder {
+    /// The live the order was placed from (for its feed and GMV).
+    #[serde(default)]
+    #[ts(optional)]
+    pub live_id: Option<i64>,
+    pub items: Vec<NewOrderItem>,
+    pub shipping: Shipping,
+}
+
+/// The result of placing: `created` is false when the key had already made this order.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Placed {
+    pub order: Order,
+    pub created: bool,
+}
+
+fn check_key(key: &str) -> Result<()> {
+    let ok = (8..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            "must be 8–64 printable ASCII characters (e.g. a UUID made once per buy tap)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_phone(phone: &str) -> Result<()> {
+    let digits = phone.strip_prefix("+86").unwrap_or(phone);
+    let ok = digits.len() == 11
+        && digits.starts_with('1')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && matches!(digits.as_bytes()[1], b'3'..=b'9');
+    if !ok {
+        return Err(Error::invalid(
+            "shipping.phone",
+            "must be an 11-digit mobile number",
+        ));
+    }
+    Ok(())
+}
+
+fn validate(new: &NewOrder) -> Result<()> {
+    if new.items.is_empty() || new.items.len() > MAX_ITEMS {
+        return Err(Error::invalid(
+            "items",
+            format!("must list 1–{MAX_ITEMS} items"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in new.items.iter().enumerate() {
+        check_range(
+            &format!("items[{i}].quantity"),
+            item.quantity,
+            1,
+            MAX_QUANTITY,
+        )?;
+        if !seen.insert(item.sku_id) {
+            return Err(Error::invalid(
+                format!("items[{i}].sku_id"),
+                "SKU listed twice",
+            ));
+        }
+    }
+    check_text("shipping.name", &new.shipping.name, 1, 20)?;
+    check_phone(&new.shipping.phone)?;
+    check_text("shipping.address", &new.shipping.address, 5, 200)?;
+    Ok(())
+}
+
+/// Places an order for `viewer_id`, or returns the order this key already made.
+pub async fn place(
+    store: &Store,
+    viewer_id: i64,
+    key: &str,
+    new: &NewOrder,
+    ttl_ms: i64,
+) -> Result<Changed<Placed>> {
+    check_key(key)?;
+    validate(new)?;
+    let mut tx = store.begin_write().await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("select id from orders where viewer_id = $1 and idempotency_key = $2")
+            .bind(viewer_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(id) = existing {
+        let order = load(&mut tx, id).await?;
+        return Ok(Changed {
+            value: Placed {
+                order,
+                created: false,
+            },
+            events: Vec::new(),
+        });
+    }
+    if let Some(live_id) = new.live_id {
+        let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
+            .bind(live_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if status.is_none() {
+            return Err(Error::invalid("live_id", format!("no live {live_id}")));
+        }
+    }
+
+    let mut items = Vec::with_capacity(new.items.len());
+    let mut stock_after = Vec::with_capacity(new.items.len());
+    let mut total: i64 = 0;
+    for (i, wanted) in new.items.iter().enumerate() {
+        let row: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+            "select s.price_fen, s.name, p.id, p.title, p.status from skus s \
+             join products p on p.id = s.product_id where s.id = $1",
+        )
+        .bind(wanted.sku_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((price, sku_name, product_id, title, status)) = row else {
+            return Err(Error::invalid(
+                format!("items[{i}].sku_id"),
+                format!("no SKU {}", wanted.sku_id),
+            ));
+        };
+        if status != "active" {
+            return Err(Error::Conflict(format!("{title} is no longer on sale")));
+        }
+        let left: Option<i64> = sqlx::query_scalar(
+            "update skus set stock = stock - $1 where id = $2 and stock >= $1 returning stock",
+        )
+        .bind(wanted.quantity)
+        .bind(wanted.sku_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(left) = left else {
+            return Err(Error::Conflict(format!(
+                "{title} ({sku_name}) is sold out or has fewer than {} left",
+                wanted.quantity
+            )));
+        };
+        total = price
+            .checked_mul(wanted.quantity)
+            .and_then(|line| total.checked_add(line))
+            .ok_or_else(|| Error::invalid("items", "order total is too large"))?;
+        stock_after
+            .push(json!({ "sku_id": wanted.sku_id, "product_id": product_id, "stock": left }));
+        items.push(OrderItem {
+            sku_id: wanted.sku_id,
+            product_id,
+            title,
+            sku_name,
+            unit_price_fen: price,
+            quantity: wanted.quantity,
+        });
+    }
+
+    let now = now_ms();
+    let id: i64 = sqlx::query_scalar(
+        "insert into orders (viewer_id, live_id, idempotency_key, status, total_fen, recipient_name, phone, \
+         address, created_at_ms, expires_at_ms) values ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(viewer_id)
+    .bind(new.live_id)
+    .bind(key)
+    .bind(total)
+    .bind(new.shipping.name.trim())
+    .bind(&new.shipping.phone)
+    .bind(new.shipping.address.trim())
+    .bind(now)
+    .bind(now + ttl_ms)
+    .fetch_one(&mut *tx)
+    .await?;
+    for item in &items {
+        sqlx::query(
+            "insert into order_items (order_id, sku_id, product_id, title, sku_name, unit_price_fen, quantity) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(item.sku_id)
+        .bind(item.product_id)
+        .bind(&item.title)
+        .bind(&item.sku_name)
+        .bind(item.unit_price_fen)
+        .bind(item.quantity)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let order = load(&mut tx, id).await?;
+    let mut events = Vec::new();
+    if let Some(live_id) = new.live_id {
+        events.push(
+            events::append(
+                &mut tx,
+                live_id,
+                "order.created",
+                Audience::Staff,
+                json!({ "order": order }),
+            )
+            .await?,
+        );
+        events.push(
+            events::append(
+                &mut tx,
+                live_id,
+                "stock.changed",
+                Audience::Public,
+                json!({ "skus": stock_after }),
+            )
+            .await?,
+        );
+    }
+    tx.commit().await?;
+    Ok(Changed {
+        value: Placed {
+            order,
+            created: true,
+        },
+        events,
+    })
+}
+
+pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
+    type Row = (
+        i64,
+        i64,
+        Option<i64>,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "select id, viewer_id, live_id, status, total_fen, recipient_name, phone, address, \
+         created_at_ms, expires_at_ms, paid_at_ms, closed_at_ms from orders where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((
+        id,
+        viewer_id,
+        live_id,
+        status,
+        total_fen,
+        name,
+        phone,
+        address,
+        created_at_ms,
+        expires_at_ms,
+        paid_at_ms,
+        closed_at_ms,
+    )) = row
+    else {
+        return Err(Error::NotFound(format!("order {id}")));
+    };
+    let items = sqlx::query_as::<_, (i64, i64, String, String, i64, i64)>(
+        "select sku_id, product_id, title, sku_name, unit_price_fen, quantity from order_items \
+         where order_id = $1 order by rowid",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(
+        |(sku_id, product_id, title, sku_name, unit_price_fen, quantity)| OrderItem {
+            sku_id,
+            product_id,
+            title,
+            sku_name,
+            unit_price_fen,
+            quantity,
+        },
+    )
+    .collect();
+    Ok(Order {
+        id,
+        viewer_id,
+        live_id,
+        status: OrderStatus::parse(&status),
+        total_fen,
+        shipping: Shipping {
+            name,
+            phone,
+            address,
+        },
+        items,
+        created_at_ms,
+        expires_at_ms,
+        paid_at_ms,
+        closed_at_ms,
+    })
+}
+
+/// An order as `who` may see it: staff see all, a viewer only their own (others are "not found").
+pub async fn get(store: &Store, who: &Principal, id: i64) -> Result<Order> {
+    let mut conn = store.pool().acquire().await?;
+    let order = load(&mut conn, id).await?;
+    match who {
+        Principal::Staff { .. } => Ok(order),
+        Principal::Viewer { id: viewer, .. } if *viewer == order.viewer_id => Ok(order),
+        Principal::Viewer { .. } => Err(Error::NotFound(format!("order {id}"))),
+    }
+}
+
+/// Newest first: a viewer's own orders, or (staff) all orders, optionally of one live.
+pub async fn list(store: &Store, who: &Principal, live_id: Option<i64>) -> Result<Vec<Order>> {
+    let viewer = match who {
+        Principal::Viewer { id, .. } => Some(*id),
+        Principal::Staff { .. } => None,
+    };
+    let mut conn = store.pool().acquire().await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select id from orders where ($1 is null or viewer_id = $1) and ($2 is null or live_id = $2) \
+         order by id desc limit 500",
+    )
+    .bind(viewer)
+    .bind(live_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut orders = Vec::with_capacity(ids.len());
+    for id in ids {
+        orders.push(load(&mut conn, id).await?);
+    }
+    Ok(orders)
+}
+
+/// Closes an order and returns its stock, in the caller's transaction.
+async fn close(
+    conn: &mut SqliteConnection,
+    order: &Order,
+    status: OrderStatus,
+    now: i64,
+) -> Result<Vec<Event>> {
+    sqlx::query("update orders set status = $1, closed_at_ms = $2 where id = $3")
+        .bind(status.as_str())
+        .bind(now)
+        .bind(order.id)
+        .execute(&mut *conn)
+        .await?;
+    let mut stock_after = Vec::new();
+    for item in &order.items {
+        let left: i64 =
+            sqlx::query_scalar("update skus set stock = stock + $1 where id = $2 returning stock")
+                .bind(item.quantity)
+                .bind(item.sku_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        stock_after
+            .push(json!({ "sku_id": item.sku_id, "product_id": item.product_id, "stock": left }));
+    }
+    let mut events = Vec::new();
+    if let Some(live_id) = order.live_id {
+        let kind = format!("order.{}", status.as_str());
+        events.push(
+            events::append(
+                conn,
+                live_id,
+                &kind,
+                Audience::Staff,
+                json!({ "order_id": order.id }),
+            )
+            .await?,
+        );
+        events.push(
+            events::append(
+                conn,
+                live_id,
+                "stock.changed",
+                Audience::Public,
+                json!({ "skus": stock_after }),
+            )
+            .await?,
+        );
+    }
+    Ok(events)
+}
+
+/// A buyer cancels their unpaid order; staff cancel an unpaid one or refund a paid one.
+pub async fn cancel(store: &Store, who: &Principal, id: i64) -> Result<Changed<Order>> {
+    let mut tx = store.begin_write().await?;
+    let order = load(&mut tx, id).await?;
+    let status = match (who, order.status) {
+        (Principal::Viewer { id: viewer, .. }, _) if *viewer != order.viewer_id => {
+            return Err(Error::NotFound(format!("order {id}")));
+        }
+        (_, OrderStatus::Created) => OrderStatus::Cancelled,
+        (Principal::Staff { .. }, OrderStatus::Paid) => OrderStatus::Refunded,
+        (Principal::Viewer { .. }, OrderStatus::Paid) => {
+            return Err(Error::Forbidden(
+                "a paid order is refunded by the shop".into(),
+            ));
+        }
+        (_, other) => {
+            return Err(Error::Conflict(format!(
+                "a {} order cannot be cancelled",
+                other.as_str()
+            )));
+        }
+    };
+    let events = close(&mut tx, &order, status, now_ms()).await?;
+    let order = load(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Changed {
+        value: order,
+        events,
+    })
+}
+
+/// Cancels every unpaid order whose time ran out by `now`, returning their stock.
+pub async fn expire_due(store: &Store, now: i64) -> Result<Changed<usize>> {
+    let mut tx = store.begin_write().await?;
+    let due: Vec<i64> = sqlx::query_scalar(
+        "select id from orders where status = 'created' and expires_at_ms <= $1 order by id limit 500",
+    )
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut events = Vec::new();
+    for id in &due {
+        let order = load(&mut tx, *id).await?;
+        events.extend(close(&mut tx, &order, OrderStatus::Cancelled, now).await?);
+    }
+    tx.commit().await?;
+    Ok(Changed {
+        value: due.len(),
+        events,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipping(phone: &str) -> Shipping {
+        Shipping {
+            name: "张三".into(),
+            phone: phone.into(),
+            address: "上海市浦东新区世纪大道 100 号".into(),
+        }
+    }
+
+    fn field(err: Error) -> String {
+        match err {
+            Error::InvalidField { field, .. } => field,
+            other => panic!("expected InvalidField, got {other}"),
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let order = |items: Vec<NewOrderItem>, phone: &str| NewOrder {
+            live_id: None,
+            items,
+            shipping: shipping(phone),
+        };
+        let one = || {
+            vec![NewOrderItem {
+                sku_id: 1,
+                quantity: 1,
+            }]
+        };
+        assert_eq!(
+            field(validate(&order(one(), "12345")).unwrap_err()),
+            "shipping.phone"
+        );
+        assert_eq!(
+            field(validate(&order(one(), "12812345678")).unwrap_err()),
+            "shipping.phone"
+        );
+        assert!(validate(&order(one(), "13812345678")).is_ok());
+        assert!(validate(&order(one(), "+8613812345678")).is_ok());
+        assert_eq!(
+            field(validate(&order(vec![], "13812345678")).unwrap_err()),
+            "items"
+        );
+        let zero = vec![NewOrderItem {
+            sku_id: 1,
+            quantity: 0,
+        }];
+        assert_eq!(
+            field(validate(&order(zero, "13812345678")).unwrap_err()),
+            "items[0].quantity"
+        );
+        assert_eq!(field(check_key("short").unwrap_err()), "Idempotency-Key");
+    }
+}
