@@ -1,6 +1,8 @@
 //! Orders over real HTTP on a real SQLite file: a rush of buyers, idempotent retries,
 //! cancellation and expiry giving stock back, and who may see what.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -232,19 +234,7 @@ async fn order_input_errors_name_the_field_and_staff_cannot_buy() {
         (422, Some("items[0].sku_id"))
     );
 
-    auth::create_staff(relay.store(), "helper", "helper-password", Role::Assistant)
-        .await
-        .unwrap();
-    let login: Value = http
-        .post(format!("{}/api/auth/login", relay.url()))
-        .json(&json!({ "username": "helper", "password": "helper-password" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let staff = login["token"].as_str().unwrap();
+    let staff = &common::staff_token(&relay, "helper", Role::Assistant).await;
     let (status, _) = post_order(&http, &relay, staff, "staff-order-1", &order_body(sku, 1)).await;
     assert_eq!(status, 403);
     assert_eq!(

@@ -1,8 +1,10 @@
 //! Products, lives, 小黄车 and pins over real HTTP, and the event log over a real WebSocket.
 
+mod common;
+
 use std::time::Duration;
 
-use anchordesk_relay::auth::{self, Role};
+use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::lives::Live;
 use anchordesk_relay::commerce::products::Product;
 use anchordesk_relay::events::{self, Audience, Event};
@@ -25,19 +27,8 @@ impl Shop {
         let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
             .await
             .unwrap();
-        auth::create_staff(relay.store(), "assistant1", "pass-word-1", Role::Assistant)
-            .await
-            .unwrap();
+        let staff = common::staff_token(&relay, "assistant1", Role::Assistant).await;
         let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{}/api/auth/login", relay.url()))
-            .json(&json!({ "username": "assistant1", "password": "pass-word-1" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         let viewer: Value = http
             .post(format!("{}/api/viewers", relay.url()))
             .send()
@@ -47,7 +38,7 @@ impl Shop {
             .await
             .unwrap();
         Self {
-            staff: login["token"].as_str().unwrap().to_owned(),
+            staff,
             viewer: viewer["token"].as_str().unwrap().to_owned(),
             _dir: dir,
             relay,

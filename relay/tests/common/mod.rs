@@ -61,3 +61,25 @@ pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::E
     }
     None
 }
+
+/// Creates a staff account and logs it in over HTTP, returning its bearer token.
+pub async fn staff_token(
+    relay: &anchordesk_relay::RunningRelay,
+    username: &str,
+    role: anchordesk_relay::auth::Role,
+) -> String {
+    let password = format!("{username}-password");
+    anchordesk_relay::auth::create_staff(relay.store(), username, &password, role)
+        .await
+        .expect("create staff");
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/auth/login", relay.url()))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("login request")
+        .json()
+        .await
+        .expect("login JSON");
+    login["token"].as_str().expect("token").to_owned()
+}
