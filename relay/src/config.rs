@@ -33,6 +33,15 @@ pub struct ServeArgs {
     #[arg(long, env = "ANCHORDESK_ORDER_EXPIRY_MINUTES", value_name = "MINUTES",
           value_parser = clap::value_parser!(i64).range(1..=10080))]
     pub order_expiry_minutes: Option<i64>,
+    /// Shared secret of the signed-callback payment provider (≥ 16 characters); without it
+    /// only offline payment is offered. Prefer the environment variable to the flag.
+    #[arg(
+        long,
+        env = "ANCHORDESK_PAYMENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub payment_secret: Option<String>,
 }
 
 /// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
@@ -43,6 +52,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: Option<i64>,
+    pub payment_secret: Option<String>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -53,6 +63,7 @@ pub struct Config {
     /// `None`: serve the viewer UI embedded at build time.
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: i64,
+    pub payment_secret: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +112,12 @@ impl Config {
                 ),
             });
         }
+        if config.payment_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(ConfigError::Invalid {
+                key: "payment_secret",
+                message: "must be at least 16 characters".into(),
+            });
+        }
         Ok(config)
     }
 
@@ -116,6 +133,7 @@ impl Config {
                 .order_expiry_minutes
                 .or(file.order_expiry_minutes)
                 .unwrap_or(DEFAULT_ORDER_EXPIRY_MINUTES),
+            payment_secret: args.payment_secret.or(file.payment_secret),
         }
     }
 
@@ -126,6 +144,7 @@ impl Config {
             listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
             ui_dir: None,
             order_expiry_minutes: DEFAULT_ORDER_EXPIRY_MINUTES,
+            payment_secret: None,
         }
     }
 
@@ -160,6 +179,7 @@ mod tests {
             listen: Some(addr("0.0.0.0:80")),
             ui_dir: None,
             order_expiry_minutes: Some(30),
+            payment_secret: None,
         };
         let config = Config::merge(args, file);
         assert_eq!(config.listen, addr("127.0.0.1:9000"));

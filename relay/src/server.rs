@@ -122,6 +122,9 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let store = Store::open(&config.data_dir, &config.database_path()).await?;
     let mut state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
+    if let Some(secret) = &config.payment_secret {
+        state = state.with_payment_secret(secret);
+    }
     let cancel = CancellationToken::new();
     tokio::spawn(expire_orders(state.clone(), cancel.clone()));
     let shutdown = cancel.clone().cancelled_owned();

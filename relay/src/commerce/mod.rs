@@ -5,4 +5,5 @@
 
 pub mod lives;
 pub mod orders;
+pub mod payments;
 pub mod products;

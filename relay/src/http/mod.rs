@@ -6,6 +6,7 @@ mod events;
 mod health;
 mod lives;
 mod orders;
+mod payments;
 mod products;
 mod viewer;
 
@@ -21,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::{AppJson, AppPath, Error, Result};
 
+use crate::commerce::payments::{OfflineProvider, PaymentProvider, SignedCallbackProvider};
 use crate::events::EventHub;
 use crate::store::Store;
 use crate::ui::UiAssets;
@@ -35,6 +37,8 @@ pub struct AppState {
     pub ui: Arc<UiAssets>,
     /// How long an unpaid order holds its stock.
     pub order_ttl_ms: i64,
+    /// Payment providers by name; `offline` is always there.
+    pub payments: Arc<Vec<Arc<dyn PaymentProvider>>>,
 }
 
 impl AppState {
@@ -44,7 +48,20 @@ impl AppState {
             events: EventHub::default(),
             ui: Arc::new(ui),
             order_ttl_ms: crate::config::DEFAULT_ORDER_EXPIRY_MINUTES * 60_000,
+            payments: Arc::new(vec![Arc::new(OfflineProvider::default())]),
         }
+    }
+
+    /// Adds the signed-callback provider with this shared secret.
+    pub fn with_payment_secret(mut self, secret: &str) -> Self {
+        let mut providers: Vec<Arc<dyn PaymentProvider>> = self.payments.iter().cloned().collect();
+        providers.push(Arc::new(SignedCallbackProvider::new(secret)));
+        self.payments = Arc::new(providers);
+        self
+    }
+
+    pub fn payment_provider(&self, name: &str) -> Option<Arc<dyn PaymentProvider>> {
+        self.payments.iter().find(|p| p.name() == name).cloned()
     }
 }
 
@@ -55,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(products::router())
         .merge(lives::router())
         .merge(orders::router())
+        .merge(payments::router())
         .merge(events::router())
         .fallback(viewer::serve)
         .with_state(state)
@@ -71,7 +89,11 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connect info gives handlers the peer address (logged for rejected payment callbacks).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

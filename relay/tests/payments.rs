@@ -1,0 +1,233 @@
+//! Payment callbacks and offline confirmation over real HTTP.
+
+mod common;
+
+use anchordesk_relay::auth::{self, NewViewer, Role};
+use anchordesk_relay::commerce::lives::{self, NewLive};
+use anchordesk_relay::commerce::payments::{
+    SIGNATURE_HEADER, SignedCallbackProvider, TIMESTAMP_HEADER,
+};
+use anchordesk_relay::commerce::products::{self, NewProduct};
+use anchordesk_relay::{Config, RunningRelay, events};
+use serde_json::{Value, json};
+
+const SECRET: &str = "shop-gateway-secret-42";
+
+struct PaidShop {
+    _dir: tempfile::TempDir,
+    relay: RunningRelay,
+    http: reqwest::Client,
+    viewer: String,
+    live_id: i64,
+    sku: i64,
+}
+
+impl PaidShop {
+    async fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::bundled(dir.path().to_owned());
+        config.payment_secret = Some(SECRET.into());
+        let relay = anchordesk_relay::start(&config).await.unwrap();
+        let new = NewProduct {
+            title: "蚕丝被".into(),
+            description: None,
+            price_fen: 39_900,
+            stock: Some(10),
+            skus: None,
+        };
+        let sku = products::create(relay.store(), &new).await.unwrap().skus[0].id;
+        let live_id = lives::create(
+            relay.store(),
+            &NewLive {
+                title: "家纺专场".into(),
+                stream_name: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+        let viewer = auth::create_viewer(relay.store(), &NewViewer::default())
+            .await
+            .unwrap()
+            .token;
+        Self {
+            _dir: dir,
+            relay,
+            http: reqwest::Client::new(),
+            viewer,
+            live_id,
+            sku,
+        }
+    }
+
+    async fn order(&self, key: &str) -> Value {
+        let res = self
+            .http
+            .post(format!("{}/api/orders", self.relay.url()))
+            .bearer_auth(&self.viewer)
+            .header("Idempotency-Key", key)
+            .json(&json!({
+                "live_id": self.live_id,
+                "items": [{ "sku_id": self.sku, "quantity": 2 }],
+                "shipping": { "name": "赵六", "phone": "13600003333", "address": "成都市锦江区春熙路 9 号" }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        res.json().await.unwrap()
+    }
+
+    async fn callback(&self, body: &Value, timestamp: i64, secret: &str) -> (u16, Value) {
+        let raw = serde_json::to_vec(body).unwrap();
+        let signature = SignedCallbackProvider::new(secret).sign(timestamp, &raw);
+        let res = self
+            .http
+            .post(format!("{}/api/payments/signed/callback", self.relay.url()))
+            .header(TIMESTAMP_HEADER, timestamp.to_string())
+            .header(SIGNATURE_HEADER, signature)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn status_of(&self, order_id: i64) -> String {
+        let order: Value = self
+            .http
+            .get(format!("{}/api/orders/{order_id}", self.relay.url()))
+            .bearer_auth(&self.viewer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        order["status"].as_str().unwrap().to_owned()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn a_valid_callback_marks_paid_once_and_forgeries_are_rejected() {
+    let shop = PaidShop::open().await;
+    let order = shop.order("pay-key-0001").await;
+    let id = order["id"].as_i64().unwrap();
+    let paid = json!({ "order_id": id, "amount_fen": 79_800, "transaction_id": "wx-20261122-1" });
+
+    // Forged (wrong secret), stale (6 minutes old), wrong amount, unknown order: all refused.
+    let (status, _) = shop.callback(&paid, now(), "not-the-shop-secret").await;
+    assert_eq!(status, 401);
+    let (status, _) = shop.callback(&paid, now() - 360, SECRET).await;
+    assert_eq!(status, 401);
+    let wrong_amount = json!({ "order_id": id, "amount_fen": 1, "transaction_id": "wx-cheap" });
+    let (status, body) = shop.callback(&wrong_amount, now(), SECRET).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("amount_fen"))
+    );
+    let unknown =
+        json!({ "order_id": 999_999, "amount_fen": 79_800, "transaction_id": "wx-ghost" });
+    let (status, _) = shop.callback(&unknown, now(), SECRET).await;
+    assert_eq!(status, 404);
+    assert_eq!(shop.status_of(id).await, "created");
+
+    // The real one, then the gateway repeating itself.
+    let (status, body) = shop.callback(&paid, now(), SECRET).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("paid")));
+    let (status, body) = shop.callback(&paid, now(), SECRET).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("already_recorded"))
+    );
+    assert_eq!(shop.status_of(id).await, "paid");
+
+    let log = events::list(shop.relay.store(), shop.live_id, 0, true, 1000)
+        .await
+        .unwrap();
+    assert_eq!(log.iter().filter(|e| e.kind == "order.paid").count(), 1);
+    let payments: i64 = sqlx::query_scalar("select count(*) from payments")
+        .fetch_one(shop.relay.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(payments, 1);
+    shop.relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn offline_payment_is_confirmed_by_staff_only() {
+    let shop = PaidShop::open().await;
+    let id = shop.order("offline-key-1").await["id"].as_i64().unwrap();
+    let url = format!("{}/api/orders/{id}/mark-paid", shop.relay.url());
+
+    let res = shop
+        .http
+        .post(&url)
+        .bearer_auth(&shop.viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "a buyer cannot mark their own order paid"
+    );
+    let staff = common::staff_token(&shop.relay, "cashier", Role::Assistant).await;
+    let res = shop
+        .http
+        .post(&url)
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(shop.status_of(id).await, "paid");
+    let res = shop
+        .http
+        .post(&url)
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "pressing paid twice records one payment");
+
+    let methods: Vec<Value> = shop
+        .http
+        .get(format!("{}/api/payments/methods", shop.relay.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = methods
+        .iter()
+        .filter_map(|m| m["provider"].as_str())
+        .collect();
+    assert_eq!(names, ["offline", "signed"]);
+    // The offline provider takes no callbacks.
+    let (status, _) = {
+        let res = shop
+            .http
+            .post(format!(
+                "{}/api/payments/offline/callback",
+                shop.relay.url()
+            ))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), ())
+    };
+    assert_eq!(status, 401);
+    shop.relay.shutdown().await.unwrap();
+}
