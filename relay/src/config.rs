@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::interaction::FilterMode;
+
 /// Loopback by default: a merchant exposes the relay deliberately, never by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8686));
 
@@ -53,6 +55,10 @@ pub struct FileConfig {
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: Option<i64>,
     pub payment_secret: Option<String>,
+    /// Words masked (or refused) in comments.
+    pub sensitive_words: Option<Vec<String>>,
+    /// `mask` (default) or `reject`.
+    pub comment_filter: Option<FilterMode>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -64,6 +70,8 @@ pub struct Config {
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: i64,
     pub payment_secret: Option<String>,
+    pub sensitive_words: Vec<String>,
+    pub comment_filter: FilterMode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +142,8 @@ impl Config {
                 .or(file.order_expiry_minutes)
                 .unwrap_or(DEFAULT_ORDER_EXPIRY_MINUTES),
             payment_secret: args.payment_secret.or(file.payment_secret),
+            sensitive_words: file.sensitive_words.unwrap_or_default(),
+            comment_filter: file.comment_filter.unwrap_or_default(),
         }
     }
 
@@ -145,6 +155,8 @@ impl Config {
             ui_dir: None,
             order_expiry_minutes: DEFAULT_ORDER_EXPIRY_MINUTES,
             payment_secret: None,
+            sensitive_words: Vec::new(),
+            comment_filter: FilterMode::Mask,
         }
     }
 
@@ -180,6 +192,8 @@ mod tests {
             ui_dir: None,
             order_expiry_minutes: Some(30),
             payment_secret: None,
+            sensitive_words: None,
+            comment_filter: None,
         };
         let config = Config::merge(args, file);
         assert_eq!(config.listen, addr("127.0.0.1:9000"));

@@ -22,6 +22,9 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The caller is sending too fast; retry after this many milliseconds.
+    #[error("too many requests: retry in {retry_after_ms} ms")]
+    TooManyRequests { retry_after_ms: u64 },
     /// Storage failed; details are logged, never sent to clients.
     #[error("storage error: {0}")]
     Store(#[from] StoreError),

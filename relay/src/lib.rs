@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod interaction;
 pub mod server;
 pub mod store;
 pub mod telemetry;

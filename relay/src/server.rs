@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState};
+use crate::interaction::WordFilter;
 use crate::store::{Store, StoreError};
 use crate::ui::UiAssets;
 
@@ -43,6 +44,9 @@ pub struct RunningRelay {
     store: Store,
     cancel: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
+    /// Order expiry and the comment/like flusher; awaited before the store closes so their
+    /// last writes land.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningRelay {
@@ -70,6 +74,11 @@ impl RunningRelay {
             .task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // However the server stopped, the background tasks stop with it.
+        self.cancel.cancel();
+        for task in self.background {
+            let _ = task.await;
+        }
         self.store.close().await;
         result
     }
@@ -125,8 +134,17 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);
     }
+    state = state.with_word_filter(WordFilter::new(
+        config.sensitive_words.clone(),
+        config.comment_filter,
+    ));
     let cancel = CancellationToken::new();
-    tokio::spawn(expire_orders(state.clone(), cancel.clone()));
+    let interaction = state.interaction.clone();
+    let flush_cancel = cancel.clone();
+    let background = vec![
+        tokio::spawn(expire_orders(state.clone(), cancel.clone())),
+        tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
+    ];
     let shutdown = cancel.clone().cancelled_owned();
     let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "relay listening");
@@ -135,6 +153,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         store,
         cancel,
         task,
+        background,
     })
 }
 

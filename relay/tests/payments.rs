@@ -3,7 +3,6 @@
 mod common;
 
 use anchordesk_relay::auth::{self, NewViewer, Role};
-use anchordesk_relay::commerce::lives::{self, NewLive};
 use anchordesk_relay::commerce::payments::{
     SIGNATURE_HEADER, SignedCallbackProvider, TIMESTAMP_HEADER,
 };
@@ -36,16 +35,7 @@ impl PaidShop {
             skus: None,
         };
         let sku = products::create(relay.store(), &new).await.unwrap().skus[0].id;
-        let live_id = lives::create(
-            relay.store(),
-            &NewLive {
-                title: "家纺专场".into(),
-                stream_name: None,
-            },
-        )
-        .await
-        .unwrap()
-        .id;
+        let live_id = common::new_live(relay.store(), "家纺专场").await;
         let viewer = auth::create_viewer(relay.store(), &NewViewer::default())
             .await
             .unwrap()

@@ -18,6 +18,7 @@ fn status_code(error: &Error) -> StatusCode {
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -29,6 +30,7 @@ fn detail(error: &Error) -> ErrorDetail {
         Error::Conflict(_) => ("conflict", None),
         Error::Unauthorized => ("unauthorized", None),
         Error::Forbidden(_) => ("forbidden", None),
+        Error::TooManyRequests { .. } => ("rate_limited", None),
         Error::Store(_) => ("internal", None),
     };
     let message = match error {
@@ -49,13 +51,22 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (
+        let mut response = (
             status,
             Json(ErrorBody {
                 error: detail(&self),
             }),
         )
-            .into_response()
+            .into_response();
+        if let Error::TooManyRequests { retry_after_ms } = self {
+            let secs = retry_after_ms.div_ceil(1000).max(1);
+            if let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

@@ -4,6 +4,7 @@ mod auth;
 mod error;
 mod events;
 mod health;
+mod interaction;
 mod lives;
 mod orders;
 mod payments;
@@ -24,6 +25,7 @@ pub use error::{AppJson, AppPath, Error, Result};
 
 use crate::commerce::payments::{OfflineProvider, PaymentProvider, SignedCallbackProvider};
 use crate::events::EventHub;
+use crate::interaction::{Interaction, WordFilter};
 use crate::store::Store;
 use crate::ui::UiAssets;
 
@@ -39,13 +41,21 @@ pub struct AppState {
     pub order_ttl_ms: i64,
     /// Payment providers by name; `offline` is always there.
     pub payments: Arc<Vec<Arc<dyn PaymentProvider>>>,
+    /// Comments and likes with their batching.
+    pub interaction: Arc<Interaction>,
 }
 
 impl AppState {
     pub fn new(store: Store, ui: UiAssets) -> Self {
+        let events = EventHub::default();
         Self {
+            interaction: Arc::new(Interaction::new(
+                store.clone(),
+                events.clone(),
+                WordFilter::default(),
+            )),
             store,
-            events: EventHub::default(),
+            events,
             ui: Arc::new(ui),
             order_ttl_ms: crate::config::DEFAULT_ORDER_EXPIRY_MINUTES * 60_000,
             payments: Arc::new(vec![Arc::new(OfflineProvider::default())]),
@@ -57,6 +67,16 @@ impl AppState {
         let mut providers: Vec<Arc<dyn PaymentProvider>> = self.payments.iter().cloned().collect();
         providers.push(Arc::new(SignedCallbackProvider::new(secret)));
         self.payments = Arc::new(providers);
+        self
+    }
+
+    /// Filters comments with the shop's sensitive words.
+    pub fn with_word_filter(mut self, filter: WordFilter) -> Self {
+        self.interaction = Arc::new(Interaction::new(
+            self.store.clone(),
+            self.events.clone(),
+            filter,
+        ));
         self
     }
 
@@ -73,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .merge(lives::router())
         .merge(orders::router())
         .merge(payments::router())
+        .merge(interaction::router())
         .merge(events::router())
         .fallback(viewer::serve)
         .with_state(state)

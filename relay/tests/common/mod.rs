@@ -83,3 +83,15 @@ pub async fn staff_token(
         .expect("login JSON");
     login["token"].as_str().expect("token").to_owned()
 }
+
+/// A scheduled live with this title; returns its id.
+pub async fn new_live(store: &anchordesk_relay::Store, title: &str) -> i64 {
+    let new = anchordesk_relay::commerce::lives::NewLive {
+        title: title.into(),
+        stream_name: None,
+    };
+    anchordesk_relay::commerce::lives::create(store, &new)
+        .await
+        .expect("create live")
+        .id
+}

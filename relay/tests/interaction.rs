@@ -1,0 +1,260 @@
+//! Comments and likes: batching into events, rate limits, sensitive words, moderation.
+
+mod common;
+
+use std::time::Duration;
+
+use anchordesk_relay::auth::{self, NewViewer, Role};
+use anchordesk_relay::events::{self, EventHub};
+use anchordesk_relay::interaction::{FilterMode, Interaction, NewComment, NewLikes, WordFilter};
+use anchordesk_relay::{Config, RunningRelay, Store};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn viewer(store: &Store) -> (i64, String) {
+    let session = auth::create_viewer(
+        store,
+        &NewViewer {
+            nickname: Some("小红".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let auth::Principal::Viewer { id, .. } = session.principal else {
+        unreachable!()
+    };
+    (id, session.token)
+}
+
+#[tokio::test]
+async fn fifty_comments_between_flushes_become_one_event_and_likes_one_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &dir.path().join("t.db"))
+        .await
+        .unwrap();
+    let live_id = common::new_live(&store, "晚八点").await;
+    let hub = EventHub::default();
+    let interaction = Interaction::new(store.clone(), hub.clone(), WordFilter::default());
+    for i in 0..50 {
+        let (viewer_id, _) = viewer(&store).await;
+        interaction
+            .post_comment(
+                live_id,
+                viewer_id,
+                &NewComment {
+                    body: format!("第{i}条：这个有货吗"),
+                },
+            )
+            .await
+            .unwrap();
+        interaction
+            .like(live_id, &NewLikes { count: 2 })
+            .await
+            .unwrap();
+    }
+    assert_eq!(interaction.flush().await.unwrap(), 2);
+    let log = events::list(&store, live_id, 0, false, 1000).await.unwrap();
+    let comments: Vec<_> = log.iter().filter(|e| e.kind == "comments").collect();
+    assert_eq!(comments.len(), 1, "one batched event");
+    assert_eq!(
+        comments[0].payload["comments"].as_array().unwrap().len(),
+        50
+    );
+    let likes: Vec<_> = log.iter().filter(|e| e.kind == "likes").collect();
+    assert_eq!(
+        (likes.len(), likes[0].payload["total"].as_i64()),
+        (1, Some(100))
+    );
+    assert_eq!(
+        interaction.flush().await.unwrap(),
+        0,
+        "nothing new, nothing sent"
+    );
+}
+
+struct Room {
+    dir: tempfile::TempDir,
+    relay: RunningRelay,
+    http: reqwest::Client,
+    live_id: i64,
+}
+
+impl Room {
+    async fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::bundled(dir.path().to_owned());
+        config.sensitive_words = vec!["微信".into()];
+        config.comment_filter = FilterMode::Mask;
+        let relay = anchordesk_relay::start(&config).await.unwrap();
+        let live_id = common::new_live(relay.store(), "直播间").await;
+        Self {
+            dir,
+            relay,
+            http: reqwest::Client::new(),
+            live_id,
+        }
+    }
+
+    async fn comment(&self, token: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(format!(
+                "{}/api/lives/{}/comments",
+                self.relay.url(),
+                self.live_id
+            ))
+            .bearer_auth(token)
+            .json(&json!({ "body": body }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn comments_reach_watchers_in_batches_masked_and_rate_limited() {
+    let room = Room::open().await;
+    let ws = format!(
+        "{}/api/lives/{}/events?after=0",
+        room.relay.url().replace("http://", "ws://"),
+        room.live_id
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+
+    let mut tokens = Vec::new();
+    for _ in 0..10 {
+        tokens.push(viewer(room.relay.store()).await.1);
+    }
+    let posts = tokens.iter().map(|t| room.comment(t, "主播加个微信"));
+    for res in futures_util::future::join_all(posts).await {
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["body"], "主播加个＊＊");
+    }
+
+    let mut received = 0;
+    let mut batches = 0;
+    while received < 10 {
+        let msg = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = msg else { continue };
+        let event: Value = serde_json::from_str(&text).unwrap();
+        if event["kind"] == "comments" {
+            batches += 1;
+            received += event["payload"]["comments"].as_array().unwrap().len();
+        }
+    }
+    assert_eq!(received, 10);
+    assert!(
+        batches <= 3,
+        "10 comments posted at once arrived in {batches} events"
+    );
+
+    // Three at once are fine; the fourth is told when to retry.
+    let spammer = viewer(room.relay.store()).await.1;
+    for _ in 0..3 {
+        assert_eq!(room.comment(&spammer, "好看").await.status(), 201);
+    }
+    let limited = room.comment(&spammer, "好看").await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    let (status, field) = {
+        let res = room.comment(&tokens[0], "").await;
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        (status, body["error"]["field"].as_str().map(str::to_owned))
+    };
+    assert_eq!((status, field.as_deref()), (422, Some("body")));
+    room.relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn staff_hide_comments_and_mute_viewers_and_likes_are_totalled() {
+    let room = Room::open().await;
+    let (viewer_id, token) = viewer(room.relay.store()).await;
+    let staff = common::staff_token(&room.relay, "moderator", Role::Assistant).await;
+    let posted: Value = room.comment(&token, "广告广告").await.json().await.unwrap();
+    let comment_id = posted["id"].as_i64().unwrap();
+
+    let url = |p: String| format!("{}{p}", room.relay.url());
+    let res = room
+        .http
+        .post(url(format!("/api/comments/{comment_id}/hide")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "viewers cannot moderate");
+    let res = room
+        .http
+        .post(url(format!("/api/comments/{comment_id}/hide")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let visible: Vec<Value> = room
+        .http
+        .get(url(format!("/api/lives/{}/comments", room.live_id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        visible.is_empty(),
+        "hidden comments are not shown to viewers"
+    );
+
+    let res = room
+        .http
+        .post(url(format!("/api/viewers/{viewer_id}/mute")))
+        .bearer_auth(&staff)
+        .json(&json!({ "minutes": 10 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(room.comment(&token, "我又来了").await.status(), 403);
+
+    for count in [5, 10, 1] {
+        let res = room
+            .http
+            .post(url(format!("/api/lives/{}/likes", room.live_id)))
+            .bearer_auth(&token)
+            .json(&json!({ "count": count }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    // Shutdown flushes what is pending, so the total is in the log afterwards.
+    let Room {
+        dir,
+        relay,
+        live_id,
+        ..
+    } = room;
+    relay.shutdown().await.unwrap();
+    let store = Store::open(dir.path(), &dir.path().join("anchordesk.db"))
+        .await
+        .unwrap();
+    let log = events::list(&store, live_id, 0, true, 1000).await.unwrap();
+    let total = log
+        .iter()
+        .filter(|e| e.kind == "likes")
+        .filter_map(|e| e.payload["total"].as_i64())
+        .max();
+    assert_eq!(total, Some(16));
+    assert!(
+        log.iter()
+            .any(|e| e.kind == "comment.hidden" && e.payload["comment_id"] == comment_id)
+    );
+}
