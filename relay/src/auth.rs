@@ -217,7 +217,7 @@ pub async fn create_viewer(store: &Store, req: &NewViewer) -> Result<Session> {
         }
         _ => "观众".to_owned(),
     };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "insert into viewers (nickname, created_at_ms) values ($1, $2) returning id",
     )

@@ -93,7 +93,8 @@ impl RunningRelay {
 /// How often unpaid orders past their time are cancelled.
 const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Gives the stock of unpaid, expired orders back, until the relay shuts down.
+/// Gives back the stock of unpaid, expired orders and of flash sales whose time is up,
+/// until the relay shuts down.
 async fn expire_orders(state: AppState, cancel: CancellationToken) {
     let mut ticker = tokio::time::interval(EXPIRY_SWEEP);
     loop {
@@ -101,7 +102,8 @@ async fn expire_orders(state: AppState, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        match crate::commerce::orders::expire_due(&state.store, crate::error::now_ms()).await {
+        let now = crate::error::now_ms();
+        match crate::commerce::orders::expire_due(&state.store, now).await {
             Ok(changed) => {
                 if changed.value > 0 {
                     tracing::info!(
@@ -112,6 +114,10 @@ async fn expire_orders(state: AppState, cancel: CancellationToken) {
                 state.events.publish(changed.events);
             }
             Err(e) => tracing::warn!("order expiry sweep failed: {e}"),
+        }
+        match crate::commerce::flash_sales::close_due(&state.store, now).await {
+            Ok(changed) => state.events.publish(changed.events),
+            Err(e) => tracing::warn!("flash sale sweep failed: {e}"),
         }
     }
 }

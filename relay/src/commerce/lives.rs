@@ -144,7 +144,7 @@ pub async fn create(store: &Store, new: &NewLive) -> Result<Live> {
     if let Some(name) = &new.stream_name {
         check_stream_name(name)?;
     }
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     // A unique placeholder keeps the NOT NULL UNIQUE column valid until the id is known.
     let placeholder = format!("pending-{}", now_ms());
     let id: i64 = sqlx::query_scalar(
@@ -251,7 +251,7 @@ pub async fn set_status(
     id: i64,
     change: &LiveStatusChange,
 ) -> Result<Changed<Live>> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let live = load(&mut tx, id).await?;
     let allowed = matches!(
         (live.status, change.status),
@@ -374,7 +374,7 @@ async fn check_cart_products(
 
 /// Replaces the cart with `product_ids` in that order.
 pub async fn replace_cart(store: &Store, live_id: i64, req: &CartReplace) -> Result<Changed<Live>> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let live = load(&mut tx, live_id).await?;
     ensure_open(&live)?;
     check_cart_products(&mut tx, &req.product_ids, "product_ids").await?;
@@ -389,7 +389,7 @@ pub async fn replace_cart(store: &Store, live_id: i64, req: &CartReplace) -> Res
 
 /// Appends one product at the end of the cart (it becomes "N+1号链接").
 pub async fn add_to_cart(store: &Store, live_id: i64, req: &CartAdd) -> Result<Changed<Live>> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let live = load(&mut tx, live_id).await?;
     ensure_open(&live)?;
     if live
@@ -420,7 +420,7 @@ pub async fn remove_from_cart(
     live_id: i64,
     product_id: i64,
 ) -> Result<Changed<Live>> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let live = load(&mut tx, live_id).await?;
     ensure_open(&live)?;
     if !live.cart.iter().any(|item| item.product.id == product_id) {
@@ -476,7 +476,7 @@ pub async fn pin(store: &Store, live_id: i64, req: &PinRequest) -> Result<Change
         .trim()
         .to_owned();
     check_text("selling_point", &selling_point, 0, 40)?;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let live = load(&mut tx, live_id).await?;
     ensure_open(&live)?;
     let Some(item) = live
@@ -529,7 +529,7 @@ pub async fn pin(store: &Store, live_id: i64, req: &PinRequest) -> Result<Change
 
 /// Ends the current pin window, if any.
 pub async fn unpin(store: &Store, live_id: i64) -> Result<Changed<Live>> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let live = load(&mut tx, live_id).await?;
     let events = if live.pin.is_some() {
         vec![close_pin(&mut tx, live_id, now_ms()).await?]

@@ -7,6 +7,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
+use super::flash_sales;
 use super::lives::Changed;
 use crate::auth::Principal;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
@@ -73,6 +74,9 @@ pub struct OrderItem {
     pub sku_name: String,
     pub unit_price_fen: i64,
     pub quantity: i64,
+    /// Bought under this 秒杀, at its price.
+    #[ts(optional)]
+    pub flash_sale_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -213,8 +217,10 @@ pub async fn place(
         }
     }
 
+    let now = now_ms();
     let mut items = Vec::with_capacity(new.items.len());
     let mut stock_after = Vec::with_capacity(new.items.len());
+    let mut sales_after = Vec::new();
     let mut total: i64 = 0;
     for (i, wanted) in new.items.iter().enumerate() {
         let row: Option<(i64, String, i64, String, String)> = sqlx::query_as(
@@ -233,25 +239,41 @@ pub async fn place(
         if status != "active" {
             return Err(Error::Conflict(format!("{title} is no longer on sale")));
         }
-        let left: Option<i64> = sqlx::query_scalar(
-            "update skus set stock = stock - $1 where id = $2 and stock >= $1 returning stock",
-        )
-        .bind(wanted.quantity)
-        .bind(wanted.sku_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(left) = left else {
-            return Err(Error::Conflict(format!(
-                "{title} ({sku_name}) is sold out or has fewer than {} left",
-                wanted.quantity
-            )));
+        let sale = match new.live_id {
+            Some(live_id) => flash_sales::active(&mut tx, live_id, wanted.sku_id, now).await?,
+            None => None,
+        };
+        let (price, flash_sale_id) = match sale {
+            Some(sale) => {
+                let field = format!("items[{i}].quantity");
+                let Some(left) =
+                    flash_sales::take(&mut tx, &sale, viewer_id, wanted.quantity, &field).await?
+                else {
+                    return Err(Error::Conflict(format!(
+                        "the 秒杀 for {title} ({sku_name}) is sold out"
+                    )));
+                };
+                sales_after.push(json!({ "id": sale.id, "remaining": left }));
+                (sale.sale_price_fen, Some(sale.id))
+            }
+            None => {
+                take_stock(
+                    &mut tx,
+                    wanted.sku_id,
+                    wanted.quantity,
+                    &title,
+                    &sku_name,
+                    product_id,
+                    &mut stock_after,
+                )
+                .await?;
+                (price, None)
+            }
         };
         total = price
             .checked_mul(wanted.quantity)
             .and_then(|line| total.checked_add(line))
             .ok_or_else(|| Error::invalid("items", "order total is too large"))?;
-        stock_after
-            .push(json!({ "sku_id": wanted.sku_id, "product_id": product_id, "stock": left }));
         items.push(OrderItem {
             sku_id: wanted.sku_id,
             product_id,
@@ -259,10 +281,9 @@ pub async fn place(
             sku_name,
             unit_price_fen: price,
             quantity: wanted.quantity,
+            flash_sale_id,
         });
     }
-
-    let now = now_ms();
     let id: i64 = sqlx::query_scalar(
         "insert into orders (viewer_id, live_id, idempotency_key, status, total_fen, recipient_name, phone, \
          address, created_at_ms, expires_at_ms) values ($1, $2, $3, 'created', $4, $5, $6, $7, $8, $9) returning id",
@@ -280,8 +301,8 @@ pub async fn place(
     .await?;
     for item in &items {
         sqlx::query(
-            "insert into order_items (order_id, sku_id, product_id, title, sku_name, unit_price_fen, quantity) \
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into order_items (order_id, sku_id, product_id, title, sku_name, unit_price_fen, quantity, \
+             flash_sale_id) values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(item.sku_id)
@@ -290,6 +311,7 @@ pub async fn place(
         .bind(&item.sku_name)
         .bind(item.unit_price_fen)
         .bind(item.quantity)
+        .bind(item.flash_sale_id)
         .execute(&mut *tx)
         .await?;
     }
@@ -306,16 +328,30 @@ pub async fn place(
             )
             .await?,
         );
-        events.push(
-            events::append(
-                &mut tx,
-                live_id,
-                "stock.changed",
-                Audience::Public,
-                json!({ "skus": stock_after }),
-            )
-            .await?,
-        );
+        if !stock_after.is_empty() {
+            events.push(
+                events::append(
+                    &mut tx,
+                    live_id,
+                    "stock.changed",
+                    Audience::Public,
+                    json!({ "skus": stock_after }),
+                )
+                .await?,
+            );
+        }
+        if !sales_after.is_empty() {
+            events.push(
+                events::append(
+                    &mut tx,
+                    live_id,
+                    "flashsale.changed",
+                    Audience::Public,
+                    json!({ "sales": sales_after }),
+                )
+                .await?,
+            );
+        }
     }
     tx.commit().await?;
     Ok(Changed {
@@ -325,6 +361,32 @@ pub async fn place(
         },
         events,
     })
+}
+
+/// Takes `quantity` from a SKU's own stock, or fails with "sold out" and takes nothing.
+async fn take_stock(
+    conn: &mut SqliteConnection,
+    sku_id: i64,
+    quantity: i64,
+    title: &str,
+    sku_name: &str,
+    product_id: i64,
+    stock_after: &mut Vec<serde_json::Value>,
+) -> Result<()> {
+    let left: Option<i64> = sqlx::query_scalar(
+        "update skus set stock = stock - $1 where id = $2 and stock >= $1 returning stock",
+    )
+    .bind(quantity)
+    .bind(sku_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(left) = left else {
+        return Err(Error::Conflict(format!(
+            "{title} ({sku_name}) is sold out or has fewer than {quantity} left"
+        )));
+    };
+    stock_after.push(json!({ "sku_id": sku_id, "product_id": product_id, "stock": left }));
+    Ok(())
 }
 
 pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
@@ -366,22 +428,25 @@ pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
     else {
         return Err(Error::NotFound(format!("order {id}")));
     };
-    let items = sqlx::query_as::<_, (i64, i64, String, String, i64, i64)>(
-        "select sku_id, product_id, title, sku_name, unit_price_fen, quantity from order_items \
-         where order_id = $1 order by rowid",
+    let items = sqlx::query_as::<_, (i64, i64, String, String, i64, i64, Option<i64>)>(
+        "select sku_id, product_id, title, sku_name, unit_price_fen, quantity, flash_sale_id \
+         from order_items where order_id = $1 order by rowid",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(
-        |(sku_id, product_id, title, sku_name, unit_price_fen, quantity)| OrderItem {
-            sku_id,
-            product_id,
-            title,
-            sku_name,
-            unit_price_fen,
-            quantity,
+        |(sku_id, product_id, title, sku_name, unit_price_fen, quantity, flash_sale_id)| {
+            OrderItem {
+                sku_id,
+                product_id,
+                title,
+                sku_name,
+                unit_price_fen,
+                quantity,
+                flash_sale_id,
+            }
         },
     )
     .collect();
@@ -452,14 +517,26 @@ async fn close(
         .await?;
     let mut stock_after = Vec::new();
     for item in &order.items {
-        let left: i64 =
-            sqlx::query_scalar("update skus set stock = stock + $1 where id = $2 returning stock")
+        let stock = match item.flash_sale_id {
+            Some(sale) => {
+                flash_sales::give_back(conn, sale, item.sku_id, order.viewer_id, item.quantity)
+                    .await?
+            }
+            None => Some(
+                sqlx::query_scalar(
+                    "update skus set stock = stock + $1 where id = $2 returning stock",
+                )
                 .bind(item.quantity)
                 .bind(item.sku_id)
                 .fetch_one(&mut *conn)
-                .await?;
-        stock_after
-            .push(json!({ "sku_id": item.sku_id, "product_id": item.product_id, "stock": left }));
+                .await?,
+            ),
+        };
+        if let Some(left) = stock {
+            stock_after.push(
+                json!({ "sku_id": item.sku_id, "product_id": item.product_id, "stock": left }),
+            );
+        }
     }
     let mut events = Vec::new();
     if let Some(live_id) = order.live_id {
@@ -474,16 +551,18 @@ async fn close(
             )
             .await?,
         );
-        events.push(
-            events::append(
-                conn,
-                live_id,
-                "stock.changed",
-                Audience::Public,
-                json!({ "skus": stock_after }),
-            )
-            .await?,
-        );
+        if !stock_after.is_empty() {
+            events.push(
+                events::append(
+                    conn,
+                    live_id,
+                    "stock.changed",
+                    Audience::Public,
+                    json!({ "skus": stock_after }),
+                )
+                .await?,
+            );
+        }
     }
     Ok(events)
 }

@@ -184,7 +184,7 @@ fn validate(new: &NewProduct) -> Result<Vec<NewSku>> {
 pub async fn create(store: &Store, new: &NewProduct) -> Result<Product> {
     let skus = validate(new)?;
     let now = now_ms();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "insert into products (title, description, price_fen, status, created_at_ms, updated_at_ms) \
          values ($1, $2, $3, 'active', $4, $4) returning id",
@@ -281,7 +281,7 @@ pub async fn update(store: &Store, id: i64, patch: &ProductPatch) -> Result<Prod
     if let Some(price) = patch.price_fen {
         check_price("price_fen", price)?;
     }
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let current = load(&mut tx, id).await?;
     sqlx::query(
         "update products set title = $1, description = $2, price_fen = $3, status = $4, updated_at_ms = $5 \
@@ -313,7 +313,7 @@ pub async fn update_sku(
     if let Some(stock) = patch.stock {
         check_range("stock", stock, 0, MAX_STOCK)?;
     }
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let changed = sqlx::query(
         "update skus set price_fen = coalesce($1, price_fen), stock = coalesce($2, stock) \
          where id = $3 and product_id = $4",

@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod events;
+mod flash_sales;
 mod health;
 mod interaction;
 mod lives;
@@ -92,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .merge(products::router())
         .merge(lives::router())
         .merge(orders::router())
+        .merge(flash_sales::router())
         .merge(payments::router())
         .merge(interaction::router())
         .merge(events::router())
