@@ -57,8 +57,8 @@ lint:
 # Also (re)generates ui/src/bindings from the Rust wire types (ts-rs).
 rust-test:
 	$(CARGO) test --workspace
-	@if [[ "$${CI:-}" == "true" ]] && ! git diff --quiet -- ui/src/bindings; then \
-	  echo "ui/src/bindings is stale: run cargo test and commit the result"; git diff --stat -- ui/src/bindings; exit 1; \
+	@if [[ "$${CI:-}" == "true" ]] && [[ -n "$$(git status --porcelain -- ui/src/bindings)" ]]; then \
+	  echo "ui/src/bindings is stale: run cargo test and commit the result"; git status --short -- ui/src/bindings; exit 1; \
 	fi
 
 ui-check:
@@ -70,8 +70,9 @@ ui-check:
 e2e:
 	$(NPM) --prefix ui run e2e
 
-bench:
-	@echo "see bench/README.md"
+# Benchmarks run in release mode and record their results in bench/results/ (see bench/README.md).
+bench: deps-run ui
+	$(CARGO) run --release -p anchordesk-bench --bin flash-sale -- 2000 100
 
 clean:
 	$(CARGO) clean

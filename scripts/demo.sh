@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Headless demo: the relay (on a throw-away data dir) plus a short headless engine run.
+# Headless demo: the relay on a throw-away data dir seeded with the demo shop, plus a short
+# headless engine run.
 # Prints the URLs to open; Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +8,7 @@ cd "$(dirname "$0")/.."
 data_dir="$(mktemp -d -t anchordesk-demo-XXXXXX)"
 listen="${ANCHORDESK_LISTEN:-127.0.0.1:8686}"
 relay_out="$(mktemp)"
+seed_out="$(target/debug/anchordesk-relay demo seed --data-dir "$data_dir")"
 target/debug/anchordesk-relay serve --listen "$listen" --data-dir "$data_dir" >"$relay_out" &
 relay_pid=$!
 trap 'kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$data_dir" "$relay_out"' EXIT
@@ -19,7 +21,9 @@ done
 url="$(sed -n 's/^anchordesk-relay listening on //p' "$relay_out")"
 
 echo "relay:        $url   (data: $data_dir)"
-echo "viewer page:  $url/"
+echo "$seed_out"
+echo "viewer page:  $url/live/1"
+echo "live + cart:  $url/api/lives/1"
 echo "health:       $url/healthz"
 echo "version:      $url/api/version"
 echo "engine:       running the headless encoder for 5 s…"

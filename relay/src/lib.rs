@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod commerce;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod http;

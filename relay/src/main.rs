@@ -26,6 +26,21 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The demo shop.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Fill an empty data directory with a demo shop: owner `owner`, 12 products, one live.
+    /// The owner's password is ANCHORDESK_PASSWORD, else one is generated and printed.
+    Seed {
+        #[command(flatten)]
+        store: ServeArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +95,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("relay stopped");
             Ok(())
         }
+        Command::Demo {
+            command: DemoCommand::Seed { store },
+        } => {
+            let config = Config::resolve(store)?;
+            let store = Store::open(&config.data_dir, &config.database_path()).await?;
+            let (password, generated) = match std::env::var("ANCHORDESK_PASSWORD") {
+                Ok(p) => (p, false),
+                Err(_) => (demo_password(), true),
+            };
+            let seeded = anchordesk_relay::demo::seed(&store, &password).await;
+            store.close().await;
+            let seeded = seeded?;
+            println!(
+                "seeded {} products and live {} in {}",
+                seeded.products,
+                seeded.live_id,
+                config.data_dir.display()
+            );
+            if generated {
+                println!("owner login: {} / {password}", seeded.owner);
+            } else {
+                println!(
+                    "owner login: {} (password from ANCHORDESK_PASSWORD)",
+                    seeded.owner
+                );
+            }
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Create {
@@ -104,4 +147,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A password for the demo owner: 16 hex digits from the OS random source.
+fn demo_password() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

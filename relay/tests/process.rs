@@ -212,3 +212,36 @@ fn short_password_from_stdin_is_refused_naming_the_field() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(last_line(&stderr).contains("invalid password"), "{stderr}");
 }
+
+#[test]
+fn demo_seed_fills_a_fresh_shop_once_and_prints_the_owner_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = relay_command(dir.path());
+    seed.args(["demo", "seed"])
+        .env_remove("ANCHORDESK_PASSWORD");
+    let out = seed.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("seeded 12 products and live 1"),
+        "{stdout}"
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("owner login: owner / "))
+        .expect("generated password printed once");
+    assert_eq!(password.len(), 16);
+
+    let mut again = relay_command(dir.path());
+    again.args(["demo", "seed"]);
+    let (code, stderr) = output_of(again);
+    assert_eq!(code, 1);
+    assert!(
+        last_line(&stderr).contains("already has 12 products"),
+        "{stderr}"
+    );
+}

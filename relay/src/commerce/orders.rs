@@ -190,14 +190,30 @@ pub async fn place(
 ) -> Result<Changed<Placed>> {
     check_key(key)?;
     validate(new)?;
+    // Fast path without the write lock, which every buyer of a flash sale would otherwise
+    // queue for: a retry gets its order back, and an item already sold out is refused with
+    // a read. Both are checked again under the lock below, which is what makes them true.
+    {
+        let mut conn = store.pool().acquire().await?;
+        if let Some(id) = existing_order(&mut conn, viewer_id, key).await? {
+            let order = load(&mut conn, id).await?;
+            return Ok(Changed {
+                value: Placed {
+                    order,
+                    created: false,
+                },
+                events: Vec::new(),
+            });
+        }
+        let now = now_ms();
+        for item in &new.items {
+            if !available(&mut conn, new.live_id, item.sku_id, item.quantity, now).await? {
+                return Err(Error::Conflict(format!("SKU {} is sold out", item.sku_id)));
+            }
+        }
+    }
     let mut tx = store.begin_write().await?;
-    let existing: Option<i64> =
-        sqlx::query_scalar("select id from orders where viewer_id = $1 and idempotency_key = $2")
-            .bind(viewer_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(id) = existing {
+    if let Some(id) = existing_order(&mut tx, viewer_id, key).await? {
         let order = load(&mut tx, id).await?;
         return Ok(Changed {
             value: Placed {
@@ -361,6 +377,51 @@ pub async fn place(
         },
         events,
     })
+}
+
+async fn existing_order(
+    conn: &mut SqliteConnection,
+    viewer_id: i64,
+    key: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("select id from orders where viewer_id = $1 and idempotency_key = $2")
+            .bind(viewer_id)
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Whether `quantity` of a SKU could still be bought now (from the live's running flash sale
+/// if there is one, else from stock). Unknown SKUs count as available so that the locked
+/// path reports them properly.
+async fn available(
+    conn: &mut SqliteConnection,
+    live_id: Option<i64>,
+    sku_id: i64,
+    quantity: i64,
+    now: i64,
+) -> Result<bool> {
+    if let Some(live_id) = live_id {
+        let remaining: Option<i64> = sqlx::query_scalar(
+            "select remaining from flash_sales where live_id = $1 and sku_id = $2 and status = 'open' \
+             and starts_at_ms <= $3 and ends_at_ms > $3",
+        )
+        .bind(live_id)
+        .bind(sku_id)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(remaining) = remaining {
+            return Ok(remaining >= quantity);
+        }
+    }
+    let stock: Option<i64> = sqlx::query_scalar("select stock from skus where id = $1")
+        .bind(sku_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(stock.is_none_or(|stock| stock >= quantity))
 }
 
 /// Takes `quantity` from a SKU's own stock, or fails with "sold out" and takes nothing.
