@@ -3,6 +3,7 @@
 //! that describe the change, and return what happened; publishing is the caller's job
 //! after commit (see [`crate::events`]).
 
+pub mod coupons;
 pub mod flash_sales;
 pub mod lives;
 pub mod orders;

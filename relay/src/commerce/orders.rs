@@ -7,8 +7,8 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
-use super::flash_sales;
 use super::lives::Changed;
+use super::{coupons, flash_sales};
 use crate::auth::Principal;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience, Event};
@@ -87,7 +87,12 @@ pub struct Order {
     #[ts(optional)]
     pub live_id: Option<i64>,
     pub status: OrderStatus,
+    /// What the buyer pays: the items' sum minus `discount_fen`.
     pub total_fen: i64,
+    /// Taken off by a coupon.
+    pub discount_fen: i64,
+    #[ts(optional)]
+    pub coupon_claim_id: Option<i64>,
     pub shipping: Shipping,
     pub items: Vec<OrderItem>,
     pub created_at_ms: i64,
@@ -116,6 +121,10 @@ pub struct NewOrder {
     pub live_id: Option<i64>,
     pub items: Vec<NewOrderItem>,
     pub shipping: Shipping,
+    /// A coupon the buyer holds (from `POST /api/coupons/{id}/claim`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub coupon_claim_id: Option<i64>,
 }
 
 /// The result of placing: `created` is false when the key had already made this order.
@@ -331,6 +340,17 @@ pub async fn place(
         .execute(&mut *tx)
         .await?;
     }
+    if let Some(claim) = new.coupon_claim_id {
+        let discount =
+            coupons::redeem(&mut tx, claim, viewer_id, id, total, "coupon_claim_id").await?;
+        sqlx::query("update orders set discount_fen = $1, total_fen = $2, coupon_claim_id = $3 where id = $4")
+            .bind(discount)
+            .bind(total - discount)
+            .bind(claim)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let order = load(&mut tx, id).await?;
     let mut events = Vec::new();
     if let Some(live_id) = new.live_id {
@@ -464,10 +484,13 @@ pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
         i64,
         Option<i64>,
         Option<i64>,
+        i64,
+        Option<i64>,
     );
     let row: Option<Row> = sqlx::query_as(
         "select id, viewer_id, live_id, status, total_fen, recipient_name, phone, address, \
-         created_at_ms, expires_at_ms, paid_at_ms, closed_at_ms from orders where id = $1",
+         created_at_ms, expires_at_ms, paid_at_ms, closed_at_ms, discount_fen, coupon_claim_id \
+         from orders where id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -485,6 +508,8 @@ pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
         expires_at_ms,
         paid_at_ms,
         closed_at_ms,
+        discount_fen,
+        coupon_claim_id,
     )) = row
     else {
         return Err(Error::NotFound(format!("order {id}")));
@@ -517,6 +542,8 @@ pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
         live_id,
         status: OrderStatus::parse(&status),
         total_fen,
+        discount_fen,
+        coupon_claim_id,
         shipping: Shipping {
             name,
             phone,
@@ -570,6 +597,9 @@ async fn close(
     status: OrderStatus,
     now: i64,
 ) -> Result<Vec<Event>> {
+    if order.coupon_claim_id.is_some() {
+        coupons::release(conn, order.id).await?;
+    }
     sqlx::query("update orders set status = $1, closed_at_ms = $2 where id = $3")
         .bind(status.as_str())
         .bind(now)
@@ -705,6 +735,7 @@ mod tests {
             live_id: None,
             items,
             shipping: shipping(phone),
+            coupon_claim_id: None,
         };
         let one = || {
             vec![NewOrderItem {

@@ -1,6 +1,7 @@
 //! The relay's HTTP surface. [`app`] builds the router; [`serve`] runs it until shutdown.
 
 mod auth;
+mod coupons;
 mod error;
 mod events;
 mod flash_sales;
@@ -93,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .merge(products::router())
         .merge(lives::router())
         .merge(orders::router())
+        .merge(coupons::router())
         .merge(flash_sales::router())
         .merge(payments::router())
         .merge(interaction::router())

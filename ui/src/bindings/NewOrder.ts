@@ -9,4 +9,8 @@ export type NewOrder = {
 /**
  * The live the order was placed from (for its feed and GMV).
  */
-live_id?: number, items: Array<NewOrderItem>, shipping: Shipping, };
+live_id?: number, items: Array<NewOrderItem>, shipping: Shipping, 
+/**
+ * A coupon the buyer holds (from `POST /api/coupons/{id}/claim`).
+ */
+coupon_claim_id?: number, };

@@ -3,7 +3,15 @@ import type { OrderItem } from "./OrderItem";
 import type { OrderStatus } from "./OrderStatus";
 import type { Shipping } from "./Shipping";
 
-export type Order = { id: number, viewer_id: number, live_id?: number, status: OrderStatus, total_fen: number, shipping: Shipping, items: Array<OrderItem>, created_at_ms: number, 
+export type Order = { id: number, viewer_id: number, live_id?: number, status: OrderStatus, 
+/**
+ * What the buyer pays: the items' sum minus `discount_fen`.
+ */
+total_fen: number, 
+/**
+ * Taken off by a coupon.
+ */
+discount_fen: number, coupon_claim_id?: number, shipping: Shipping, items: Array<OrderItem>, created_at_ms: number, 
 /**
  * An unpaid order is cancelled at this time and its stock returned.
  */
