@@ -93,8 +93,8 @@ impl RunningRelay {
 /// How often unpaid orders past their time are cancelled.
 const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Gives back the stock of unpaid, expired orders and of flash sales whose time is up,
-/// until the relay shuts down.
+/// Gives back the stock of unpaid, expired orders and of flash sales whose time is up, and
+/// draws lotteries whose time is up, until the relay shuts down.
 async fn expire_orders(state: AppState, cancel: CancellationToken) {
     let mut ticker = tokio::time::interval(EXPIRY_SWEEP);
     loop {
@@ -118,6 +118,10 @@ async fn expire_orders(state: AppState, cancel: CancellationToken) {
         match crate::commerce::flash_sales::close_due(&state.store, now).await {
             Ok(changed) => state.events.publish(changed.events),
             Err(e) => tracing::warn!("flash sale sweep failed: {e}"),
+        }
+        match crate::commerce::lotteries::draw_due(&state.store, now).await {
+            Ok(changed) => state.events.publish(changed.events),
+            Err(e) => tracing::warn!("lottery draw sweep failed: {e}"),
         }
     }
 }

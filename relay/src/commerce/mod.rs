@@ -6,6 +6,7 @@
 pub mod coupons;
 pub mod flash_sales;
 pub mod lives;
+pub mod lotteries;
 pub mod orders;
 pub mod payments;
 pub mod products;

@@ -8,6 +8,7 @@ mod flash_sales;
 mod health;
 mod interaction;
 mod lives;
+mod lotteries;
 mod orders;
 mod payments;
 mod products;
@@ -95,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .merge(lives::router())
         .merge(orders::router())
         .merge(coupons::router())
+        .merge(lotteries::router())
         .merge(flash_sales::router())
         .merge(payments::router())
         .merge(interaction::router())
