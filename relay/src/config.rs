@@ -59,6 +59,8 @@ pub struct FileConfig {
     pub sensitive_words: Option<Vec<String>>,
     /// `mask` (default) or `reject`.
     pub comment_filter: Option<FilterMode>,
+    /// Days the audit log keeps staff actions (default 180).
+    pub audit_retention_days: Option<i64>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -72,6 +74,7 @@ pub struct Config {
     pub payment_secret: Option<String>,
     pub sensitive_words: Vec<String>,
     pub comment_filter: FilterMode,
+    pub audit_retention_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,12 @@ impl Config {
                 ),
             });
         }
+        if !(1..=3650).contains(&config.audit_retention_days) {
+            return Err(ConfigError::Invalid {
+                key: "audit_retention_days",
+                message: format!("must be 1–3650, got {}", config.audit_retention_days),
+            });
+        }
         if config.payment_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err(ConfigError::Invalid {
                 key: "payment_secret",
@@ -144,6 +153,9 @@ impl Config {
             payment_secret: args.payment_secret.or(file.payment_secret),
             sensitive_words: file.sensitive_words.unwrap_or_default(),
             comment_filter: file.comment_filter.unwrap_or_default(),
+            audit_retention_days: file
+                .audit_retention_days
+                .unwrap_or(crate::audit::DEFAULT_RETENTION_DAYS),
         }
     }
 
@@ -157,6 +169,7 @@ impl Config {
             payment_secret: None,
             sensitive_words: Vec::new(),
             comment_filter: FilterMode::Mask,
+            audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
         }
     }
 
@@ -194,6 +207,7 @@ mod tests {
             payment_secret: None,
             sensitive_words: None,
             comment_filter: None,
+            audit_retention_days: None,
         };
         let config = Config::merge(args, file);
         assert_eq!(config.listen, addr("127.0.0.1:9000"));

@@ -123,6 +123,11 @@ async fn expire_orders(state: AppState, cancel: CancellationToken) {
             Ok(changed) => state.events.publish(changed.events),
             Err(e) => tracing::warn!("lottery draw sweep failed: {e}"),
         }
+        match crate::audit::purge_before(&state.store, now - state.audit_retention_ms).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "purged audit entries past retention"),
+            Err(e) => tracing::warn!("audit purge failed: {e}"),
+        }
     }
 }
 
@@ -141,6 +146,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let store = Store::open(&config.data_dir, &config.database_path()).await?;
     let mut state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
+    state.audit_retention_ms = config.audit_retention_days * 24 * 3600 * 1000;
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);
     }

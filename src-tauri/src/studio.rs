@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use tauri::webview::PageLoadEvent;
 use tauri::{Emitter, Manager, RunEvent};
 
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
@@ -10,6 +11,12 @@ use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
 pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let app = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![crate::commands::relay_status])
+        // Also the readiness signal end-to-end tests wait for before acting on the window.
+        .on_page_load(|_webview, payload| {
+            if payload.event() == PageLoadEvent::Finished {
+                tracing::info!(url = %payload.url(), "studio page loaded");
+            }
+        })
         .setup(move |app| {
             let handle = app.handle().clone();
             let host = RelayHost::new(move |status| {

@@ -64,10 +64,23 @@ impl Caller {
 pub struct Staff(pub Principal);
 
 impl Staff {
-    /// Logs a staff action with who did it (the audit trail's first form).
-    pub fn log(&self, action: &str, target: impl std::fmt::Display) {
-        if let Principal::Staff { id, username, role } = &self.0 {
-            tracing::info!(staff_id = id, %username, role = role.as_str(), action, %target, "staff action");
+    /// Records a staff action in the audit log and the server log. The action has already
+    /// committed, so a failed audit write is logged loudly rather than failing the request.
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        target: String,
+        detail: serde_json::Value,
+    ) {
+        let Principal::Staff { id, username, role } = &self.0 else {
+            return;
+        };
+        tracing::info!(staff_id = id, %username, role = role.as_str(), action, %target, "staff action");
+        if let Err(e) =
+            crate::audit::record(&state.store, *id, username, action, &target, &detail).await
+        {
+            tracing::error!(%username, action, %target, "audit log write failed: {e}");
         }
     }
 }

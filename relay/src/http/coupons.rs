@@ -35,7 +35,14 @@ async fn create(
     AppJson(new): AppJson<NewCoupon>,
 ) -> Result<(StatusCode, Json<Coupon>)> {
     let changed = coupons::create(&state.store, &new).await?;
-    staff.log("create coupon", format_args!("coupon {}", changed.value.id));
+    staff
+        .audit(
+            &state,
+            "create coupon",
+            format!("coupon {}", changed.value.id),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Ok((StatusCode::CREATED, Json(changed.value)))
 }

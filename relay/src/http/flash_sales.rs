@@ -30,10 +30,14 @@ async fn create(
     AppJson(new): AppJson<NewFlashSale>,
 ) -> Result<(StatusCode, Json<FlashSale>)> {
     let changed = flash_sales::create(&state.store, live_id, &new).await?;
-    staff.log(
-        "start flash sale",
-        format_args!("sale {} in live {live_id}", changed.value.id),
-    );
+    staff
+        .audit(
+            &state,
+            "start flash sale",
+            format!("sale {} in live {live_id}", changed.value.id),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Ok((StatusCode::CREATED, Json(changed.value)))
 }
@@ -44,7 +48,14 @@ async fn stop(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<FlashSale>> {
     let changed = flash_sales::stop(&state.store, id).await?;
-    staff.log("stop flash sale", format_args!("sale {id}"));
+    staff
+        .audit(
+            &state,
+            "stop flash sale",
+            format!("sale {id}"),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Ok(Json(changed.value))
 }

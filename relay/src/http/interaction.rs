@@ -68,7 +68,14 @@ async fn hide(
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode> {
     state.interaction.hide(id).await?;
-    staff.log("hide comment", format_args!("comment {id}"));
+    staff
+        .audit(
+            &state,
+            "hide comment",
+            format!("comment {id}"),
+            serde_json::Value::Null,
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -79,9 +86,13 @@ async fn mute(
     AppJson(req): AppJson<MuteRequest>,
 ) -> Result<StatusCode> {
     state.interaction.mute(id, &req).await?;
-    staff.log(
-        "mute viewer",
-        format_args!("viewer {id} for {} min", req.minutes),
-    );
+    staff
+        .audit(
+            &state,
+            "mute viewer",
+            format!("viewer {id} for {} min", req.minutes),
+            serde_json::Value::Null,
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,8 +26,20 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Publishes the change's events (its transaction has committed) and answers with the live.
-fn publish(state: &AppState, staff: &Staff, action: &str, changed: Changed<Live>) -> Json<Live> {
-    staff.log(action, format_args!("live {}", changed.value.id));
+async fn publish(
+    state: &AppState,
+    staff: &Staff,
+    action: &str,
+    changed: Changed<Live>,
+) -> Json<Live> {
+    staff
+        .audit(
+            state,
+            action,
+            format!("live {}", changed.value.id),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Json(changed.value)
 }
@@ -42,7 +54,14 @@ async fn create(
     AppJson(new): AppJson<NewLive>,
 ) -> Result<(StatusCode, Json<Live>)> {
     let live = lives::create(&state.store, &new).await?;
-    staff.log("create live", format_args!("live {}", live.id));
+    staff
+        .audit(
+            &state,
+            "create live",
+            format!("live {}", live.id),
+            serde_json::Value::Null,
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(live)))
 }
 
@@ -61,7 +80,8 @@ async fn set_status(
         &staff,
         "set_status",
         lives::set_status(&state.store, id, &change).await?,
-    ))
+    )
+    .await)
 }
 
 async fn replace_cart(
@@ -75,7 +95,8 @@ async fn replace_cart(
         &staff,
         "replace_cart",
         lives::replace_cart(&state.store, id, &req).await?,
-    ))
+    )
+    .await)
 }
 
 async fn add_to_cart(
@@ -89,7 +110,8 @@ async fn add_to_cart(
         &staff,
         "add_to_cart",
         lives::add_to_cart(&state.store, id, &req).await?,
-    ))
+    )
+    .await)
 }
 
 async fn remove_from_cart(
@@ -102,7 +124,8 @@ async fn remove_from_cart(
         &staff,
         "remove_from_cart",
         lives::remove_from_cart(&state.store, id, product_id).await?,
-    ))
+    )
+    .await)
 }
 
 async fn pin(
@@ -116,7 +139,8 @@ async fn pin(
         &staff,
         "pin",
         lives::pin(&state.store, id, &req).await?,
-    ))
+    )
+    .await)
 }
 
 async fn unpin(
@@ -129,7 +153,8 @@ async fn unpin(
         &staff,
         "unpin",
         lives::unpin(&state.store, id).await?,
-    ))
+    )
+    .await)
 }
 
 async fn pin_history(

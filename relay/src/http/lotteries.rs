@@ -25,10 +25,14 @@ async fn create(
     AppJson(new): AppJson<NewLottery>,
 ) -> Result<(StatusCode, Json<Lottery>)> {
     let changed = lotteries::create(&state.store, live_id, &new).await?;
-    staff.log(
-        "create lottery",
-        format_args!("lottery {} in live {live_id}", changed.value.id),
-    );
+    staff
+        .audit(
+            &state,
+            "create lottery",
+            format!("lottery {} in live {live_id}", changed.value.id),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Ok((StatusCode::CREATED, Json(changed.value)))
 }
@@ -58,7 +62,14 @@ async fn draw(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Lottery>> {
     let changed = lotteries::draw(&state.store, id).await?;
-    staff.log("draw lottery", format_args!("lottery {id}"));
+    staff
+        .audit(
+            &state,
+            "draw lottery",
+            format!("lottery {id}"),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Ok(Json(changed.value))
 }

@@ -1,5 +1,6 @@
 //! The relay's HTTP surface. [`app`] builds the router; [`serve`] runs it until shutdown.
 
+mod audit;
 mod auth;
 mod coupons;
 mod error;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub payments: Arc<Vec<Arc<dyn PaymentProvider>>>,
     /// Comments and likes with their batching.
     pub interaction: Arc<Interaction>,
+    /// Audit entries older than this are purged.
+    pub audit_retention_ms: i64,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             ui: Arc::new(ui),
             order_ttl_ms: crate::config::DEFAULT_ORDER_EXPIRY_MINUTES * 60_000,
             payments: Arc::new(vec![Arc::new(OfflineProvider::default())]),
+            audit_retention_ms: crate::audit::DEFAULT_RETENTION_DAYS * 24 * 3600 * 1000,
         }
     }
 
@@ -92,6 +96,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(audit::router())
         .merge(products::router())
         .merge(lives::router())
         .merge(orders::router())

@@ -96,10 +96,14 @@ async fn mark_paid(
     // One offline confirmation per order, whoever presses the button.
     let reference = format!("order-{id}");
     let changed = payments::mark_paid(&state.store, id, "offline", &reference, None).await?;
-    staff.log(
-        "mark paid",
-        format_args!("order {id} (by staff {staff_id})"),
-    );
+    staff
+        .audit(
+            &state,
+            "mark paid",
+            format!("order {id} (by staff {staff_id})"),
+            serde_json::Value::Null,
+        )
+        .await;
     state.events.publish(changed.events);
     Ok(Json(changed.value.0))
 }

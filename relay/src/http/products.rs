@@ -41,7 +41,14 @@ async fn create(
     AppJson(new): AppJson<NewProduct>,
 ) -> Result<(StatusCode, Json<Product>)> {
     let product = products::create(&state.store, &new).await?;
-    staff.log("create product", format_args!("product {}", product.id));
+    staff
+        .audit(
+            &state,
+            "create product",
+            format!("product {}", product.id),
+            serde_json::Value::Null,
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(product)))
 }
 
@@ -63,8 +70,12 @@ async fn update(
     AppPath(id): AppPath<i64>,
     AppJson(patch): AppJson<ProductPatch>,
 ) -> Result<Json<Product>> {
+    let before = products::get(&state.store, id).await?;
     let product = products::update(&state.store, id, &patch).await?;
-    staff.log("update product", format_args!("product {id}"));
+    let detail = serde_json::json!({ "before": before, "after": product });
+    staff
+        .audit(&state, "update product", format!("product {id}"), detail)
+        .await;
     Ok(Json(product))
 }
 
@@ -74,7 +85,17 @@ async fn update_sku(
     AppPath((id, sku_id)): AppPath<(i64, i64)>,
     AppJson(patch): AppJson<SkuPatch>,
 ) -> Result<Json<Product>> {
+    let before = products::get(&state.store, id).await?;
     let product = products::update_sku(&state.store, id, sku_id, &patch).await?;
-    staff.log("update sku", format_args!("product {id} sku {sku_id}"));
+    let sku = |p: &Product| p.skus.iter().find(|s| s.id == sku_id).cloned();
+    let detail = serde_json::json!({ "before": sku(&before), "after": sku(&product) });
+    staff
+        .audit(
+            &state,
+            "update sku",
+            format!("product {id} sku {sku_id}"),
+            detail,
+        )
+        .await;
     Ok(Json(product))
 }
