@@ -10,3 +10,4 @@ pub mod lotteries;
 pub mod orders;
 pub mod payments;
 pub mod products;
+pub mod stats;

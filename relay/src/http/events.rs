@@ -59,6 +59,8 @@ async fn events(
 /// re-read after the last id sent. Two writers may publish in either order after their
 /// commits, but SQLite commits them in id order, so reading the log never skips one.
 async fn stream(mut socket: WebSocket, state: AppState, live_id: i64, after: i64, staff: bool) {
+    // A viewer's socket counts as watching until it ends (staff consoles do not count).
+    let _watching = (!staff).then(|| state.presence.join(live_id));
     // Subscribe before reading the backlog so nothing committed in between is missed.
     let mut rx = state.events.subscribe();
     let mut last = after;

@@ -10,6 +10,7 @@ use super::{AppJson, AppPath, AppState, Result};
 use crate::commerce::lives::{
     self, CartAdd, CartReplace, Changed, Live, LiveStatusChange, NewLive, Pin, PinRequest,
 };
+use crate::commerce::stats::{self, LiveStats};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/lives/{id}/pin", post(pin).delete(unpin))
         .route("/api/lives/{id}/pins", get(pin_history))
+        .route("/api/lives/{id}/stats", get(stats))
 }
 
 /// Publishes the change's events (its transaction has committed) and answers with the live.
@@ -164,4 +166,16 @@ async fn pin_history(
 ) -> Result<Json<Vec<Pin>>> {
     lives::get(&state.store, id).await?;
     Ok(Json(lives::pin_history(&state.store, id).await?))
+}
+
+/// The dashboard: viewers, interaction, orders and paid GMV, per product and per pin window.
+async fn stats(
+    State(state): State<AppState>,
+    _staff: Staff,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<LiveStats>> {
+    lives::get(&state.store, id).await?;
+    Ok(Json(
+        stats::for_live(&state.store, id, state.presence.counts(id)).await?,
+    ))
 }

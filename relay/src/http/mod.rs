@@ -30,6 +30,7 @@ pub use error::{AppJson, AppPath, Error, Result};
 use crate::commerce::payments::{OfflineProvider, PaymentProvider, SignedCallbackProvider};
 use crate::events::EventHub;
 use crate::interaction::{Interaction, WordFilter};
+use crate::presence::Presence;
 use crate::store::Store;
 use crate::ui::UiAssets;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub interaction: Arc<Interaction>,
     /// Audit entries older than this are purged.
     pub audit_retention_ms: i64,
+    /// Viewer sockets per live (viewers now / peak).
+    pub presence: Presence,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             order_ttl_ms: crate::config::DEFAULT_ORDER_EXPIRY_MINUTES * 60_000,
             payments: Arc::new(vec![Arc::new(OfflineProvider::default())]),
             audit_retention_ms: crate::audit::DEFAULT_RETENTION_DAYS * 24 * 3600 * 1000,
+            presence: Presence::default(),
         }
     }
 

@@ -1,0 +1,138 @@
+//! The live dashboard's numbers: viewers, interaction, orders, paid GMV, per product and per
+//! 讲解 window (did pinning a product sell it?). Computed from the store on request.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::{Result, now_ms};
+use crate::presence::Counts;
+use crate::store::Store;
+
+/// Orders in these states count towards GMV; spliced into queries at compile time.
+macro_rules! paid {
+    () => {
+        "('paid', 'shipped', 'completed')"
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ProductStats {
+    pub product_id: i64,
+    pub title: String,
+    /// Orders containing it (any state but cancelled).
+    pub orders: i64,
+    pub units: i64,
+    pub paid_gmv_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PinStats {
+    pub pin_id: i64,
+    pub product_id: i64,
+    pub started_at_ms: i64,
+    #[ts(optional)]
+    pub ended_at_ms: Option<i64>,
+    /// Orders for the pinned product placed while it was pinned.
+    pub orders: i64,
+    pub units: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LiveStats {
+    pub live_id: i64,
+    pub viewers_now: i64,
+    pub viewers_peak: i64,
+    pub comments: i64,
+    pub likes: i64,
+    /// Orders placed, any state but cancelled.
+    pub orders: i64,
+    pub paid_orders: i64,
+    pub paid_gmv_fen: i64,
+    pub products: Vec<ProductStats>,
+    pub pins: Vec<PinStats>,
+}
+
+pub async fn for_live(store: &Store, live_id: i64, viewers: Counts) -> Result<LiveStats> {
+    let pool = store.pool();
+    let comments: i64 = sqlx::query_scalar("select count(*) from comments where live_id = $1")
+        .bind(live_id)
+        .fetch_one(pool)
+        .await?;
+    let likes: i64 =
+        sqlx::query_scalar("select coalesce((select total from live_likes where live_id = $1), 0)")
+            .bind(live_id)
+            .fetch_one(pool)
+            .await?;
+    let (orders, paid_orders, paid_gmv_fen): (i64, i64, i64) = sqlx::query_as(concat!(
+        "select count(*), coalesce(sum(status in ",
+        paid!(),
+        "), 0), coalesce(sum(case when status in ",
+        paid!(),
+        " then total_fen else 0 end), 0) from orders where live_id = $1 and status <> 'cancelled'"
+    ))
+    .bind(live_id)
+    .fetch_one(pool)
+    .await?;
+    let products = sqlx::query_as::<_, (i64, String, i64, i64, i64)>(concat!(
+        "select i.product_id, max(i.title), count(distinct o.id), sum(i.quantity), ",
+        "coalesce(sum(case when o.status in ",
+        paid!(),
+        " then i.unit_price_fen * i.quantity else 0 end), 0) ",
+        "from order_items i join orders o on o.id = i.order_id ",
+        "where o.live_id = $1 and o.status <> 'cancelled' group by i.product_id order by 5 desc, 1"
+    ))
+    .bind(live_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(
+        |(product_id, title, orders, units, paid_gmv_fen)| ProductStats {
+            product_id,
+            title,
+            orders,
+            units,
+            paid_gmv_fen,
+        },
+    )
+    .collect();
+    // Orders for the pinned product placed inside its window (an open window runs to now).
+    let pins = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, i64, i64)>(
+        "select p.id, p.product_id, p.started_at_ms, p.ended_at_ms, \
+         (select count(distinct o.id) from orders o join order_items i on i.order_id = o.id \
+          where o.live_id = p.live_id and o.status <> 'cancelled' and i.product_id = p.product_id \
+          and o.created_at_ms >= p.started_at_ms and o.created_at_ms < coalesce(p.ended_at_ms, $2)), \
+         (select coalesce(sum(i.quantity), 0) from orders o join order_items i on i.order_id = o.id \
+          where o.live_id = p.live_id and o.status <> 'cancelled' and i.product_id = p.product_id \
+          and o.created_at_ms >= p.started_at_ms and o.created_at_ms < coalesce(p.ended_at_ms, $2)) \
+         from pins p where p.live_id = $1 order by p.id",
+    )
+    .bind(live_id)
+    .bind(now_ms() + 1)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|(pin_id, product_id, started_at_ms, ended_at_ms, orders, units)| PinStats {
+        pin_id,
+        product_id,
+        started_at_ms,
+        ended_at_ms,
+        orders,
+        units,
+    })
+    .collect();
+    Ok(LiveStats {
+        live_id,
+        viewers_now: viewers.now,
+        viewers_peak: viewers.peak,
+        comments,
+        likes,
+        orders,
+        paid_orders,
+        paid_gmv_fen,
+        products,
+        pins,
+    })
+}
