@@ -13,6 +13,8 @@ pub struct Presence {
 pub struct Counts {
     pub now: i64,
     pub peak: i64,
+    /// Changed since the last [`Presence::take_changed`].
+    changed: bool,
 }
 
 /// Held by a viewer's socket; dropping it counts the viewer out.
@@ -27,6 +29,7 @@ impl Drop for Watching {
         let mut lives = self.presence.lock();
         if let Some(counts) = lives.get_mut(&self.live_id) {
             counts.now = (counts.now - 1).max(0);
+            counts.changed = true;
         }
     }
 }
@@ -41,6 +44,7 @@ impl Presence {
         let counts = lives.entry(live_id).or_default();
         counts.now += 1;
         counts.peak = counts.peak.max(counts.now);
+        counts.changed = true;
         Watching {
             presence: self.clone(),
             live_id,
@@ -49,6 +53,19 @@ impl Presence {
 
     pub fn counts(&self, live_id: i64) -> Counts {
         self.lock().get(&live_id).copied().unwrap_or_default()
+    }
+
+    /// Lives whose counts changed since the last call, with their counts now.
+    pub fn take_changed(&self) -> Vec<(i64, Counts)> {
+        let mut lives = self.lock();
+        lives
+            .iter_mut()
+            .filter(|(_, c)| c.changed)
+            .map(|(live, c)| {
+                c.changed = false;
+                (*live, *c)
+            })
+            .collect()
     }
 }
 
@@ -62,12 +79,26 @@ mod tests {
         let a = presence.join(1);
         let b = presence.join(1);
         let _other_live = presence.join(2);
-        assert_eq!(presence.counts(1), Counts { now: 2, peak: 2 });
+        let now_peak = |live| {
+            let c = presence.counts(live);
+            (c.now, c.peak)
+        };
+        assert_eq!(now_peak(1), (2, 2));
+        assert_eq!(presence.take_changed().len(), 2);
+        assert!(presence.take_changed().is_empty(), "reported once");
         drop(a);
-        assert_eq!(presence.counts(1), Counts { now: 1, peak: 2 });
+        assert_eq!(now_peak(1), (1, 2));
         drop(b);
-        assert_eq!(presence.counts(1), Counts { now: 0, peak: 2 });
-        assert_eq!(presence.counts(2).now, 1);
-        assert_eq!(presence.counts(3), Counts::default());
+        assert_eq!(now_peak(1), (0, 2));
+        assert_eq!(
+            presence
+                .take_changed()
+                .iter()
+                .map(|(l, _)| *l)
+                .collect::<Vec<_>>(),
+            [1]
+        );
+        assert_eq!(now_peak(2), (1, 1));
+        assert_eq!(now_peak(3), (0, 0));
     }
 }

@@ -131,6 +131,38 @@ async fn expire_orders(state: AppState, cancel: CancellationToken) {
     }
 }
 
+/// How often a live's viewer count is announced (only when it changed).
+const VIEWERS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Appends a `viewers` event `{now, peak}` for each live whose audience changed.
+async fn announce_viewers(state: AppState, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(VIEWERS_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        for (live_id, counts) in state.presence.take_changed() {
+            let payload = serde_json::json!({ "now": counts.now, "peak": counts.peak });
+            let appended = async {
+                let mut conn = state.store.pool().acquire().await?;
+                crate::events::append(
+                    &mut conn,
+                    live_id,
+                    "viewers",
+                    crate::events::Audience::Public,
+                    payload,
+                )
+                .await
+            };
+            match appended.await {
+                Ok(event) => state.events.publish([event]),
+                Err(e) => tracing::warn!(live_id, "viewers event failed: {e}"),
+            }
+        }
+    }
+}
+
 /// Binds the listen address, opens the store (applying migrations) and starts serving.
 pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let listener = TcpListener::bind(config.listen)
@@ -159,6 +191,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let flush_cancel = cancel.clone();
     let background = vec![
         tokio::spawn(expire_orders(state.clone(), cancel.clone())),
+        tokio::spawn(announce_viewers(state.clone(), cancel.clone())),
         tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
     ];
     let shutdown = cancel.clone().cancelled_owned();

@@ -121,6 +121,26 @@ async fn stats_add_up_orders_gmv_pins_and_watching_viewers() {
         .unwrap();
     assert_eq!(res.status(), 202);
 
+    // Viewers open product cards: A twice, B once; a product outside the cart is refused.
+    for (token, product) in [(&v1, a), (&v2, a), (&v3, b)] {
+        let res = http
+            .post(url(format!("/api/lives/{live_id}/clicks")))
+            .bearer_auth(token)
+            .json(&json!({ "product_id": product }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+    }
+    let res = http
+        .post(url(format!("/api/lives/{live_id}/clicks")))
+        .bearer_auth(&v1)
+        .json(&json!({ "product_id": 9999 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+
     // Two viewers watching, then one leaves.
     let ws = |token: &str| {
         format!(

@@ -20,6 +20,8 @@ macro_rules! paid {
 pub struct ProductStats {
     pub product_id: i64,
     pub title: String,
+    /// Times viewers opened its card in this live; orders / clicks is its conversion.
+    pub clicks: i64,
     /// Orders containing it (any state but cancelled).
     pub orders: i64,
     pub units: i64,
@@ -76,7 +78,7 @@ pub async fn for_live(store: &Store, live_id: i64, viewers: Counts) -> Result<Li
     .bind(live_id)
     .fetch_one(pool)
     .await?;
-    let products = sqlx::query_as::<_, (i64, String, i64, i64, i64)>(concat!(
+    let mut products: Vec<ProductStats> = sqlx::query_as::<_, (i64, String, i64, i64, i64)>(concat!(
         "select i.product_id, max(i.title), count(distinct o.id), sum(i.quantity), ",
         "coalesce(sum(case when o.status in ",
         paid!(),
@@ -92,12 +94,33 @@ pub async fn for_live(store: &Store, live_id: i64, viewers: Counts) -> Result<Li
         |(product_id, title, orders, units, paid_gmv_fen)| ProductStats {
             product_id,
             title,
+            clicks: 0,
             orders,
             units,
             paid_gmv_fen,
         },
     )
     .collect();
+    let clicks: Vec<(i64, String, i64)> = sqlx::query_as(
+        "select c.product_id, p.title, c.clicks from live_product_clicks c \
+         join products p on p.id = c.product_id where c.live_id = $1",
+    )
+    .bind(live_id)
+    .fetch_all(pool)
+    .await?;
+    for (product_id, title, count) in clicks {
+        match products.iter_mut().find(|p| p.product_id == product_id) {
+            Some(p) => p.clicks = count,
+            None => products.push(ProductStats {
+                product_id,
+                title,
+                clicks: count,
+                orders: 0,
+                units: 0,
+                paid_gmv_fen: 0,
+            }),
+        }
+    }
     // Orders for the pinned product placed inside its window (an open window runs to now).
     let pins = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, i64, i64)>(
         "select p.id, p.product_id, p.started_at_ms, p.ended_at_ms, \
@@ -135,4 +158,30 @@ pub async fn for_live(store: &Store, live_id: i64, viewers: Counts) -> Result<Li
         products,
         pins,
     })
+}
+
+/// Counts a viewer opening a product's card in a live. Only products in the live's cart.
+pub async fn record_click(store: &Store, live_id: i64, product_id: i64) -> Result<()> {
+    let in_cart: Option<i64> = sqlx::query_scalar(
+        "select position from live_products where live_id = $1 and product_id = $2",
+    )
+    .bind(live_id)
+    .bind(product_id)
+    .fetch_optional(store.pool())
+    .await?;
+    if in_cart.is_none() {
+        return Err(crate::error::Error::invalid(
+            "product_id",
+            format!("product {product_id} is not in this live's cart"),
+        ));
+    }
+    sqlx::query(
+        "insert into live_product_clicks (live_id, product_id, clicks) values ($1, $2, 1) \
+         on conflict (live_id, product_id) do update set clicks = clicks + 1",
+    )
+    .bind(live_id)
+    .bind(product_id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }

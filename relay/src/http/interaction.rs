@@ -14,6 +14,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/lives/{id}/comments", post(post_comment).get(list))
         .route("/api/lives/{id}/likes", post(like))
+        .route("/api/lives/{id}/clicks", post(click))
         .route("/api/comments/{id}/hide", post(hide))
         .route("/api/viewers/{id}/mute", post(mute))
 }
@@ -59,6 +60,22 @@ async fn like(
     AppJson(req): AppJson<NewLikes>,
 ) -> Result<StatusCode> {
     state.interaction.like(live_id, &req).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize)]
+struct Click {
+    product_id: i64,
+}
+
+/// A viewer opened a product's card (for conversion per product). 202: counted.
+async fn click(
+    State(state): State<AppState>,
+    _viewer: Viewer,
+    AppPath(live_id): AppPath<i64>,
+    AppJson(req): AppJson<Click>,
+) -> Result<StatusCode> {
+    crate::commerce::stats::record_click(&state.store, live_id, req.product_id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

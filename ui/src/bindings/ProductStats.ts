@@ -2,6 +2,10 @@
 
 export type ProductStats = { product_id: number, title: string, 
 /**
+ * Times viewers opened its card in this live; orders / clicks is its conversion.
+ */
+clicks: number, 
+/**
  * Orders containing it (any state but cancelled).
  */
 orders: number, units: number, paid_gmv_fen: number, };
