@@ -106,10 +106,15 @@ fn verify_password(password: &str, stored: &str) -> bool {
         .is_ok()
 }
 
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
+/// `len` bytes from the OS random source, hex-encoded (tokens, seeds, generated passwords).
+pub fn random_hex(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
     hex::encode(bytes)
+}
+
+fn new_token() -> String {
+    random_hex(32)
 }
 
 fn token_hash(token: &str) -> String {

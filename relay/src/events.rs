@@ -54,12 +54,6 @@ pub struct Event {
     pub created_at_ms: i64,
 }
 
-impl Event {
-    pub fn visible_to_staff_only(&self) -> bool {
-        self.audience == Audience::Staff
-    }
-}
-
 /// Appends an event inside the caller's transaction; publish it after commit.
 pub async fn append(
     conn: &mut SqliteConnection,

@@ -159,15 +159,8 @@ impl Interaction {
     }
 
     async fn check_open_live(&self, live_id: i64) -> Result<()> {
-        let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
-            .bind(live_id)
-            .fetch_optional(self.store.pool())
-            .await?;
-        match status.as_deref() {
-            None => Err(Error::NotFound(format!("live {live_id}"))),
-            Some("ended") => Err(Error::Conflict(format!("live {live_id} has ended"))),
-            Some(_) => Ok(()),
-        }
+        let mut conn = self.store.pool().acquire().await?;
+        crate::commerce::lives::require_open(&mut conn, live_id).await
     }
 
     pub async fn post_comment(

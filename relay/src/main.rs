@@ -102,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&config.data_dir, &config.database_path()).await?;
             let (password, generated) = match std::env::var("ANCHORDESK_PASSWORD") {
                 Ok(p) => (p, false),
-                Err(_) => (demo_password(), true),
+                Err(_) => (auth::random_hex(8), true),
             };
             let seeded = anchordesk_relay::demo::seed(&store, &password).await;
             store.close().await;
@@ -147,11 +147,4 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// A password for the demo owner: 16 hex digits from the OS random source.
-fn demo_password() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

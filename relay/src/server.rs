@@ -44,7 +44,7 @@ pub struct RunningRelay {
     store: Store,
     cancel: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
-    /// Order expiry and the comment/like flusher; awaited before the store closes so their
+    /// The sweep, the viewers announcer and the comment/like flusher; awaited before the store closes so their
     /// last writes land.
     background: Vec<JoinHandle<()>>,
 }
@@ -90,12 +90,12 @@ impl RunningRelay {
     }
 }
 
-/// How often unpaid orders past their time are cancelled.
+/// How often the time-driven work runs: order expiry, flash-sale ends, lottery draws, audit purge.
 const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Gives back the stock of unpaid, expired orders and of flash sales whose time is up, and
 /// draws lotteries whose time is up, until the relay shuts down.
-async fn expire_orders(state: AppState, cancel: CancellationToken) {
+async fn sweep(state: AppState, cancel: CancellationToken) {
     let mut ticker = tokio::time::interval(EXPIRY_SWEEP);
     loop {
         tokio::select! {
@@ -190,7 +190,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let interaction = state.interaction.clone();
     let flush_cancel = cancel.clone();
     let background = vec![
-        tokio::spawn(expire_orders(state.clone(), cancel.clone())),
+        tokio::spawn(sweep(state.clone(), cancel.clone())),
         tokio::spawn(announce_viewers(state.clone(), cancel.clone())),
         tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
     ];

@@ -3,8 +3,8 @@
 
 mod common;
 
-use anchordesk_relay::auth::{self, NewViewer, Role};
-use anchordesk_relay::commerce::products::{self, NewProduct};
+use anchordesk_relay::auth::Role;
+use anchordesk_relay::commerce::products::{self};
 use anchordesk_relay::{Config, RunningRelay};
 use serde_json::{Value, json};
 
@@ -22,14 +22,10 @@ impl Shop {
         let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
             .await
             .unwrap();
-        let new = NewProduct {
-            title: "手冲咖啡豆 250g".into(),
-            description: None,
-            price_fen: 9_900,
-            stock: Some(10),
-            skus: None,
-        };
-        let sku = products::create(relay.store(), &new).await.unwrap().skus[0].id;
+        let sku = common::product(relay.store(), "手冲咖啡豆 250g", 9_900, 10)
+            .await
+            .skus[0]
+            .id;
         let staff = common::staff_token(&relay, "marketing", Role::Assistant).await;
         Self {
             _dir: dir,
@@ -41,10 +37,7 @@ impl Shop {
     }
 
     async fn viewer(&self) -> String {
-        auth::create_viewer(self.relay.store(), &NewViewer::default())
-            .await
-            .unwrap()
-            .token
+        common::viewer_token(self.relay.store()).await
     }
 
     async fn post(

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use anchordesk_relay::auth::{self, NewViewer};
 use anchordesk_relay::commerce::lives::{self, CartAdd, NewLive};
-use anchordesk_relay::commerce::products::{self, NewProduct};
+use anchordesk_relay::commerce::products::{self};
 use anchordesk_relay::{Config, Store};
 use common::{relay_command, spawn_relay};
 use nix::sys::signal::{Signal, kill};
@@ -27,18 +26,7 @@ async fn acknowledged_orders_survive_kill_9_mid_sale() {
 
     // Seed the shop with the library, then hand the database to the relay process.
     let store = Store::open(dir.path(), &db).await.unwrap();
-    let product = products::create(
-        &store,
-        &NewProduct {
-            title: "整点秒杀 电饭煲".into(),
-            description: None,
-            price_fen: 19_900,
-            stock: Some(INITIAL_STOCK),
-            skus: None,
-        },
-    )
-    .await
-    .unwrap();
+    let product = common::product(&store, "整点秒杀 电饭煲", 19_900, INITIAL_STOCK).await;
     let sku = product.skus[0].id;
     let live = lives::create(
         &store,
@@ -60,12 +48,7 @@ async fn acknowledged_orders_survive_kill_9_mid_sale() {
     .unwrap();
     let mut tokens = Vec::with_capacity(BUYERS);
     for _ in 0..BUYERS {
-        tokens.push(
-            auth::create_viewer(&store, &NewViewer::default())
-                .await
-                .unwrap()
-                .token,
-        );
+        tokens.push(common::viewer_token(&store).await);
     }
     store.close().await;
 

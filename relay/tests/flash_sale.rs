@@ -5,10 +5,10 @@ mod common;
 
 use std::sync::Arc;
 
-use anchordesk_relay::auth::{self, NewViewer, Role};
+use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::flash_sales::{self, FlashSale};
 use anchordesk_relay::commerce::lives::{self, CartAdd};
-use anchordesk_relay::commerce::products::{self, NewProduct, Product};
+use anchordesk_relay::commerce::products::{self, Product};
 use anchordesk_relay::{Config, RunningRelay, events};
 use serde_json::{Value, json};
 
@@ -27,14 +27,7 @@ impl Sale {
         let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
             .await
             .unwrap();
-        let new = NewProduct {
-            title: "空气炸锅".into(),
-            description: None,
-            price_fen: 29_900,
-            stock: Some(stock),
-            skus: None,
-        };
-        let product = products::create(relay.store(), &new).await.unwrap();
+        let product = common::product(relay.store(), "空气炸锅", 29_900, stock).await;
         let live_id = common::new_live(relay.store(), "秒杀夜").await;
         lives::add_to_cart(
             relay.store(),
@@ -135,12 +128,7 @@ async fn two_thousand_buyers_get_exactly_the_hundred_units_of_a_flash_sale() {
 
     let mut tokens = Vec::with_capacity(2000);
     for _ in 0..2000 {
-        tokens.push(
-            auth::create_viewer(shop.relay.store(), &NewViewer::default())
-                .await
-                .unwrap()
-                .token,
-        );
+        tokens.push(common::viewer_token(shop.relay.store()).await);
     }
     let url = shop.relay.url();
     let buyers: Vec<_> = tokens
@@ -198,10 +186,7 @@ async fn the_limit_holds_and_unsold_units_return_when_the_sale_stops() {
     assert_eq!(shop.stock().await, 40);
     let url = shop.relay.url();
 
-    let alice = auth::create_viewer(shop.relay.store(), &NewViewer::default())
-        .await
-        .unwrap()
-        .token;
+    let alice = common::viewer_token(shop.relay.store()).await;
     let (status, first) = buy(
         &shop.http,
         &url,
@@ -250,10 +235,7 @@ async fn the_limit_holds_and_unsold_units_return_when_the_sale_stops() {
     assert_eq!(status, 201, "the limit counts held units, not attempts");
 
     for i in 0..2 {
-        let token = auth::create_viewer(shop.relay.store(), &NewViewer::default())
-            .await
-            .unwrap()
-            .token;
+        let token = common::viewer_token(shop.relay.store()).await;
         assert_eq!(
             buy(
                 &shop.http,
@@ -284,10 +266,7 @@ async fn the_limit_holds_and_unsold_units_return_when_the_sale_stops() {
         "7 unsold units are back; 3 were sold"
     );
     // After the sale, orders pay the regular price from regular stock.
-    let bob = auth::create_viewer(shop.relay.store(), &NewViewer::default())
-        .await
-        .unwrap()
-        .token;
+    let bob = common::viewer_token(shop.relay.store()).await;
     let (status, regular) = buy(
         &shop.http,
         &url,
@@ -343,10 +322,7 @@ async fn bad_flash_sales_are_refused_naming_the_field() {
             "{body} → {answer}"
         );
     }
-    let viewer = auth::create_viewer(shop.relay.store(), &NewViewer::default())
-        .await
-        .unwrap()
-        .token;
+    let viewer = common::viewer_token(shop.relay.store()).await;
     let res = shop
         .http
         .post(format!(

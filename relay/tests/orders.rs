@@ -6,9 +6,9 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use anchordesk_relay::auth::{self, NewViewer, Role};
+use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::orders::{self, Order, OrderStatus};
-use anchordesk_relay::commerce::products::{self, NewProduct, Product};
+use anchordesk_relay::commerce::products::{self, Product};
 use anchordesk_relay::{Config, RunningRelay};
 use serde_json::{Value, json};
 
@@ -21,21 +21,11 @@ async fn relay() -> (tempfile::TempDir, RunningRelay) {
 }
 
 async fn product_with_stock(relay: &RunningRelay, stock: i64) -> Product {
-    let new = NewProduct {
-        title: "秒杀款保温杯".into(),
-        description: None,
-        price_fen: 9_900,
-        stock: Some(stock),
-        skus: None,
-    };
-    products::create(relay.store(), &new).await.unwrap()
+    common::product(relay.store(), "秒杀款保温杯", 9_900, stock).await
 }
 
 async fn viewer_token(relay: &RunningRelay) -> String {
-    auth::create_viewer(relay.store(), &NewViewer::default())
-        .await
-        .unwrap()
-        .token
+    common::viewer_token(relay.store()).await
 }
 
 fn order_body(sku_id: i64, quantity: i64) -> Value {

@@ -2,11 +2,10 @@
 
 mod common;
 
-use anchordesk_relay::auth::{self, NewViewer, Role};
+use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::payments::{
     SIGNATURE_HEADER, SignedCallbackProvider, TIMESTAMP_HEADER,
 };
-use anchordesk_relay::commerce::products::{self, NewProduct};
 use anchordesk_relay::{Config, RunningRelay, events};
 use serde_json::{Value, json};
 
@@ -27,19 +26,12 @@ impl PaidShop {
         let mut config = Config::bundled(dir.path().to_owned());
         config.payment_secret = Some(SECRET.into());
         let relay = anchordesk_relay::start(&config).await.unwrap();
-        let new = NewProduct {
-            title: "蚕丝被".into(),
-            description: None,
-            price_fen: 39_900,
-            stock: Some(10),
-            skus: None,
-        };
-        let sku = products::create(relay.store(), &new).await.unwrap().skus[0].id;
-        let live_id = common::new_live(relay.store(), "家纺专场").await;
-        let viewer = auth::create_viewer(relay.store(), &NewViewer::default())
+        let sku = common::product(relay.store(), "蚕丝被", 39_900, 10)
             .await
-            .unwrap()
-            .token;
+            .skus[0]
+            .id;
+        let live_id = common::new_live(relay.store(), "家纺专场").await;
+        let viewer = common::viewer_token(relay.store()).await;
         Self {
             _dir: dir,
             relay,
@@ -189,6 +181,27 @@ async fn offline_payment_is_confirmed_by_staff_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "pressing paid twice records one payment");
+
+    // Staff cancelling a paid order refunds it, and both actions are in the audit log.
+    let res = shop
+        .http
+        .post(format!("{}/api/orders/{id}/cancel", shop.relay.url()))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(shop.status_of(id).await, "refunded");
+    let actions: Vec<String> = anchordesk_relay::audit::list(shop.relay.store(), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"mark paid".to_owned()) && actions.contains(&"refund order".to_owned()),
+        "{actions:?}"
+    );
 
     let methods: Vec<Value> = shop
         .http

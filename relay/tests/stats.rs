@@ -4,22 +4,14 @@ mod common;
 
 use std::time::Duration;
 
-use anchordesk_relay::auth::{self, NewViewer, Role};
+use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::lives::{self, CartReplace};
-use anchordesk_relay::commerce::products::{self, NewProduct};
 use anchordesk_relay::commerce::stats::LiveStats;
 use anchordesk_relay::{Config, RunningRelay};
 use serde_json::{Value, json};
 
 async fn product(relay: &RunningRelay, title: &str, price_fen: i64) -> (i64, i64) {
-    let new = NewProduct {
-        title: title.into(),
-        description: None,
-        price_fen,
-        stock: Some(50),
-        skus: None,
-    };
-    let p = products::create(relay.store(), &new).await.unwrap();
+    let p = common::product(relay.store(), title, price_fen, 50).await;
     (p.id, p.skus[0].id)
 }
 
@@ -63,12 +55,7 @@ async fn stats_add_up_orders_gmv_pins_and_watching_viewers() {
             body["id"].as_i64().unwrap()
         }
     };
-    let viewer = || async {
-        auth::create_viewer(relay.store(), &NewViewer::default())
-            .await
-            .unwrap()
-            .token
-    };
+    let viewer = || async { common::viewer_token(relay.store()).await };
 
     // While A is pinned: v1 buys 2×A and pays, v2 buys B (unpaid), v3 buys A and cancels.
     staff_post(

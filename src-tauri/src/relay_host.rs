@@ -43,6 +43,8 @@ pub struct RelayHost {
 struct Shared {
     state: Mutex<HostState>,
     on_change: Box<OnChange>,
+    /// One client for every health probe (loopback, no proxy, short timeout).
+    http: reqwest::Client,
 }
 
 struct HostState {
@@ -62,6 +64,11 @@ impl RelayHost {
                     monitor: None,
                 }),
                 on_change: Box::new(on_change),
+                http: reqwest::Client::builder()
+                    .timeout(HEALTH_TIMEOUT)
+                    .no_proxy()
+                    .build()
+                    .unwrap_or_default(),
             }),
         }
     }
@@ -104,7 +111,7 @@ impl RelayHost {
             }
         };
         let url = relay.url();
-        let healthy = check_health(&url).await;
+        let healthy = check_health(&self.shared.http, &url).await;
         let monitor = tokio::spawn(self.clone().monitor(url.clone()));
         {
             let mut state = self.lock();
@@ -123,7 +130,7 @@ impl RelayHost {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let healthy = check_health(&url).await;
+            let healthy = check_health(&self.shared.http, &url).await;
             if !matches!(self.status(), RelayStatus::Running { .. }) {
                 return;
             }
@@ -153,12 +160,7 @@ impl RelayHost {
     }
 }
 
-async fn check_health(base: &str) -> bool {
-    let client = reqwest::Client::builder()
-        .timeout(HEALTH_TIMEOUT)
-        .no_proxy()
-        .build();
-    let Ok(client) = client else { return false };
+async fn check_health(client: &reqwest::Client, base: &str) -> bool {
     match client.get(format!("{base}{}", path::HEALTHZ)).send().await {
         Ok(res) => res.status().is_success(),
         Err(_) => false,

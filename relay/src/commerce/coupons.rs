@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
-use super::lives::Changed;
+use super::Changed;
 use super::products::MAX_PRICE_FEN;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience};
@@ -116,14 +116,10 @@ pub async fn create(store: &Store, new: &NewCoupon) -> Result<Changed<Coupon>> {
         i64::MAX,
     )?;
     let mut tx = store.begin_write().await?;
-    if let Some(live_id) = new.live_id {
-        let exists: Option<i64> = sqlx::query_scalar("select id from lives where id = $1")
-            .bind(live_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(Error::invalid("live_id", format!("no live {live_id}")));
-        }
+    if let Some(live_id) = new.live_id
+        && super::lives::status_of(&mut tx, live_id).await?.is_none()
+    {
+        return Err(Error::invalid("live_id", format!("no live {live_id}")));
     }
     let id: i64 = sqlx::query_scalar(
         "insert into coupons (live_id, title, amount_off_fen, threshold_fen, quantity, per_user_limit, \

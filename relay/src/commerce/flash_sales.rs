@@ -8,8 +8,8 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
-use super::lives::Changed;
 use super::products::MAX_PRICE_FEN;
+use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, now_ms};
 use crate::events::{self, Audience, Event};
 use crate::store::Store;
@@ -114,15 +114,7 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
     let ends = starts + new.duration_secs * 1000;
 
     let mut tx = store.begin_write().await?;
-    let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
-        .bind(live_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    match status.as_deref() {
-        None => return Err(Error::NotFound(format!("live {live_id}"))),
-        Some("ended") => return Err(Error::Conflict(format!("live {live_id} has ended"))),
-        Some(_) => {}
-    }
+    lives::require_open(&mut tx, live_id).await?;
     let sku: Option<(i64, i64)> = sqlx::query_as(
         "select s.price_fen, s.stock from skus s join live_products lp on lp.product_id = s.product_id \
          where s.id = $1 and lp.live_id = $2",

@@ -5,6 +5,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
+use super::Changed;
 use super::products::{self, Product, ProductStatus};
 use crate::error::{Error, Result, check_text, now_ms};
 use crate::events::{self, Audience, Event};
@@ -116,13 +117,6 @@ pub struct PinRequest {
     #[serde(default)]
     #[ts(optional)]
     pub selling_point: Option<String>,
-}
-
-/// A change and the events that describe it, to publish after commit.
-#[derive(Debug)]
-pub struct Changed<T> {
-    pub value: T,
-    pub events: Vec<Event>,
 }
 
 fn check_stream_name(name: &str) -> Result<()> {
@@ -298,6 +292,25 @@ pub async fn set_status(
         value: live,
         events,
     })
+}
+
+/// The status of a live, or `None` when there is no such live.
+pub async fn status_of(conn: &mut SqliteConnection, live_id: i64) -> Result<Option<LiveStatus>> {
+    let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
+        .bind(live_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(status.as_deref().map(LiveStatus::parse))
+}
+
+/// Fails unless the live exists (404) and has not ended (409): what anything added to a
+/// live (a sale, a lottery, a comment) needs.
+pub async fn require_open(conn: &mut SqliteConnection, live_id: i64) -> Result<()> {
+    match status_of(conn, live_id).await? {
+        None => Err(Error::NotFound(format!("live {live_id}"))),
+        Some(LiveStatus::Ended) => Err(Error::Conflict(format!("live {live_id} has ended"))),
+        Some(_) => Ok(()),
+    }
 }
 
 fn ensure_open(live: &Live) -> Result<()> {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
-use super::lives::Changed;
+use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience, Event};
 use crate::store::Store;
@@ -133,20 +133,10 @@ pub async fn create(store: &Store, live_id: i64, new: &NewLottery) -> Result<Cha
     if let Some(keyword) = keyword {
         check_text("keyword", keyword, 1, 20)?;
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
-    let seed = hex::encode(bytes);
+    let seed = crate::auth::random_hex(32);
     let now = now_ms();
     let mut tx = store.begin_write().await?;
-    let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
-        .bind(live_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    match status.as_deref() {
-        None => return Err(Error::NotFound(format!("live {live_id}"))),
-        Some("ended") => return Err(Error::Conflict(format!("live {live_id} has ended"))),
-        Some(_) => {}
-    }
+    lives::require_open(&mut tx, live_id).await?;
     let id: i64 = sqlx::query_scalar(
         "insert into lotteries (live_id, prize, winners, keyword, ends_at_ms, seed, seed_sha256, status, created_at_ms) \
          values ($1, $2, $3, $4, $5, $6, $7, 'open', $8) returning id",
@@ -203,17 +193,14 @@ pub async fn join(store: &Store, id: i64, viewer_id: i64) -> Result<Lottery> {
         return Err(Error::Conflict(format!("lottery {id} is closed")));
     }
     if let Some(keyword) = &lottery.keyword {
-        let created: i64 = sqlx::query_scalar("select created_at_ms from lotteries where id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
         let commented: Option<i64> = sqlx::query_scalar(
-            "select id from comments where live_id = $1 and viewer_id = $2 and created_at_ms >= $3 \
-             and instr(body, $4) > 0 limit 1",
+            "select c.id from comments c join lotteries l on l.id = $3 \
+             where c.live_id = $1 and c.viewer_id = $2 and c.created_at_ms >= l.created_at_ms \
+             and instr(c.body, $4) > 0 limit 1",
         )
         .bind(lottery.live_id)
         .bind(viewer_id)
-        .bind(created)
+        .bind(id)
         .bind(keyword)
         .fetch_optional(&mut *tx)
         .await?;

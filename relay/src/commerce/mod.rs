@@ -11,3 +11,12 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod stats;
+
+use crate::events::Event;
+
+/// A change and the events that describe it, to publish after its transaction commits.
+#[derive(Debug)]
+pub struct Changed<T> {
+    pub value: T,
+    pub events: Vec<Event>,
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::Sha256;
 use ts_rs::TS;
 
-use super::lives::Changed;
+use super::Changed;
 use super::orders::{self, Order, OrderStatus};
 use crate::error::{Error, Result, now_ms};
 use crate::events::{self, Audience};

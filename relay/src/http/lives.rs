@@ -7,8 +7,9 @@ use axum::{Json, Router};
 
 use super::auth::Staff;
 use super::{AppJson, AppPath, AppState, Result};
+use crate::commerce::Changed;
 use crate::commerce::lives::{
-    self, CartAdd, CartReplace, Changed, Live, LiveStatusChange, NewLive, Pin, PinRequest,
+    self, CartAdd, CartReplace, Live, LiveStatusChange, NewLive, Pin, PinRequest,
 };
 use crate::commerce::stats::{self, LiveStats};
 

@@ -6,10 +6,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::auth::{Authenticated, Viewer};
+use super::auth::{Authenticated, Staff, Viewer};
 use super::{AppJson, AppPath, AppState, Error, Result};
-use crate::auth::Principal;
-use crate::commerce::orders::{self, NewOrder, Order};
+use crate::commerce::orders::{self, NewOrder, Order, OrderStatus};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -70,8 +69,15 @@ async fn cancel(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Order>> {
     let changed = orders::cancel(&state.store, &who, id).await?;
-    if let Principal::Staff { username, .. } = &who {
-        tracing::info!(%username, order = id, status = changed.value.status.as_str(), "staff action: cancel order");
+    if who.is_staff() {
+        let action = match changed.value.status {
+            OrderStatus::Refunded => "refund order",
+            _ => "cancel order",
+        };
+        let detail = serde_json::json!({ "after": changed.value });
+        Staff(who)
+            .audit(&state, action, format!("order {id}"), detail)
+            .await;
     }
     state.events.publish(changed.events);
     Ok(Json(changed.value))

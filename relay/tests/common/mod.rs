@@ -95,3 +95,30 @@ pub async fn new_live(store: &anchordesk_relay::Store, title: &str) -> i64 {
         .expect("create live")
         .id
 }
+
+/// An active product with one default SKU.
+pub async fn product(
+    store: &anchordesk_relay::Store,
+    title: &str,
+    price_fen: i64,
+    stock: i64,
+) -> anchordesk_relay::commerce::products::Product {
+    let new = anchordesk_relay::commerce::products::NewProduct {
+        title: title.into(),
+        description: None,
+        price_fen,
+        stock: Some(stock),
+        skus: None,
+    };
+    anchordesk_relay::commerce::products::create(store, &new)
+        .await
+        .expect("create product")
+}
+
+/// A fresh viewer's bearer token.
+pub async fn viewer_token(store: &anchordesk_relay::Store) -> String {
+    anchordesk_relay::auth::create_viewer(store, &Default::default())
+        .await
+        .expect("create viewer")
+        .token
+}

@@ -6,7 +6,7 @@ use sqlx::SqliteConnection;
 
 use super::{Order, OrderStatus, load};
 use crate::auth::Principal;
-use crate::commerce::lives::Changed;
+use crate::commerce::Changed;
 use crate::commerce::{coupons, flash_sales};
 use crate::error::{Error, Result, now_ms};
 use crate::events::{self, Audience, Event};

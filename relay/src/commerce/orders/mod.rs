@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use ts_rs::TS;
 
-use super::lives::Changed;
+use super::Changed;
 mod closing;
 
 pub use closing::{cancel, expire_due};
@@ -236,14 +236,10 @@ pub async fn place(
             events: Vec::new(),
         });
     }
-    if let Some(live_id) = new.live_id {
-        let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
-            .bind(live_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if status.is_none() {
-            return Err(Error::invalid("live_id", format!("no live {live_id}")));
-        }
+    if let Some(live_id) = new.live_id
+        && super::lives::status_of(&mut tx, live_id).await?.is_none()
+    {
+        return Err(Error::invalid("live_id", format!("no live {live_id}")));
     }
 
     let now = now_ms();
