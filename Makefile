@@ -54,9 +54,12 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-# Also (re)generates ui/src/bindings from the Rust wire types (ts-rs).
+# Also (re)generates ui/src/bindings from the Rust wire types (ts-rs). The relay's
+# integration tests then run a second time against a real PostgreSQL server on loopback,
+# each test in a fresh database of its own.
 rust-test:
 	$(CARGO) test --workspace
+	ANCHORDESK_TEST_POSTGRES_URL="$$(scripts/test-postgres.sh start)" $(CARGO) test -p anchordesk-relay --test '*'
 	@if [[ "$${CI:-}" == "true" ]] && [[ -n "$$(git status --porcelain -- ui/src/bindings)" ]]; then \
 	  echo "ui/src/bindings is stale: run cargo test and commit the result"; git status --short -- ui/src/bindings; exit 1; \
 	fi

@@ -19,6 +19,7 @@ build_pkgs=(
 )
 test_pkgs=(
   xvfb xauth imagemagick webkit2gtk-driver dbus-x11 fonts-dejavu-core chromium ffmpeg iproute2
+  postgresql
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::error::{Error, Result, check_text, now_ms};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 const STAFF_SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
 const VIEWER_SESSION_MS: i64 = 365 * 24 * 3600 * 1000;
@@ -192,7 +192,7 @@ enum Holder {
 }
 
 /// Stores a new session and returns its token (only the hash is kept).
-async fn open_session(conn: &mut sqlx::SqliteConnection, holder: Holder) -> Result<String> {
+async fn open_session(conn: &mut Conn, holder: Holder) -> Result<String> {
     let (staff_id, viewer_id, lifetime) = match holder {
         Holder::Staff(id) => (Some(id), None, STAFF_SESSION_MS),
         Holder::Viewer(id) => (None, Some(id), VIEWER_SESSION_MS),

@@ -25,6 +25,15 @@ pub struct ServeArgs {
     /// Directory for the database, uploads and recordings [default: the user's data dir + /anchordesk].
     #[arg(long, env = "ANCHORDESK_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// `postgres://user:password@host/db` to keep orders and viewers in PostgreSQL instead of
+    /// the SQLite file in the data directory.
+    #[arg(
+        long,
+        env = "ANCHORDESK_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Address for the HTTP API and viewer page [default: 127.0.0.1:8686].
     #[arg(long, env = "ANCHORDESK_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -51,6 +60,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: Option<i64>,
@@ -67,6 +77,8 @@ pub struct FileConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// PostgreSQL URL; `None` keeps the SQLite file in `data_dir`.
+    pub database_url: Option<String>,
     pub listen: SocketAddr,
     /// `None`: serve the viewer UI embedded at build time.
     pub ui_dir: Option<PathBuf>,
@@ -129,6 +141,17 @@ impl Config {
                 message: format!("must be 1–3650, got {}", config.audit_retention_days),
             });
         }
+        if let Some(url) = &config.database_url
+            && crate::store::Backend::of_url(url).is_none()
+        {
+            return Err(ConfigError::Invalid {
+                key: "database_url",
+                message: format!(
+                    "must start with postgres:// or postgresql:// (got {}); leave it out for SQLite",
+                    crate::store::redact_url(url)
+                ),
+            });
+        }
         if config.payment_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err(ConfigError::Invalid {
                 key: "payment_secret",
@@ -144,6 +167,7 @@ impl Config {
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(default_data_dir),
+            database_url: args.database_url.or(file.database_url),
             listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             ui_dir: args.ui_dir.or(file.ui_dir),
             order_expiry_minutes: args
@@ -163,6 +187,7 @@ impl Config {
     pub fn bundled(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
+            database_url: None,
             listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)),
             ui_dir: None,
             order_expiry_minutes: DEFAULT_ORDER_EXPIRY_MINUTES,
@@ -201,6 +226,7 @@ mod tests {
         };
         let file = FileConfig {
             data_dir: Some("/srv/shop".into()),
+            database_url: Some("postgres://shop@db/shop".into()),
             listen: Some(addr("0.0.0.0:80")),
             ui_dir: None,
             order_expiry_minutes: Some(30),
@@ -214,6 +240,21 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/shop"));
         assert_eq!(config.ui_dir, None);
         assert_eq!(config.order_expiry_minutes, 30);
+        assert_eq!(
+            config.database_url.as_deref(),
+            Some("postgres://shop@db/shop")
+        );
+    }
+
+    #[test]
+    fn a_database_url_that_is_not_postgres_is_refused_without_its_password() {
+        let args = ServeArgs {
+            database_url: Some("mysql://shop:hunter22@db/shop".into()),
+            ..ServeArgs::default()
+        };
+        let err = Config::resolve(args).unwrap_err().to_string();
+        assert!(err.contains("database_url"), "{err}");
+        assert!(!err.contains("hunter22"), "{err}");
     }
 
     #[test]

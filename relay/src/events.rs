@@ -9,12 +9,11 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
 use tokio::sync::broadcast;
 use ts_rs::TS;
 
 use crate::error::{Result, now_ms};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 /// How many committed events the in-memory channel holds before slow subscribers lag.
 const CHANNEL_CAPACITY: usize = 4096;
@@ -56,7 +55,7 @@ pub struct Event {
 
 /// Appends an event inside the caller's transaction; publish it after commit.
 pub async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     live_id: i64,
     kind: &str,
     audience: Audience,

@@ -240,7 +240,7 @@ impl Interaction {
             if pending.likes > 0 {
                 let total: i64 = sqlx::query_scalar(
                     "insert into live_likes (live_id, total) values ($1, $2) \
-                     on conflict (live_id) do update set total = total + excluded.total returning total",
+                     on conflict (live_id) do update set total = live_likes.total + excluded.total returning total",
                 )
                 .bind(live_id)
                 .bind(pending.likes)

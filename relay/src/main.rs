@@ -99,7 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: DemoCommand::Seed { store },
         } => {
             let config = Config::resolve(store)?;
-            let store = Store::open(&config.data_dir, &config.database_path()).await?;
+            let store = Store::open_config(&config).await?;
             let (password, generated) = match std::env::var("ANCHORDESK_PASSWORD") {
                 Ok(p) => (p, false),
                 Err(_) => (auth::random_hex(8), true),
@@ -140,7 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let config = Config::resolve(store)?;
-            let store = Store::open(&config.data_dir, &config.database_path()).await?;
+            let store = Store::open_config(&config).await?;
             let id = auth::create_staff(&store, &username, &password, role).await?;
             store.close().await;
             println!("created {} {username} (id {id})", role.as_str());

@@ -41,6 +41,7 @@ fn describe_bind_error(err: &std::io::Error) -> String {
 #[derive(Debug)]
 pub struct RunningRelay {
     addr: SocketAddr,
+    config: Config,
     store: Store,
     cancel: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
@@ -61,6 +62,11 @@ impl RunningRelay {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What it was started with (the listen address as asked, not as bound).
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// A token that, when cancelled, starts graceful shutdown (e.g. from a signal handler).
@@ -175,7 +181,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         addr: config.listen,
         source,
     })?;
-    let store = Store::open(&config.data_dir, &config.database_path()).await?;
+    let store = Store::open_config(config).await?;
     let mut state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
     state.audit_retention_ms = config.audit_retention_days * 24 * 3600 * 1000;
@@ -196,9 +202,15 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     ];
     let shutdown = cancel.clone().cancelled_owned();
     let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "relay listening");
+    tracing::info!(
+        %addr,
+        data_dir = %config.data_dir.display(),
+        database = store.backend().as_str(),
+        "relay listening"
+    );
     Ok(RunningRelay {
         addr,
+        config: config.clone(),
         store,
         cancel,
         task,

@@ -2,7 +2,6 @@
 
 mod common;
 
-use anchordesk_relay::Config;
 use anchordesk_relay::audit;
 use anchordesk_relay::auth::Role;
 use serde_json::{Value, json};
@@ -10,7 +9,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn staff_actions_are_audited_with_before_and_after_for_the_owner_only() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
         .await
         .unwrap();
     let owner = common::staff_token(&relay, "boss", Role::Owner).await;

@@ -3,9 +3,9 @@
 
 mod common;
 
+use anchordesk_relay::RunningRelay;
 use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::products::{self};
-use anchordesk_relay::{Config, RunningRelay};
 use serde_json::{Value, json};
 
 struct Shop {
@@ -19,7 +19,7 @@ struct Shop {
 impl Shop {
     async fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+        let relay = anchordesk_relay::start(&common::config(dir.path()).await)
             .await
             .unwrap();
         let sku = common::product(relay.store(), "手冲咖啡豆 250g", 9_900, 10)

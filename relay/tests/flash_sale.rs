@@ -9,7 +9,7 @@ use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::flash_sales::{self, FlashSale};
 use anchordesk_relay::commerce::lives::{self, CartAdd};
 use anchordesk_relay::commerce::products::{self, Product};
-use anchordesk_relay::{Config, RunningRelay, events};
+use anchordesk_relay::{RunningRelay, events};
 use serde_json::{Value, json};
 
 struct Sale {
@@ -24,7 +24,7 @@ struct Sale {
 impl Sale {
     async fn open(stock: i64) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+        let relay = anchordesk_relay::start(&common::config(dir.path()).await)
             .await
             .unwrap();
         let product = common::product(relay.store(), "空气炸锅", 29_900, stock).await;

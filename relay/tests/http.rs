@@ -1,16 +1,18 @@
-//! The relay's HTTP surface on a real SQLite file, in-process.
+//! The relay's HTTP surface on a real database (SQLite file or PostgreSQL), in-process.
+
+mod common;
 
 use std::time::Duration;
 
 use anchordesk_relay::api::{ErrorBody, Health, HealthStatus, VersionInfo};
-use anchordesk_relay::{Config, http};
+use anchordesk_relay::http;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 async fn bundled(dir: &std::path::Path) -> anchordesk_relay::RunningRelay {
-    anchordesk_relay::start(&Config::bundled(dir.to_owned()))
+    anchordesk_relay::start(&common::config(dir).await)
         .await
         .expect("relay starts")
 }
@@ -20,9 +22,10 @@ async fn get(url: &str) -> reqwest::Response {
 }
 
 #[tokio::test]
-async fn healthz_and_version_answer_from_a_migrated_sqlite_file() {
+async fn healthz_and_version_answer_from_a_migrated_database() {
     let dir = tempfile::tempdir().unwrap();
     let relay = bundled(dir.path()).await;
+    let config = relay.config().clone();
 
     let res = get(&format!("{}/healthz", relay.url())).await;
     assert_eq!(res.status(), 200);
@@ -42,16 +45,26 @@ async fn healthz_and_version_answer_from_a_migrated_sqlite_file() {
     assert_eq!(version.instance_id.len(), 32);
 
     relay.shutdown().await.unwrap();
-    // The migrations really landed in the file on disk.
-    let db = dir.path().join("anchordesk.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let applied: i64 =
-        sqlx::query_scalar("select max(version) from _sqlx_migrations where success = 1")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    // The migrations really landed in the database, read back with the backend's own driver.
+    let applied: i64 = match &config.database_url {
+        None => {
+            let db = dir.path().join("anchordesk.db");
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
     assert_eq!(applied, anchordesk_relay::Store::latest_migration());
 }
 

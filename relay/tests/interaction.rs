@@ -7,7 +7,7 @@ use std::time::Duration;
 use anchordesk_relay::auth::{self, NewViewer, Role};
 use anchordesk_relay::events::{self, EventHub};
 use anchordesk_relay::interaction::{FilterMode, Interaction, NewComment, NewLikes, WordFilter};
-use anchordesk_relay::{Config, RunningRelay, Store};
+use anchordesk_relay::{RunningRelay, Store};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -30,7 +30,7 @@ async fn viewer(store: &Store) -> (i64, String) {
 #[tokio::test]
 async fn fifty_comments_between_flushes_become_one_event_and_likes_one_total() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), &dir.path().join("t.db"))
+    let store = Store::open_config(&common::config(dir.path()).await)
         .await
         .unwrap();
     let live_id = common::new_live(&store, "晚八点").await;
@@ -83,7 +83,7 @@ struct Room {
 impl Room {
     async fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::bundled(dir.path().to_owned());
+        let mut config = common::config(dir.path()).await;
         config.sensitive_words = vec!["微信".into()];
         config.comment_filter = FilterMode::Mask;
         let relay = anchordesk_relay::start(&config).await.unwrap();
@@ -237,15 +237,14 @@ async fn staff_hide_comments_and_mute_viewers_and_likes_are_totalled() {
     }
     // Shutdown flushes what is pending, so the total is in the log afterwards.
     let Room {
-        dir,
+        dir: _dir,
         relay,
         live_id,
         ..
     } = room;
+    let config = relay.config().clone();
     relay.shutdown().await.unwrap();
-    let store = Store::open(dir.path(), &dir.path().join("anchordesk.db"))
-        .await
-        .unwrap();
+    let store = Store::open_config(&config).await.unwrap();
     let log = events::list(&store, live_id, 0, true, 1000).await.unwrap();
     let total = log
         .iter()

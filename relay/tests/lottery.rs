@@ -6,14 +6,14 @@ use std::collections::HashSet;
 
 use anchordesk_relay::auth::{self, NewViewer, Role};
 use anchordesk_relay::commerce::lotteries::{self, Lottery, draw_winners};
-use anchordesk_relay::{Config, events};
+use anchordesk_relay::events;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 #[tokio::test]
 async fn keyword_entrants_are_drawn_reproducibly_from_the_committed_seed() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
         .await
         .unwrap();
     let live_id = common::new_live(relay.store(), "福袋专场").await;

@@ -6,15 +6,15 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use anchordesk_relay::RunningRelay;
 use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::orders::{self, Order, OrderStatus};
 use anchordesk_relay::commerce::products::{self, Product};
-use anchordesk_relay::{Config, RunningRelay};
 use serde_json::{Value, json};
 
 async fn relay() -> (tempfile::TempDir, RunningRelay) {
     let dir = tempfile::tempdir().unwrap();
-    let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
         .await
         .unwrap();
     (dir, relay)

@@ -6,7 +6,7 @@ use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::payments::{
     SIGNATURE_HEADER, SignedCallbackProvider, TIMESTAMP_HEADER,
 };
-use anchordesk_relay::{Config, RunningRelay, events};
+use anchordesk_relay::{RunningRelay, events};
 use serde_json::{Value, json};
 
 const SECRET: &str = "shop-gateway-secret-42";
@@ -23,7 +23,7 @@ struct PaidShop {
 impl PaidShop {
     async fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::bundled(dir.path().to_owned());
+        let mut config = common::config(dir.path()).await;
         config.payment_secret = Some(SECRET.into());
         let relay = anchordesk_relay::start(&config).await.unwrap();
         let sku = common::product(relay.store(), "蚕丝被", 39_900, 10)

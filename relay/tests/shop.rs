@@ -4,11 +4,11 @@ mod common;
 
 use std::time::Duration;
 
+use anchordesk_relay::RunningRelay;
 use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::lives::Live;
 use anchordesk_relay::commerce::products::Product;
 use anchordesk_relay::events::{self, Audience, Event};
-use anchordesk_relay::{Config, RunningRelay};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -24,7 +24,7 @@ struct Shop {
 impl Shop {
     async fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+        let relay = anchordesk_relay::start(&common::config(dir.path()).await)
             .await
             .unwrap();
         let staff = common::staff_token(&relay, "assistant1", Role::Assistant).await;

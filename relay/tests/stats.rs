@@ -4,10 +4,10 @@ mod common;
 
 use std::time::Duration;
 
+use anchordesk_relay::RunningRelay;
 use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::lives::{self, CartReplace};
 use anchordesk_relay::commerce::stats::LiveStats;
-use anchordesk_relay::{Config, RunningRelay};
 use serde_json::{Value, json};
 
 async fn product(relay: &RunningRelay, title: &str, price_fen: i64) -> (i64, i64) {
@@ -18,7 +18,7 @@ async fn product(relay: &RunningRelay, title: &str, price_fen: i64) -> (i64, i64
 #[tokio::test]
 async fn stats_add_up_orders_gmv_pins_and_watching_viewers() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned()))
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
         .await
         .unwrap();
     let (a, a_sku) = product(&relay, "A 茶叶", 100).await;

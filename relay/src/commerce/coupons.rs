@@ -4,14 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use super::Changed;
 use super::products::MAX_PRICE_FEN;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -86,7 +85,7 @@ fn from_row(r: Row) -> Coupon {
     }
 }
 
-async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Coupon> {
+async fn load(conn: &mut Conn, id: i64) -> Result<Coupon> {
     let row: Option<Row> = sqlx::query_as(concat!(
         "select ",
         columns!(),
@@ -247,7 +246,7 @@ pub async fn held_by(store: &Store, viewer_id: i64) -> Result<Vec<CouponClaim>> 
 /// Uses a held coupon for an order of `total_fen`, in the order's transaction; returns the
 /// discount. `field` names the request field for errors.
 pub async fn redeem(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     claim_id: i64,
     viewer_id: i64,
     order_id: i64,
@@ -296,7 +295,7 @@ pub async fn redeem(
 }
 
 /// Gives a cancelled order's coupon back to its holder.
-pub async fn release(conn: &mut SqliteConnection, order_id: i64) -> Result<()> {
+pub async fn release(conn: &mut Conn, order_id: i64) -> Result<()> {
     sqlx::query("update coupon_claims set used_order_id = null where used_order_id = $1")
         .bind(order_id)
         .execute(conn)

@@ -5,14 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use super::products::MAX_PRICE_FEN;
 use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, now_ms};
 use crate::events::{self, Audience, Event};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -79,7 +78,7 @@ fn from_row(r: Row) -> FlashSale {
     }
 }
 
-async fn load(conn: &mut SqliteConnection, id: i64) -> Result<FlashSale> {
+async fn load(conn: &mut Conn, id: i64) -> Result<FlashSale> {
     let row: Option<Row> = sqlx::query_as(concat!(
         "select ",
         columns!(),
@@ -200,7 +199,7 @@ pub async fn list(store: &Store, live_id: i64) -> Result<Vec<FlashSale>> {
 
 /// The open sale of `sku_id` in `live_id` running at `now`, if any.
 pub async fn active(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     live_id: i64,
     sku_id: i64,
     now: i64,
@@ -224,7 +223,7 @@ pub async fn active(
 /// Takes `quantity` units of the sale for `viewer_id`, within their limit. Returns the
 /// units left, or `None` when the sale cannot cover the quantity (sold out).
 pub async fn take(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     sale: &ActiveSale,
     viewer_id: i64,
     quantity: i64,
@@ -256,7 +255,7 @@ pub async fn take(
     if left.is_some() {
         sqlx::query(
             "insert into flash_sale_buyers (flash_sale_id, viewer_id, quantity) values ($1, $2, $3) \
-             on conflict (flash_sale_id, viewer_id) do update set quantity = quantity + excluded.quantity",
+             on conflict (flash_sale_id, viewer_id) do update set quantity = flash_sale_buyers.quantity + excluded.quantity",
         )
         .bind(sale.id)
         .bind(viewer_id)
@@ -270,13 +269,13 @@ pub async fn take(
 /// Gives units of a cancelled order back: to the sale while it is open, else to the SKU.
 /// Returns the SKU's stock when it changed.
 pub async fn give_back(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     sale_id: i64,
     sku_id: i64,
     viewer_id: i64,
     quantity: i64,
 ) -> Result<Option<i64>> {
-    sqlx::query("update flash_sale_buyers set quantity = max(quantity - $1, 0) where flash_sale_id = $2 and viewer_id = $3")
+    sqlx::query("update flash_sale_buyers set quantity = case when quantity > $1 then quantity - $1 else 0 end where flash_sale_id = $2 and viewer_id = $3")
         .bind(quantity)
         .bind(sale_id)
         .bind(viewer_id)
@@ -302,7 +301,7 @@ pub async fn give_back(
     Ok(Some(stock))
 }
 
-async fn close(conn: &mut SqliteConnection, sale: &FlashSale) -> Result<Event> {
+async fn close(conn: &mut Conn, sale: &FlashSale) -> Result<Event> {
     sqlx::query("update flash_sales set status = 'closed', remaining = 0 where id = $1")
         .bind(sale.id)
         .execute(&mut *conn)

@@ -2,14 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use super::Changed;
 use super::products::{self, Product, ProductStatus};
 use crate::error::{Error, Result, check_text, now_ms};
 use crate::events::{self, Audience, Event};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 const MAX_CART: usize = 500;
 
@@ -163,7 +162,7 @@ pub async fn create(store: &Store, new: &NewLive) -> Result<Live> {
     Ok(live)
 }
 
-pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Live> {
+pub async fn load(conn: &mut Conn, id: i64) -> Result<Live> {
     type Row = (i64, String, String, String, i64, Option<i64>, Option<i64>);
     let row: Option<Row> = sqlx::query_as(
         "select id, title, stream_name, status, created_at_ms, started_at_ms, ended_at_ms \
@@ -203,7 +202,7 @@ pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Live> {
     })
 }
 
-async fn open_pin(conn: &mut SqliteConnection, live_id: i64) -> Result<Option<Pin>> {
+async fn open_pin(conn: &mut Conn, live_id: i64) -> Result<Option<Pin>> {
     let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
         "select id, product_id, selling_point, started_at_ms from pins \
          where live_id = $1 and ended_at_ms is null",
@@ -295,7 +294,7 @@ pub async fn set_status(
 }
 
 /// The status of a live, or `None` when there is no such live.
-pub async fn status_of(conn: &mut SqliteConnection, live_id: i64) -> Result<Option<LiveStatus>> {
+pub async fn status_of(conn: &mut Conn, live_id: i64) -> Result<Option<LiveStatus>> {
     let status: Option<String> = sqlx::query_scalar("select status from lives where id = $1")
         .bind(live_id)
         .fetch_optional(conn)
@@ -305,7 +304,7 @@ pub async fn status_of(conn: &mut SqliteConnection, live_id: i64) -> Result<Opti
 
 /// Fails unless the live exists (404) and has not ended (409): what anything added to a
 /// live (a sale, a lottery, a comment) needs.
-pub async fn require_open(conn: &mut SqliteConnection, live_id: i64) -> Result<()> {
+pub async fn require_open(conn: &mut Conn, live_id: i64) -> Result<()> {
     match status_of(conn, live_id).await? {
         None => Err(Error::NotFound(format!("live {live_id}"))),
         Some(LiveStatus::Ended) => Err(Error::Conflict(format!("live {live_id} has ended"))),
@@ -320,11 +319,7 @@ fn ensure_open(live: &Live) -> Result<()> {
     Ok(())
 }
 
-async fn write_cart(
-    conn: &mut SqliteConnection,
-    live_id: i64,
-    product_ids: &[i64],
-) -> Result<Event> {
+async fn write_cart(conn: &mut Conn, live_id: i64, product_ids: &[i64]) -> Result<Event> {
     sqlx::query("delete from live_products where live_id = $1")
         .bind(live_id)
         .execute(&mut *conn)
@@ -354,11 +349,7 @@ async fn write_cart(
     .await
 }
 
-async fn check_cart_products(
-    conn: &mut SqliteConnection,
-    product_ids: &[i64],
-    field: &str,
-) -> Result<()> {
+async fn check_cart_products(conn: &mut Conn, product_ids: &[i64], field: &str) -> Result<()> {
     if product_ids.len() > MAX_CART {
         return Err(Error::invalid(
             field,
@@ -464,7 +455,7 @@ pub async fn remove_from_cart(
     })
 }
 
-async fn close_pin(conn: &mut SqliteConnection, live_id: i64, now: i64) -> Result<Event> {
+async fn close_pin(conn: &mut Conn, live_id: i64, now: i64) -> Result<Event> {
     sqlx::query("update pins set ended_at_ms = $1 where live_id = $2 and ended_at_ms is null")
         .bind(now)
         .bind(live_id)

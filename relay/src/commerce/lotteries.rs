@@ -7,13 +7,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience, Event};
-use crate::store::Store;
+use crate::store::{Backend, Conn, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -72,7 +71,7 @@ fn seed_hash(seed: &str) -> String {
     hex::encode(Sha256::digest(seed.as_bytes()))
 }
 
-async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Lottery> {
+async fn load(conn: &mut Conn, id: i64) -> Result<Lottery> {
     type Row = (
         i64,
         i64,
@@ -193,11 +192,19 @@ pub async fn join(store: &Store, id: i64, viewer_id: i64) -> Result<Lottery> {
         return Err(Error::Conflict(format!("lottery {id} is closed")));
     }
     if let Some(keyword) = &lottery.keyword {
-        let commented: Option<i64> = sqlx::query_scalar(
-            "select c.id from comments c join lotteries l on l.id = $3 \
-             where c.live_id = $1 and c.viewer_id = $2 and c.created_at_ms >= l.created_at_ms \
-             and instr(c.body, $4) > 0 limit 1",
-        )
+        // Substring search without LIKE's wildcards: the keyword may contain % or _.
+        let commented: Option<i64> = sqlx::query_scalar(match store.backend() {
+            Backend::Sqlite => concat!(
+                "select c.id from comments c join lotteries l on l.id = $3 ",
+                "where c.live_id = $1 and c.viewer_id = $2 and c.created_at_ms >= l.created_at_ms ",
+                "and instr(c.body, $4) > 0 limit 1"
+            ),
+            Backend::Postgres => concat!(
+                "select c.id from comments c join lotteries l on l.id = $3 ",
+                "where c.live_id = $1 and c.viewer_id = $2 and c.created_at_ms >= l.created_at_ms ",
+                "and strpos(c.body, $4) > 0 limit 1"
+            ),
+        })
         .bind(lottery.live_id)
         .bind(viewer_id)
         .bind(id)
@@ -224,7 +231,7 @@ pub async fn join(store: &Store, id: i64, viewer_id: i64) -> Result<Lottery> {
     Ok(lottery)
 }
 
-async fn draw_in(conn: &mut SqliteConnection, id: i64, now: i64) -> Result<(Lottery, Event)> {
+async fn draw_in(conn: &mut Conn, id: i64, now: i64) -> Result<(Lottery, Event)> {
     let seed: String = sqlx::query_scalar("select seed from lotteries where id = $1")
         .bind(id)
         .fetch_one(&mut *conn)

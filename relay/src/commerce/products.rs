@@ -1,11 +1,10 @@
 //! Products and their SKUs (specs with their own price and stock). Money is integer fen.
 
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use crate::error::{Error, Result, check_range, check_text, now_ms};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 /// ¥1,000,000: above this a price is a typo, not a product.
 pub const MAX_PRICE_FEN: i64 = 100_000_000;
@@ -212,7 +211,7 @@ pub async fn create(store: &Store, new: &NewProduct) -> Result<Product> {
 }
 
 /// Loads one product with its SKUs on an open connection or transaction.
-pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Product> {
+pub async fn load(conn: &mut Conn, id: i64) -> Result<Product> {
     let row: Option<(i64, String, String, i64, String, i64, i64)> = sqlx::query_as(
         "select id, title, description, price_fen, status, created_at_ms, updated_at_ms \
          from products where id = $1",

@@ -69,20 +69,21 @@ pub async fn for_live(store: &Store, live_id: i64, viewers: Counts) -> Result<Li
             .fetch_one(pool)
             .await?;
     let (orders, paid_orders, paid_gmv_fen): (i64, i64, i64) = sqlx::query_as(concat!(
-        "select count(*), coalesce(sum(status in ",
+        "select count(*), cast(coalesce(sum(case when status in ",
         paid!(),
-        "), 0), coalesce(sum(case when status in ",
+        " then 1 else 0 end), 0) as bigint), cast(coalesce(sum(case when status in ",
         paid!(),
-        " then total_fen else 0 end), 0) from orders where live_id = $1 and status <> 'cancelled'"
+        " then total_fen else 0 end), 0) as bigint) ",
+        "from orders where live_id = $1 and status <> 'cancelled'"
     ))
     .bind(live_id)
     .fetch_one(pool)
     .await?;
     let mut products: Vec<ProductStats> = sqlx::query_as::<_, (i64, String, i64, i64, i64)>(concat!(
-        "select i.product_id, max(i.title), count(distinct o.id), sum(i.quantity), ",
-        "coalesce(sum(case when o.status in ",
+        "select i.product_id, max(i.title), count(distinct o.id), cast(sum(i.quantity) as bigint), ",
+        "cast(coalesce(sum(case when o.status in ",
         paid!(),
-        " then i.unit_price_fen * i.quantity else 0 end), 0) ",
+        " then i.unit_price_fen * i.quantity else 0 end), 0) as bigint) ",
         "from order_items i join orders o on o.id = i.order_id ",
         "where o.live_id = $1 and o.status <> 'cancelled' group by i.product_id order by 5 desc, 1"
     ))
@@ -127,7 +128,7 @@ pub async fn for_live(store: &Store, live_id: i64, viewers: Counts) -> Result<Li
          (select count(distinct o.id) from orders o join order_items i on i.order_id = o.id \
           where o.live_id = p.live_id and o.status <> 'cancelled' and i.product_id = p.product_id \
           and o.created_at_ms >= p.started_at_ms and o.created_at_ms < coalesce(p.ended_at_ms, $2)), \
-         (select coalesce(sum(i.quantity), 0) from orders o join order_items i on i.order_id = o.id \
+         (select cast(coalesce(sum(i.quantity), 0) as bigint) from orders o join order_items i on i.order_id = o.id \
           where o.live_id = p.live_id and o.status <> 'cancelled' and i.product_id = p.product_id \
           and o.created_at_ms >= p.started_at_ms and o.created_at_ms < coalesce(p.ended_at_ms, $2)) \
          from pins p where p.live_id = $1 order by p.id",
@@ -177,7 +178,7 @@ pub async fn record_click(store: &Store, live_id: i64, product_id: i64) -> Resul
     }
     sqlx::query(
         "insert into live_product_clicks (live_id, product_id, clicks) values ($1, $2, 1) \
-         on conflict (live_id, product_id) do update set clicks = clicks + 1",
+         on conflict (live_id, product_id) do update set clicks = live_product_clicks.clicks + 1",
     )
     .bind(live_id)
     .bind(product_id)

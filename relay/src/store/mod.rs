@@ -1,14 +1,28 @@
-//! Persistent state. SQLite in WAL mode, one file in the data directory.
+//! Persistent state. SQLite in WAL mode, one file in the data directory, by default;
+//! PostgreSQL when the configuration gives a `postgres://` URL.
+//!
+//! Queries go through sqlx's `Any` driver so one set of SQL serves both. They keep to the
+//! common dialect: `$n` placeholders numbered in order of first use, `returning`, `on conflict`,
+//! bigint money and times, sums cast to bigint (PostgreSQL sums bigints as numeric).
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{Any, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A connection from the store's pool, for functions that work inside a caller's transaction.
+pub type Conn = AnyConnection;
+/// A write transaction (see [`Store::begin_write`]).
+pub type WriteTx = sqlx::Transaction<'static, Any>;
+
+/// Any key works as long as nothing else in the database uses it: it names the relay's one
+/// writer lock on PostgreSQL.
+const POSTGRES_WRITE_LOCK: i64 = 0x616e_6368_6f72;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,6 +41,9 @@ pub enum StoreError {
     /// SQLite refused to open or create the database file.
     #[error("cannot open database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
+    /// The PostgreSQL server refused us or could not be reached (the URL's password is not shown).
+    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    Connect { target: String, source: sqlx::Error },
     /// A migration failed; the database is left at the last good version.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -35,77 +52,151 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
 }
 
+/// Which database the relay runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` URLs select PostgreSQL.
+    pub fn of_url(url: &str) -> Option<Self> {
+        (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            .then_some(Self::Postgres)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATOR,
+            Self::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
+
 /// Handle to the relay's database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Creates the data directory if needed, opens (or creates) the database and applies
-    /// pending migrations.
+    /// Creates the data directory if needed, opens (or creates) the SQLite database and
+    /// applies pending migrations.
     pub async fn open(data_dir: &Path, db_file: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_owned(),
             source,
         })?;
         check_writable(data_dir)?;
 
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|source| StoreError::Open {
-                path: db_file.to_owned(),
-                source,
-            })?
-            .filename(db_file)
-            .create_if_missing(true)
-            // WAL lets the viewer API read while orders are written. NORMAL sync in WAL mode
-            // keeps committed transactions across a process crash; only an OS crash or power
-            // loss can drop the last few, which FULL would cost an fsync per commit to prevent.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+        let url = format!("sqlite://{}?mode=rwc", escape_path(db_file));
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets the viewer API read while orders are written. NORMAL sync in WAL
+                    // mode keeps committed transactions across a process crash; only an OS crash
+                    // or power loss can drop the last few, which FULL would cost an fsync per
+                    // commit to prevent.
+                    conn.execute(
+                        "pragma journal_mode = wal; pragma synchronous = normal; \
+                         pragma foreign_keys = on; pragma busy_timeout = 5000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await
             .map_err(|source| StoreError::Open {
                 path: db_file.to_owned(),
                 source,
             })?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Self::migrated(pool, Backend::Sqlite).await
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// Connects to PostgreSQL and applies pending migrations.
+    pub async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: redact_url(url),
+                source,
+            })?;
+        Self::migrated(pool, Backend::Postgres).await
+    }
+
+    /// The store a configuration names: PostgreSQL for a `postgres://` URL, else SQLite in
+    /// the data directory.
+    pub async fn open_config(config: &crate::Config) -> Result<Self, StoreError> {
+        match config.database_url.as_deref() {
+            Some(url) if Backend::of_url(url).is_some() => Self::connect_postgres(url).await,
+            _ => Self::open(&config.data_dir, &config.database_path()).await,
+        }
+    }
+
+    async fn migrated(pool: AnyPool, backend: Backend) -> Result<Self, StoreError> {
+        backend.migrator().run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// A transaction that takes SQLite's write lock at once (BEGIN IMMEDIATE). Use it for
-    /// read-then-write work such as orders: a deferred transaction that read first cannot
-    /// upgrade once another writer has committed (SQLITE_BUSY_SNAPSHOT, not retried), while
-    /// an immediate one simply waits its turn (busy timeout).
-    pub async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A transaction for read-then-write work such as orders, serialized with every other
+    /// writer. On SQLite it takes the write lock at once (BEGIN IMMEDIATE): a deferred
+    /// transaction that read first cannot upgrade once another writer has committed
+    /// (SQLITE_BUSY_SNAPSHOT, not retried), while an immediate one waits its turn. On
+    /// PostgreSQL a transaction-scoped advisory lock gives the same one-writer order, which
+    /// the checks that read before they write (per-buyer limits, coupon claims, winners) and
+    /// the event log's resume-after-id rely on: ids must become visible in order.
+    pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("select pg_advisory_xact_lock($1)")
+                    .bind(POSTGRES_WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await?;
+        self.pool.acquire().await?.ping().await?;
         Ok(())
     }
 
     /// The newest migration this build carries; an up-to-date database reports it.
     pub fn latest_migration() -> i64 {
-        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+        SQLITE_MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     /// Highest migration version successfully applied.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let version: Option<i64> =
-            sqlx::query_scalar("select max(version) from _sqlx_migrations where success = 1")
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
                 .fetch_one(&self.pool)
                 .await?;
         Ok(version.unwrap_or(0))
@@ -119,15 +210,83 @@ impl Store {
         )
     }
 
-    pub async fn journal_mode(&self) -> Result<String, StoreError> {
-        Ok(sqlx::query_scalar("pragma journal_mode")
-            .fetch_one(&self.pool)
-            .await?)
+    /// SQLite's journal mode (`wal`); PostgreSQL has none to report.
+    pub async fn journal_mode(&self) -> Result<Option<String>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(Some(
+                sqlx::query_scalar("pragma journal_mode")
+                    .fetch_one(&self.pool)
+                    .await?,
+            )),
+            Backend::Postgres => Ok(None),
+        }
     }
 
-    /// Waits for in-flight queries and checkpoints the WAL into the main file.
+    /// Waits for in-flight queries and closes the pool (SQLite checkpoints its WAL).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Creates an empty database with a unique name on the PostgreSQL server at `server_url`
+/// (any database the user may connect to) and returns its URL: each test or benchmark run
+/// gets its own.
+pub async fn create_postgres_database(
+    server_url: &str,
+    prefix: &str,
+) -> Result<String, StoreError> {
+    sqlx::any::install_default_drivers();
+    let name = format!("{prefix}_{}", crate::auth::random_hex(6));
+    let mut admin =
+        AnyConnection::connect(server_url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: redact_url(server_url),
+                source,
+            })?;
+    // A database name cannot be a bind parameter; this one is ours, [a-z0-9_] only.
+    debug_assert!(
+        name.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .await?;
+    admin.close().await?;
+    // `postgres://user@host:port/db` → same server, new database name.
+    let base = match server_url.rsplit_once('/') {
+        Some((base, _db)) if base.contains("://") => base,
+        _ => server_url,
+    };
+    Ok(format!("{base}/{name}"))
+}
+
+/// A file path inside a `sqlite://` URL: the URL parser percent-decodes it, and would cut
+/// it at `?` or `#`.
+fn escape_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -157,7 +316,7 @@ mod tests {
             Store::latest_migration()
         );
         assert!(Store::latest_migration() >= 2);
-        assert_eq!(store.journal_mode().await.unwrap(), "wal");
+        assert_eq!(store.journal_mode().await.unwrap().as_deref(), Some("wal"));
         let id = store.instance_id().await.unwrap();
         assert_eq!(id.len(), 32);
         store.close().await;
@@ -169,6 +328,44 @@ mod tests {
             "id must survive restarts"
         );
         assert!(db.exists());
+    }
+
+    #[tokio::test]
+    async fn odd_characters_in_the_data_dir_path_survive_the_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("shop #1 ?50% off 店");
+        let store = Store::open(&data, &data.join("relay.db")).await.unwrap();
+        store.ping().await.unwrap();
+        store.close().await;
+        assert!(data.join("relay.db").exists());
+    }
+
+    #[test]
+    fn both_backends_carry_the_same_migrations() {
+        let versions = |m: &Migrator| {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(versions(&SQLITE_MIGRATOR), versions(&POSTGRES_MIGRATOR));
+    }
+
+    #[test]
+    fn urls_name_the_backend_and_lose_their_password_in_messages() {
+        assert_eq!(
+            Backend::of_url("postgres://u:p@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("/var/lib/x.db"), None);
+        assert_eq!(
+            redact_url("postgres://shop:s3cret@127.0.0.1:5432/shop"),
+            "postgres://shop@127.0.0.1:5432/shop"
+        );
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
     }
 
     #[tokio::test]

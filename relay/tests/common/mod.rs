@@ -24,8 +24,34 @@ pub fn relay_command(data_dir: &Path) -> Command {
     cmd.env_remove("ANCHORDESK_LISTEN")
         .env_remove("ANCHORDESK_CONFIG")
         .env_remove("ANCHORDESK_UI_DIR")
+        .env_remove("ANCHORDESK_DATABASE_URL")
         .env("ANCHORDESK_DATA_DIR", data_dir)
         .env("RUST_LOG", "info");
+    cmd
+}
+
+/// The PostgreSQL server the test command started, when the suite runs against PostgreSQL.
+pub const POSTGRES_ENV: &str = "ANCHORDESK_TEST_POSTGRES_URL";
+
+/// A relay config for a test: SQLite in `dir`, or a fresh PostgreSQL database of its own when
+/// the suite runs against PostgreSQL (`make test` runs it both ways).
+pub async fn config(dir: &Path) -> anchordesk_relay::Config {
+    let mut config = anchordesk_relay::Config::bundled(dir.to_owned());
+    if let Ok(server) = std::env::var(POSTGRES_ENV) {
+        let url = anchordesk_relay::store::create_postgres_database(&server, "relay_test")
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV} is set but: {e}"));
+        config.database_url = Some(url);
+    }
+    config
+}
+
+/// [`relay_command`] for the database a [`config`] chose.
+pub fn relay_command_for(config: &anchordesk_relay::Config) -> Command {
+    let mut cmd = relay_command(&config.data_dir);
+    if let Some(url) = &config.database_url {
+        cmd.env("ANCHORDESK_DATABASE_URL", url);
+    }
     cmd
 }
 

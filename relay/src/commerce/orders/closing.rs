@@ -2,7 +2,6 @@
 //! Every path returns the order's stock (and flash-sale units and coupon) in one transaction.
 
 use serde_json::json;
-use sqlx::SqliteConnection;
 
 use super::{Order, OrderStatus, load};
 use crate::auth::Principal;
@@ -10,11 +9,11 @@ use crate::commerce::Changed;
 use crate::commerce::{coupons, flash_sales};
 use crate::error::{Error, Result, now_ms};
 use crate::events::{self, Audience, Event};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 /// Closes an order and returns its stock, in the caller's transaction.
 async fn close(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     order: &Order,
     status: OrderStatus,
     now: i64,

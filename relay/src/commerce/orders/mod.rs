@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::SqliteConnection;
 use ts_rs::TS;
 
 use super::Changed;
@@ -16,7 +15,7 @@ use super::{coupons, flash_sales};
 use crate::auth::Principal;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 const MAX_ITEMS: usize = 20;
 const MAX_QUANTITY: i64 = 99;
@@ -399,11 +398,7 @@ pub async fn place(
     })
 }
 
-async fn existing_order(
-    conn: &mut SqliteConnection,
-    viewer_id: i64,
-    key: &str,
-) -> Result<Option<i64>> {
+async fn existing_order(conn: &mut Conn, viewer_id: i64, key: &str) -> Result<Option<i64>> {
     Ok(
         sqlx::query_scalar("select id from orders where viewer_id = $1 and idempotency_key = $2")
             .bind(viewer_id)
@@ -417,7 +412,7 @@ async fn existing_order(
 /// if there is one, else from stock). Unknown SKUs count as available so that the locked
 /// path reports them properly.
 async fn available(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     live_id: Option<i64>,
     sku_id: i64,
     quantity: i64,
@@ -446,7 +441,7 @@ async fn available(
 
 /// Takes `quantity` from a SKU's own stock, or fails with "sold out" and takes nothing.
 async fn take_stock(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     sku_id: i64,
     quantity: i64,
     title: &str,
@@ -470,7 +465,7 @@ async fn take_stock(
     Ok(())
 }
 
-pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
+pub async fn load(conn: &mut Conn, id: i64) -> Result<Order> {
     type Row = (
         i64,
         i64,
@@ -516,7 +511,7 @@ pub async fn load(conn: &mut SqliteConnection, id: i64) -> Result<Order> {
     };
     let items = sqlx::query_as::<_, (i64, i64, String, String, i64, i64, Option<i64>)>(
         "select sku_id, product_id, title, sku_name, unit_price_fen, quantity, flash_sale_id \
-         from order_items where order_id = $1 order by rowid",
+         from order_items where order_id = $1 order by sku_id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
