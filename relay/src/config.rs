@@ -201,6 +201,11 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join(DATABASE_FILE)
     }
+
+    /// Uploaded product pictures (also with PostgreSQL: files stay on the relay's disk).
+    pub fn images_dir(&self) -> PathBuf {
+        self.data_dir.join("images")
+    }
 }
 
 /// `$XDG_DATA_HOME/anchordesk` (usually `~/.local/share/anchordesk`).

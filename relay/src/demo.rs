@@ -1,7 +1,10 @@
-//! The demo shop: an owner, a dozen products with SKUs, and a live with all of them in its
-//! 小黄车. For the README's demo, for trying the studio, and for tests and benchmarks.
+//! The demo shop: an owner, a dozen products with SKUs and a generated picture each, and a
+//! live with all of them in its 小黄车. For the README's demo, for trying the studio, and for tests and benchmarks.
 
 use crate::auth::{self, Role};
+use std::path::Path;
+
+use crate::commerce::images;
 use crate::commerce::lives::{self, CartReplace, NewLive};
 use crate::commerce::products::{self, NewProduct, NewSku};
 use crate::error::{Error, Result};
@@ -43,7 +46,7 @@ pub struct Seeded {
 
 /// Seeds an empty shop. Refuses a store that already has products: a demo must never
 /// mix into a real shop's catalogue.
-pub async fn seed(store: &Store, owner_password: &str) -> Result<Seeded> {
+pub async fn seed(store: &Store, images_dir: &Path, owner_password: &str) -> Result<Seeded> {
     let existing: i64 = sqlx::query_scalar("select count(*) from products")
         .fetch_one(store.pool())
         .await?;
@@ -70,7 +73,12 @@ pub async fn seed(store: &Store, owner_password: &str) -> Result<Seeded> {
                     .collect()
             }),
         };
-        ids.push(products::create(store, &new).await?.id);
+        let id = products::create(store, &new).await?.id;
+        // Each product its own colours, spread around the hue circle.
+        let hue = (ids.len() * 360 / CATALOGUE.len()) as f32;
+        let picture = images::generated_png(480, 480, hue_rgb(hue), hue_rgb(hue + 40.0));
+        images::add(store, images_dir, id, &picture).await?;
+        ids.push(id);
     }
     let live = lives::create(
         store,
@@ -95,6 +103,22 @@ pub async fn seed(store: &Store, owner_password: &str) -> Result<Seeded> {
     })
 }
 
+/// A saturated colour for a hue in degrees (HSV with full saturation and value 0.85).
+fn hue_rgb(hue: f32) -> [u8; 3] {
+    let h = (hue % 360.0) / 60.0;
+    let x = 1.0 - (h % 2.0 - 1.0).abs();
+    let (r, g, b) = match h as u32 {
+        0 => (1.0, x, 0.0),
+        1 => (x, 1.0, 0.0),
+        2 => (0.0, 1.0, x),
+        3 => (0.0, x, 1.0),
+        4 => (x, 0.0, 1.0),
+        _ => (1.0, 0.0, x),
+    };
+    let scale = |c: f32| (c * 0.85 * 255.0) as u8;
+    [scale(r), scale(g), scale(b)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,15 +129,28 @@ mod tests {
         let store = Store::open(dir.path(), &dir.path().join("t.db"))
             .await
             .unwrap();
-        let seeded = seed(&store, "demo-password").await.unwrap();
+        let images = dir.path().join("images");
+        let seeded = seed(&store, &images, "demo-password").await.unwrap();
         assert_eq!(seeded.products, 12);
         let live = lives::get(&store, seeded.live_id).await.unwrap();
         assert_eq!(live.stream_name, "demo");
         assert_eq!(live.cart.len(), 12);
         assert_eq!(live.cart[0].position, 1);
         assert_eq!(live.cart[0].product.skus.len(), 3);
+        for item in &live.cart {
+            let picture = &item.product.images[0];
+            let file = picture.url.strip_prefix("/images/").unwrap();
+            let bytes = std::fs::read(images.join(file)).unwrap();
+            assert_eq!(images::inspect(&bytes).unwrap().width, 480);
+        }
+        let distinct: std::collections::HashSet<_> = live
+            .cart
+            .iter()
+            .map(|i| i.product.images[0].url.clone())
+            .collect();
+        assert_eq!(distinct.len(), 12, "each product its own picture");
         assert!(matches!(
-            seed(&store, "demo-password").await,
+            seed(&store, &images, "demo-password").await,
             Err(Error::Conflict(_))
         ));
     }

@@ -25,6 +25,9 @@ pub enum Error {
     /// The caller is sending too fast; retry after this many milliseconds.
     #[error("too many requests: retry in {retry_after_ms} ms")]
     TooManyRequests { retry_after_ms: u64 },
+    /// An uploaded body is over its limit (`field` names what was too large).
+    #[error("{field} is too large: the limit is {limit_bytes} bytes")]
+    TooLarge { field: String, limit_bytes: usize },
     /// Storage failed; details are logged, never sent to clients.
     #[error("storage error: {0}")]
     Store(#[from] StoreError),

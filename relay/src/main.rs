@@ -104,7 +104,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(p) => (p, false),
                 Err(_) => (auth::random_hex(8), true),
             };
-            let seeded = anchordesk_relay::demo::seed(&store, &password).await;
+            let seeded =
+                anchordesk_relay::demo::seed(&store, &config.images_dir(), &password).await;
             store.close().await;
             let seeded = seeded?;
             println!(

@@ -184,6 +184,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let store = Store::open_config(config).await?;
     let mut state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
+    state.images_dir = config.images_dir();
     state.audit_retention_ms = config.audit_retention_days * 24 * 3600 * 1000;
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);

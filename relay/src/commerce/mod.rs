@@ -5,6 +5,7 @@
 
 pub mod coupons;
 pub mod flash_sales;
+pub mod images;
 pub mod lives;
 pub mod lotteries;
 pub mod orders;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::images::ProductImage;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::store::{Conn, Store};
 
@@ -56,6 +57,8 @@ pub struct Product {
     pub price_fen: i64,
     pub status: ProductStatus,
     pub skus: Vec<Sku>,
+    /// Pictures in display order; the first is the card's main picture (主图).
+    pub images: Vec<ProductImage>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -244,6 +247,7 @@ pub async fn load(conn: &mut Conn, id: i64) -> Result<Product> {
         price_fen,
         status: ProductStatus::parse(&status),
         skus,
+        images: super::images::for_product(conn, id).await?,
         created_at_ms,
         updated_at_ms,
     })

@@ -19,6 +19,7 @@ fn status_code(error: &Error) -> StatusCode {
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -31,6 +32,7 @@ fn detail(error: &Error) -> ErrorDetail {
         Error::Unauthorized => ("unauthorized", None),
         Error::Forbidden(_) => ("forbidden", None),
         Error::TooManyRequests { .. } => ("rate_limited", None),
+        Error::TooLarge { field, .. } => ("too_large", Some(field.clone())),
         Error::Store(_) => ("internal", None),
     };
     let message = match error {

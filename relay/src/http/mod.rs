@@ -16,6 +16,7 @@ mod products;
 mod viewer;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +53,8 @@ pub struct AppState {
     pub audit_retention_ms: i64,
     /// Viewer sockets per live (viewers now / peak).
     pub presence: Presence,
+    /// Uploaded product pictures; the relay puts it in its data directory.
+    pub images_dir: PathBuf,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             payments: Arc::new(vec![Arc::new(OfflineProvider::default())]),
             audit_retention_ms: crate::audit::DEFAULT_RETENTION_DAYS * 24 * 3600 * 1000,
             presence: Presence::default(),
+            images_dir: std::env::temp_dir().join("anchordesk-images"),
         }
     }
 

@@ -47,6 +47,12 @@ pub enum StoreError {
     /// A migration failed; the database is left at the last good version.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A file the store keeps beside the database (an uploaded image) could not be written or read.
+    #[error("file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Any other database failure.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
