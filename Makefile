@@ -75,7 +75,8 @@ e2e:
 
 # Benchmarks run in release mode and record their results in bench/results/ (see bench/README.md).
 bench: deps-run ui
-	$(CARGO) run --release -p anchordesk-bench --bin flash-sale -- 2000 100
+	ANCHORDESK_BENCH_POSTGRES_URL="$$(scripts/test-postgres.sh start)" \
+	  $(CARGO) run --release -p anchordesk-bench --bin flash-sale -- 2000 100
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,8 @@
-//! Flash-sale rush: N buyers press buy at the same instant over real HTTP against a relay
-//! on SQLite. Measures orders/s and latency percentiles for a 秒杀 and, in the same run as
-//! the baseline, for the same rush against plain stock.
+//! Flash-sale rush: N buyers press buy at the same instant over real HTTP against a relay.
+//! Measures orders/s and latency percentiles for a 秒杀 and, in the same run as the
+//! baseline, for the same rush against plain stock; on SQLite and, when
+//! `ANCHORDESK_BENCH_POSTGRES_URL` names a PostgreSQL server (`make bench` starts one), on
+//! PostgreSQL too, each rush in a fresh database.
 //!
 //! `cargo run --release -p anchordesk-bench --bin flash-sale -- [BUYERS] [UNITS]`
 //! (defaults 2000 and 100). Writes `bench/results/<date>-flash-sale.json`.
@@ -49,9 +51,15 @@ impl Rush {
 async fn shop(
     units: i64,
     flash: bool,
+    postgres: Option<&str>,
 ) -> anyhow::Result<(tempfile::TempDir, RunningRelay, i64, i64)> {
     let dir = tempfile::tempdir()?;
-    let relay = anchordesk_relay::start(&Config::bundled(dir.path().to_owned())).await?;
+    let mut config = Config::bundled(dir.path().to_owned());
+    if let Some(server) = postgres {
+        config.database_url =
+            Some(anchordesk_relay::store::create_postgres_database(server, "bench").await?);
+    }
+    let relay = anchordesk_relay::start(&config).await?;
     let stock = if flash { units * 10 } else { units };
     let product = products::create(
         relay.store(),
@@ -95,8 +103,14 @@ async fn shop(
     Ok((dir, relay, live.id, sku))
 }
 
-async fn rush(buyers: usize, units: i64, flash: bool) -> anyhow::Result<Rush> {
-    let (_dir, relay, live_id, sku) = shop(units, flash).await?;
+async fn rush(
+    buyers: usize,
+    units: i64,
+    flash: bool,
+    postgres: Option<&str>,
+    spread: Duration,
+) -> anyhow::Result<Rush> {
+    let (_dir, relay, live_id, sku) = shop(units, flash, postgres).await?;
     let mut tokens = Vec::with_capacity(buyers);
     for _ in 0..buyers {
         tokens.push(
@@ -122,6 +136,8 @@ async fn rush(buyers: usize, units: i64, flash: bool) -> anyhow::Result<Rush> {
                     "shipping": { "name": "压测", "phone": "13800000000", "address": "上海市黄浦区南京东路 1 号" }
                 });
                 start.wait().await;
+                // Buyer i arrives at i/buyers of the spread (all at once when it is zero).
+                tokio::time::sleep(spread.mul_f64(i as f64 / buyers as f64)).await;
                 let sent = Instant::now();
                 let status = http
                     .post(format!("{url}/api/orders"))
@@ -186,26 +202,61 @@ fn machine() -> serde_json::Value {
     })
 }
 
+/// The rush twice per store: everyone at the same instant (burst: p99 is the time to drain
+/// the queue), and the same buyers arriving evenly over one second (p99 is service latency at
+/// that arrival rate). Each with its plain-stock baseline in the same run.
+async fn suite(
+    buyers: usize,
+    units: i64,
+    postgres: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "store".into(),
+        match postgres {
+            None => "sqlite (WAL, synchronous=NORMAL)".into(),
+            Some(_) => "postgresql 15 on loopback (throwaway cluster from scripts/test-postgres.sh, default settings)".into(),
+        },
+    );
+    for (name, spread) in [
+        ("burst", Duration::ZERO),
+        ("spread_1s", Duration::from_secs(1)),
+    ] {
+        let baseline = rush(buyers, units, false, postgres, spread).await?;
+        let flash = rush(buyers, units, true, postgres, spread).await?;
+        out.insert(
+            name.into(),
+            json!({
+                "baseline_plain_stock": baseline.json(),
+                "flash_sale": flash.json(),
+                "ratio_p99_flash_over_baseline": flash.percentile(0.99) / baseline.percentile(0.99),
+            }),
+        );
+    }
+    Ok(out.into())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let buyers: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let units: i64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(100);
 
-    let baseline = rush(buyers, units, false).await?;
-    let flash = rush(buyers, units, true).await?;
+    let sqlite = suite(buyers, units, None).await?;
+    let postgres = match std::env::var("ANCHORDESK_BENCH_POSTGRES_URL") {
+        Ok(server) => suite(buyers, units, Some(&server)).await?,
+        Err(_) => serde_json::Value::Null,
+    };
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let record = json!({
         "benchmark": "flash-sale",
         "date": now,
         "machine": machine(),
         "command": format!("cargo run --release -p anchordesk-bench --bin flash-sale -- {buyers} {units}"),
-        "store": "sqlite (WAL, synchronous=NORMAL)",
         "buyers": buyers,
         "units": units,
-        "baseline_plain_stock": baseline.json(),
-        "flash_sale": flash.json(),
-        "ratio_p99_flash_over_baseline": flash.percentile(0.99) / baseline.percentile(0.99),
+        "sqlite": sqlite,
+        "postgres": postgres,
         "target": "p99 <= 50 ms on SQLite",
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
