@@ -3,13 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::error::{Result, now_ms};
 use crate::store::Store;
 
 pub const DEFAULT_RETENTION_DAYS: i64 = 180;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct AuditEntry {
     pub id: i64,

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::error::{Error, Result, check_text, now_ms};
 use crate::store::{Conn, Store};
@@ -12,7 +13,9 @@ use crate::store::{Conn, Store};
 const STAFF_SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
 const VIEWER_SESSION_MS: i64 = 365 * 24 * 3600 * 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, clap::ValueEnum, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum Role {
@@ -44,7 +47,7 @@ impl Role {
 }
 
 /// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 #[ts(export)]
 pub enum Principal {
@@ -66,21 +69,21 @@ impl Principal {
 }
 
 /// Answer to a login or viewer registration: the token to send from now on.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Session {
     pub token: String,
     pub principal: Principal,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewViewer {
     #[serde(default)]

@@ -5,23 +5,36 @@
 //! ([`EventHub::publish`]). Subscribers MUST tolerate `RecvError::Lagged` by re-reading the
 //! log after the last id they saw ([`list`]); the log, not the channel, is the truth.
 //! SQLite serialises writers, so ids are assigned in commit order.
+//!
+//! WebSockets do not read the log on every event themselves: [`LiveFeeds`] runs one reader
+//! per live that has sockets and hands each event, serialized once, to all of them.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{OnceCell, broadcast};
+use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::error::{Result, now_ms};
 use crate::store::{Conn, Store};
 
 /// How many committed events the in-memory channel holds before slow subscribers lag.
 const CHANNEL_CAPACITY: usize = 4096;
+/// How many events a live's feed holds for its sockets before a slow socket lags and goes
+/// back to the log. A burst bigger than this (a backlog page is up to [`PAGE_LIMIT`]) only
+/// costs the sockets that fall behind one read each.
+const FEED_CAPACITY: usize = 1024;
 /// Most events returned by one HTTP read or one backlog page.
 pub const PAGE_LIMIT: i64 = 1000;
 
 /// Who may see an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum Audience {
@@ -40,7 +53,7 @@ impl Audience {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Event {
     pub id: i64,
@@ -144,5 +157,291 @@ impl EventHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
+    }
+}
+
+/// A committed event as a feed hands it to sockets: serialized once for all of them (the
+/// text is reference-counted, so each socket's copy is a pointer).
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub id: i64,
+    /// The [`Event`] as JSON: the WebSocket text message.
+    pub json: Utf8Bytes,
+}
+
+/// One reader of the log per live that has sockets, instead of one per socket.
+///
+/// Each feed runs a task that wakes on [`EventHub`] notifications for its live, reads the
+/// log after the last id it read (one query, whatever the number of sockets) and sends every
+/// event in id order on two channels: one for viewers (public events) and one for staff
+/// (everything). The task ends when the live's last subscription is dropped.
+///
+/// Why a socket never misses an event, given it subscribes ([`Self::subscribe`]) before it
+/// reads its backlog from the log and then forwards feed events with ids above the last it
+/// sent:
+/// - ids are committed in id order, because every writer is serialized
+///   ([`Store::begin_write`]: SQLite's write lock, PostgreSQL's advisory lock), so a read of
+///   the log always returns a prefix of it and the feed, reading after its last id on every
+///   wake-up, sends every event of its live in order;
+/// - the feed starts from the log's highest id read before the first subscription returns,
+///   and it listens to the hub before that read, so it sends every event after that point;
+/// - an event the backlog read did not see was committed after it, hence read and sent by the
+///   feed after the socket subscribed: the socket receives it, or, if it fell so far behind
+///   that the channel dropped it ([`RecvError::Lagged`]), reads the log again after its last id.
+#[derive(Debug, Clone)]
+pub struct LiveFeeds {
+    inner: Arc<FeedsInner>,
+}
+
+#[derive(Debug)]
+struct FeedsInner {
+    store: Store,
+    hub: EventHub,
+    capacity: usize,
+    feeds: Mutex<HashMap<i64, Slot>>,
+    next_feed_id: AtomicU64,
+    tasks: AtomicUsize,
+    lagged: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    feed: Arc<Feed>,
+    subscribers: usize,
+}
+
+#[derive(Debug)]
+struct Feed {
+    /// Tells a subscription of a feed that has ended from one of its successor.
+    id: u64,
+    public: broadcast::Sender<FeedEvent>,
+    staff: broadcast::Sender<FeedEvent>,
+    /// Set once the task runs: later subscribers wait for it, so their backlog read comes
+    /// after the feed's starting point.
+    started: OnceCell<()>,
+    stop: CancellationToken,
+}
+
+/// A socket's place on its live's feed; dropping it leaves (the last one out stops the feed).
+#[derive(Debug)]
+pub struct FeedSubscription {
+    rx: broadcast::Receiver<FeedEvent>,
+    membership: Membership,
+}
+
+#[derive(Debug)]
+struct Membership {
+    inner: Arc<FeedsInner>,
+    live_id: i64,
+    feed_id: u64,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let mut feeds = self.inner.lock();
+        if let Some(slot) = feeds.get_mut(&self.live_id)
+            && slot.feed.id == self.feed_id
+        {
+            slot.subscribers -= 1;
+            if slot.subscribers == 0 {
+                slot.feed.stop.cancel();
+                feeds.remove(&self.live_id);
+            }
+        }
+    }
+}
+
+impl FeedSubscription {
+    /// The next event of the feed. `Lagged`: events were dropped for this subscriber, so read
+    /// the log after the last id sent. `Closed`: the feed failed to read the log and ended.
+    pub async fn recv(&mut self) -> Result<FeedEvent, RecvError> {
+        let received = self.rx.recv().await;
+        if let Err(RecvError::Lagged(_)) = received {
+            self.membership.inner.lagged.fetch_add(1, Ordering::Relaxed);
+        }
+        received
+    }
+}
+
+impl FeedsInner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Slot>> {
+        self.feeds.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets a feed that ended on its own, unless a successor already took its place.
+    fn forget(&self, live_id: i64, feed_id: u64) {
+        let mut feeds = self.lock();
+        if feeds
+            .get(&live_id)
+            .is_some_and(|slot| slot.feed.id == feed_id)
+        {
+            feeds.remove(&live_id);
+        }
+    }
+}
+
+impl LiveFeeds {
+    pub fn new(store: Store, hub: EventHub) -> Self {
+        Self::with_capacity(store, hub, FEED_CAPACITY)
+    }
+
+    /// Feeds whose channels hold `capacity` events (tests use a tiny one to make sockets lag).
+    pub fn with_capacity(store: Store, hub: EventHub, capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(FeedsInner {
+                store,
+                hub,
+                capacity: capacity.max(1),
+                feeds: Mutex::new(HashMap::new()),
+                next_feed_id: AtomicU64::new(0),
+                tasks: AtomicUsize::new(0),
+                lagged: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Joins the feed of `live_id` (starting it if this is its first subscriber): public
+    /// events, and staff-only ones too when `staff`. Read the backlog only after this returns.
+    pub async fn subscribe(&self, live_id: i64, staff: bool) -> Result<FeedSubscription> {
+        let (feed, rx) = {
+            let mut feeds = self.inner.lock();
+            let slot = feeds.entry(live_id).or_insert_with(|| Slot {
+                feed: Arc::new(Feed {
+                    id: self.inner.next_feed_id.fetch_add(1, Ordering::Relaxed),
+                    public: broadcast::channel(self.inner.capacity).0,
+                    staff: broadcast::channel(self.inner.capacity).0,
+                    started: OnceCell::new(),
+                    stop: CancellationToken::new(),
+                }),
+                subscribers: 0,
+            });
+            slot.subscribers += 1;
+            let rx = if staff {
+                slot.feed.staff.subscribe()
+            } else {
+                slot.feed.public.subscribe()
+            };
+            (slot.feed.clone(), rx)
+        };
+        let membership = Membership {
+            inner: self.inner.clone(),
+            live_id,
+            feed_id: feed.id,
+        };
+        feed.started
+            .get_or_try_init(|| self.start(live_id, &feed))
+            .await?;
+        Ok(FeedSubscription { rx, membership })
+    }
+
+    async fn start(&self, live_id: i64, feed: &Feed) -> Result<()> {
+        // Listen before reading the starting point: an event committed after that read
+        // then always wakes the task.
+        let wake = self.inner.hub.subscribe();
+        let start: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from events")
+            .fetch_one(self.inner.store.pool())
+            .await?;
+        self.inner.tasks.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(run_feed(
+            self.inner.clone(),
+            FeedTask {
+                live_id,
+                feed_id: feed.id,
+                last: start,
+                public: feed.public.clone(),
+                staff: feed.staff.clone(),
+            },
+            wake,
+            feed.stop.clone(),
+        ));
+        Ok(())
+    }
+
+    /// Feed tasks running now (one per live with sockets).
+    pub fn tasks(&self) -> usize {
+        self.inner.tasks.load(Ordering::Relaxed)
+    }
+
+    /// How many times a subscriber fell behind its feed and had to read the log instead.
+    pub fn lagged(&self) -> u64 {
+        self.inner.lagged.load(Ordering::Relaxed)
+    }
+}
+
+struct FeedTask {
+    live_id: i64,
+    feed_id: u64,
+    /// The highest id read from the log.
+    last: i64,
+    public: broadcast::Sender<FeedEvent>,
+    staff: broadcast::Sender<FeedEvent>,
+}
+
+/// Counts a feed task out however it ends.
+struct Running(Arc<FeedsInner>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.tasks.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn run_feed(
+    inner: Arc<FeedsInner>,
+    mut feed: FeedTask,
+    mut wake: broadcast::Receiver<Arc<Event>>,
+    stop: CancellationToken,
+) {
+    let _running = Running(inner.clone());
+    loop {
+        let woke = tokio::select! {
+            _ = stop.cancelled() => return,
+            received = wake.recv() => match received {
+                Ok(event) => event.live_id == feed.live_id && event.id > feed.last,
+                Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return,
+            },
+        };
+        if !woke {
+            continue;
+        }
+        // A burst of commits is one read.
+        while !matches!(
+            wake.try_recv(),
+            Err(TryRecvError::Closed | TryRecvError::Empty)
+        ) {}
+        if let Err(e) = feed.read_and_send(&inner.store).await {
+            // Dropping the senders closes every subscription: the sockets end and their
+            // clients resume with `after=` from the log, as after any disconnect.
+            tracing::warn!(live_id = feed.live_id, "event feed read failed: {e}");
+            inner.forget(feed.live_id, feed.feed_id);
+            return;
+        }
+    }
+}
+
+impl FeedTask {
+    async fn read_and_send(&mut self, store: &Store) -> Result<()> {
+        loop {
+            let page = list(store, self.live_id, self.last, true, PAGE_LIMIT).await?;
+            let full = page.len() as i64 == PAGE_LIMIT;
+            for event in page {
+                let json = serde_json::to_string(&event)
+                    .expect("an event is strings, integers and a JSON value");
+                let item = FeedEvent {
+                    id: event.id,
+                    json: json.into(),
+                };
+                // No subscriber on a channel is fine: it has no sockets to send to.
+                if event.audience == Audience::Public {
+                    let _ = self.public.send(item.clone());
+                }
+                let _ = self.staff.send(item);
+                self.last = event.id;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
 }

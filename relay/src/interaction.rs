@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience, EventHub};
@@ -18,7 +19,7 @@ use crate::store::Store;
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_COMMENT_CHARS: usize = 200;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Comment {
     pub id: i64,
@@ -29,20 +30,20 @@ pub struct Comment {
     pub created_at_ms: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewComment {
     pub body: String,
 }
 
 /// Taps since the client last reported (clients batch their own taps too).
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewLikes {
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct MuteRequest {
     /// 0 lifts the mute.

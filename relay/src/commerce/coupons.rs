@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Changed;
 use super::products::MAX_PRICE_FEN;
@@ -12,7 +13,7 @@ use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience};
 use crate::store::{Conn, Store};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Coupon {
     pub id: i64,
@@ -30,7 +31,7 @@ pub struct Coupon {
     pub valid_until_ms: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewCoupon {
     #[serde(default)]
@@ -52,7 +53,7 @@ pub struct NewCoupon {
 }
 
 /// A coupon a viewer holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct CouponClaim {
     pub id: i64,

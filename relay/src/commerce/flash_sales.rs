@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::products::MAX_PRICE_FEN;
 use super::{Changed, lives};
@@ -13,7 +14,7 @@ use crate::error::{Error, Result, check_range, now_ms};
 use crate::events::{self, Audience, Event};
 use crate::store::{Conn, Store};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct FlashSale {
     pub id: i64,
@@ -30,7 +31,7 @@ pub struct FlashSale {
 }
 
 /// `POST /api/lives/{id}/flash-sales`.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewFlashSale {
     pub sku_id: i64,

@@ -11,6 +11,7 @@ use image::{ImageFormat, ImageReader};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::error::{Error, Result, now_ms};
 use crate::store::{Conn, Store, StoreError};
@@ -22,7 +23,7 @@ pub const MAX_SIDE: u32 = 8000;
 /// Shops show up to nine pictures per product (九宫格).
 pub const MAX_IMAGES_PER_PRODUCT: i64 = 9;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct ProductImage {
     pub id: i64,

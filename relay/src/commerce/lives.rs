@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Changed;
 use super::products::{self, Product, ProductStatus};
@@ -12,7 +13,7 @@ use crate::store::{Conn, Store};
 
 const MAX_CART: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum LiveStatus {
@@ -41,7 +42,7 @@ impl LiveStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct CartItem {
     /// 1-based: what the anchor calls "N号链接".
@@ -49,7 +50,7 @@ pub struct CartItem {
     pub product: Product,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Pin {
     pub id: i64,
@@ -60,7 +61,7 @@ pub struct Pin {
     pub ended_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Live {
     pub id: i64,
@@ -79,7 +80,7 @@ pub struct Live {
     pub pin: Option<Pin>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewLive {
     pub title: String,
@@ -89,26 +90,26 @@ pub struct NewLive {
     pub stream_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct LiveStatusChange {
     pub status: LiveStatus,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct CartReplace {
     /// The whole cart in display order.
     pub product_ids: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct CartAdd {
     pub product_id: i64,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct PinRequest {
     pub product_id: i64,

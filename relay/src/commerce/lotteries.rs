@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience, Event};
 use crate::store::{Backend, Conn, Store};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Lottery {
     pub id: i64,
@@ -36,7 +37,7 @@ pub struct Lottery {
     pub winner_ids: Vec<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewLottery {
     pub prize: String,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Changed;
 use super::orders::{self, Order, OrderStatus};
@@ -23,7 +24,7 @@ pub const TIMESTAMP_HEADER: &str = "x-anchordesk-timestamp";
 pub const CALLBACK_WINDOW_SECS: i64 = 300;
 
 /// What a gateway tells us: this order was paid this much, under this transaction id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct PaymentCallback {
     pub order_id: i64,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::images::ProductImage;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
@@ -12,7 +13,7 @@ pub const MAX_PRICE_FEN: i64 = 100_000_000;
 pub const MAX_STOCK: i64 = 10_000_000;
 const MAX_SKUS: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum ProductStatus {
@@ -38,7 +39,7 @@ impl ProductStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Sku {
     pub id: i64,
@@ -47,7 +48,7 @@ pub struct Sku {
     pub stock: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Product {
     pub id: i64,
@@ -69,7 +70,7 @@ impl Product {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewSku {
     pub name: String,
@@ -78,7 +79,7 @@ pub struct NewSku {
 }
 
 /// `POST /api/products`. Without `skus`, one SKU named "默认" gets `price_fen` and `stock`.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewProduct {
     pub title: String,
@@ -95,7 +96,7 @@ pub struct NewProduct {
 }
 
 /// `PATCH /api/products/{id}`: only the given fields change.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct ProductPatch {
     #[serde(default)]
@@ -113,7 +114,7 @@ pub struct ProductPatch {
 }
 
 /// `PATCH /api/products/{id}/skus/{sku_id}`: change price or stock during the live.
-#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct SkuPatch {
     #[serde(default)]

@@ -1,21 +1,24 @@
 //! Authentication routes and the extractors handlers use to know who is calling.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::{Invalid, Unauthorized, tag};
 use super::{AppJson, AppState, Error, Result};
+use crate::api::ErrorBody;
 use crate::auth::{self, LoginRequest, NewViewer, Principal, Session};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/viewers", post(new_viewer))
-        .route("/api/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(new_viewer))
+        .routes(routes!(me))
 }
 
 /// The bearer token of a request: the `Authorization` header, or `access_token` in the
@@ -130,6 +133,23 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
+/// Staff log in with username and password and get a session token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    operation_id = "login",
+    tag = tag::AUTH,
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = Session),
+        (
+            status = 401,
+            description = "Unknown username or wrong password (one answer for both)",
+            body = ErrorBody,
+        ),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     AppJson(req): AppJson<LoginRequest>,
@@ -137,12 +157,40 @@ async fn login(
     Ok(Json(auth::login(&state.store, &req).await?))
 }
 
+/// Ends the session of the token sent.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    operation_id = "logout",
+    tag = tag::AUTH,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The token no longer works"),
+        (status = 401, response = Unauthorized),
+    ),
+)]
 async fn logout(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<StatusCode> {
     let token = bearer_token(&headers, &uri).ok_or(Error::Unauthorized)?;
     auth::revoke(&state.store, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A device's first visit: issues an anonymous viewer identity and its token.
+#[utoipa::path(
+    post,
+    path = "/api/viewers",
+    operation_id = "new_viewer",
+    tag = tag::AUTH,
+    request_body(
+        content = Option<NewViewer>,
+        description = "Optional: an empty body is a viewer with the default nickname",
+        content_type = "application/json",
+    ),
+    responses(
+        (status = 201, description = "A new viewer and its token", body = Session),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn new_viewer(
     State(state): State<AppState>,
     body: Bytes,
@@ -159,6 +207,18 @@ async fn new_viewer(
     ))
 }
 
+/// Who the token belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    operation_id = "me",
+    tag = tag::AUTH,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Principal),
+        (status = 401, response = Unauthorized),
+    ),
+)]
 async fn me(Caller(caller): Caller) -> Result<Json<Principal>> {
     caller.map(Json).ok_or(Error::Unauthorized)
 }

@@ -2,29 +2,34 @@
 //! with a JSON page; a WebSocket upgrade sends the backlog after `after`, then every new
 //! event as it commits, one JSON text message each. Viewers never get staff-only events.
 
+use axum::Json;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Caller;
+use super::openapi::{BadQuery, Invalid, NotFound, Unauthorized, tag};
 use super::{AppPath, AppState, Result};
 use crate::commerce::lives;
-use crate::events::{self, PAGE_LIMIT};
+use crate::events::{self, Event, PAGE_LIMIT};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/lives/{id}/events", get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
     /// Resume point: the last event id the client has (0 = from the start).
     #[serde(default)]
     after: i64,
+    /// Most events in a JSON page, 1–1000 (default 1000); a WebSocket sends them all.
     #[serde(default = "default_limit")]
     limit: i64,
 }
@@ -33,6 +38,25 @@ fn default_limit() -> i64 {
     PAGE_LIMIT
 }
 
+/// A live's event log after `after`, in id order. A plain GET answers with one JSON page;
+/// with a WebSocket upgrade (`Upgrade: websocket`) the socket gets the backlog, then every
+/// event as it commits, one JSON `Event` per text message. Viewers never see staff-only events.
+#[utoipa::path(
+    get,
+    path = "/api/lives/{id}/events",
+    operation_id = "live_events",
+    tag = tag::EVENTS,
+    security((), ("bearer" = []), ("access_token" = [])),
+    params(("id" = i64, Path, description = "Live id"), EventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = Vec<Event>),
+        (status = 101, description = "Switched to a WebSocket of `Event` JSON text messages"),
+        (status = 400, response = BadQuery),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -55,14 +79,19 @@ async fn events(
 
 /// Sends every event after `after`, in id order, until the client goes away.
 ///
-/// The broadcast channel is only a wake-up: on each notification for this live the log is
-/// re-read after the last id sent. Two writers may publish in either order after their
-/// commits, but SQLite commits them in id order, so reading the log never skips one.
+/// Live events come from the live's shared feed ([`crate::events::LiveFeeds`]), already
+/// serialized; only the backlog, and the catch-up of a socket that lagged its feed, read the
+/// log. The feed's doc explains why subscribing before reading the backlog misses nothing.
 async fn stream(mut socket: WebSocket, state: AppState, live_id: i64, after: i64, staff: bool) {
     // A viewer's socket counts as watching until it ends (staff consoles do not count).
     let _watching = (!staff).then(|| state.presence.join(live_id));
-    // Subscribe before reading the backlog so nothing committed in between is missed.
-    let mut rx = state.events.subscribe();
+    let mut feed = match state.feeds.subscribe(live_id, staff).await {
+        Ok(feed) => feed,
+        Err(e) => {
+            tracing::warn!("event feed unavailable: {e}");
+            return;
+        }
+    };
     let mut last = after;
     if catch_up(&mut socket, &state, live_id, staff, &mut last)
         .await
@@ -72,20 +101,22 @@ async fn stream(mut socket: WebSocket, state: AppState, live_id: i64, after: i64
     }
     loop {
         tokio::select! {
-            received = rx.recv() => {
-                let wake = match received {
-                    Ok(event) => event.live_id == live_id && event.id > last,
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => return,
-                };
-                if wake {
-                    // Coalesce a burst of notifications into one read.
-                    while rx.try_recv().is_ok() {}
+            received = feed.recv() => match received {
+                // The backlog or a catch-up may already have sent it.
+                Ok(event) if event.id <= last => {}
+                Ok(event) => {
+                    if socket.send(Message::Text(event.json)).await.is_err() {
+                        return;
+                    }
+                    last = event.id;
+                }
+                Err(RecvError::Lagged(_)) => {
                     if catch_up(&mut socket, &state, live_id, staff, &mut last).await.is_err() {
                         return;
                     }
                 }
-            }
+                Err(RecvError::Closed) => return,
+            },
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}

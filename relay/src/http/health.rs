@@ -1,19 +1,32 @@
 //! Liveness and version endpoints.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::tag;
 use super::{AppState, Result};
-use crate::api::{Health, HealthStatus, VersionInfo, path};
+use crate::api::{ErrorBody, Health, HealthStatus, VersionInfo, path};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(path::HEALTHZ, get(healthz))
-        .route(path::VERSION, get(version))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(version))
 }
 
-/// 200 only when the database answers, so a load balancer or the studio sees a broken store.
+/// Liveness: 200 only when the database answers, so a load balancer or the studio sees a
+/// broken store.
+#[utoipa::path(
+    get,
+    path = path::HEALTHZ,
+    operation_id = "healthz",
+    tag = tag::HEALTH,
+    responses(
+        (status = 200, description = "Serving, and the database answers", body = Health),
+        (status = 500, description = "The database does not answer", body = ErrorBody),
+    ),
+)]
 async fn healthz(State(state): State<AppState>) -> Result<Json<Health>> {
     state.store.ping().await?;
     Ok(Json(Health {
@@ -21,6 +34,14 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<Health>> {
     }))
 }
 
+/// Which relay build and database schema a client is talking to.
+#[utoipa::path(
+    get,
+    path = path::VERSION,
+    operation_id = "version",
+    tag = tag::HEALTH,
+    responses((status = 200, description = "This relay's build and schema", body = VersionInfo)),
+)]
 async fn version(State(state): State<AppState>) -> Result<Json<VersionInfo>> {
     let schema_version = state.store.schema_version().await?;
     Ok(Json(VersionInfo {

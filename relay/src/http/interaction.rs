@@ -1,24 +1,48 @@
 //! Comments, likes and moderation.
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{Caller, Staff, Viewer};
+use super::openapi::{
+    BadQuery, Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, tag,
+};
 use super::{AppJson, AppPath, AppState, Result};
 use crate::interaction::{Comment, MuteRequest, NewComment, NewLikes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/lives/{id}/comments", post(post_comment).get(list))
-        .route("/api/lives/{id}/likes", post(like))
-        .route("/api/lives/{id}/clicks", post(click))
-        .route("/api/comments/{id}/hide", post(hide))
-        .route("/api/viewers/{id}/mute", post(mute))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(post_comment, list))
+        .routes(routes!(like))
+        .routes(routes!(click))
+        .routes(routes!(hide))
+        .routes(routes!(mute))
 }
 
+/// A viewer comments (弹幕); checked against the word filter, mutes and the rate limit.
+#[utoipa::path(
+    post,
+    path = "/api/lives/{id}/comments",
+    operation_id = "post_comment",
+    tag = tag::INTERACTION,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = NewComment,
+    responses(
+        (status = 201, description = "The stored comment", body = Comment),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 async fn post_comment(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -32,12 +56,30 @@ async fn post_comment(
     Ok((StatusCode::CREATED, Json(comment)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only comments with a larger id (0 = from the start).
     #[serde(default)]
     after: i64,
 }
 
+/// A live's comments, oldest first; hidden ones only for staff.
+#[utoipa::path(
+    get,
+    path = "/api/lives/{id}/comments",
+    operation_id = "list_comments",
+    tag = tag::INTERACTION,
+    security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id"), ListQuery),
+    responses(
+        (status = 200, description = "Comments", body = Vec<Comment>),
+        (status = 400, response = BadQuery),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -52,7 +94,24 @@ async fn list(
     ))
 }
 
-/// 202: counted now, announced with the next batch.
+/// Likes (点赞): counted now, announced with the next batch.
+#[utoipa::path(
+    post,
+    path = "/api/lives/{id}/likes",
+    operation_id = "like",
+    tag = tag::INTERACTION,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = NewLikes,
+    responses(
+        (status = 202, description = "Counted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn like(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -63,12 +122,29 @@ async fn like(
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct Click {
+    /// The product whose card was opened.
     product_id: i64,
 }
 
-/// A viewer opened a product's card (for conversion per product). 202: counted.
+/// A viewer opened a product's card (for conversion per product).
+#[utoipa::path(
+    post,
+    path = "/api/lives/{id}/clicks",
+    operation_id = "click_product",
+    tag = tag::INTERACTION,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = Click,
+    responses(
+        (status = 202, description = "Counted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn click(
     State(state): State<AppState>,
     _viewer: Viewer,
@@ -79,6 +155,22 @@ async fn click(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Staff hide a comment from viewers.
+#[utoipa::path(
+    post,
+    path = "/api/comments/{id}/hide",
+    operation_id = "hide_comment",
+    tag = tag::INTERACTION,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Comment id")),
+    responses(
+        (status = 204, description = "Hidden"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn hide(
     State(state): State<AppState>,
     staff: Staff,
@@ -96,6 +188,23 @@ async fn hide(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Staff mute a viewer's comments for a while (0 minutes lifts it).
+#[utoipa::path(
+    post,
+    path = "/api/viewers/{id}/mute",
+    operation_id = "mute_viewer",
+    tag = tag::INTERACTION,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Viewer id")),
+    request_body = MuteRequest,
+    responses(
+        (status = 204, description = "Muted (or unmuted)"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn mute(
     State(state): State<AppState>,
     staff: Staff,

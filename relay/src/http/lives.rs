@@ -1,11 +1,13 @@
 //! `/api/lives`: live sessions, their 小黄车 and 讲解 pins. Reads are public; changes are staff.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Staff;
+use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppJson, AppPath, AppState, Result};
 use crate::commerce::Changed;
 use crate::commerce::lives::{
@@ -13,19 +15,16 @@ use crate::commerce::lives::{
 };
 use crate::commerce::stats::{self, LiveStats};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/lives", get(list).post(create))
-        .route("/api/lives/{id}", get(show))
-        .route("/api/lives/{id}/status", post(set_status))
-        .route("/api/lives/{id}/cart", post(add_to_cart).put(replace_cart))
-        .route(
-            "/api/lives/{id}/cart/{product_id}",
-            delete(remove_from_cart),
-        )
-        .route("/api/lives/{id}/pin", post(pin).delete(unpin))
-        .route("/api/lives/{id}/pins", get(pin_history))
-        .route("/api/lives/{id}/stats", get(stats))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show))
+        .routes(routes!(set_status))
+        .routes(routes!(add_to_cart, replace_cart))
+        .routes(routes!(remove_from_cart))
+        .routes(routes!(pin, unpin))
+        .routes(routes!(pin_history))
+        .routes(routes!(stats))
 }
 
 /// Publishes the change's events (its transaction has committed) and answers with the live.
@@ -47,10 +46,36 @@ async fn publish(
     Json(changed.value)
 }
 
+/// The latest lives (up to 200), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/lives",
+    operation_id = "list_lives",
+    tag = tag::LIVES,
+    responses(
+        (status = 200, description = "Lives", body = Vec<Live>),
+    ),
+)]
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<Live>>> {
     Ok(Json(lives::list(&state.store).await?))
 }
 
+/// Staff schedule a live.
+#[utoipa::path(
+    post,
+    path = "/api/lives",
+    operation_id = "create_live",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    request_body = NewLive,
+    responses(
+        (status = 201, description = "The new live", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     staff: Staff,
@@ -68,10 +93,41 @@ async fn create(
     Ok((StatusCode::CREATED, Json(live)))
 }
 
+/// A live with its cart and current pin.
+#[utoipa::path(
+    get,
+    path = "/api/lives/{id}",
+    operation_id = "get_live",
+    tag = tag::LIVES,
+    params(("id" = i64, Path, description = "Live id")),
+    responses(
+        (status = 200, description = "The live", body = Live),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn show(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<Live>> {
     Ok(Json(lives::get(&state.store, id).await?))
 }
 
+/// Staff start or end a live.
+#[utoipa::path(
+    post,
+    path = "/api/lives/{id}/status",
+    operation_id = "set_live_status",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = LiveStatusChange,
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn set_status(
     State(state): State<AppState>,
     staff: Staff,
@@ -87,6 +143,24 @@ async fn set_status(
     .await)
 }
 
+/// Staff replace the whole cart (小黄车), in display order.
+#[utoipa::path(
+    put,
+    path = "/api/lives/{id}/cart",
+    operation_id = "replace_cart",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = CartReplace,
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn replace_cart(
     State(state): State<AppState>,
     staff: Staff,
@@ -102,6 +176,24 @@ async fn replace_cart(
     .await)
 }
 
+/// Staff add a product at the end of the cart.
+#[utoipa::path(
+    post,
+    path = "/api/lives/{id}/cart",
+    operation_id = "add_to_cart",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = CartAdd,
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn add_to_cart(
     State(state): State<AppState>,
     staff: Staff,
@@ -117,6 +209,23 @@ async fn add_to_cart(
     .await)
 }
 
+/// Staff take a product out of the cart.
+#[utoipa::path(
+    delete,
+    path = "/api/lives/{id}/cart/{product_id}",
+    operation_id = "remove_from_cart",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id"), ("product_id" = i64, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn remove_from_cart(
     State(state): State<AppState>,
     staff: Staff,
@@ -131,6 +240,24 @@ async fn remove_from_cart(
     .await)
 }
 
+/// Staff pin the product being presented (讲解); it must be in the cart.
+#[utoipa::path(
+    post,
+    path = "/api/lives/{id}/pin",
+    operation_id = "pin_product",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = PinRequest,
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn pin(
     State(state): State<AppState>,
     staff: Staff,
@@ -146,6 +273,23 @@ async fn pin(
     .await)
 }
 
+/// Staff end the current pin.
+#[utoipa::path(
+    delete,
+    path = "/api/lives/{id}/pin",
+    operation_id = "unpin_product",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn unpin(
     State(state): State<AppState>,
     staff: Staff,
@@ -160,6 +304,22 @@ async fn unpin(
     .await)
 }
 
+/// Staff: every pin of the live, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/lives/{id}/pins",
+    operation_id = "pin_history",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    responses(
+        (status = 200, description = "Pins, oldest first", body = Vec<Pin>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn pin_history(
     State(state): State<AppState>,
     _staff: Staff,
@@ -170,6 +330,21 @@ async fn pin_history(
 }
 
 /// The dashboard: viewers, interaction, orders and paid GMV, per product and per pin window.
+#[utoipa::path(
+    get,
+    path = "/api/lives/{id}/stats",
+    operation_id = "live_stats",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    responses(
+        (status = 200, description = "The live's numbers", body = LiveStats),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn stats(
     State(state): State<AppState>,
     _staff: Staff,

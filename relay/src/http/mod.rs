@@ -10,6 +10,7 @@ mod health;
 mod interaction;
 mod lives;
 mod lotteries;
+mod openapi;
 mod orders;
 mod payments;
 mod products;
@@ -25,11 +26,13 @@ use axum::http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{AppJson, AppPath, Error, Result};
 
 use crate::commerce::payments::{OfflineProvider, PaymentProvider, SignedCallbackProvider};
-use crate::events::EventHub;
+use crate::events::{EventHub, LiveFeeds};
 use crate::interaction::{Interaction, WordFilter};
 use crate::presence::Presence;
 use crate::store::Store;
@@ -42,6 +45,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub store: Store,
     pub events: EventHub,
+    /// One reader of the event log per live with sockets, shared by all of them.
+    pub feeds: LiveFeeds,
     pub ui: Arc<UiAssets>,
     /// How long an unpaid order holds its stock.
     pub order_ttl_ms: i64,
@@ -66,6 +71,7 @@ impl AppState {
                 events.clone(),
                 WordFilter::default(),
             )),
+            feeds: LiveFeeds::new(store.clone(), events.clone()),
             store,
             events,
             ui: Arc::new(ui),
@@ -100,8 +106,10 @@ impl AppState {
     }
 }
 
-pub fn app(state: AppState) -> Router {
-    Router::new()
+/// Every API route, each registered from its handler's `#[utoipa::path]` annotation, together
+/// with the OpenAPI document those annotations make (so the two cannot drift apart).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
         .merge(audit::router())
@@ -114,12 +122,20 @@ pub fn app(state: AppState) -> Router {
         .merge(payments::router())
         .merge(interaction::router())
         .merge(events::router())
-        .fallback(viewer::serve)
-        .with_state(state)
-        .layer((
-            TraceLayer::new_for_http(),
-            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
-        ))
+        .merge(openapi::router())
+}
+
+/// The OpenAPI 3.1 document of the routes [`app`] serves (also at `GET /api/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+pub fn app(state: AppState) -> Router {
+    let (api, _) = api_router().split_for_parts();
+    api.fallback(viewer::serve).with_state(state).layer((
+        TraceLayer::new_for_http(),
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+    ))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets

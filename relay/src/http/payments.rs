@@ -3,35 +3,66 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::{Value, json};
 use ts_rs::TS;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::Staff;
+use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppPath, AppState, Error, Result};
+use crate::api::ErrorBody;
 use crate::auth::Principal;
 use crate::commerce::orders::Order;
-use crate::commerce::payments::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::commerce::payments::{self, PaymentCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/payments/methods", get(methods))
-        .route("/api/payments/{provider}/callback", post(callback))
-        .route("/api/orders/{id}/mark-paid", post(mark_paid))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(methods))
+        .routes(routes!(callback))
+        .routes(routes!(mark_paid))
 }
 
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Serialize, TS, ToSchema)]
 #[ts(export)]
 pub struct PaymentMethod {
     pub provider: String,
     pub instructions: String,
 }
 
+/// The answer to a gateway's callback.
+#[derive(Debug, Serialize, TS, ToSchema)]
+#[ts(export)]
+pub struct CallbackAck {
+    pub order_id: i64,
+    pub status: CallbackStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum CallbackStatus {
+    /// This callback recorded the payment.
+    Paid,
+    /// The payment was already recorded (a repeated callback); nothing changed.
+    AlreadyRecorded,
+}
+
+/// How a buyer can pay: one entry per payment provider.
+#[utoipa::path(
+    get,
+    path = "/api/payments/methods",
+    operation_id = "payment_methods",
+    tag = tag::PAYMENTS,
+    responses(
+        (status = 200, description = "Payment methods", body = Vec<PaymentMethod>),
+    ),
+)]
 async fn methods(State(state): State<AppState>) -> Json<Vec<PaymentMethod>> {
     Json(
         state
@@ -47,13 +78,32 @@ async fn methods(State(state): State<AppState>) -> Json<Vec<PaymentMethod>> {
 
 /// A gateway's "this order was paid" notice. Forged, stale or malformed callbacks are
 /// refused with 401/422 and logged with the sender's address; repeats answer 200 unchanged.
+#[utoipa::path(
+    post,
+    path = "/api/payments/{provider}/callback",
+    operation_id = "payment_callback",
+    tag = tag::PAYMENTS,
+    params(("provider" = String, Path, description = "The provider's name, e.g. `signed`"), ("X-Anchordesk-Timestamp" = i64, Header, description = "Unix seconds when the gateway signed; accepted within 5 minutes"), ("X-Anchordesk-Signature" = String, Header, description = "Hex `HMAC-SHA256(secret, \"<timestamp>.<body>\")`")),
+    request_body(
+        content = PaymentCallback,
+        description = "The raw body is what is signed (the `signed` provider's format)",
+        content_type = "application/json",
+    ),
+    responses(
+        (status = 200, description = "Recorded, or already recorded before", body = CallbackAck),
+        (status = 401, description = "Missing, stale or forged signature, or a provider that takes no callbacks", body = ErrorBody),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn callback(
     State(state): State<AppState>,
     AppPath(provider_name): AppPath<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>> {
+) -> Result<Json<CallbackAck>> {
     let provider = state
         .payment_provider(&provider_name)
         .ok_or_else(|| Error::NotFound(format!("payment provider {provider_name}")))?;
@@ -78,13 +128,33 @@ async fn callback(
     .await?;
     state.events.publish(changed.events);
     let (order, newly_paid) = changed.value;
-    Ok(Json(json!({
-        "order_id": order.id,
-        "status": if newly_paid { "paid" } else { "already_recorded" },
-    })))
+    Ok(Json(CallbackAck {
+        order_id: order.id,
+        status: if newly_paid {
+            CallbackStatus::Paid
+        } else {
+            CallbackStatus::AlreadyRecorded
+        },
+    }))
 }
 
 /// Staff confirm an offline payment (cash on delivery, transfer received).
+#[utoipa::path(
+    post,
+    path = "/api/orders/{id}/mark-paid",
+    operation_id = "mark_order_paid",
+    tag = tag::PAYMENTS,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The paid order", body = Order),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn mark_paid(
     State(state): State<AppState>,
     staff: Staff,

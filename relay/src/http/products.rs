@@ -1,5 +1,6 @@
 //! `/api/products`: the catalogue. Anyone reads active products; staff manage them.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
@@ -7,35 +8,51 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, patch, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::auth::{Caller, Staff};
+use super::openapi::{
+    BadQuery, Conflict, Forbidden, ImageBytes, Invalid, NotFound, TooLarge, Unauthorized, tag,
+};
 use super::{AppJson, AppPath, AppState, Error, Result};
 use crate::commerce::images::{self, ProductImage};
 use crate::commerce::products::{self, NewProduct, Product, ProductPatch, ProductStatus, SkuPatch};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/products", get(list).post(create))
-        .route("/api/products/{id}", get(show).patch(update))
-        .route("/api/products/{id}/skus/{sku_id}", patch(update_sku))
-        .route(
-            "/api/products/{id}/images",
-            post(add_image).layer(DefaultBodyLimit::max(images::MAX_IMAGE_BYTES)),
-        )
-        .route("/api/products/{id}/images/{image_id}", delete(remove_image))
-        .route("/images/{file}", get(serve_image))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(update_sku))
+        .routes(routes!(add_image).layer(DefaultBodyLimit::max(images::MAX_IMAGE_BYTES)))
+        .routes(routes!(remove_image))
+        .routes(routes!(serve_image))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Staff only: include archived products.
     #[serde(default)]
     all: bool,
 }
 
+/// The catalogue: active products (staff may ask for archived ones too).
+#[utoipa::path(
+    get,
+    path = "/api/products",
+    operation_id = "list_products",
+    tag = tag::PRODUCTS,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Products", body = Vec<Product>),
+        (status = 400, response = BadQuery),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,6 +64,21 @@ async fn list(
     Ok(Json(products::list(&state.store, q.all).await?))
 }
 
+/// Staff add a product (with one default SKU unless `skus` are given).
+#[utoipa::path(
+    post,
+    path = "/api/products",
+    operation_id = "create_product",
+    tag = tag::PRODUCTS,
+    security(("bearer" = [])),
+    request_body = NewProduct,
+    responses(
+        (status = 201, description = "The new product", body = Product),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     staff: Staff,
@@ -64,6 +96,21 @@ async fn create(
     Ok((StatusCode::CREATED, Json(product)))
 }
 
+/// One product; archived ones only for staff.
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}",
+    operation_id = "get_product",
+    tag = tag::PRODUCTS,
+    security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product", body = Product),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,6 +123,23 @@ async fn show(
     Ok(Json(product))
 }
 
+/// Staff change a product: only the fields sent.
+#[utoipa::path(
+    patch,
+    path = "/api/products/{id}",
+    operation_id = "update_product",
+    tag = tag::PRODUCTS,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")),
+    request_body = ProductPatch,
+    responses(
+        (status = 200, description = "The product after the change", body = Product),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     staff: Staff,
@@ -91,6 +155,23 @@ async fn update(
     Ok(Json(product))
 }
 
+/// Staff change a SKU's price or stock.
+#[utoipa::path(
+    patch,
+    path = "/api/products/{id}/skus/{sku_id}",
+    operation_id = "update_sku",
+    tag = tag::PRODUCTS,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id"), ("sku_id" = i64, Path, description = "SKU id")),
+    request_body = SkuPatch,
+    responses(
+        (status = 200, description = "The product after the change", body = Product),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn update_sku(
     State(state): State<AppState>,
     staff: Staff,
@@ -114,6 +195,32 @@ async fn update_sku(
 
 /// `POST /api/products/{id}/images` with the picture itself as the body (PNG, JPEG or WebP,
 /// up to 8 MiB): what a browser's `fetch(url, { body: file })` sends.
+#[utoipa::path(
+    post,
+    path = "/api/products/{id}/images",
+    operation_id = "add_product_image",
+    tag = tag::PRODUCTS,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")),
+    request_body(
+        description = "The picture itself (not multipart); the bytes decide its type, not \
+            `Content-Type`. At most 8 MiB and 8000 px a side, nine per product.",
+        content(
+            (inline(ImageBytes) = "image/png"),
+            (inline(ImageBytes) = "image/jpeg"),
+            (inline(ImageBytes) = "image/webp"),
+        ),
+    ),
+    responses(
+        (status = 201, description = "The stored picture", body = ProductImage),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn add_image(
     State(state): State<AppState>,
     staff: Staff,
@@ -142,6 +249,22 @@ async fn add_image(
     Ok((StatusCode::CREATED, Json(image)))
 }
 
+/// Staff remove a picture from a product.
+#[utoipa::path(
+    delete,
+    path = "/api/products/{id}/images/{image_id}",
+    operation_id = "remove_product_image",
+    tag = tag::PRODUCTS,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id"), ("image_id" = i64, Path, description = "Picture id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
 async fn remove_image(
     State(state): State<AppState>,
     staff: Staff,
@@ -160,6 +283,25 @@ async fn remove_image(
 }
 
 /// Pictures are named by their SHA-256, so a URL's content never changes: cache it for a year.
+#[utoipa::path(
+    get,
+    path = "/images/{file}",
+    operation_id = "get_image",
+    tag = tag::PRODUCTS,
+    params(("file" = String, Path, description = "The file name from `ProductImage.url`: SHA-256 and extension")),
+    responses(
+        (
+            status = 200,
+            description = "The picture, `Cache-Control: public, max-age=31536000, immutable`",
+            content(
+                (inline(ImageBytes) = "image/png"),
+                (inline(ImageBytes) = "image/jpeg"),
+                (inline(ImageBytes) = "image/webp"),
+            ),
+        ),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn serve_image(
     State(state): State<AppState>,
     AppPath(file): AppPath<String>,

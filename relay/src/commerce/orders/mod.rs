@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use super::Changed;
 mod closing;
@@ -20,7 +21,7 @@ use crate::store::{Conn, Store};
 const MAX_ITEMS: usize = 20;
 const MAX_QUANTITY: i64 = 99;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum OrderStatus {
@@ -59,7 +60,7 @@ impl OrderStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Shipping {
     pub name: String,
@@ -68,7 +69,7 @@ pub struct Shipping {
     pub address: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct OrderItem {
     pub sku_id: i64,
@@ -82,7 +83,7 @@ pub struct OrderItem {
     pub flash_sale_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct Order {
     pub id: i64,
@@ -107,7 +108,7 @@ pub struct Order {
     pub closed_at_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewOrderItem {
     pub sku_id: i64,
@@ -115,7 +116,7 @@ pub struct NewOrderItem {
 }
 
 /// `POST /api/orders` body; the `Idempotency-Key` header goes with it.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Debug, Clone, Deserialize, TS, ToSchema)]
 #[ts(export)]
 pub struct NewOrder {
     /// The live the order was placed from (for its feed and GMV).

@@ -1,0 +1,324 @@
+//! The events WebSocket fan-out: one shared log reader per live feeding every socket.
+//!
+//! These tests serve the HTTP app on an [`AppState`] of their own so they can look at its
+//! feeds (how many reader tasks run, how often a socket lagged).
+
+mod common;
+
+use std::time::Duration;
+
+use anchordesk_relay::auth::{self, LoginRequest, Role};
+use anchordesk_relay::events::{self, Audience, Event, LiveFeeds};
+use anchordesk_relay::http::{self, AppState};
+use anchordesk_relay::ui::UiAssets;
+use anchordesk_relay::{Store, error::now_ms};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Relay {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    addr: std::net::SocketAddr,
+    cancel: CancellationToken,
+    staff: String,
+}
+
+impl Relay {
+    /// A relay whose live feeds hold `capacity` events (`None`: the default).
+    async fn open(capacity: Option<usize>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_config(&common::config(dir.path()).await)
+            .await
+            .unwrap();
+        let mut state = AppState::new(store.clone(), UiAssets::new(None));
+        if let Some(capacity) = capacity {
+            state.feeds = LiveFeeds::with_capacity(store.clone(), state.events.clone(), capacity);
+        }
+        auth::create_staff(&store, "fanout", "fanout-password", Role::Assistant)
+            .await
+            .unwrap();
+        let login = LoginRequest {
+            username: "fanout".into(),
+            password: "fanout-password".into(),
+        };
+        let staff = auth::login(&store, &login).await.unwrap().token;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cancel = CancellationToken::new();
+        tokio::spawn(http::serve(
+            listener,
+            http::app(state.clone()),
+            cancel.clone().cancelled_owned(),
+        ));
+        Self {
+            _dir: dir,
+            state,
+            addr,
+            cancel,
+            staff,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    async fn connect(&self, live_id: i64, after: i64, token: &str) -> Socket {
+        let url = format!(
+            "ws://{}/api/lives/{live_id}/events?after={after}&access_token={token}",
+            self.addr
+        );
+        tokio_tungstenite::connect_async(url).await.unwrap().0
+    }
+
+    /// Appends events to `live_id` in one write transaction and publishes them, as the
+    /// commerce code does.
+    async fn commit(&self, live_id: i64, audiences: &[Audience]) {
+        let mut tx = self.store().begin_write().await.unwrap();
+        let mut appended = Vec::new();
+        for (i, audience) in audiences.iter().enumerate() {
+            let kind = match audience {
+                Audience::Public => "test.public",
+                Audience::Staff => "test.staff",
+            };
+            let payload = json!({ "n": i, "at": now_ms() });
+            appended.push(
+                events::append(&mut tx, live_id, kind, *audience, payload)
+                    .await
+                    .unwrap(),
+            );
+        }
+        tx.commit().await.unwrap();
+        self.state.events.publish(appended);
+    }
+
+    /// The log's ids after `after` as a viewer (`staff = false`) or staff would see them.
+    async fn log_ids(&self, live_id: i64, after: i64, staff: bool) -> Vec<i64> {
+        let mut ids = Vec::new();
+        let mut last = after;
+        loop {
+            let page = events::list(self.store(), live_id, last, staff, events::PAGE_LIMIT)
+                .await
+                .unwrap();
+            let Some(end) = page.last() else {
+                return ids;
+            };
+            last = end.id;
+            ids.extend(page.iter().map(|e| e.id));
+        }
+    }
+
+    /// Waits until exactly `n` feed tasks run.
+    async fn wait_tasks(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.state.feeds.tasks() != n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} feed tasks, expected {n}",
+                self.state.feeds.tasks()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Receives `n` events.
+async fn receive(socket: &mut Socket, n: usize) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::with_capacity(n);
+    while out.len() < n {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {n} events arrived", out.len()))
+            .expect("socket open")
+            .expect("frame");
+        if let Message::Text(text) = msg {
+            out.push(serde_json::from_str(&text).expect("event JSON"));
+        }
+    }
+    out
+}
+
+/// Checks no socket has anything more (a duplicate) to say shortly after.
+async fn assert_quiet<'a>(sockets: impl IntoIterator<Item = &'a mut Socket>) {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for socket in sockets {
+        if let Ok(Some(Ok(Message::Text(extra)))) =
+            tokio::time::timeout(Duration::from_millis(1), socket.next()).await
+        {
+            panic!("an event too many: {extra}");
+        }
+    }
+}
+
+fn ids(events: &[Event]) -> Vec<i64> {
+    events.iter().map(|e| e.id).collect()
+}
+
+#[tokio::test]
+async fn many_sockets_on_a_live_get_every_event_once_in_order_from_one_reader() {
+    let relay = Relay::open(None).await;
+    let live = common::new_live(relay.store(), "同一场").await;
+    let other = common::new_live(relay.store(), "另一场").await;
+    relay
+        .commit(live, &[Audience::Public, Audience::Staff])
+        .await;
+    let start = relay.log_ids(live, 0, true).await[1];
+
+    let mut viewers = Vec::new();
+    for _ in 0..40 {
+        let token = common::viewer_token(relay.store()).await;
+        viewers.push(relay.connect(live, start, &token).await);
+    }
+    let mut staff = Vec::new();
+    for _ in 0..2 {
+        staff.push(relay.connect(live, start, &relay.staff).await);
+    }
+    let token = common::viewer_token(relay.store()).await;
+    let mut elsewhere = relay.connect(other, 0, &token).await;
+    relay.wait_tasks(2).await;
+
+    // Writers race each other, as HTTP handlers do; each commit mixes audiences.
+    let writers = (0..4).map(|w| {
+        let relay = &relay;
+        async move {
+            for i in 0..10 {
+                let mix = if (w + i) % 2 == 0 {
+                    vec![Audience::Public, Audience::Staff, Audience::Public]
+                } else {
+                    vec![Audience::Staff]
+                };
+                relay.commit(live, &mix).await;
+                if w == 0 && i % 5 == 0 {
+                    relay.commit(other, &[Audience::Public]).await;
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(writers).await;
+
+    let public = relay.log_ids(live, start, false).await;
+    let everything = relay.log_ids(live, start, true).await;
+    assert_eq!((public.len(), everything.len()), (40, 80));
+    for socket in &mut viewers {
+        let got = receive(socket, public.len()).await;
+        assert_eq!(
+            ids(&got),
+            public,
+            "viewers get the public events in log order"
+        );
+        assert!(got.iter().all(|e| e.audience == Audience::Public));
+    }
+    for socket in &mut staff {
+        assert_eq!(ids(&receive(socket, everything.len()).await), everything);
+    }
+    let got = receive(&mut elsewhere, 2).await;
+    assert!(got.iter().all(|e| e.live_id == other));
+    assert_quiet(viewers.iter_mut().chain(&mut staff).chain([&mut elsewhere])).await;
+    assert_eq!(relay.state.feeds.lagged(), 0);
+
+    for mut socket in viewers.into_iter().chain(staff) {
+        socket.close(None).await.unwrap();
+    }
+    relay.wait_tasks(1).await;
+    drop(elsewhere);
+    relay.wait_tasks(0).await;
+}
+
+#[tokio::test]
+async fn a_feed_stops_when_its_last_socket_closes_and_restarts_for_the_next() {
+    let relay = Relay::open(None).await;
+    let live = common::new_live(relay.store(), "来来去去").await;
+    let token = common::viewer_token(relay.store()).await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(relay.connect(live, 0, &token).await);
+    }
+    relay.wait_tasks(1).await;
+
+    let mut last = sockets.pop().unwrap();
+    for mut socket in sockets {
+        socket.close(None).await.unwrap();
+    }
+    relay.commit(live, &[Audience::Public]).await;
+    let first = receive(&mut last, 1).await;
+    assert_eq!(
+        relay.state.feeds.tasks(),
+        1,
+        "still one reader for the last socket"
+    );
+
+    // A client that goes away without a close frame counts as gone too.
+    drop(last);
+    relay.wait_tasks(0).await;
+
+    // Written while nobody watches: the next socket reads it from the log, then the new
+    // feed carries what follows.
+    relay
+        .commit(live, &[Audience::Public, Audience::Public])
+        .await;
+    let mut socket = relay.connect(live, first[0].id, &token).await;
+    relay.wait_tasks(1).await;
+    relay.commit(live, &[Audience::Public]).await;
+    let got = receive(&mut socket, 3).await;
+    assert_eq!(ids(&got), relay.log_ids(live, first[0].id, false).await);
+    assert_quiet([&mut socket]).await;
+    socket.close(None).await.unwrap();
+    relay.wait_tasks(0).await;
+}
+
+#[tokio::test]
+async fn a_socket_that_lags_its_feed_reads_the_log_and_misses_nothing() {
+    // A feed that holds 4 events: a burst of hundreds leaves every socket behind.
+    let relay = Relay::open(Some(4)).await;
+    let live = common::new_live(relay.store(), "爆单").await;
+    let token = common::viewer_token(relay.store()).await;
+    let mut viewer = relay.connect(live, 0, &token).await;
+    let mut staff = relay.connect(live, 0, &relay.staff).await;
+    relay.wait_tasks(1).await;
+
+    let burst: Vec<Audience> = (0..300)
+        .map(|i| {
+            if i % 3 == 0 {
+                Audience::Staff
+            } else {
+                Audience::Public
+            }
+        })
+        .collect();
+    relay.commit(live, &burst).await;
+    for _ in 0..20 {
+        relay
+            .commit(live, &[Audience::Public, Audience::Staff])
+            .await;
+    }
+
+    let public = relay.log_ids(live, 0, false).await;
+    let everything = relay.log_ids(live, 0, true).await;
+    assert_eq!(ids(&receive(&mut viewer, public.len()).await), public);
+    assert_eq!(
+        ids(&receive(&mut staff, everything.len()).await),
+        everything
+    );
+    assert_quiet([&mut viewer, &mut staff]).await;
+    assert!(
+        relay.state.feeds.lagged() > 0,
+        "the test must make a socket lag to mean anything"
+    );
+
+    // After catching up from the log the socket is back on the feed.
+    relay.commit(live, &[Audience::Public]).await;
+    let next = receive(&mut viewer, 1).await;
+    assert!(next[0].id > *public.last().unwrap());
+}
