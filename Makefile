@@ -77,6 +77,7 @@ e2e:
 bench: deps-run ui
 	ANCHORDESK_BENCH_POSTGRES_URL="$$(scripts/test-postgres.sh start)" \
 	  $(CARGO) run --release -p anchordesk-bench --bin flash-sale -- 2000 100
+	ulimit -n 20000 && $(CARGO) run --release -p anchordesk-bench --bin events-fanout -- 5000 500 20
 
 clean:
 	$(CARGO) clean

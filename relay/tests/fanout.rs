@@ -322,3 +322,39 @@ async fn a_socket_that_lags_its_feed_reads_the_log_and_misses_nothing() {
     let next = receive(&mut viewer, 1).await;
     assert!(next[0].id > *public.last().unwrap());
 }
+
+/// Viewers have nothing to say on this socket: a big message is refused (the socket closes
+/// with "message too big") instead of being buffered, and the feed lets the socket go.
+#[tokio::test]
+async fn a_client_message_over_4_kib_closes_its_socket() {
+    use futures_util::SinkExt;
+
+    let relay = Relay::open(None).await;
+    let live = common::new_live(relay.store(), "大消息").await;
+    let token = common::viewer_token(relay.store()).await;
+    let mut small = relay.connect(live, 0, &token).await;
+    small.send(Message::text("x".repeat(1000))).await.unwrap();
+    let mut big = relay.connect(live, 0, &token).await;
+    relay.wait_tasks(1).await;
+    big.send(Message::text("x".repeat(64 * 1024)))
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match big.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the relay closes the socket");
+    assert!(
+        matches!(closed, None | Some(1009)),
+        "closed with {closed:?}, expected 1009 (message too big) or a dropped connection"
+    );
+    // The small one still gets events.
+    relay.commit(live, &[Audience::Public]).await;
+    assert_eq!(receive(&mut small, 1).await.len(), 1);
+}

@@ -34,6 +34,9 @@ struct EventsQuery {
     limit: i64,
 }
 
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
+
 fn default_limit() -> i64 {
     PAGE_LIMIT
 }
@@ -68,6 +71,12 @@ async fn events(
     let staff = caller.is_staff();
     match upgrade {
         Ok(ws) => Ok(ws
+            // Clients only send pings and a close here. tungstenite's defaults (a 128 KiB read
+            // buffer allocated per socket, 64 MiB messages) would cost 640 MiB of memory at
+            // 5000 viewers and let one client make the relay buffer a huge message.
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+            .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
             .on_upgrade(move |socket| stream(socket, state, live_id, q.after, staff))
             .into_response()),
         Err(_) => {

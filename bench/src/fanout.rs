@@ -1,0 +1,612 @@
+//! Live events fan-out: N viewers watch one live over the events WebSocket while other
+//! viewers comment at R comments/s. Measures, for every (socket, comment) pair, the delay
+//! from the comment's POST being sent to the socket receiving the `comments` event that
+//! carries it (the relay batches comments every 100 ms, so that batching is part of the
+//! figure), plus the relay's CPU and memory. The relay runs as its own process
+//! (`anchordesk-relay serve`, built first) so its CPU and RSS are its own; the client shares
+//! the machine. The same run measures a baseline with fewer sockets and reports the ratio.
+//!
+//! `cargo run --release -p anchordesk-bench --bin events-fanout -- [SOCKETS] [RATE] [SECONDS]`
+//! (defaults 5000, 500, 20; the baseline has 500 sockets). Needs `ulimit -n` above SOCKETS +
+//! 1024 (the client holds one descriptor per socket; so does the relay). Writes
+//! `bench/results/<date>-events-fanout.json`. `ANCHORDESK_BENCH_RELAY=<binary>` runs another
+//! relay build (e.g. an older one, for before/after figures) instead of building this one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use anchordesk_relay::auth::{self, NewViewer};
+use anchordesk_relay::commerce::lives::{self, LiveStatus, LiveStatusChange, NewLive};
+use anchordesk_relay::events::{self, PAGE_LIMIT};
+use anchordesk_relay::{Config, Store};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const BASELINE_SOCKETS: usize = 500;
+/// Sockets connecting at once: below the relay's listen backlog.
+const CONNECT_CONCURRENCY: usize = 64;
+/// A viewer may comment 3 times at once, then once every 2 s: with `rate × 3` commenters
+/// taking turns, each posts once every 3 s and is never refused.
+const COMMENTERS_PER_RATE: usize = 3;
+/// Latency histogram resolution and range (the max is kept exactly).
+const BUCKET_US: u64 = 100;
+const BUCKETS: usize = 600_000;
+/// Linux's USER_HZ, the unit of /proc/<pid>/stat CPU times, is 100 on every mainstream build.
+const CLOCK_TICKS_PER_S: f64 = 100.0;
+
+struct Run {
+    sockets: usize,
+    connected: usize,
+    connect_s: f64,
+    posted: usize,
+    accepted: usize,
+    refused: usize,
+    post_wall_s: f64,
+    post_p99_ms: f64,
+    expected: u64,
+    delivered: u64,
+    out_of_order: u64,
+    latency: Histogram,
+    relay_cpu_percent: f64,
+    client_cpu_percent: f64,
+    relay_rss_idle_mib: f64,
+    relay_rss_mib: f64,
+    relay_hwm_mib: f64,
+    drain_s: f64,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        json!({
+            "sockets": self.sockets,
+            "sockets_connected": self.connected,
+            "connect_all_s": self.connect_s,
+            "comments_posted": self.posted,
+            "comments_accepted": self.accepted,
+            "comments_refused": self.refused,
+            "comments_per_s": self.accepted as f64 / self.post_wall_s,
+            "post_p99_ms": self.post_p99_ms,
+            "deliveries_expected": self.expected,
+            "deliveries": self.delivered,
+            "out_of_order": self.out_of_order,
+            "delivery_p50_ms": self.latency.percentile(0.50),
+            "delivery_p99_ms": self.latency.percentile(0.99),
+            "delivery_max_ms": self.latency.max_ms(),
+            "drain_after_last_post_s": self.drain_s,
+            "relay_cpu_percent_of_one_core": self.relay_cpu_percent,
+            "client_cpu_percent_of_one_core": self.client_cpu_percent,
+            "relay_rss_idle_mib": self.relay_rss_idle_mib,
+            "relay_rss_with_sockets_mib": self.relay_rss_mib,
+            "relay_peak_rss_mib": self.relay_hwm_mib,
+        })
+    }
+}
+
+struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+    max: Duration,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Self {
+            counts: vec![0; BUCKETS],
+            total: 0,
+            max: Duration::ZERO,
+        }
+    }
+
+    fn add(&mut self, d: Duration) {
+        let bucket = (d.as_micros() as u64 / BUCKET_US).min(BUCKETS as u64 - 1);
+        self.counts[bucket as usize] += 1;
+        self.total += 1;
+        self.max = self.max.max(d);
+    }
+
+    /// Upper edge of the bucket holding the p-quantile, in ms.
+    fn percentile(&self, p: f64) -> f64 {
+        let rank = ((self.total as f64) * p).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return ((i as u64 + 1) * BUCKET_US) as f64 / 1000.0;
+            }
+        }
+        f64::NAN
+    }
+
+    fn max_ms(&self) -> f64 {
+        self.max.as_secs_f64() * 1000.0
+    }
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name may hold spaces; fields are counted after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
+    (ticks(11) + ticks(12)) / CLOCK_TICKS_PER_S
+}
+
+/// A `/proc/<pid>/status` size line (VmRSS, VmHWM) in MiB.
+fn status_mib(pid: u32, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn open_files_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// The relay binary to run: `ANCHORDESK_BENCH_RELAY`, else this workspace's, built now so
+/// the bench never measures a stale build.
+fn relay_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(path) = std::env::var("ANCHORDESK_BENCH_RELAY") {
+        return Ok(PathBuf::from(path));
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "anchordesk-relay",
+            "--bin",
+            "anchordesk-relay",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "building the relay failed");
+    Ok(std::env::current_exe()?.with_file_name("anchordesk-relay"))
+}
+
+struct Shop {
+    dir: tempfile::TempDir,
+    live_id: i64,
+    watchers: Vec<String>,
+    commenters: Vec<String>,
+    /// The log's last public id before the run: sockets resume after it.
+    latest: i64,
+}
+
+async fn shop(sockets: usize, commenters: usize) -> anyhow::Result<Shop> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open_config(&Config::bundled(dir.path().to_owned())).await?;
+    let live = lives::create(
+        &store,
+        &NewLive {
+            title: "弹幕压测".into(),
+            stream_name: None,
+        },
+    )
+    .await?;
+    lives::set_status(
+        &store,
+        live.id,
+        &LiveStatusChange {
+            status: LiveStatus::Live,
+        },
+    )
+    .await?;
+    let viewer = || async { auth::create_viewer(&store, &NewViewer::default()).await };
+    let mut watchers = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
+        watchers.push(viewer().await?.token);
+    }
+    let mut posters = Vec::with_capacity(commenters);
+    for _ in 0..commenters {
+        posters.push(viewer().await?.token);
+    }
+    let mut latest = 0;
+    loop {
+        let page = events::list(&store, live.id, latest, false, PAGE_LIMIT).await?;
+        match page.last() {
+            Some(e) => latest = e.id,
+            None => break,
+        }
+    }
+    store.close().await;
+    Ok(Shop {
+        dir,
+        live_id: live.id,
+        watchers,
+        commenters: posters,
+        latest,
+    })
+}
+
+/// A running `anchordesk-relay serve` on the shop's data directory; killed on drop.
+struct RelayProcess {
+    child: tokio::process::Child,
+    url: String,
+}
+
+async fn spawn_relay(binary: &Path, data_dir: &Path) -> anyhow::Result<RelayProcess> {
+    let mut child = tokio::process::Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("ANCHORDESK_CONFIG")
+        .env_remove("ANCHORDESK_LISTEN")
+        .env_remove("ANCHORDESK_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let line = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await?
+        .unwrap_or_default();
+    let url = line
+        .strip_prefix("anchordesk-relay listening on ")
+        .ok_or_else(|| anyhow::anyhow!("unexpected relay output: {line:?}"))?
+        .to_owned();
+    Ok(RelayProcess { child, url })
+}
+
+/// The id at the start of an event's JSON (`{"id":123,…`: `Event` serializes `id` first),
+/// so the sockets do not parse whole batches of comments 5000 times over.
+fn event_id(text: &str) -> Option<i64> {
+    let rest = text.strip_prefix("{\"id\":")?;
+    let end = rest.find(',')?;
+    rest[..end].parse().ok()
+}
+
+/// Progress of a socket that has not connected yet, or failed to.
+const CONNECTING: i64 = -1;
+const FAILED: i64 = -2;
+
+/// One viewer socket: records when each event arrived until told to stop, and publishes the
+/// last event id it received in `progress[i]`.
+async fn watch(
+    url: String,
+    token: String,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    progress: Arc<Vec<AtomicI64>>,
+    i: usize,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<(i64, Instant)>> {
+    let result = async {
+        let mut request = url.into_client_request()?;
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
+        anyhow::Ok(tokio_tungstenite::connect_async(request).await?.0)
+    }
+    .await;
+    drop(permit);
+    let mut socket = match result {
+        Ok(socket) => socket,
+        Err(e) => {
+            progress[i].store(FAILED, Ordering::Release);
+            return Err(e);
+        }
+    };
+    progress[i].store(0, Ordering::Release);
+    let mut received = Vec::with_capacity(512);
+    loop {
+        tokio::select! {
+            msg = socket.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let at = Instant::now();
+                    let id = event_id(&text)
+                        .ok_or_else(|| anyhow::anyhow!("not an event: {text}"))?;
+                    received.push((id, at));
+                    progress[i].store(id, Ordering::Release);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => anyhow::bail!("socket failed: {e}"),
+                None => anyhow::bail!("relay closed the socket"),
+            },
+            _ = stop.changed() => return Ok(received),
+        }
+    }
+}
+
+/// Every `comments` event after `after`, as event id → the comment numbers it carries.
+async fn comment_batches(
+    http: &reqwest::Client,
+    base: &str,
+    live_id: i64,
+    after: i64,
+    token: &str,
+) -> anyhow::Result<HashMap<i64, Vec<usize>>> {
+    let mut batches = HashMap::new();
+    let mut last = after;
+    loop {
+        let page: Vec<Value> = http
+            .get(format!(
+                "{base}/api/lives/{live_id}/events?after={last}&limit={PAGE_LIMIT}"
+            ))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let Some(end) = page.last() else {
+            return Ok(batches);
+        };
+        last = end["id"].as_i64().unwrap_or(i64::MAX);
+        for event in &page {
+            if event["kind"] != "comments" {
+                continue;
+            }
+            let seqs = event["payload"]["comments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["body"].as_str()?.strip_prefix("fanout ")?.parse().ok())
+                .collect();
+            batches.insert(event["id"].as_i64().unwrap_or(0), seqs);
+        }
+    }
+}
+
+async fn run(binary: &Path, sockets: usize, rate: usize, seconds: u64) -> anyhow::Result<Run> {
+    let total = rate * seconds as usize;
+    let shop = shop(sockets, (rate * COMMENTERS_PER_RATE).max(1)).await?;
+    let relay = spawn_relay(binary, shop.dir.path()).await?;
+    let pid = relay.child.id().expect("running relay");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let relay_rss_idle_mib = status_mib(pid, "VmRSS:");
+
+    let ws_base = relay.url.replacen("http://", "ws://", 1);
+    let url = format!(
+        "{ws_base}/api/lives/{}/events?after={}",
+        shop.live_id, shop.latest
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let progress: Arc<Vec<AtomicI64>> =
+        Arc::new((0..sockets).map(|_| AtomicI64::new(CONNECTING)).collect());
+    let connecting = Instant::now();
+    let gate = Arc::new(tokio::sync::Semaphore::new(CONNECT_CONCURRENCY));
+    let mut watchers = Vec::with_capacity(sockets);
+    for (i, token) in shop.watchers.iter().enumerate() {
+        let permit = gate.clone().acquire_owned().await?;
+        watchers.push(tokio::spawn(watch(
+            url.clone(),
+            token.clone(),
+            permit,
+            progress.clone(),
+            i,
+            stop_rx.clone(),
+        )));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while progress
+        .iter()
+        .any(|p| p.load(Ordering::Acquire) == CONNECTING)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let connect_s = connecting.elapsed().as_secs_f64();
+    // Let the connection burst settle (viewer-count events, backlogs) before measuring.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()?;
+    let comment_url = Arc::new(format!("{}/api/lives/{}/comments", relay.url, shop.live_id));
+    let commenters = Arc::new(shop.commenters.clone());
+    let relay_cpu0 = cpu_seconds(&pid.to_string());
+    let client_cpu0 = cpu_seconds("self");
+    let began = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut posts = Vec::with_capacity(total);
+    for seq in 0..total {
+        ticker.tick().await;
+        let (http, comment_url, commenters) =
+            (http.clone(), comment_url.clone(), commenters.clone());
+        posts.push(tokio::spawn(async move {
+            let token = &commenters[seq % commenters.len()];
+            let sent = Instant::now();
+            let status = http
+                .post(comment_url.as_str())
+                .bearer_auth(token)
+                .json(&json!({ "body": format!("fanout {seq}") }))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            (sent, status, sent.elapsed())
+        }));
+    }
+    let mut sent_at = Vec::with_capacity(total);
+    let mut post_latency = Histogram::new();
+    let (mut accepted, mut refused) = (0, 0);
+    for post in posts {
+        let (sent, status, took) = post.await?;
+        sent_at.push(sent);
+        post_latency.add(took);
+        if status == 201 {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    let post_wall_s = began.elapsed().as_secs_f64();
+    let posted_all = Instant::now();
+
+    // Once the last batch is flushed (every 100 ms), wait for every socket to receive it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let batches = comment_batches(
+        &http,
+        &relay.url,
+        shop.live_id,
+        shop.latest,
+        &shop.commenters[0],
+    )
+    .await?;
+    let last_batch = batches.keys().copied().max().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline
+        && progress
+            .iter()
+            .any(|p| (0..last_batch).contains(&p.load(Ordering::Acquire)))
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let drain_s = posted_all.elapsed().as_secs_f64();
+    let wall = began.elapsed().as_secs_f64();
+    let relay_cpu_percent = (cpu_seconds(&pid.to_string()) - relay_cpu0) / wall * 100.0;
+    let client_cpu_percent = (cpu_seconds("self") - client_cpu0) / wall * 100.0;
+    let relay_rss_mib = status_mib(pid, "VmRSS:");
+    let relay_hwm_mib = status_mib(pid, "VmHWM:");
+
+    let _ = stop_tx.send(true);
+    let mut latency = Histogram::new();
+    let (mut connected, mut delivered, mut out_of_order) = (0, 0u64, 0u64);
+    for watcher in watchers {
+        let Ok(received) = watcher.await? else {
+            continue;
+        };
+        connected += 1;
+        for pair in received.windows(2) {
+            if pair[1].0 <= pair[0].0 {
+                out_of_order += 1;
+            }
+        }
+        for (id, at) in received {
+            for &seq in batches.get(&id).into_iter().flatten() {
+                latency.add(at.saturating_duration_since(sent_at[seq]));
+                delivered += 1;
+            }
+        }
+    }
+    drop(relay);
+    Ok(Run {
+        sockets,
+        connected,
+        connect_s,
+        posted: total,
+        accepted,
+        refused,
+        post_wall_s,
+        post_p99_ms: post_latency.percentile(0.99),
+        expected: accepted as u64 * connected as u64,
+        delivered,
+        out_of_order,
+        latency,
+        relay_cpu_percent,
+        client_cpu_percent,
+        relay_rss_idle_mib,
+        relay_rss_mib,
+        relay_hwm_mib,
+        drain_s,
+    })
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0);
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu_model": cpu,
+        "memory_gib": (mem_kb as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        "os": std::env::consts::OS,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let sockets: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(5000);
+    let rate: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(500);
+    let seconds: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(20);
+    let limit = open_files_limit();
+    anyhow::ensure!(
+        limit >= sockets as u64 + 1024,
+        "open files limit {limit} is too low for {sockets} sockets: run `ulimit -n {}` first",
+        sockets + 1024
+    );
+    let binary = relay_binary()?;
+
+    let baseline_sockets = BASELINE_SOCKETS.min(sockets);
+    let baseline = run(&binary, baseline_sockets, rate, seconds).await?;
+    eprintln!("baseline: {}", baseline.json());
+    let fanout = run(&binary, sockets, rate, seconds).await?;
+    eprintln!("fan-out: {}", fanout.json());
+    let p99 = fanout.latency.percentile(0.99);
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let record = json!({
+        "benchmark": "events-fanout",
+        "date": now,
+        "machine": machine(),
+        "command": format!("cargo run --release -p anchordesk-bench --bin events-fanout -- {sockets} {rate} {seconds}"),
+        "relay": binary.display().to_string(),
+        "store": "sqlite (WAL, synchronous=NORMAL)",
+        "setup": "relay as a child process (anchordesk-relay serve); WebSocket and HTTP client in the bench process on the same machine; latency = socket receive time - comment POST send time (includes the relay's 100 ms comment batching)",
+        "sockets": sockets,
+        "comments_per_s": rate,
+        "seconds": seconds,
+        "baseline": baseline.json(),
+        "fanout": fanout.json(),
+        "ratio_p99_fanout_over_baseline": p99 / baseline.latency.percentile(0.99),
+        "ratio_relay_cpu_fanout_over_baseline": fanout.relay_cpu_percent / baseline.relay_cpu_percent,
+        "target": "5000 sockets, 500 comments/s, delivery p99 <= 250 ms",
+        "target_met": sockets >= 5000
+            && fanout.accepted as f64 >= 0.99 * (rate * seconds as usize) as f64
+            && fanout.delivered == fanout.expected
+            && fanout.connected == sockets
+            && p99 <= 250.0,
+    });
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{}-events-fanout.json", &now[..10]));
+    std::fs::write(&path, serde_json::to_string_pretty(&record)? + "\n")?;
+    println!("{}", serde_json::to_string_pretty(&record)?);
+    println!("recorded in {}", path.display());
+    Ok(())
+}
