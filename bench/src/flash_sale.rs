@@ -176,32 +176,6 @@ async fn rush(
     Ok(result)
 }
 
-fn machine() -> serde_json::Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_default();
-    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0);
-    json!({
-        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "cpu_model": cpu,
-        "memory_gib": (mem_kb as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0,
-        "os": std::env::consts::OS,
-    })
-}
-
 /// The rush twice per store: everyone at the same instant (burst: p99 is the time to drain
 /// the queue), and the same buyers arriving evenly over one second (p99 is service latency at
 /// that arrival rate). Each with its plain-stock baseline in the same run.
@@ -251,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
     let record = json!({
         "benchmark": "flash-sale",
         "date": now,
-        "machine": machine(),
+        "machine": anchordesk_bench::machine(),
         "command": format!("cargo run --release -p anchordesk-bench --bin flash-sale -- {buyers} {units}"),
         "buyers": buyers,
         "units": units,
