@@ -6,57 +6,29 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anchordesk_relay::auth::{self, LoginRequest, NewViewer, Role};
-use anchordesk_relay::http::{self, AppState};
-use anchordesk_relay::ui::UiAssets;
-use anchordesk_relay::{Store, api::ErrorBody};
+use anchordesk_relay::RunningRelay;
+use anchordesk_relay::api::ErrorBody;
+use anchordesk_relay::auth::Role;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
+/// A relay with a viewer and the shop owner, each with a token.
 struct Served {
     _dir: tempfile::TempDir,
-    base: String,
-    cancel: CancellationToken,
+    relay: RunningRelay,
     viewer: String,
     owner: String,
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
-
 async fn serve() -> Served {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_config(&common::config(dir.path()).await)
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
         .await
         .unwrap();
-    let viewer = auth::create_viewer(&store, &NewViewer::default())
-        .await
-        .unwrap()
-        .token;
-    auth::create_staff(&store, "owner", "owner-password", Role::Owner)
-        .await
-        .unwrap();
-    let login = LoginRequest {
-        username: "owner".into(),
-        password: "owner-password".into(),
-    };
-    let owner = auth::login(&store, &login).await.unwrap().token;
-    let state = AppState::new(store, UiAssets::new(None));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    tokio::spawn(http::serve(
-        listener,
-        http::app(state),
-        cancel.clone().cancelled_owned(),
-    ));
+    let viewer = common::viewer_token(relay.store()).await;
+    let owner = common::staff_token(&relay, "owner", Role::Owner).await;
     Served {
         _dir: dir,
-        base,
-        cancel,
+        relay,
         viewer,
         owner,
     }
@@ -105,7 +77,7 @@ fn concrete(template: &str) -> String {
 #[tokio::test]
 async fn the_document_is_openapi_3_1_with_unique_operations_and_resolvable_refs() {
     let served = serve().await;
-    let doc = document(&served.base).await;
+    let doc = document(&served.relay.url()).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(doc["info"]["title"], "AnchorDesk relay API");
 
@@ -162,7 +134,7 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
 #[tokio::test]
 async fn every_documented_operation_is_served_and_answers_as_documented() {
     let served = serve().await;
-    let doc = document(&served.base).await;
+    let doc = document(&served.relay.url()).await;
     let client = reqwest::Client::new();
     let mut checked = 0;
     for token in [
@@ -175,7 +147,7 @@ async fn every_documented_operation_is_served_and_answers_as_documented() {
             if token.is_some() && op["operationId"] == "logout" {
                 continue;
             }
-            probe(&client, &served.base, token, &method, &path, &op).await;
+            probe(&client, &served.relay.url(), token, &method, &path, &op).await;
             checked += 1;
         }
     }
@@ -253,7 +225,7 @@ async fn probe(
 #[tokio::test]
 async fn money_and_ids_are_integers_in_the_schemas() {
     let served = serve().await;
-    let doc = document(&served.base).await;
+    let doc = document(&served.relay.url()).await;
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     let mut fen_fields: BTreeMap<String, String> = BTreeMap::new();
     for (name, schema) in schemas {
