@@ -1,12 +1,13 @@
 //! Relay configuration. Precedence: command-line flags > `ANCHORDESK_*` environment > config
 //! file (TOML) > defaults. clap handles the first two; [`Config::merge`] layers the rest.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::interaction::FilterMode;
+use crate::media::IceSettings;
 
 /// Loopback by default: a merchant exposes the relay deliberately, never by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8686));
@@ -53,6 +54,27 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub payment_secret: Option<String>,
+    /// Addresses WebRTC binds and offers to peers (comma-separated); 0.0.0.0 means every
+    /// non-loopback interface [default: 0.0.0.0,127.0.0.1].
+    #[arg(
+        long,
+        env = "ANCHORDESK_ICE_ADDRESSES",
+        value_name = "IPS",
+        value_delimiter = ','
+    )]
+    pub ice_addresses: Option<Vec<IpAddr>>,
+    /// Public IPs to announce besides the interface addresses, for a relay behind NAT whose
+    /// router forwards the UDP port range to it (comma-separated).
+    #[arg(
+        long,
+        env = "ANCHORDESK_PUBLIC_IPS",
+        value_name = "IPS",
+        value_delimiter = ','
+    )]
+    pub public_ips: Option<Vec<IpAddr>>,
+    /// UDP ports for WebRTC, e.g. `40000-40199` (forward them on the router) [default: any].
+    #[arg(long, env = "ANCHORDESK_UDP_PORTS", value_name = "LOW-HIGH")]
+    pub udp_ports: Option<String>,
 }
 
 /// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
@@ -71,6 +93,10 @@ pub struct FileConfig {
     pub comment_filter: Option<FilterMode>,
     /// Days the audit log keeps staff actions (default 180).
     pub audit_retention_days: Option<i64>,
+    pub ice_addresses: Option<Vec<IpAddr>>,
+    pub public_ips: Option<Vec<IpAddr>>,
+    /// `low-high`, e.g. `40000-40199`.
+    pub udp_ports: Option<String>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -87,6 +113,8 @@ pub struct Config {
     pub sensitive_words: Vec<String>,
     pub comment_filter: FilterMode,
     pub audit_retention_days: i64,
+    /// Where WebRTC binds, what it announces, which ports.
+    pub ice: IceSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +131,28 @@ pub enum ConfigError {
     /// The config file is not valid TOML for our schema.
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
+}
+
+fn parse_port_range(text: &str) -> Result<(u16, u16), ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        key: "udp_ports",
+        message,
+    };
+    let (low, high) = text
+        .split_once('-')
+        .ok_or_else(|| invalid(format!("must be LOW-HIGH such as 40000-40199, got {text}")))?;
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p >= 1024)
+            .ok_or_else(|| invalid(format!("{p} is not a port from 1024 to 65535")))
+    };
+    let (low, high) = (port(low)?, port(high)?);
+    if low > high {
+        return Err(invalid(format!("{low} is above {high}")));
+    }
+    Ok((low, high))
 }
 
 impl FileConfig {
@@ -125,7 +175,17 @@ impl Config {
             Some(path) => FileConfig::load(path)?,
             None => FileConfig::default(),
         };
-        let config = Self::merge(args, file);
+        let udp_ports = args.udp_ports.clone().or(file.udp_ports.clone());
+        let mut config = Self::merge(args, file);
+        if let Some(range) = udp_ports {
+            config.ice.port_range = Some(parse_port_range(&range)?);
+        }
+        if config.ice.addresses.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "ice_addresses",
+                message: "needs at least one address (0.0.0.0 for every interface)".into(),
+            });
+        }
         if !(1..=10080).contains(&config.order_expiry_minutes) {
             return Err(ConfigError::Invalid {
                 key: "order_expiry_minutes",
@@ -180,6 +240,14 @@ impl Config {
             audit_retention_days: file
                 .audit_retention_days
                 .unwrap_or(crate::audit::DEFAULT_RETENTION_DAYS),
+            ice: IceSettings {
+                addresses: args
+                    .ice_addresses
+                    .or(file.ice_addresses)
+                    .unwrap_or_else(|| IceSettings::default().addresses),
+                public_ips: args.public_ips.or(file.public_ips).unwrap_or_default(),
+                port_range: None,
+            },
         }
     }
 
@@ -195,6 +263,7 @@ impl Config {
             sensitive_words: Vec::new(),
             comment_filter: FilterMode::Mask,
             audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
+            ice: IceSettings::default(),
         }
     }
 
@@ -239,8 +308,19 @@ mod tests {
             sensitive_words: None,
             comment_filter: None,
             audit_retention_days: None,
+            ice_addresses: Some(vec!["10.0.0.5".parse().unwrap()]),
+            public_ips: Some(vec!["203.0.113.7".parse().unwrap()]),
+            udp_ports: None,
         };
         let config = Config::merge(args, file);
+        assert_eq!(
+            config.ice.addresses,
+            vec!["10.0.0.5".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            config.ice.public_ips,
+            vec!["203.0.113.7".parse::<IpAddr>().unwrap()]
+        );
         assert_eq!(config.listen, addr("127.0.0.1:9000"));
         assert_eq!(config.data_dir, PathBuf::from("/srv/shop"));
         assert_eq!(config.ui_dir, None);
@@ -260,6 +340,23 @@ mod tests {
         let err = Config::resolve(args).unwrap_err().to_string();
         assert!(err.contains("database_url"), "{err}");
         assert!(!err.contains("hunter22"), "{err}");
+    }
+
+    #[test]
+    fn udp_port_ranges_are_checked() {
+        assert_eq!(parse_port_range("40000-40199").unwrap(), (40000, 40199));
+        for bad in ["40000", "40199-40000", "80-90", "a-b", "40000-70000"] {
+            let err = parse_port_range(bad).unwrap_err().to_string();
+            assert!(err.contains("udp_ports"), "{bad}: {err}");
+        }
+        let args = ServeArgs {
+            udp_ports: Some("41000-41009".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            Config::resolve(args).unwrap().ice.port_range,
+            Some((41000, 41009))
+        );
     }
 
     #[test]

@@ -28,6 +28,21 @@ pub enum Error {
     /// An uploaded body is over its limit (`field` names what was too large).
     #[error("{field} is too large: the limit is {limit_bytes} bytes")]
     TooLarge { field: String, limit_bytes: usize },
+    /// The request body is malformed in a way that is not one JSON field (an SDP offer).
+    #[error("malformed {field}: {message}")]
+    Malformed { field: String, message: String },
+    /// The body's `Content-Type` is not the one this route takes.
+    #[error("Content-Type must be {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    /// The resource exists but cannot serve now (a stream nobody publishes); retry later.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_ms: u64,
+    },
+    /// Something on the server failed (media engine); details are logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Storage failed; details are logged, never sent to clients.
     #[error("storage error: {0}")]
     Store(#[from] StoreError),

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod interaction;
+pub mod media;
 pub mod presence;
 pub mod server;
 pub mod store;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anchordesk_relay::auth::{self, Role};
+use anchordesk_relay::media::streams::{self, StreamKey};
 use anchordesk_relay::{Config, ServeArgs, Store, telemetry};
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Media streams and their publish keys.
+    Stream {
+        #[command(subcommand)]
+        command: StreamCommand,
+    },
     /// The demo shop.
     Demo {
         #[command(subcommand)]
@@ -38,6 +44,28 @@ enum DemoCommand {
     /// Fill an empty data directory with a demo shop: owner `owner`, 12 products, one live.
     /// The owner's password is ANCHORDESK_PASSWORD, else one is generated and printed.
     Seed {
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StreamCommand {
+    /// Create a stream and print its publish key (shown once) with the WHIP and WHEP URLs.
+    Create {
+        /// a-z, 0-9, '-' and '_' (it appears in URLs).
+        name: String,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// Give a stream a new key; the old one stops working for new publishes.
+    RotateKey {
+        name: String,
+        #[command(flatten)]
+        store: ServeArgs,
+    },
+    /// List the streams.
+    List {
         #[command(flatten)]
         store: ServeArgs,
     },
@@ -124,6 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Stream { command } => stream_command(command).await,
         Command::User {
             command:
                 UserCommand::Create {
@@ -148,4 +177,59 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// How publishers reach a relay started with this config: its listen address, with the
+/// wildcard replaced by loopback (the merchant substitutes the LAN or public address).
+fn http_base(config: &Config) -> String {
+    let mut addr = config.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{addr}")
+}
+
+fn print_key(key: &StreamKey) {
+    println!("stream:   {}", key.name);
+    println!("key:      {}  (shown once; keep it secret)", key.key);
+    println!(
+        "WHIP URL: {}  (send the key as a Bearer token)",
+        key.whip_url
+    );
+    println!("WHEP URL: {}", key.whep_url);
+    println!("HLS URL:  {}", key.hls_url);
+}
+
+async fn stream_command(command: StreamCommand) -> anyhow::Result<()> {
+    let (StreamCommand::Create { store, .. }
+    | StreamCommand::RotateKey { store, .. }
+    | StreamCommand::List { store }) = &command;
+    let config = Config::resolve(store.clone())?;
+    let store = Store::open_config(&config).await?;
+    let result = async {
+        match &command {
+            StreamCommand::Create { name, .. } => {
+                let (name, key) = streams::create(&store, name).await?;
+                print_key(&StreamKey::new(name, key, &http_base(&config), None));
+            }
+            StreamCommand::RotateKey { name, .. } => {
+                let key = streams::rotate_key(&store, name).await?;
+                print_key(&StreamKey::new(
+                    name.clone(),
+                    key,
+                    &http_base(&config),
+                    None,
+                ));
+            }
+            StreamCommand::List { .. } => {
+                for stream in streams::list(&store).await? {
+                    println!("{}", stream.name);
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ConfigError};
 use crate::http::{self, AppState};
 use crate::interaction::WordFilter;
+use crate::media::MediaHub;
 use crate::store::{Store, StoreError};
 use crate::ui::UiAssets;
 
@@ -97,6 +98,13 @@ impl RunningRelay {
 }
 
 /// How often the time-driven work runs: order expiry, flash-sale ends, lottery draws, audit purge.
+/// Publishers and viewers are told the relay is going (their connections close) rather than
+/// left to time out.
+async fn close_media_on_shutdown(media: MediaHub, cancel: CancellationToken) {
+    cancel.cancelled().await;
+    media.close_all().await;
+}
+
 const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Gives back the stock of unpaid, expired orders and of flash sales whose time is up, and
@@ -186,6 +194,8 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
     state.images_dir = config.images_dir();
     state.audit_retention_ms = config.audit_retention_days * 24 * 3600 * 1000;
+    state.media = MediaHub::new(config.ice.clone());
+    state.public_addr = addr.to_string();
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);
     }
@@ -200,6 +210,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         tokio::spawn(sweep(state.clone(), cancel.clone())),
         tokio::spawn(announce_viewers(state.clone(), cancel.clone())),
         tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
+        tokio::spawn(close_media_on_shutdown(state.media.clone(), cancel.clone())),
     ];
     let shutdown = cancel.clone().cancelled_owned();
     let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));

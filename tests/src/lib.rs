@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub mod media;
+pub mod netns;
 mod x11;
 pub use x11::request_window_close;
 

@@ -119,7 +119,8 @@ pub struct PinRequest {
     pub selling_point: Option<String>,
 }
 
-fn check_stream_name(name: &str) -> Result<()> {
+/// Stream names appear in URLs (`/whip/{name}`, `rtmp://…/live/{name}`, `/hls/{name}/…`).
+pub(crate) fn check_stream_name(name: &str) -> Result<()> {
     check_text("stream_name", name, 1, 64)?;
     if !name
         .chars()

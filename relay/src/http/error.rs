@@ -20,7 +20,10 @@ fn status_code(error: &Error) -> StatusCode {
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Malformed { .. } => StatusCode::BAD_REQUEST,
+        Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Store(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -33,11 +36,17 @@ fn detail(error: &Error) -> ErrorDetail {
         Error::Forbidden(_) => ("forbidden", None),
         Error::TooManyRequests { .. } => ("rate_limited", None),
         Error::TooLarge { field, .. } => ("too_large", Some(field.clone())),
-        Error::Store(_) => ("internal", None),
+        Error::Malformed { field, .. } => ("malformed", Some(field.clone())),
+        Error::UnsupportedMediaType { .. } => {
+            ("unsupported_media_type", Some("Content-Type".into()))
+        }
+        Error::Unavailable { .. } => ("unavailable", None),
+        Error::Store(_) | Error::Internal(_) => ("internal", None),
     };
     let message = match error {
         Error::InvalidField { message, .. } => message.clone(),
-        Error::Store(_) => "internal server error".to_owned(),
+        Error::Malformed { message, .. } => message.clone(),
+        Error::Store(_) | Error::Internal(_) => "internal server error".to_owned(),
         other => other.to_string(),
     };
     ErrorDetail {
@@ -60,7 +69,9 @@ impl IntoResponse for Error {
             }),
         )
             .into_response();
-        if let Error::TooManyRequests { retry_after_ms } = self {
+        if let Error::TooManyRequests { retry_after_ms }
+        | Error::Unavailable { retry_after_ms, .. } = self
+        {
             let secs = retry_after_ms.div_ceil(1000).max(1);
             if let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string()) {
                 response

@@ -10,10 +10,12 @@ mod health;
 mod interaction;
 mod lives;
 mod lotteries;
+mod media;
 mod openapi;
 mod orders;
 mod payments;
 mod products;
+mod streams;
 mod viewer;
 
 use std::future::Future;
@@ -34,6 +36,7 @@ pub use error::{AppJson, AppPath, Error, Result};
 use crate::commerce::payments::{OfflineProvider, PaymentProvider, SignedCallbackProvider};
 use crate::events::{EventHub, LiveFeeds};
 use crate::interaction::{Interaction, WordFilter};
+use crate::media::MediaHub;
 use crate::presence::Presence;
 use crate::store::Store;
 use crate::ui::UiAssets;
@@ -60,6 +63,10 @@ pub struct AppState {
     pub presence: Presence,
     /// Uploaded product pictures; the relay puts it in its data directory.
     pub images_dir: PathBuf,
+    /// Publishers, viewers and the packets between them.
+    pub media: MediaHub,
+    /// `host:port` the relay listens on, for URLs when a request names no host.
+    pub public_addr: String,
 }
 
 impl AppState {
@@ -80,6 +87,8 @@ impl AppState {
             audit_retention_ms: crate::audit::DEFAULT_RETENTION_DAYS * 24 * 3600 * 1000,
             presence: Presence::default(),
             images_dir: std::env::temp_dir().join("anchordesk-images"),
+            media: MediaHub::default(),
+            public_addr: "127.0.0.1".into(),
         }
     }
 
@@ -122,6 +131,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(payments::router())
         .merge(interaction::router())
         .merge(events::router())
+        .merge(streams::router())
         .merge(openapi::router())
 }
 
@@ -132,10 +142,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn app(state: AppState) -> Router {
     let (api, _) = api_router().split_for_parts();
-    api.fallback(viewer::serve).with_state(state).layer((
-        TraceLayer::new_for_http(),
-        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
-    ))
+    api.merge(media::router())
+        .fallback(viewer::serve)
+        .with_state(state)
+        .layer((
+            TraceLayer::new_for_http(),
+            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+        ))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets

@@ -41,6 +41,7 @@ pub mod tag {
     pub const FLASH_SALES: &str = "flash-sales";
     pub const INTERACTION: &str = "interaction";
     pub const EVENTS: &str = "events";
+    pub const STREAMS: &str = "streams";
     pub const META: &str = "meta";
 }
 
@@ -72,6 +73,7 @@ pub mod tag {
         (name = tag::FLASH_SALES, description = "秒杀: limited quantity at a sale price for a while"),
         (name = tag::INTERACTION, description = "Comments, likes, clicks and moderation"),
         (name = tag::EVENTS, description = "Each live's ordered event feed (JSON pages or a WebSocket)"),
+        (name = tag::STREAMS, description = "Media streams: publish keys and live figures. Publishing (WHIP, RFC 9725) and playback (WHEP) use `/whip/{name}` and `/whep/{name}` with `application/sdp` bodies"),
         (name = tag::META, description = "This document"),
     ),
     components(

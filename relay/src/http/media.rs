@@ -1,0 +1,129 @@
+//! WHIP (RFC 9725) and WHEP endpoints: SDP offer in, SDP answer out, a session resource to
+//! DELETE. They are plain HTTP, not JSON API routes, so they are not in the OpenAPI document;
+//! errors still answer with `ErrorBody` JSON.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+
+use super::{AppState, Error, Result};
+use crate::media::Session;
+use crate::media::streams::{self, KeyCheck};
+
+/// Offers are a few KiB; anything this big is not one.
+pub const MAX_SDP_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/whip/{stream}", post(publish))
+        .route("/whip/{stream}/{session}", delete(unpublish))
+        .route("/whep/{stream}", post(play))
+        .route("/whep/{stream}/{session}", delete(stop_playing))
+}
+
+/// The offer in a request body: `application/sdp`, at most [`MAX_SDP_BYTES`], UTF-8.
+async fn sdp_offer(headers: &HeaderMap, body: Body) -> Result<String> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
+    {
+        return Err(Error::UnsupportedMediaType {
+            expected: "application/sdp",
+        });
+    }
+    let bytes = axum::body::to_bytes(body, MAX_SDP_BYTES)
+        .await
+        .map_err(|_| Error::TooLarge {
+            field: "sdp".into(),
+            limit_bytes: MAX_SDP_BYTES,
+        })?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Malformed {
+        field: "sdp".into(),
+        message: "the offer is not UTF-8 text".into(),
+    })
+}
+
+fn created(location: String, session: Session) -> Response {
+    let mut response = (StatusCode::CREATED, session.answer).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/sdp"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, value);
+    }
+    // Browser publishers and players on another origin read the session URL from here.
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Location"),
+    );
+    response
+}
+
+async fn require_stream(state: &AppState, stream: &str) -> Result<()> {
+    if streams::exists(&state.store, stream).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("stream {stream}")))
+    }
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    request: Request,
+) -> Result<Response> {
+    let (parts, body) = request.into_parts();
+    let offer = sdp_offer(&parts.headers, body).await?;
+    let Some(key) = super::auth::bearer_token(&parts.headers, &parts.uri) else {
+        tracing::warn!(stream, "WHIP publish refused: no key");
+        return Err(Error::Unauthorized);
+    };
+    match streams::check_key(&state.store, &stream, &key).await? {
+        KeyCheck::Valid => {}
+        KeyCheck::UnknownStream => return Err(Error::NotFound(format!("stream {stream}"))),
+        KeyCheck::WrongKey => {
+            tracing::warn!(stream, "WHIP publish refused: wrong key");
+            return Err(Error::Unauthorized);
+        }
+    }
+    let session = state.media.publish(&stream, offer).await?;
+    Ok(created(format!("/whip/{stream}/{}", session.id), session))
+}
+
+async fn unpublish(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    state.media.unpublish(&stream, &session).await?;
+    Ok(StatusCode::OK)
+}
+
+async fn play(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    request: Request,
+) -> Result<Response> {
+    let (parts, body) = request.into_parts();
+    let offer = sdp_offer(&parts.headers, body).await?;
+    require_stream(&state, &stream).await?;
+    let session = state.media.play(&stream, offer).await?;
+    Ok(created(format!("/whep/{stream}/{}", session.id), session))
+}
+
+async fn stop_playing(
+    State(state): State<AppState>,
+    Path((stream, session)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    state.media.stop_playing(&stream, &session).await?;
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,165 @@
+//! `/api/streams`: media streams and their publish keys (owner and anchor), and each stream's
+//! live figures (public: the viewer page shows whether the stream is live and how many watch).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::Staff;
+use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
+use super::{AppJson, AppPath, AppState, Error, Result};
+use crate::auth::{Principal, Role};
+use crate::media::stats::StreamStats;
+use crate::media::streams::{self, NewStream, Stream, StreamKey};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(rotate_key))
+        .routes(routes!(stats))
+}
+
+/// Keys let anyone go live as the shop: the owner and the anchor hold them, not assistants.
+fn require_publisher_role(staff: &Staff) -> Result<()> {
+    match &staff.0 {
+        Principal::Staff {
+            role: Role::Owner | Role::Anchor,
+            ..
+        } => Ok(()),
+        _ => Err(Error::Forbidden(
+            "only the owner or an anchor manage stream keys".into(),
+        )),
+    }
+}
+
+/// `http://host:port` as the client reached us, for the URLs a key comes with.
+fn http_base(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.public_addr.clone());
+    format!("http://{host}")
+}
+
+fn key_response(state: &AppState, headers: &HeaderMap, name: String, key: String) -> StreamKey {
+    StreamKey::new(name, key, &http_base(state, headers), None)
+}
+
+/// Streams with whether each is live and its viewers now.
+#[utoipa::path(
+    get,
+    path = "/api/streams",
+    operation_id = "list_streams",
+    tag = tag::STREAMS,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Streams by name", body = Vec<Stream>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+)]
+async fn list(State(state): State<AppState>, _staff: Staff) -> Result<Json<Vec<Stream>>> {
+    let mut list = streams::list(&state.store).await?;
+    for stream in &mut list {
+        stream.publishing = state.media.publisher(&stream.name).is_some();
+        stream.viewers = state.media.viewer_count(&stream.name) as u32;
+    }
+    Ok(Json(list))
+}
+
+/// Creates a stream; the answer holds its publish key, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/streams",
+    operation_id = "create_stream",
+    tag = tag::STREAMS,
+    security(("bearer" = [])),
+    request_body = NewStream,
+    responses(
+        (status = 201, description = "The stream, its key and URLs", body = StreamKey),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    AppJson(new): AppJson<NewStream>,
+) -> Result<(StatusCode, Json<StreamKey>)> {
+    require_publisher_role(&staff)?;
+    let (name, key) = streams::create(&state.store, &new.name).await?;
+    staff
+        .audit(
+            &state,
+            "stream.create",
+            format!("stream {name}"),
+            serde_json::Value::Null,
+        )
+        .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(key_response(&state, &headers, name, key)),
+    ))
+}
+
+/// Replaces the stream's key. The current publisher stays on; new publishes need the new key.
+#[utoipa::path(
+    post,
+    path = "/api/streams/{name}/key",
+    operation_id = "rotate_stream_key",
+    tag = tag::STREAMS,
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "Stream name")),
+    responses(
+        (status = 200, description = "The new key and URLs", body = StreamKey),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+async fn rotate_key(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    AppPath(name): AppPath<String>,
+) -> Result<Json<StreamKey>> {
+    require_publisher_role(&staff)?;
+    let key = streams::rotate_key(&state.store, &name).await?;
+    staff
+        .audit(
+            &state,
+            "stream.rotate_key",
+            format!("stream {name}"),
+            serde_json::Value::Null,
+        )
+        .await;
+    Ok(Json(key_response(&state, &headers, name, key)))
+}
+
+/// Live figures: publishing or not, bitrate, frame rate, resolution, loss, viewers.
+#[utoipa::path(
+    get,
+    path = "/api/streams/{name}/stats",
+    operation_id = "stream_stats",
+    tag = tag::STREAMS,
+    params(("name" = String, Path, description = "Stream name")),
+    responses(
+        (status = 200, description = "The stream's figures now", body = StreamStats),
+        (status = 404, response = NotFound),
+    ),
+)]
+async fn stats(
+    State(state): State<AppState>,
+    AppPath(name): AppPath<String>,
+) -> Result<Json<StreamStats>> {
+    if !streams::exists(&state.store, &name).await? {
+        return Err(Error::NotFound(format!("stream {name}")));
+    }
+    Ok(Json(state.media.stats(&name)))
+}

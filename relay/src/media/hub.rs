@@ -1,0 +1,728 @@
+//! The media hub: per stream, its one publisher (WHIP), the tracks it sends, and the viewers
+//! (WHEP) those tracks are forwarded to. An SFU: packets are passed on, never decoded.
+//!
+//! Lifetimes: a publisher lasts until its DELETE, its connection fails, or it stays
+//! disconnected past [`DISCONNECT_GRACE`]; its viewers end with it (they are told by RTCP BYE
+//! and the connection closing, and can POST again when the stream is back). A viewer lasts
+//! until its DELETE or its connection goes. Every path ends in `pc.close()`: webrtc-rs keeps a
+//! dropped connection's sockets and task alive otherwise.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtc::rtcp::goodbye::Goodbye;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
+use webrtc::rtp_transceiver::RtpSender;
+
+use super::MediaError;
+use super::peer::{IceSettings, PeerFactory, is_keyframe_request, offered_media, same_codec};
+use super::stats::{StreamStats, TrackCounters};
+
+/// A connection that drops to "disconnected" gets this long to come back before it is ended.
+pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// A connection that never connects is ended after this long (a client that got its answer
+/// and vanished).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a joining viewer waits for the publisher's first packets.
+const TRACKS_TIMEOUT: Duration = Duration::from_secs(3);
+/// Keyframe requests to a publisher are sent at most this often, however many viewers ask.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+/// A viewer waiting for a keyframe asks again after this long.
+const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
+/// Packets buffered per track for slow consumers: ~2 s of a 2.5 Mbit/s stream.
+const TRACK_BUFFER: usize = 1024;
+
+/// What a WHIP or WHEP POST gets back.
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    pub answer: String,
+}
+
+/// One track a publisher sends, with the channel its packets are fanned out on.
+pub struct PublishedTrack {
+    pub kind: RtpCodecKind,
+    pub codec: RTCRtpCodec,
+    pub ssrc: u32,
+    remote: Arc<dyn TrackRemote>,
+    packets: broadcast::Sender<rtp::Packet>,
+    pub counters: Mutex<TrackCounters>,
+}
+
+impl PublishedTrack {
+    /// Every packet from now on (HLS, recording and viewers each take one).
+    pub fn subscribe(&self) -> broadcast::Receiver<rtp::Packet> {
+        self.packets.subscribe()
+    }
+}
+
+pub struct Publisher {
+    pub session: String,
+    pc: Arc<dyn PeerConnection>,
+    state: watch::Receiver<RTCPeerConnectionState>,
+    /// Kinds of the sections in the publisher's offer: the tracks to expect.
+    offered: Vec<RtpCodecKind>,
+    tracks: watch::Sender<Vec<Arc<PublishedTrack>>>,
+    ended: CancellationToken,
+    last_keyframe_request: Mutex<Option<Instant>>,
+    pub started: Instant,
+}
+
+impl Publisher {
+    pub fn tracks(&self) -> Vec<Arc<PublishedTrack>> {
+        self.tracks.borrow().clone()
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
+
+    /// Resolves when the publisher is gone.
+    pub async fn ended(&self) {
+        self.ended.cancelled().await
+    }
+
+    fn is_gone(&self) -> bool {
+        self.is_ended()
+            || matches!(
+                *self.state.borrow(),
+                RTCPeerConnectionState::Disconnected
+                    | RTCPeerConnectionState::Failed
+                    | RTCPeerConnectionState::Closed
+            )
+    }
+
+    /// Asks the publisher for a keyframe (PLI), at most once per [`KEYFRAME_REQUEST_INTERVAL`].
+    pub async fn request_keyframe(&self) {
+        {
+            let mut last = self.last_keyframe_request.lock().expect("not poisoned");
+            if last.is_some_and(|t| t.elapsed() < KEYFRAME_REQUEST_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let Some(video) = self
+            .tracks()
+            .into_iter()
+            .find(|t| t.kind == RtpCodecKind::Video)
+        else {
+            return;
+        };
+        let pli = PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc: video.ssrc,
+        };
+        if let Err(e) = video.remote.write_rtcp(vec![Box::new(pli)]).await {
+            tracing::debug!(session = %self.session, "keyframe request not sent: {e}");
+        }
+    }
+
+    /// Waits until a track of each wanted kind is there (or the timeout), then returns them.
+    async fn wait_for_tracks(&self, wanted: &[RtpCodecKind]) -> Vec<Arc<PublishedTrack>> {
+        let mut tracks = self.tracks.subscribe();
+        let all_there = |list: &Vec<Arc<PublishedTrack>>| {
+            wanted.iter().all(|k| list.iter().any(|t| t.kind == *k))
+        };
+        let _ = tokio::time::timeout(TRACKS_TIMEOUT, tracks.wait_for(all_there)).await;
+        let list = tracks.borrow().clone();
+        list.into_iter()
+            .filter(|t| wanted.contains(&t.kind))
+            .collect()
+    }
+}
+
+struct Viewer {
+    pc: Arc<dyn PeerConnection>,
+    ended: CancellationToken,
+    /// Our SSRC and track per forwarded track, for the goodbye.
+    tracks: Vec<(u32, Arc<TrackLocalStaticRTP>)>,
+}
+
+#[derive(Default)]
+struct Slot {
+    publisher: Option<Arc<Publisher>>,
+    viewers: HashMap<String, Arc<Viewer>>,
+}
+
+#[derive(Clone)]
+pub struct MediaHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    peers: PeerFactory,
+    slots: Mutex<HashMap<String, Slot>>,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for MediaHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaHub")
+            .field("ice", self.inner.peers.ice())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MediaHub {
+    fn default() -> Self {
+        Self::new(IceSettings::default())
+    }
+}
+
+fn new_session_id() -> String {
+    crate::auth::random_hex(12)
+}
+
+fn random_ssrc() -> u32 {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    u32::from_be_bytes(bytes).max(1)
+}
+
+impl MediaHub {
+    pub fn new(ice: IceSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                peers: PeerFactory::new(ice),
+                slots: Mutex::new(HashMap::new()),
+                shutdown: CancellationToken::new(),
+            }),
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        self.inner.slots.lock().expect("not poisoned")
+    }
+
+    /// The stream's current publisher, if one is connected or connecting.
+    pub fn publisher(&self, stream: &str) -> Option<Arc<Publisher>> {
+        self.slots()
+            .get(stream)
+            .and_then(|s| s.publisher.clone())
+            .filter(|p| !p.is_ended())
+    }
+
+    /// Viewers (WHEP sessions) of a stream right now.
+    pub fn viewer_count(&self, stream: &str) -> usize {
+        self.slots().get(stream).map_or(0, |s| s.viewers.len())
+    }
+
+    /// Live figures of a stream: `None` while nobody publishes.
+    pub fn stats(&self, stream: &str) -> StreamStats {
+        let viewers = self.viewer_count(stream);
+        StreamStats::of(self.publisher(stream).as_deref(), viewers)
+    }
+
+    /// WHIP: a publisher's offer becomes its session. One publisher per stream: another one
+    /// gets [`MediaError::Busy`] unless the current one's connection is already gone.
+    pub async fn publish(&self, stream: &str, offer: String) -> Result<Session, MediaError> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(MediaError::NotLive("the relay is shutting down".into()));
+        }
+        let offered = offered_media(&offer)?;
+        let (track_tx, track_rx) = mpsc::unbounded_channel();
+        let mut peer = self.inner.peers.new_peer(Some(track_tx)).await?;
+        let publisher = Arc::new(Publisher {
+            session: new_session_id(),
+            pc: peer.pc.clone(),
+            state: peer.state.clone(),
+            offered,
+            tracks: watch::Sender::new(Vec::new()),
+            ended: CancellationToken::new(),
+            last_keyframe_request: Mutex::new(None),
+            started: Instant::now(),
+        });
+        let replaced = {
+            let mut slots = self.slots();
+            let slot = slots.entry(stream.to_owned()).or_default();
+            match &slot.publisher {
+                Some(current) if !current.is_gone() => None,
+                _ => Some(slot.publisher.replace(publisher.clone())),
+            }
+        };
+        let Some(previous) = replaced else {
+            let _ = peer.pc.close().await;
+            return Err(MediaError::Busy(format!(
+                "stream {stream} already has a publisher; DELETE its session first"
+            )));
+        };
+        if let Some(previous) = previous {
+            tracing::info!(stream, session = %previous.session, "replacing a publisher whose connection is gone");
+            self.end_publisher_viewers(stream, &previous).await;
+        }
+        let answer = match self.inner.peers.answer(&mut peer, offer).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.end_publisher(stream, &publisher).await;
+                return Err(e);
+            }
+        };
+        tokio::spawn(collect_tracks(publisher.clone(), track_rx));
+        let hub = self.clone();
+        let (name, watched, state) = (stream.to_owned(), publisher.clone(), peer.state);
+        tokio::spawn(async move {
+            tokio::select! {
+                () = connection_gone(state) => {
+                    tracing::info!(stream = %name, session = %watched.session, "publisher connection gone");
+                }
+                () = watched.ended.cancelled() => {}
+                () = hub.inner.shutdown.cancelled() => {}
+            }
+            hub.end_publisher(&name, &watched).await;
+        });
+        tracing::info!(stream, session = %publisher.session, "publisher joined");
+        Ok(Session {
+            id: publisher.session.clone(),
+            answer,
+        })
+    }
+
+    /// WHIP DELETE: ends the publisher if `session` is it.
+    pub async fn unpublish(&self, stream: &str, session: &str) -> Result<(), MediaError> {
+        let publisher = self
+            .publisher(stream)
+            .filter(|p| p.session == session)
+            .ok_or(MediaError::NoSession)?;
+        tracing::info!(stream, session, "publisher left");
+        self.end_publisher(stream, &publisher).await;
+        Ok(())
+    }
+
+    async fn end_publisher(&self, stream: &str, publisher: &Arc<Publisher>) {
+        publisher.ended.cancel();
+        {
+            let mut slots = self.slots();
+            if let Some(slot) = slots.get_mut(stream)
+                && slot
+                    .publisher
+                    .as_ref()
+                    .is_some_and(|p| Arc::ptr_eq(p, publisher))
+            {
+                slot.publisher = None;
+            }
+        }
+        self.end_publisher_viewers(stream, publisher).await;
+        let _ = publisher.pc.close().await;
+    }
+
+    /// Ends every viewer of the stream: they were watching this publisher.
+    async fn end_publisher_viewers(&self, stream: &str, publisher: &Publisher) {
+        publisher.ended.cancel();
+        let viewers: Vec<Arc<Viewer>> = {
+            let mut slots = self.slots();
+            slots
+                .get_mut(stream)
+                .map(|s| s.viewers.drain().map(|(_, v)| v).collect())
+                .unwrap_or_default()
+        };
+        for viewer in viewers {
+            end_viewer(&viewer, b"publisher left").await;
+        }
+    }
+
+    /// WHEP: a viewer's offer becomes a session fed with the publisher's tracks.
+    pub async fn play(&self, stream: &str, offer: String) -> Result<Session, MediaError> {
+        let offered = offered_media(&offer)?;
+        let publisher = self
+            .publisher(stream)
+            .ok_or_else(|| MediaError::NotLive(format!("stream {stream} is not live")))?;
+        let wanted: Vec<RtpCodecKind> = publisher
+            .offered
+            .iter()
+            .copied()
+            .filter(|k| offered.contains(k))
+            .collect();
+        let tracks = publisher.wait_for_tracks(&wanted).await;
+        if tracks.is_empty() {
+            return Err(MediaError::NotLive(format!(
+                "stream {stream} has no media yet"
+            )));
+        }
+        let mut peer = self.inner.peers.new_peer(None).await?;
+        let mut locals = Vec::new();
+        for track in &tracks {
+            let ssrc = random_ssrc();
+            let local = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+                "anchordesk".to_owned(),
+                format!("{}-{ssrc}", kind_name(track.kind)),
+                kind_name(track.kind).to_owned(),
+                track.kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec: track.codec.clone(),
+                    ..Default::default()
+                }],
+            )));
+            let sender = match peer
+                .pc
+                .add_track(local.clone() as Arc<dyn TrackLocal>)
+                .await
+            {
+                Ok(sender) => sender,
+                Err(e) => {
+                    let _ = peer.pc.close().await;
+                    return Err(MediaError::internal(e));
+                }
+            };
+            locals.push((track.clone(), ssrc, local, sender));
+        }
+        let answer = match self.inner.peers.answer(&mut peer, offer).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                let _ = peer.pc.close().await;
+                return Err(e);
+            }
+        };
+        let mut forwards = Vec::new();
+        for (track, ssrc, local, sender) in locals {
+            match viewer_payload_type(&sender, &track.codec).await {
+                Some(pt) => forwards.push((track, ssrc, local, pt)),
+                None => {
+                    let _ = peer.pc.close().await;
+                    return Err(MediaError::BadOffer(format!(
+                        "the offer has no codec the stream can be sent in ({} {})",
+                        track.codec.mime_type, track.codec.sdp_fmtp_line
+                    )));
+                }
+            }
+        }
+        let session = new_session_id();
+        let viewer = Arc::new(Viewer {
+            pc: peer.pc.clone(),
+            ended: CancellationToken::new(),
+            tracks: forwards
+                .iter()
+                .map(|(_, ssrc, local, _)| (*ssrc, local.clone()))
+                .collect(),
+        });
+        {
+            let mut slots = self.slots();
+            let slot = slots.entry(stream.to_owned()).or_default();
+            let still_current = slot
+                .publisher
+                .as_ref()
+                .is_some_and(|p| Arc::ptr_eq(p, &publisher) && !p.is_ended());
+            if still_current {
+                slot.viewers.insert(session.clone(), viewer.clone());
+            }
+        }
+        if publisher.is_ended() {
+            end_viewer(&viewer, b"publisher left").await;
+            return Err(MediaError::NotLive(format!("stream {stream} just ended")));
+        }
+        for (track, ssrc, local, pt) in forwards {
+            tokio::spawn(forward(
+                track,
+                peer.state.clone(),
+                local.clone(),
+                ssrc,
+                pt,
+                publisher.clone(),
+                viewer.ended.clone(),
+            ));
+            tokio::spawn(pass_keyframe_requests(
+                local,
+                publisher.clone(),
+                viewer.ended.clone(),
+            ));
+        }
+        let hub = self.clone();
+        let (name, id, state) = (stream.to_owned(), session.clone(), peer.state);
+        tokio::spawn(async move {
+            tokio::select! {
+                () = connection_gone(state) => {
+                    tracing::debug!(stream = %name, session = %id, "viewer connection gone");
+                }
+                () = viewer.ended.cancelled() => {}
+            }
+            hub.end_viewer_session(&name, &id).await;
+        });
+        tracing::debug!(stream, %session, "viewer joined");
+        Ok(Session {
+            id: session,
+            answer,
+        })
+    }
+
+    /// WHEP DELETE.
+    pub async fn stop_playing(&self, stream: &str, session: &str) -> Result<(), MediaError> {
+        if self.end_viewer_session(stream, session).await {
+            Ok(())
+        } else {
+            Err(MediaError::NoSession)
+        }
+    }
+
+    async fn end_viewer_session(&self, stream: &str, session: &str) -> bool {
+        let viewer = self
+            .slots()
+            .get_mut(stream)
+            .and_then(|s| s.viewers.remove(session));
+        match viewer {
+            Some(viewer) => {
+                end_viewer(&viewer, b"viewer left").await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Ends every session (relay shutdown).
+    pub async fn close_all(&self) {
+        self.inner.shutdown.cancel();
+        let publishers: Vec<(String, Arc<Publisher>)> = self
+            .slots()
+            .iter()
+            .filter_map(|(name, s)| s.publisher.clone().map(|p| (name.clone(), p)))
+            .collect();
+        for (name, publisher) in publishers {
+            self.end_publisher(&name, &publisher).await;
+        }
+    }
+}
+
+fn kind_name(kind: RtpCodecKind) -> &'static str {
+    match kind {
+        RtpCodecKind::Audio => "audio",
+        _ => "video",
+    }
+}
+
+async fn end_viewer(viewer: &Viewer, reason: &'static [u8]) {
+    viewer.ended.cancel();
+    for (ssrc, local) in &viewer.tracks {
+        let bye = Goodbye {
+            sources: vec![*ssrc],
+            reason: bytes::Bytes::from_static(reason),
+        };
+        let _ = local.write_rtcp(vec![Box::new(bye)]).await;
+    }
+    let _ = viewer.pc.close().await;
+}
+
+/// Resolves when the connection has failed, closed, stayed disconnected past the grace
+/// period, or never connected.
+async fn connection_gone(mut state: watch::Receiver<RTCPeerConnectionState>) {
+    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+    let mut connected_once = false;
+    loop {
+        let current = *state.borrow_and_update();
+        let wait = match current {
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => return,
+            RTCPeerConnectionState::Connected => {
+                connected_once = true;
+                None
+            }
+            RTCPeerConnectionState::Disconnected => {
+                Some(tokio::time::Instant::now() + DISCONNECT_GRACE)
+            }
+            _ if connected_once => None,
+            _ => Some(deadline),
+        };
+        let changed = match wait {
+            Some(until) => match tokio::time::timeout_at(until, state.changed()).await {
+                Ok(changed) => changed,
+                Err(_) => return,
+            },
+            None => state.changed().await,
+        };
+        if changed.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads a publisher's tracks as they start (first packet) and fans their packets out.
+async fn collect_tracks(
+    publisher: Arc<Publisher>,
+    mut remote_tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
+) {
+    loop {
+        let remote = tokio::select! {
+            () = publisher.ended.cancelled() => return,
+            next = remote_tracks.recv() => match next {
+                Some(remote) => remote,
+                None => return,
+            },
+        };
+        let Some(ssrc) = remote.ssrcs().await.first().copied() else {
+            continue;
+        };
+        let Some(codec) = remote.codec(ssrc).await else {
+            continue;
+        };
+        // The codec says the kind reliably; the track's own kind can still be unset here.
+        let kind = if codec.mime_type.to_ascii_lowercase().starts_with("audio/") {
+            RtpCodecKind::Audio
+        } else {
+            RtpCodecKind::Video
+        };
+        let track = Arc::new(PublishedTrack {
+            kind,
+            codec,
+            ssrc,
+            remote: remote.clone(),
+            packets: broadcast::Sender::new(TRACK_BUFFER),
+            counters: Mutex::new(TrackCounters::default()),
+        });
+        tracing::info!(
+            session = %publisher.session,
+            kind = kind_name(track.kind),
+            codec = %track.codec.mime_type,
+            fmtp = %track.codec.sdp_fmtp_line,
+            "publisher track started"
+        );
+        publisher
+            .tracks
+            .send_modify(|list| list.push(track.clone()));
+        tokio::spawn(read_track(track, publisher.ended.clone()));
+    }
+}
+
+async fn read_track(track: Arc<PublishedTrack>, ended: CancellationToken) {
+    loop {
+        let event = tokio::select! {
+            () = ended.cancelled() => return,
+            event = track.remote.poll() => event,
+        };
+        match event {
+            Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
+                track
+                    .counters
+                    .lock()
+                    .expect("not poisoned")
+                    .count(track.kind, &packet);
+                // No receivers is fine: nobody watches yet.
+                let _ = track.packets.send(packet);
+            }
+            Some(TrackRemoteEvent::OnEnded) | None => return,
+            Some(_) => {}
+        }
+    }
+}
+
+/// The payload type this viewer negotiated for the publisher's codec: the exact match, else
+/// the same H.264 profile, else any H.264 of the same packetization mode (decoders handle
+/// every profile; constrained-baseline senders such as x264 offer 42c0, browsers ask 42e0).
+async fn viewer_payload_type(sender: &Arc<dyn RtpSender>, codec: &RTCRtpCodec) -> Option<u8> {
+    let params = sender.get_parameters().await.ok()?;
+    let codecs = &params.rtp_parameters.codecs;
+    let is_rtx = |c: &RTCRtpCodec| c.mime_type.eq_ignore_ascii_case("video/rtx");
+    codecs
+        .iter()
+        .find(|c| same_codec(&c.rtp_codec, codec))
+        .or_else(|| {
+            codecs.iter().find(|c| {
+                !is_rtx(&c.rtp_codec)
+                    && c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type)
+            })
+        })
+        .map(|c| c.payload_type)
+}
+
+/// Forwards one publisher track to one viewer: rewrites SSRC and payload type to the viewer's
+/// (webrtc-rs drops, with only a log line, packets that do not match the viewer's negotiation)
+/// and strips header extensions, whose ids differ per connection. Video starts at a keyframe.
+async fn forward(
+    track: Arc<PublishedTrack>,
+    mut viewer_state: watch::Receiver<RTCPeerConnectionState>,
+    local: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    payload_type: u8,
+    publisher: Arc<Publisher>,
+    ended: CancellationToken,
+) {
+    // Packets written before DTLS is up are dropped: a keyframe sent then would be lost and
+    // the viewer would wait a whole GOP. Start when connected, and ask for a keyframe then.
+    tokio::select! {
+        () = ended.cancelled() => return,
+        connected = viewer_state.wait_for(|s| *s == RTCPeerConnectionState::Connected) => {
+            if connected.is_err() {
+                return;
+            }
+        }
+    }
+    let mut packets = track.subscribe();
+    let video = track.kind == RtpCodecKind::Video;
+    if video {
+        publisher.request_keyframe().await;
+    }
+    let mut waiting_for_keyframe = video;
+    let mut asked_at = Instant::now();
+    loop {
+        let received = tokio::select! {
+            () = ended.cancelled() => return,
+            received = packets.recv() => received,
+        };
+        let mut packet = match received {
+            Ok(packet) => packet,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "viewer fell behind");
+                if video {
+                    waiting_for_keyframe = true;
+                    publisher.request_keyframe().await;
+                    asked_at = Instant::now();
+                }
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if waiting_for_keyframe {
+            if !super::h264::starts_keyframe(&packet.payload) {
+                if asked_at.elapsed() > KEYFRAME_RETRY {
+                    publisher.request_keyframe().await;
+                    asked_at = Instant::now();
+                }
+                continue;
+            }
+            waiting_for_keyframe = false;
+        }
+        packet.header.ssrc = ssrc;
+        packet.header.payload_type = payload_type;
+        packet.header.extension = false;
+        packet.header.extension_profile = 0;
+        packet.header.extensions.clear();
+        packet.header.extensions_padding = 0;
+        if local.write_rtp(packet).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Passes a viewer's PLI/FIR on to the publisher (rate-limited there).
+async fn pass_keyframe_requests(
+    local: Arc<TrackLocalStaticRTP>,
+    publisher: Arc<Publisher>,
+    ended: CancellationToken,
+) {
+    loop {
+        let event = tokio::select! {
+            () = ended.cancelled() => return,
+            event = local.poll() => event,
+        };
+        match event {
+            Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                    publisher.request_keyframe().await;
+                }
+            }
+            Some(_) => {}
+            None => return,
+        }
+    }
+}
