@@ -194,7 +194,10 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
     state.images_dir = config.images_dir();
     state.audit_retention_ms = config.audit_retention_days * 24 * 3600 * 1000;
-    state.media = MediaHub::new(config.ice.clone());
+    state.media = MediaHub::new(
+        config.ice.clone(),
+        Some(crate::media::MediaDirs::in_data_dir(&config.data_dir)),
+    );
     state.public_addr = addr.to_string();
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);

@@ -7,10 +7,11 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 
 use super::{AppState, Error, Result};
 use crate::media::Session;
+use crate::media::packager::is_safe_file_name;
 use crate::media::streams::{self, KeyCheck};
 
 /// Offers are a few KiB; anything this big is not one.
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/whip/{stream}/{session}", delete(unpublish))
         .route("/whep/{stream}", post(play))
         .route("/whep/{stream}/{session}", delete(stop_playing))
+        .route("/hls/{stream}/{file}", get(hls_file))
 }
 
 /// The offer in a request body: `application/sdp`, at most [`MAX_SDP_BYTES`], UTF-8.
@@ -126,4 +128,74 @@ async fn stop_playing(
 ) -> Result<StatusCode> {
     state.media.stop_playing(&stream, &session).await?;
     Ok(StatusCode::OK)
+}
+
+/// The live playlist changes every segment: a CDN may cache it only for a moment.
+const PLAYLIST_CACHE: &str = "public, max-age=1";
+/// Segment names are unique per publish, so they never change once written.
+const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
+
+/// HLS playlist and segments, from the stream's directory. Any origin may read them (a CDN or
+/// a viewer page elsewhere); playlist fetches count toward the stream's HLS viewers.
+async fn hls_file(
+    State(state): State<AppState>,
+    Path((stream, file)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response> {
+    let Some(dirs) = state.media.media_dirs() else {
+        return Err(Error::NotFound(
+            "HLS (the relay has no GStreamer packaging)".into(),
+        ));
+    };
+    if !is_safe_file_name(&stream) || !is_safe_file_name(&file) {
+        return Err(Error::NotFound(format!("HLS file {file}")));
+    }
+    let (content_type, cache) = match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("m3u8") => ("application/vnd.apple.mpegurl", PLAYLIST_CACHE),
+        Some("ts") => ("video/mp2t", SEGMENT_CACHE),
+        _ => return Err(Error::NotFound(format!("HLS file {file}"))),
+    };
+    let path = dirs.hls_dir(&stream).join(&file);
+    let body = match tokio::fs::read(&path).await {
+        Ok(body) => body,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound(format!("HLS file {stream}/{file}")));
+        }
+        Err(e) => return Err(Error::Internal(format!("read {}: {e}", path.display()))),
+    };
+    if content_type.ends_with("mpegurl") {
+        state.media.note_hls_client(&stream, hls_client(&request));
+    }
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+/// Who fetched a playlist, for the HLS viewer estimate: address (or the CDN's forwarded
+/// client address) and browser.
+fn hls_client(request: &Request) -> String {
+    let headers = request.headers();
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned());
+    let address = forwarded.unwrap_or_else(|| {
+        request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default()
+    });
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    format!("{address} {agent}")
 }

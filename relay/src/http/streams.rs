@@ -11,6 +11,7 @@ use super::auth::Staff;
 use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppJson, AppPath, AppState, Error, Result};
 use crate::auth::{Principal, Role};
+use crate::media::packager::{self, Recording};
 use crate::media::stats::StreamStats;
 use crate::media::streams::{self, NewStream, Stream, StreamKey};
 
@@ -19,6 +20,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(rotate_key))
         .routes(routes!(stats))
+        .routes(routes!(recordings))
+        .routes(routes!(recording_file))
 }
 
 /// Keys let anyone go live as the shop: the owner and the anchor hold them, not assistants.
@@ -162,4 +165,68 @@ async fn stats(
         return Err(Error::NotFound(format!("stream {name}")));
     }
     Ok(Json(state.media.stats(&name)))
+}
+
+/// Recordings of past and current publishes (fragmented MP4, playable while still growing),
+/// newest first.
+#[utoipa::path(
+    get,
+    path = "/api/recordings",
+    operation_id = "list_recordings",
+    tag = tag::STREAMS,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recordings, newest first", body = Vec<Recording>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+)]
+async fn recordings(State(state): State<AppState>, _staff: Staff) -> Result<Json<Vec<Recording>>> {
+    let Some(dirs) = state.media.media_dirs() else {
+        return Ok(Json(Vec::new()));
+    };
+    let dirs = dirs.clone();
+    let list = tokio::task::spawn_blocking(move || packager::list_recordings(&dirs))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::Internal(format!("list recordings: {e}")))?;
+    Ok(Json(list))
+}
+
+/// One recording's bytes (`video/mp4`, with range requests for seeking).
+#[utoipa::path(
+    get,
+    path = "/api/recordings/{file}",
+    operation_id = "download_recording",
+    tag = tag::STREAMS,
+    security(("bearer" = [])),
+    params(("file" = String, Path, description = "File name from the list")),
+    responses(
+        (status = 200, description = "The MP4 file", content_type = "video/mp4"),
+        (status = 206, description = "The requested range", content_type = "video/mp4"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
+async fn recording_file(
+    State(state): State<AppState>,
+    _staff: Staff,
+    AppPath(file): AppPath<String>,
+    request: axum::extract::Request,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+    let path = state
+        .media
+        .media_dirs()
+        .filter(|_| packager::is_safe_file_name(&file) && file.ends_with(".mp4"))
+        .map(|dirs| dirs.recordings.join(&file))
+        .filter(|path| path.is_file())
+        .ok_or_else(|| Error::NotFound(format!("recording {file}")))?;
+    let response = tower_http::services::ServeFile::new(path)
+        .oneshot(request)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(response.into_response())
 }

@@ -27,6 +27,7 @@ use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::MediaError;
+use super::packager::MediaDirs;
 use super::peer::{IceSettings, PeerFactory, is_keyframe_request, offered_media, same_codec};
 use super::stats::{StreamStats, TrackCounters};
 
@@ -129,6 +130,11 @@ impl Publisher {
         }
     }
 
+    /// Waits until every offered track has started (or the timeout), then returns them.
+    pub async fn wait_for_all_tracks(&self) -> Vec<Arc<PublishedTrack>> {
+        self.wait_for_tracks(&self.offered).await
+    }
+
     /// Waits until a track of each wanted kind is there (or the timeout), then returns them.
     async fn wait_for_tracks(&self, wanted: &[RtpCodecKind]) -> Vec<Arc<PublishedTrack>> {
         let mut tracks = self.tracks.subscribe();
@@ -163,6 +169,10 @@ pub struct MediaHub {
 
 struct Inner {
     peers: PeerFactory,
+    /// Where HLS and recordings go; `None` (or GStreamer missing): WebRTC only.
+    dirs: Option<MediaDirs>,
+    /// HLS clients by stream and client, with when they last fetched the playlist.
+    hls_clients: Mutex<HashMap<(String, String), Instant>>,
     slots: Mutex<HashMap<String, Slot>>,
     shutdown: CancellationToken,
 }
@@ -177,9 +187,14 @@ impl std::fmt::Debug for MediaHub {
 
 impl Default for MediaHub {
     fn default() -> Self {
-        Self::new(IceSettings::default())
+        Self::new(IceSettings::default(), None)
     }
 }
+
+/// An HLS client counts as watching for this long after its last playlist fetch (players
+/// reload the live playlist about every segment).
+const HLS_CLIENT_WINDOW: Duration =
+    Duration::from_secs(3 * super::packager::SEGMENT_SECONDS as u64);
 
 fn new_session_id() -> String {
     crate::auth::random_hex(12)
@@ -192,10 +207,20 @@ fn random_ssrc() -> u32 {
 }
 
 impl MediaHub {
-    pub fn new(ice: IceSettings) -> Self {
+    /// `dirs`: package every stream as HLS and record it there (needs GStreamer).
+    pub fn new(ice: IceSettings, dirs: Option<MediaDirs>) -> Self {
+        let dirs = dirs.filter(|_| match super::packager::available() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("HLS and recording are off: {e}");
+                false
+            }
+        });
         Self {
             inner: Arc::new(Inner {
                 peers: PeerFactory::new(ice),
+                dirs,
+                hls_clients: Mutex::new(HashMap::new()),
                 slots: Mutex::new(HashMap::new()),
                 shutdown: CancellationToken::new(),
             }),
@@ -219,10 +244,35 @@ impl MediaHub {
         self.slots().get(stream).map_or(0, |s| s.viewers.len())
     }
 
-    /// Live figures of a stream: `None` while nobody publishes.
+    /// Live figures of a stream.
     pub fn stats(&self, stream: &str) -> StreamStats {
         let viewers = self.viewer_count(stream);
-        StreamStats::of(self.publisher(stream).as_deref(), viewers)
+        let mut stats = StreamStats::of(self.publisher(stream).as_deref(), viewers);
+        stats.hls_viewers = self.hls_viewers(stream) as u32;
+        stats
+    }
+
+    pub fn media_dirs(&self) -> Option<&MediaDirs> {
+        self.inner.dirs.as_ref()
+    }
+
+    /// Records that `client` fetched the stream's HLS playlist now.
+    pub fn note_hls_client(&self, stream: &str, client: String) {
+        let mut clients = self.inner.hls_clients.lock().expect("not poisoned");
+        clients.retain(|_, seen| seen.elapsed() < HLS_CLIENT_WINDOW);
+        clients.insert((stream.to_owned(), client), Instant::now());
+    }
+
+    /// HLS clients that fetched the playlist recently: an estimate (one per address and
+    /// browser; a CDN in front shows as one).
+    pub fn hls_viewers(&self, stream: &str) -> usize {
+        self.inner
+            .hls_clients
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .filter(|((s, _), seen)| s == stream && seen.elapsed() < HLS_CLIENT_WINDOW)
+            .count()
     }
 
     /// WHIP: a publisher's offer becomes its session. One publisher per stream: another one
@@ -270,6 +320,13 @@ impl MediaHub {
             }
         };
         tokio::spawn(collect_tracks(publisher.clone(), track_rx));
+        if let Some(dirs) = &self.inner.dirs {
+            tokio::spawn(super::packager::run(
+                stream.to_owned(),
+                publisher.clone(),
+                dirs.clone(),
+            ));
+        }
         let hub = self.clone();
         let (name, watched, state) = (stream.to_owned(), publisher.clone(), peer.state);
         tokio::spawn(async move {

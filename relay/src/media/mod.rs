@@ -3,11 +3,13 @@
 
 pub mod h264;
 pub mod hub;
+pub mod packager;
 pub mod peer;
 pub mod stats;
 pub mod streams;
 
 pub use hub::{MediaHub, Session};
+pub use packager::MediaDirs;
 pub use peer::IceSettings;
 
 /// Why a media request failed; the HTTP layer maps each to its status.

@@ -94,6 +94,8 @@ pub struct StreamStats {
     pub uptime_s: u64,
     /// WHEP viewers now.
     pub viewers: u32,
+    /// HLS players that fetched the playlist in the last few seconds (an estimate).
+    pub hls_viewers: u32,
     pub video: Option<TrackStats>,
     pub audio: Option<TrackStats>,
 }

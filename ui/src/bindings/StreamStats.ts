@@ -12,4 +12,8 @@ uptime_s: number,
 /**
  * WHEP viewers now.
  */
-viewers: number, video: TrackStats | null, audio: TrackStats | null, };
+viewers: number, 
+/**
+ * HLS players that fetched the playlist in the last few seconds (an estimate).
+ */
+hls_viewers: number, video: TrackStats | null, audio: TrackStats | null, };

@@ -1,0 +1,369 @@
+//! HLS and recording for each live stream, with GStreamer and without re-encoding video: the
+//! publisher's RTP is depayloaded and remuxed. HLS is MPEG-TS segments (`hlssink2`: H.264 +
+//! AAC, what every HLS player and CDN takes; Opus is transcoded to AAC because HLS players
+//! do not take Opus in TS). The recording is a fragmented MP4 with the original H.264 and
+//! Opus, one fragment per second, so a crash loses at most the last second.
+//!
+//! GStreamer 1.22 has no LL-HLS muxer (hlssink2 writes whole segments only), so segments are
+//! 2 s and the relay asks the publisher for a keyframe every 2 s to cut them there.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::shared::marshal::Marshal;
+use tokio::sync::broadcast;
+
+use super::h264;
+use super::hub::{PublishedTrack, Publisher};
+
+/// HLS target segment length; keyframes are requested this often.
+pub const SEGMENT_SECONDS: u32 = 2;
+/// Segments listed in the live playlist (and kept on disk, plus two for slow clients).
+const PLAYLIST_LENGTH: u32 = 6;
+/// Payload types inside the packaging pipeline (depayloaders check for the dynamic range);
+/// each publisher's own are rewritten to these.
+const VIDEO_PT: u8 = 96;
+const AUDIO_PT: u8 = 111;
+/// A stopping pipeline gets this long to finish its files.
+const EOS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where packaged media goes: `hls/{stream}/` and `recordings/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaDirs {
+    pub hls: PathBuf,
+    pub recordings: PathBuf,
+}
+
+impl MediaDirs {
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self {
+            hls: data_dir.join("hls"),
+            recordings: data_dir.join("recordings"),
+        }
+    }
+
+    pub fn hls_dir(&self, stream: &str) -> PathBuf {
+        self.hls.join(stream)
+    }
+}
+
+/// Whether GStreamer and every element the packager needs are there. Without them the relay
+/// still forwards WebRTC; it logs once that HLS and recording are off.
+pub fn available() -> Result<(), String> {
+    gst::init().map_err(|e| format!("GStreamer does not start: {e}"))?;
+    let missing: Vec<&str> = [
+        "appsrc",
+        "rtpjitterbuffer",
+        "rtph264depay",
+        "h264parse",
+        "rtpopusdepay",
+        "opusparse",
+        "opusdec",
+        "avenc_aac",
+        "aacparse",
+        "hlssink2",
+        "mp4mux",
+        "filesink",
+    ]
+    .into_iter()
+    .filter(|name| gst::ElementFactory::find(name).is_none())
+    .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "GStreamer elements missing: {}",
+            missing.join(", ")
+        ))
+    }
+}
+
+fn pipeline_description(
+    stream: &str,
+    session: &str,
+    dirs: &MediaDirs,
+    recording: &Path,
+    audio: bool,
+) -> String {
+    let hls = dirs.hls_dir(stream);
+    // Segment names carry the session, so a CDN may cache them forever: a new publish never
+    // reuses a name.
+    let mut description = format!(
+        "appsrc name=video format=time is-live=true do-timestamp=true \
+           caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload={VIDEO_PT}\" \
+         ! rtpjitterbuffer latency=200 ! rtph264depay ! tee name=v \
+         v. ! queue ! h264parse config-interval=-1 ! hls.video \
+         v. ! queue ! h264parse ! rec. \
+         hlssink2 name=hls target-duration={SEGMENT_SECONDS} playlist-length={PLAYLIST_LENGTH} \
+           max-files={max_files} playlist-location=\"{playlist}\" location=\"{segments}\" \
+         mp4mux name=rec fragment-duration=1000 ! filesink location=\"{recording}\" ",
+        max_files = PLAYLIST_LENGTH + 2,
+        playlist = hls.join("index.m3u8").display(),
+        segments = hls.join(format!("{session}-%05d.ts")).display(),
+        recording = recording.display(),
+    );
+    if audio {
+        description.push_str(&format!(
+            "appsrc name=audio format=time is-live=true do-timestamp=true \
+               caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,encoding-params=(string)2,payload={AUDIO_PT}\" \
+             ! rtpjitterbuffer latency=200 ! rtpopusdepay ! opusparse ! tee name=a \
+             a. ! queue ! opusdec ! audioconvert ! audioresample ! avenc_aac bitrate=128000 ! aacparse ! hls.audio \
+             a. ! queue ! rec. ",
+        ));
+    }
+    description
+}
+
+/// The recording file of a publish that starts now.
+fn recording_path(dirs: &MediaDirs, stream: &str) -> PathBuf {
+    let now = crate::error::now_ms();
+    dirs.recordings.join(format!("{stream}-{now}.mp4"))
+}
+
+/// Packages a publisher's tracks until it ends. Runs as its own task; failures are logged
+/// and stop only the packaging, never the live.
+pub async fn run(stream: String, publisher: Arc<Publisher>, dirs: MediaDirs) {
+    let tracks = publisher.wait_for_all_tracks().await;
+    let Some(video) = tracks
+        .iter()
+        .find(|t| t.kind == RtpCodecKind::Video)
+        .cloned()
+    else {
+        tracing::info!(%stream, "no video track: no HLS or recording");
+        return;
+    };
+    let audio = tracks
+        .iter()
+        .find(|t| t.kind == RtpCodecKind::Audio)
+        .cloned();
+    if let Err(e) = package(&stream, &publisher, &dirs, video, audio).await {
+        tracing::warn!(%stream, "HLS and recording stopped: {e}");
+    }
+}
+
+async fn package(
+    stream: &str,
+    publisher: &Arc<Publisher>,
+    dirs: &MediaDirs,
+    video: Arc<PublishedTrack>,
+    audio: Option<Arc<PublishedTrack>>,
+) -> Result<(), String> {
+    let hls = dirs.hls_dir(stream);
+    // The previous publish's playlist and segments go: players must not mix the two.
+    let _ = tokio::fs::remove_dir_all(&hls).await;
+    tokio::fs::create_dir_all(&hls)
+        .await
+        .map_err(|e| format!("create {}: {e}", hls.display()))?;
+    tokio::fs::create_dir_all(&dirs.recordings)
+        .await
+        .map_err(|e| format!("create {}: {e}", dirs.recordings.display()))?;
+    let recording = recording_path(dirs, stream);
+    let description = pipeline_description(
+        stream,
+        &publisher.session,
+        dirs,
+        &recording,
+        audio.is_some(),
+    );
+    let pipeline = gst::parse::launch(&description)
+        .map_err(|e| format!("build pipeline: {e}"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline".to_owned())?;
+    let appsrc = |name: &str| {
+        pipeline
+            .by_name(name)
+            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+            .ok_or_else(|| format!("no appsrc {name}"))
+    };
+    let video_src = appsrc("video")?;
+    let audio_src = match &audio {
+        Some(_) => Some(appsrc("audio")?),
+        None => None,
+    };
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| format!("start pipeline: {e}"))?;
+    tracing::info!(stream, recording = %recording.display(), "HLS and recording started");
+
+    let mut feeds = vec![tokio::spawn(feed(
+        video.subscribe(),
+        video_src.clone(),
+        true,
+    ))];
+    if let (Some(track), Some(src)) = (&audio, &audio_src) {
+        feeds.push(tokio::spawn(feed(track.subscribe(), src.clone(), false)));
+    }
+    let mut bus = pipeline.bus().ok_or("pipeline without a bus")?.stream();
+    let mut keyframes = tokio::time::interval(Duration::from_secs(u64::from(SEGMENT_SECONDS)));
+    let failure = loop {
+        tokio::select! {
+            () = publisher.ended() => break None,
+            _ = keyframes.tick() => publisher.request_keyframe().await,
+            message = bus.next() => match message {
+                Some(message) => {
+                    if let gst::MessageView::Error(e) = message.view() {
+                        break Some(format!("{} ({:?})", e.error(), e.debug()));
+                    }
+                }
+                None => break Some("the pipeline's bus closed".into()),
+            },
+        }
+    };
+    for task in feeds {
+        task.abort();
+    }
+    if failure.is_none() {
+        // End of stream lets hlssink2 write #EXT-X-ENDLIST and mp4mux close its last fragment.
+        let _ = video_src.end_of_stream();
+        if let Some(src) = &audio_src {
+            let _ = src.end_of_stream();
+        }
+        let finished = tokio::time::timeout(EOS_TIMEOUT, async {
+            while let Some(message) = bus.next().await {
+                if matches!(
+                    message.view(),
+                    gst::MessageView::Eos(_) | gst::MessageView::Error(_)
+                ) {
+                    break;
+                }
+            }
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(stream, "packaging did not finish in time; stopping it");
+        }
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    tracing::info!(stream, recording = %recording.display(), "HLS and recording ended");
+    failure.map_or(Ok(()), Err)
+}
+
+/// Pushes a track's RTP packets into its appsrc; video from the first keyframe on.
+async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSrc, video: bool) {
+    let mut waiting_for_keyframe = video;
+    let payload_type = if video { VIDEO_PT } else { AUDIO_PT };
+    loop {
+        let packet = match packets.recv().await {
+            Ok(packet) => packet,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                waiting_for_keyframe = video;
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if waiting_for_keyframe {
+            if !h264::starts_keyframe(&packet.payload) {
+                continue;
+            }
+            waiting_for_keyframe = false;
+        }
+        let mut packet = packet;
+        packet.header.payload_type = payload_type;
+        let Ok(bytes) = packet.marshal() else {
+            continue;
+        };
+        if src.push_buffer(gst::Buffer::from_slice(bytes)).is_err() {
+            return;
+        }
+    }
+}
+
+/// A recording in the data directory.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, ts_rs::TS, utoipa::ToSchema)]
+#[ts(export)]
+pub struct Recording {
+    /// File name, e.g. `demo-1764432000000.mp4`; download at `/api/recordings/{file}`.
+    pub file: String,
+    pub stream: String,
+    pub started_at_ms: i64,
+    pub size_bytes: u64,
+}
+
+/// Recordings newest first.
+pub fn list_recordings(dirs: &MediaDirs) -> std::io::Result<Vec<Recording>> {
+    let entries = match std::fs::read_dir(&dirs.recordings) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut list: Vec<Recording> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let file = entry.file_name().into_string().ok()?;
+            let (stream, started) = file.strip_suffix(".mp4")?.rsplit_once('-')?;
+            Some(Recording {
+                stream: stream.to_owned(),
+                started_at_ms: started.parse().ok()?,
+                size_bytes: entry.metadata().ok()?.len(),
+                file,
+            })
+        })
+        .collect();
+    list.sort_by_key(|r| std::cmp::Reverse(r.started_at_ms));
+    Ok(list)
+}
+
+/// A file name a client may ask for inside a media directory: no paths, no hidden files.
+pub fn is_safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_cannot_leave_the_directory() {
+        assert!(is_safe_file_name("index.m3u8"));
+        assert!(is_safe_file_name("ab12-00003.ts"));
+        for bad in ["", "..", "../x", ".hidden", "a/b", "a\\b", "x%2f"] {
+            assert!(!is_safe_file_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_pipeline_names_session_unique_segments() {
+        let dirs = MediaDirs::in_data_dir(Path::new("/data"));
+        let text = pipeline_description(
+            "demo",
+            "abc",
+            &dirs,
+            Path::new("/data/recordings/x.mp4"),
+            true,
+        );
+        assert!(
+            text.contains("location=\"/data/hls/demo/abc-%05d.ts\""),
+            "{text}"
+        );
+        assert!(text.contains("hls.audio"), "{text}");
+        let video_only = pipeline_description("demo", "abc", &dirs, Path::new("/r.mp4"), false);
+        assert!(!video_only.contains("audio"), "{video_only}");
+    }
+
+    #[test]
+    fn recordings_are_listed_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = MediaDirs::in_data_dir(dir.path());
+        assert!(list_recordings(&dirs).unwrap().is_empty());
+        std::fs::create_dir_all(&dirs.recordings).unwrap();
+        for name in ["shop-live-100.mp4", "shop-live-300.mp4", "notes.txt"] {
+            std::fs::write(dirs.recordings.join(name), b"x").unwrap();
+        }
+        let list = list_recordings(&dirs).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].file, "shop-live-300.mp4");
+        assert_eq!(list[0].stream, "shop-live");
+        assert_eq!(list[0].started_at_ms, 300);
+    }
+}

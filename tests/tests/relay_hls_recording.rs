@@ -1,0 +1,289 @@
+//! HLS and recording of a live stream published with GStreamer's whipclientsink: the playlist
+//! and segments a CDN and hls.js read, the fragmented MP4 recording, and that recording still
+//! plays after the relay is killed mid-live. Checked with ffprobe (Debian's ffmpeg).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anchordesk_e2e::built_binary;
+use anchordesk_e2e::media::GstWhipPublisher;
+use anchordesk_e2e::netns;
+use anchordesk_relay::auth::Role;
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::Value;
+
+/// (codec, frames decoded) of each stream in a media file or URL, by ffprobe.
+fn probe(input: &str) -> Result<Vec<(String, u64)>> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "json",
+            input,
+        ])
+        .output()
+        .context("run ffprobe")?;
+    ensure!(
+        out.status.success(),
+        "ffprobe {input}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout)?;
+    Ok(json["streams"]
+        .as_array()
+        .map(|streams| {
+            streams
+                .iter()
+                .map(|s| {
+                    let codec = s["codec_name"].as_str().unwrap_or("").to_owned();
+                    let frames = s["nb_read_frames"]
+                        .as_str()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                    (codec, frames)
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn frames_of(streams: &[(String, u64)], codec: &str) -> u64 {
+    streams
+        .iter()
+        .filter(|(c, _)| c == codec)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+async fn wait_for<T>(
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("timed out after {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_stream_is_served_as_hls_and_recorded_to_mp4() -> Result<()> {
+    if !netns::isolate("a_live_stream_is_served_as_hls_and_recorded_to_mp4") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let relay =
+        anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into())).await?;
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let base = relay.url();
+    let http = reqwest::Client::new();
+    let publisher = GstWhipPublisher::start(&format!("{base}/whip/demo"), &key, 640, 360)?;
+
+    // Three segments of 2 s: the relay asks for a keyframe every 2 s to cut them.
+    let playlist = wait_for(Duration::from_secs(20), async || {
+        let response = http
+            .get(format!("{base}/hls/demo/index.m3u8"))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/vnd.apple.mpegurl"
+        );
+        assert_eq!(response.headers()["cache-control"], "public, max-age=1");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        let text = response.text().await?;
+        Ok((text.matches("#EXTINF").count() >= 3).then_some(text))
+    })
+    .await
+    .with_context(|| format!("no HLS playlist; publisher error: {:?}", publisher.error()))?;
+    assert!(playlist.starts_with("#EXTM3U"), "{playlist}");
+    assert!(playlist.contains("#EXT-X-TARGETDURATION:2"), "{playlist}");
+    for line in playlist.lines().filter(|l| l.starts_with("#EXTINF:")) {
+        let seconds: f64 = line["#EXTINF:".len()..].trim_end_matches(',').parse()?;
+        assert!(seconds <= 3.0, "segment of {seconds} s: {playlist}");
+    }
+    let segment = playlist
+        .lines()
+        .find(|l| l.ends_with(".ts"))
+        .context("a segment")?;
+    let response = http
+        .get(format!("{base}/hls/demo/{segment}"))
+        .send()
+        .await?;
+    assert_eq!(response.headers()["content-type"], "video/mp2t");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=86400, immutable"
+    );
+    let streams = probe(&format!("{base}/hls/demo/{segment}"))?;
+    assert!(frames_of(&streams, "h264") >= 30, "{streams:?}");
+    assert!(frames_of(&streams, "aac") > 0, "{streams:?}");
+    let stats: Value = http
+        .get(format!("{base}/api/streams/demo/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(stats["hls_viewers"], 1, "{stats}");
+    // Nothing outside the stream's directory is served.
+    for bad in ["..%2Fanchordesk.db", "index.txt", "nope.ts"] {
+        let status = http
+            .get(format!("{base}/hls/demo/{bad}"))
+            .send()
+            .await?
+            .status();
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{bad}");
+    }
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    publisher.stop()?;
+    // The playlist is closed when the publisher leaves.
+    wait_for(Duration::from_secs(10), async || {
+        let text = http
+            .get(format!("{base}/hls/demo/index.m3u8"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        Ok(text.contains("#EXT-X-ENDLIST").then_some(()))
+    })
+    .await
+    .context("no #EXT-X-ENDLIST")?;
+
+    let owner = {
+        anchordesk_relay::auth::create_staff(relay.store(), "boss", "boss-password", Role::Owner)
+            .await?;
+        let login: Value = http
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({ "username": "boss", "password": "boss-password" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        login["token"].as_str().context("token")?.to_owned()
+    };
+    let list: Value = http
+        .get(format!("{base}/api/recordings"))
+        .bearer_auth(&owner)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let file = list[0]["file"]
+        .as_str()
+        .with_context(|| format!("no recording: {list}"))?;
+    assert_eq!(list[0]["stream"], "demo");
+    let url = format!("{base}/api/recordings/{file}");
+    assert_eq!(
+        http.get(&url).send().await?.status(),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    let ranged = http
+        .get(&url)
+        .bearer_auth(&owner)
+        .header("range", "bytes=0-99")
+        .send()
+        .await?;
+    assert_eq!(ranged.status(), reqwest::StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.bytes().await?.len(), 100);
+    let streams = probe(
+        &dir.path()
+            .join("recordings")
+            .join(file)
+            .display()
+            .to_string(),
+    )?;
+    assert!(
+        frames_of(&streams, "h264") >= 120,
+        "at least 4 s of video: {streams:?}"
+    );
+    assert!(frames_of(&streams, "opus") > 0, "{streams:?}");
+    relay.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recording_plays_after_the_relay_is_killed_mid_live() -> Result<()> {
+    if !netns::isolate("the_recording_plays_after_the_relay_is_killed_mid_live") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let relay_bin = built_binary("anchordesk-relay");
+    let created = Command::new(&relay_bin)
+        .args(["stream", "create", "demo", "--data-dir"])
+        .arg(dir.path())
+        .output()?;
+    ensure!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("key:"))
+        .and_then(|l| l.split_whitespace().next())
+        .context("key line")?
+        .to_owned();
+    let mut relay = Command::new(&relay_bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let url = {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(relay.stdout.take().context("stdout")?).read_line(&mut line)?;
+        line.trim()
+            .strip_prefix("anchordesk-relay listening on ")
+            .context("listening line")?
+            .to_owned()
+    };
+    let publisher = GstWhipPublisher::start(&format!("{url}/whip/demo"), &key, 640, 360)?;
+    let recordings = dir.path().join("recordings");
+    wait_for(Duration::from_secs(20), async || {
+        let size = std::fs::read_dir(&recordings)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| e.ok()?.metadata().ok())
+            .map_or(0, |m| m.len());
+        Ok((size > 200_000).then_some(()))
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "the recording did not grow; publisher error: {:?}",
+            publisher.error()
+        )
+    })?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    relay.kill()?; // SIGKILL: no chance to finish the file
+    relay.wait()?;
+    drop(publisher);
+
+    let file = std::fs::read_dir(&recordings)?
+        .next()
+        .context("a recording")??
+        .path();
+    let streams = probe(&file.display().to_string())?;
+    assert!(
+        frames_of(&streams, "h264") >= 60,
+        "{}: {streams:?}",
+        file.display()
+    );
+    let _ = Path::new(&file);
+    Ok(())
+}
