@@ -69,9 +69,10 @@ ui-check:
 	$(NPM) --prefix ui run typecheck
 	$(NPM) --prefix ui run test
 
-# Browser tests against the relay binary built by rust-test.
+# Browser tests against the relay binary built by rust-test, in a network namespace of their
+# own (Chromium's WebRTC offers no loopback candidates; see scripts/in-netns.sh). Needs root.
 e2e:
-	$(NPM) --prefix ui run e2e
+	scripts/in-netns.sh $(NPM) --prefix ui run e2e
 
 # Benchmarks run in release mode and record their results in bench/results/ (see bench/README.md).
 bench: deps-run ui

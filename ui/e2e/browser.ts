@@ -14,6 +14,12 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Media tests: a fake camera (moving test pattern) and microphone, allowed without a prompt,
+      // and real host candidates instead of mDNS names the relay does not resolve.
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
 }

@@ -1,5 +1,5 @@
 // Starts a real `anchordesk-relay` process for browser tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,12 +10,26 @@ export const ARTIFACTS = join(WORKSPACE, 'target/test-artifacts');
 
 export interface Relay {
   url: string;
+  /// Publish keys of the streams asked for, by name.
+  keys: Record<string, string>;
   stop: () => Promise<void>;
 }
 
-export async function startRelay(): Promise<Relay> {
-  const bin = process.env.ANCHORDESK_RELAY_BIN ?? join(WORKSPACE, 'target/debug/anchordesk-relay');
+const RELAY_BIN = process.env.ANCHORDESK_RELAY_BIN ?? join(WORKSPACE, 'target/debug/anchordesk-relay');
+
+/// Creates a stream with the relay's CLI and returns its key (printed once, on a `key:` line).
+function createStream(dataDir: string, name: string): string {
+  const out = execFileSync(RELAY_BIN, ['stream', 'create', name, '--data-dir', dataDir], { encoding: 'utf8' });
+  const key = /^key:\s+(\S+)/m.exec(out)?.[1];
+  if (!key) throw new Error(`no key in: ${out}`);
+  return key;
+}
+
+export async function startRelay(options: { streams?: string[] } = {}): Promise<Relay> {
+  const bin = RELAY_BIN;
   const dataDir = mkdtempSync(join(tmpdir(), 'anchordesk-e2e-'));
+  const keys: Record<string, string> = {};
+  for (const name of options.streams ?? []) keys[name] = createStream(dataDir, name);
   const child: ChildProcess = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ANCHORDESK_LISTEN: undefined, ANCHORDESK_CONFIG: undefined },
@@ -32,6 +46,7 @@ export async function startRelay(): Promise<Relay> {
   });
   return {
     url,
+    keys,
     stop: async () => {
       const exited = new Promise((ok) => child.once('exit', ok));
       child.kill('SIGTERM');

@@ -173,6 +173,8 @@ struct Inner {
     dirs: Option<MediaDirs>,
     /// HLS clients by stream and client, with when they last fetched the playlist.
     hls_clients: Mutex<HashMap<(String, String), Instant>>,
+    /// Running HLS/recording tasks: shutdown waits for them to finish their files.
+    packagers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     slots: Mutex<HashMap<String, Slot>>,
     shutdown: CancellationToken,
 }
@@ -221,6 +223,7 @@ impl MediaHub {
                 peers: PeerFactory::new(ice),
                 dirs,
                 hls_clients: Mutex::new(HashMap::new()),
+                packagers: Mutex::new(Vec::new()),
                 slots: Mutex::new(HashMap::new()),
                 shutdown: CancellationToken::new(),
             }),
@@ -321,11 +324,14 @@ impl MediaHub {
         };
         tokio::spawn(collect_tracks(publisher.clone(), track_rx));
         if let Some(dirs) = &self.inner.dirs {
-            tokio::spawn(super::packager::run(
+            let task = tokio::spawn(super::packager::run(
                 stream.to_owned(),
                 publisher.clone(),
                 dirs.clone(),
             ));
+            let mut packagers = self.inner.packagers.lock().expect("not poisoned");
+            packagers.retain(|t| !t.is_finished());
+            packagers.push(task);
         }
         let hub = self.clone();
         let (name, watched, state) = (stream.to_owned(), publisher.clone(), peer.state);
@@ -549,6 +555,16 @@ impl MediaHub {
             .collect();
         for (name, publisher) in publishers {
             self.end_publisher(&name, &publisher).await;
+        }
+        let packagers: Vec<_> = self
+            .inner
+            .packagers
+            .lock()
+            .expect("not poisoned")
+            .drain(..)
+            .collect();
+        for task in packagers {
+            let _ = tokio::time::timeout(super::packager::EOS_TIMEOUT, task).await;
         }
     }
 }

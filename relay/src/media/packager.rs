@@ -32,7 +32,7 @@ const PLAYLIST_LENGTH: u32 = 6;
 const VIDEO_PT: u8 = 96;
 const AUDIO_PT: u8 = 111;
 /// A stopping pipeline gets this long to finish its files.
-const EOS_TIMEOUT: Duration = Duration::from_secs(5);
+pub const EOS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where packaged media goes: `hls/{stream}/` and `recordings/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +176,7 @@ async fn package(
         .map_err(|e| format!("build pipeline: {e}"))?
         .downcast::<gst::Pipeline>()
         .map_err(|_| "not a pipeline".to_owned())?;
+    let pipeline = StopOnDrop(pipeline);
     let appsrc = |name: &str| {
         pipeline
             .by_name(name)
@@ -240,9 +241,25 @@ async fn package(
             tracing::warn!(stream, "packaging did not finish in time; stopping it");
         }
     }
-    let _ = pipeline.set_state(gst::State::Null);
+    drop(pipeline);
     tracing::info!(stream, recording = %recording.display(), "HLS and recording ended");
     failure.map_or(Ok(()), Err)
+}
+
+/// A pipeline must reach NULL before it is dropped, also when its task is cancelled.
+struct StopOnDrop(gst::Pipeline);
+
+impl std::ops::Deref for StopOnDrop {
+    type Target = gst::Pipeline;
+    fn deref(&self) -> &gst::Pipeline {
+        &self.0
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.set_state(gst::State::Null);
+    }
 }
 
 /// Pushes a track's RTP packets into its appsrc; video from the first keyframe on.
