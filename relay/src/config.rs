@@ -12,6 +12,9 @@ use crate::media::IceSettings;
 /// Loopback by default: a merchant exposes the relay deliberately, never by accident.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8686));
 
+/// RTMP's usual port (what OBS fills in for `rtmp://host/live`).
+pub const DEFAULT_RTMP_PORT: u16 = 1935;
+
 /// An unpaid order gives its stock back after this long.
 pub const DEFAULT_ORDER_EXPIRY_MINUTES: i64 = 15;
 
@@ -75,6 +78,13 @@ pub struct ServeArgs {
     /// UDP ports for WebRTC, e.g. `40000-40199` (forward them on the router) [default: any].
     #[arg(long, env = "ANCHORDESK_UDP_PORTS", value_name = "LOW-HIGH")]
     pub udp_ports: Option<String>,
+    /// Address for RTMP ingest (OBS, ffmpeg) [default: the HTTP address's IP, port 1935, or
+    /// any free port when the HTTP port is 0].
+    #[arg(long, env = "ANCHORDESK_RTMP_LISTEN", value_name = "ADDR")]
+    pub rtmp_listen: Option<SocketAddr>,
+    /// Turn RTMP ingest off (WHIP only).
+    #[arg(long)]
+    pub no_rtmp: bool,
 }
 
 /// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
@@ -97,6 +107,9 @@ pub struct FileConfig {
     pub public_ips: Option<Vec<IpAddr>>,
     /// `low-high`, e.g. `40000-40199`.
     pub udp_ports: Option<String>,
+    pub rtmp_listen: Option<SocketAddr>,
+    /// `false` turns RTMP ingest off.
+    pub rtmp: Option<bool>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -115,6 +128,8 @@ pub struct Config {
     pub audit_retention_days: i64,
     /// Where WebRTC binds, what it announces, which ports.
     pub ice: IceSettings,
+    /// RTMP ingest address; `None`: off.
+    pub rtmp_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,13 +237,29 @@ impl Config {
     }
 
     pub fn merge(args: ServeArgs, file: FileConfig) -> Self {
+        let listen = args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
+        let rtmp_on = !args.no_rtmp && file.rtmp.unwrap_or(true);
+        let rtmp_listen = rtmp_on.then(|| {
+            args.rtmp_listen
+                .or(file.rtmp_listen)
+                // An ephemeral HTTP port (tests, several relays) gets an ephemeral RTMP port.
+                .unwrap_or(SocketAddr::new(
+                    listen.ip(),
+                    if listen.port() == 0 {
+                        0
+                    } else {
+                        DEFAULT_RTMP_PORT
+                    },
+                ))
+        });
         Self {
+            rtmp_listen,
             data_dir: args
                 .data_dir
                 .or(file.data_dir)
                 .unwrap_or_else(default_data_dir),
             database_url: args.database_url.or(file.database_url),
-            listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
+            listen,
             ui_dir: args.ui_dir.or(file.ui_dir),
             order_expiry_minutes: args
                 .order_expiry_minutes
@@ -264,6 +295,8 @@ impl Config {
             comment_filter: FilterMode::Mask,
             audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
             ice: IceSettings::default(),
+            // The studio publishes over WHIP; a merchant's standalone relay takes RTMP too.
+            rtmp_listen: None,
         }
     }
 
@@ -309,6 +342,8 @@ mod tests {
             comment_filter: None,
             audit_retention_days: None,
             ice_addresses: Some(vec!["10.0.0.5".parse().unwrap()]),
+            rtmp_listen: None,
+            rtmp: None,
             public_ips: Some(vec!["203.0.113.7".parse().unwrap()]),
             udp_ports: None,
         };
@@ -363,6 +398,12 @@ mod tests {
     fn defaults_listen_on_loopback_8686() {
         let config = Config::merge(ServeArgs::default(), FileConfig::default());
         assert_eq!(config.listen, addr("127.0.0.1:8686"));
+        assert_eq!(config.rtmp_listen, Some(addr("127.0.0.1:1935")));
+        let off = ServeArgs {
+            no_rtmp: true,
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::merge(off, FileConfig::default()).rtmp_listen, None);
         assert!(config.data_dir.ends_with("anchordesk"));
     }
 

@@ -113,6 +113,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Scripts (make demo, tests) read this line to find the port when listening on :0;
             // it is printed only once signals are handled.
             println!("anchordesk-relay listening on {}", relay.url());
+            if let Some(rtmp) = relay.rtmp_url() {
+                // A reader that took only the first line may have closed the pipe: that must
+                // not stop the relay (println! would panic).
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "anchordesk-relay RTMP ingest on {rtmp}/<stream>?key=<key>"
+                );
+            }
             let token = relay.shutdown_token();
             tokio::spawn(async move {
                 signal.await;
@@ -189,6 +198,14 @@ fn http_base(config: &Config) -> String {
     format!("http://{addr}")
 }
 
+fn rtmp_base(config: &Config) -> Option<String> {
+    let mut addr = config.rtmp_listen?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Some(format!("rtmp://{addr}"))
+}
+
 fn print_key(key: &StreamKey) {
     println!("stream:   {}", key.name);
     println!("key:      {}  (shown once; keep it secret)", key.key);
@@ -197,6 +214,12 @@ fn print_key(key: &StreamKey) {
         key.whip_url
     );
     println!("WHEP URL: {}", key.whep_url);
+    if let Some(rtmp) = &key.rtmp_url {
+        println!(
+            "RTMP URL: {rtmp}  (OBS stream key: {}?key={})",
+            key.name, key.key
+        );
+    }
     println!("HLS URL:  {}", key.hls_url);
 }
 
@@ -210,7 +233,12 @@ async fn stream_command(command: StreamCommand) -> anyhow::Result<()> {
         match &command {
             StreamCommand::Create { name, .. } => {
                 let (name, key) = streams::create(&store, name).await?;
-                print_key(&StreamKey::new(name, key, &http_base(&config), None));
+                print_key(&StreamKey::new(
+                    name,
+                    key,
+                    &http_base(&config),
+                    rtmp_base(&config).as_deref(),
+                ));
             }
             StreamCommand::RotateKey { name, .. } => {
                 let key = streams::rotate_key(&store, name).await?;
@@ -218,7 +246,7 @@ async fn stream_command(command: StreamCommand) -> anyhow::Result<()> {
                     name.clone(),
                     key,
                     &http_base(&config),
-                    None,
+                    rtmp_base(&config).as_deref(),
                 ));
             }
             StreamCommand::List { .. } => {

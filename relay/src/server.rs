@@ -42,6 +42,7 @@ fn describe_bind_error(err: &std::io::Error) -> String {
 #[derive(Debug)]
 pub struct RunningRelay {
     addr: SocketAddr,
+    rtmp_addr: Option<SocketAddr>,
     config: Config,
     store: Store,
     cancel: CancellationToken,
@@ -59,6 +60,12 @@ impl RunningRelay {
     /// Base URL, e.g. `http://127.0.0.1:8686`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `rtmp://host:port/live` when RTMP ingest is on.
+    pub fn rtmp_url(&self) -> Option<String> {
+        self.rtmp_addr
+            .map(|a| format!("rtmp://{a}/{}", crate::media::rtmp::APP))
     }
 
     pub fn store(&self) -> &Store {
@@ -189,6 +196,20 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         addr: config.listen,
         source,
     })?;
+    let rtmp = match config.rtmp_listen {
+        Some(rtmp_addr) => {
+            Some(
+                TcpListener::bind(rtmp_addr)
+                    .await
+                    .map_err(|source| StartError::Listen {
+                        addr: rtmp_addr,
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let rtmp_addr = rtmp.as_ref().and_then(|l| l.local_addr().ok());
     let store = Store::open_config(config).await?;
     let mut state = AppState::new(store.clone(), UiAssets::new(config.ui_dir.clone()));
     state.order_ttl_ms = config.order_expiry_minutes * 60_000;
@@ -199,6 +220,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         Some(crate::media::MediaDirs::in_data_dir(&config.data_dir)),
     );
     state.public_addr = addr.to_string();
+    state.rtmp_addr = rtmp_addr;
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);
     }
@@ -215,6 +237,15 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
         tokio::spawn(close_media_on_shutdown(state.media.clone(), cancel.clone())),
     ];
+    let mut background = background;
+    if let Some(listener) = rtmp {
+        background.push(tokio::spawn(crate::media::rtmp::serve(
+            listener,
+            state.media.clone(),
+            store.clone(),
+            cancel.clone(),
+        )));
+    }
     let shutdown = cancel.clone().cancelled_owned();
     let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
     tracing::info!(
@@ -225,6 +256,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     );
     Ok(RunningRelay {
         addr,
+        rtmp_addr,
         config: config.clone(),
         store,
         cancel,

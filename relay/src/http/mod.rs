@@ -67,6 +67,8 @@ pub struct AppState {
     pub media: MediaHub,
     /// `host:port` the relay listens on, for URLs when a request names no host.
     pub public_addr: String,
+    /// Where RTMP ingest listens, if it is on.
+    pub rtmp_addr: Option<std::net::SocketAddr>,
 }
 
 impl AppState {
@@ -89,6 +91,7 @@ impl AppState {
             images_dir: std::env::temp_dir().join("anchordesk-images"),
             media: MediaHub::default(),
             public_addr: "127.0.0.1".into(),
+            rtmp_addr: None,
         }
     }
 

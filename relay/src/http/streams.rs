@@ -48,7 +48,14 @@ fn http_base(state: &AppState, headers: &HeaderMap) -> String {
 }
 
 fn key_response(state: &AppState, headers: &HeaderMap, name: String, key: String) -> StreamKey {
-    StreamKey::new(name, key, &http_base(state, headers), None)
+    let http = http_base(state, headers);
+    // RTMP on the host the client used, at the RTMP port.
+    let rtmp = state.rtmp_addr.map(|addr| {
+        let host = http.trim_start_matches("http://");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        format!("rtmp://{host}:{}", addr.port())
+    });
+    StreamKey::new(name, key, &http, rtmp.as_deref())
 }
 
 /// Streams with whether each is live and its viewers now.

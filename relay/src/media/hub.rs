@@ -57,7 +57,8 @@ pub struct PublishedTrack {
     pub kind: RtpCodecKind,
     pub codec: RTCRtpCodec,
     pub ssrc: u32,
-    remote: Arc<dyn TrackRemote>,
+    /// The WebRTC track it comes from (`None` for RTMP): keyframe requests go there.
+    remote: Option<Arc<dyn TrackRemote>>,
     packets: broadcast::Sender<rtp::Packet>,
     pub counters: Mutex<TrackCounters>,
 }
@@ -67,12 +68,26 @@ impl PublishedTrack {
     pub fn subscribe(&self) -> broadcast::Receiver<rtp::Packet> {
         self.packets.subscribe()
     }
+
+    /// Counts a packet and hands it to every subscriber.
+    pub fn push(&self, packet: rtp::Packet) {
+        self.counters
+            .lock()
+            .expect("not poisoned")
+            .count(self.kind, &packet);
+        // No receivers is fine: nobody watches yet.
+        let _ = self.packets.send(packet);
+    }
 }
 
 pub struct Publisher {
     pub session: String,
-    pc: Arc<dyn PeerConnection>,
-    state: watch::Receiver<RTCPeerConnectionState>,
+    /// The WebRTC connection and its state; `None` for RTMP, whose TCP connection is watched
+    /// by the ingest itself.
+    connection: Option<(
+        Arc<dyn PeerConnection>,
+        watch::Receiver<RTCPeerConnectionState>,
+    )>,
     /// Kinds of the sections in the publisher's offer: the tracks to expect.
     offered: Vec<RtpCodecKind>,
     tracks: watch::Sender<Vec<Arc<PublishedTrack>>>,
@@ -82,6 +97,24 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    fn new(
+        offered: Vec<RtpCodecKind>,
+        connection: Option<(
+            Arc<dyn PeerConnection>,
+            watch::Receiver<RTCPeerConnectionState>,
+        )>,
+    ) -> Self {
+        Self {
+            session: new_session_id(),
+            connection,
+            offered,
+            tracks: watch::Sender::new(Vec::new()),
+            ended: CancellationToken::new(),
+            last_keyframe_request: Mutex::new(None),
+            started: Instant::now(),
+        }
+    }
+
     pub fn tracks(&self) -> Vec<Arc<PublishedTrack>> {
         self.tracks.borrow().clone()
     }
@@ -97,12 +130,50 @@ impl Publisher {
 
     fn is_gone(&self) -> bool {
         self.is_ended()
-            || matches!(
-                *self.state.borrow(),
-                RTCPeerConnectionState::Disconnected
-                    | RTCPeerConnectionState::Failed
-                    | RTCPeerConnectionState::Closed
-            )
+            || self.connection.as_ref().is_some_and(|(_, state)| {
+                matches!(
+                    *state.borrow(),
+                    RTCPeerConnectionState::Disconnected
+                        | RTCPeerConnectionState::Failed
+                        | RTCPeerConnectionState::Closed
+                )
+            })
+    }
+
+    /// Adds a track (its first packet is about to be pushed).
+    pub fn add_track(
+        &self,
+        kind: RtpCodecKind,
+        codec: RTCRtpCodec,
+        ssrc: u32,
+    ) -> Arc<PublishedTrack> {
+        self.add_track_from(kind, codec, ssrc, None)
+    }
+
+    fn add_track_from(
+        &self,
+        kind: RtpCodecKind,
+        codec: RTCRtpCodec,
+        ssrc: u32,
+        remote: Option<Arc<dyn TrackRemote>>,
+    ) -> Arc<PublishedTrack> {
+        let track = Arc::new(PublishedTrack {
+            kind,
+            codec,
+            ssrc,
+            remote,
+            packets: broadcast::Sender::new(TRACK_BUFFER),
+            counters: Mutex::new(TrackCounters::default()),
+        });
+        tracing::info!(
+            session = %self.session,
+            kind = kind_name(track.kind),
+            codec = %track.codec.mime_type,
+            fmtp = %track.codec.sdp_fmtp_line,
+            "publisher track started"
+        );
+        self.tracks.send_modify(|list| list.push(track.clone()));
+        track
     }
 
     /// Asks the publisher for a keyframe (PLI), at most once per [`KEYFRAME_REQUEST_INTERVAL`].
@@ -114,10 +185,11 @@ impl Publisher {
             }
             *last = Some(Instant::now());
         }
-        let Some(video) = self
+        let Some((video, remote)) = self
             .tracks()
             .into_iter()
             .find(|t| t.kind == RtpCodecKind::Video)
+            .and_then(|t| t.remote.clone().map(|r| (t, r)))
         else {
             return;
         };
@@ -125,7 +197,7 @@ impl Publisher {
             sender_ssrc: 0,
             media_ssrc: video.ssrc,
         };
-        if let Err(e) = video.remote.write_rtcp(vec![Box::new(pli)]).await {
+        if let Err(e) = remote.write_rtcp(vec![Box::new(pli)]).await {
             tracing::debug!(session = %self.session, "keyframe request not sent: {e}");
         }
     }
@@ -287,33 +359,13 @@ impl MediaHub {
         let offered = offered_media(&offer)?;
         let (track_tx, track_rx) = mpsc::unbounded_channel();
         let mut peer = self.inner.peers.new_peer(Some(track_tx)).await?;
-        let publisher = Arc::new(Publisher {
-            session: new_session_id(),
-            pc: peer.pc.clone(),
-            state: peer.state.clone(),
+        let publisher = Arc::new(Publisher::new(
             offered,
-            tracks: watch::Sender::new(Vec::new()),
-            ended: CancellationToken::new(),
-            last_keyframe_request: Mutex::new(None),
-            started: Instant::now(),
-        });
-        let replaced = {
-            let mut slots = self.slots();
-            let slot = slots.entry(stream.to_owned()).or_default();
-            match &slot.publisher {
-                Some(current) if !current.is_gone() => None,
-                _ => Some(slot.publisher.replace(publisher.clone())),
-            }
-        };
-        let Some(previous) = replaced else {
+            Some((peer.pc.clone(), peer.state.clone())),
+        ));
+        if let Err(e) = self.claim(stream, &publisher).await {
             let _ = peer.pc.close().await;
-            return Err(MediaError::Busy(format!(
-                "stream {stream} already has a publisher; DELETE its session first"
-            )));
-        };
-        if let Some(previous) = previous {
-            tracing::info!(stream, session = %previous.session, "replacing a publisher whose connection is gone");
-            self.end_publisher_viewers(stream, &previous).await;
+            return Err(e);
         }
         let answer = match self.inner.peers.answer(&mut peer, offer).await {
             Ok(answer) => answer,
@@ -323,16 +375,7 @@ impl MediaHub {
             }
         };
         tokio::spawn(collect_tracks(publisher.clone(), track_rx));
-        if let Some(dirs) = &self.inner.dirs {
-            let task = tokio::spawn(super::packager::run(
-                stream.to_owned(),
-                publisher.clone(),
-                dirs.clone(),
-            ));
-            let mut packagers = self.inner.packagers.lock().expect("not poisoned");
-            packagers.retain(|t| !t.is_finished());
-            packagers.push(task);
-        }
+        self.start_packaging(stream, &publisher);
         let hub = self.clone();
         let (name, watched, state) = (stream.to_owned(), publisher.clone(), peer.state);
         tokio::spawn(async move {
@@ -350,6 +393,75 @@ impl MediaHub {
             id: publisher.session.clone(),
             answer,
         })
+    }
+
+    /// A publisher that is not a WebRTC connection (RTMP): it takes the stream like a WHIP
+    /// one, adds its tracks with [`Publisher::add_track`], and ends with [`Self::end_ingest`].
+    pub async fn begin_ingest(
+        &self,
+        stream: &str,
+        expected: Vec<RtpCodecKind>,
+    ) -> Result<Arc<Publisher>, MediaError> {
+        if self.inner.shutdown.is_cancelled() {
+            return Err(MediaError::NotLive("the relay is shutting down".into()));
+        }
+        let publisher = Arc::new(Publisher::new(expected, None));
+        self.claim(stream, &publisher).await?;
+        self.start_packaging(stream, &publisher);
+        let hub = self.clone();
+        let (name, watched) = (stream.to_owned(), publisher.clone());
+        tokio::spawn(async move {
+            hub.inner.shutdown.cancelled().await;
+            hub.end_publisher(&name, &watched).await;
+        });
+        tracing::info!(stream, session = %publisher.session, "publisher joined");
+        Ok(publisher)
+    }
+
+    pub async fn end_ingest(&self, stream: &str, publisher: &Arc<Publisher>) {
+        if !publisher.is_ended() {
+            tracing::info!(stream, session = %publisher.session, "publisher left");
+        }
+        self.end_publisher(stream, publisher).await;
+    }
+
+    /// Makes `publisher` the stream's, unless a live one holds it.
+    async fn claim(&self, stream: &str, publisher: &Arc<Publisher>) -> Result<(), MediaError> {
+        let replaced = {
+            let mut slots = self.slots();
+            let slot = slots.entry(stream.to_owned()).or_default();
+            match &slot.publisher {
+                Some(current) if !current.is_gone() => None,
+                _ => Some(slot.publisher.replace(publisher.clone())),
+            }
+        };
+        let Some(previous) = replaced else {
+            return Err(MediaError::Busy(format!(
+                "stream {stream} already has a publisher; DELETE its session first"
+            )));
+        };
+        if let Some(previous) = previous {
+            tracing::info!(stream, session = %previous.session, "replacing a publisher whose connection is gone");
+            previous.ended.cancel();
+            self.end_publisher_viewers(stream, &previous).await;
+            if let Some((pc, _)) = &previous.connection {
+                let _ = pc.close().await;
+            }
+        }
+        Ok(())
+    }
+
+    fn start_packaging(&self, stream: &str, publisher: &Arc<Publisher>) {
+        if let Some(dirs) = &self.inner.dirs {
+            let task = tokio::spawn(super::packager::run(
+                stream.to_owned(),
+                publisher.clone(),
+                dirs.clone(),
+            ));
+            let mut packagers = self.inner.packagers.lock().expect("not poisoned");
+            packagers.retain(|t| !t.is_finished());
+            packagers.push(task);
+        }
     }
 
     /// WHIP DELETE: ends the publisher if `session` is it.
@@ -377,7 +489,9 @@ impl MediaHub {
             }
         }
         self.end_publisher_viewers(stream, publisher).await;
-        let _ = publisher.pc.close().await;
+        if let Some((pc, _)) = &publisher.connection {
+            let _ = pc.close().await;
+        }
     }
 
     /// Ends every viewer of the stream: they were watching this publisher.
@@ -645,44 +759,22 @@ async fn collect_tracks(
         } else {
             RtpCodecKind::Video
         };
-        let track = Arc::new(PublishedTrack {
-            kind,
-            codec,
-            ssrc,
-            remote: remote.clone(),
-            packets: broadcast::Sender::new(TRACK_BUFFER),
-            counters: Mutex::new(TrackCounters::default()),
-        });
-        tracing::info!(
-            session = %publisher.session,
-            kind = kind_name(track.kind),
-            codec = %track.codec.mime_type,
-            fmtp = %track.codec.sdp_fmtp_line,
-            "publisher track started"
-        );
-        publisher
-            .tracks
-            .send_modify(|list| list.push(track.clone()));
+        let track = publisher.add_track_from(kind, codec, ssrc, Some(remote.clone()));
         tokio::spawn(read_track(track, publisher.ended.clone()));
     }
 }
 
 async fn read_track(track: Arc<PublishedTrack>, ended: CancellationToken) {
+    let Some(remote) = track.remote.clone() else {
+        return;
+    };
     loop {
         let event = tokio::select! {
             () = ended.cancelled() => return,
-            event = track.remote.poll() => event,
+            event = remote.poll() => event,
         };
         match event {
-            Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
-                track
-                    .counters
-                    .lock()
-                    .expect("not poisoned")
-                    .count(track.kind, &packet);
-                // No receivers is fine: nobody watches yet.
-                let _ = track.packets.send(packet);
-            }
+            Some(TrackRemoteEvent::OnRtpPacket(packet)) => track.push(packet),
             Some(TrackRemoteEvent::OnEnded) | None => return,
             Some(_) => {}
         }

@@ -5,6 +5,7 @@ pub mod h264;
 pub mod hub;
 pub mod packager;
 pub mod peer;
+pub mod rtmp;
 pub mod stats;
 pub mod streams;
 
