@@ -13,18 +13,18 @@
 //! relay build (e.g. an older one, for before/after figures) instead of building this one.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use anchordesk_bench::{cpu_seconds, relay_binary, spawn_relay, status_mib};
 use anchordesk_relay::auth::{self, NewViewer};
 use anchordesk_relay::commerce::lives::{self, LiveStatus, LiveStatusChange, NewLive};
 use anchordesk_relay::events::{self, PAGE_LIMIT};
 use anchordesk_relay::{Config, Store};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -37,8 +37,6 @@ const COMMENTERS_PER_RATE: usize = 3;
 /// Latency histogram resolution and range (the max is kept exactly).
 const BUCKET_US: u64 = 100;
 const BUCKETS: usize = 600_000;
-/// Linux's USER_HZ, the unit of /proc/<pid>/stat CPU times, is 100 on every mainstream build.
-const CLOCK_TICKS_PER_S: f64 = 100.0;
 
 struct Run {
     sockets: usize,
@@ -128,37 +126,6 @@ impl Histogram {
     }
 }
 
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name may hold spaces; fields are counted after its closing parenthesis.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
-    (ticks(11) + ticks(12)) / CLOCK_TICKS_PER_S
-}
-
-/// A `/proc/<pid>/status` size line (VmRSS, VmHWM) in MiB.
-fn status_mib(pid: u32, key: &str) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn open_files_limit() -> u64 {
     std::fs::read_to_string("/proc/self/limits")
         .ok()
@@ -169,28 +136,6 @@ fn open_files_limit() -> u64 {
                 .and_then(|n| n.parse().ok())
         })
         .unwrap_or(u64::MAX)
-}
-
-/// The relay binary to run: `ANCHORDESK_BENCH_RELAY`, else this workspace's, built now so
-/// the bench never measures a stale build.
-fn relay_binary() -> anyhow::Result<PathBuf> {
-    if let Ok(path) = std::env::var("ANCHORDESK_BENCH_RELAY") {
-        return Ok(PathBuf::from(path));
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "anchordesk-relay",
-            "--bin",
-            "anchordesk-relay",
-        ])
-        .status()?;
-    anyhow::ensure!(status.success(), "building the relay failed");
-    Ok(std::env::current_exe()?.with_file_name("anchordesk-relay"))
 }
 
 struct Shop {
@@ -246,36 +191,6 @@ async fn shop(sockets: usize, commenters: usize) -> anyhow::Result<Shop> {
         commenters: posters,
         latest,
     })
-}
-
-/// A running `anchordesk-relay serve` on the shop's data directory; killed on drop.
-struct RelayProcess {
-    child: tokio::process::Child,
-    url: String,
-}
-
-async fn spawn_relay(binary: &Path, data_dir: &Path) -> anyhow::Result<RelayProcess> {
-    let mut child = tokio::process::Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("ANCHORDESK_CONFIG")
-        .env_remove("ANCHORDESK_LISTEN")
-        .env_remove("ANCHORDESK_DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let line = tokio::io::BufReader::new(stdout)
-        .lines()
-        .next_line()
-        .await?
-        .unwrap_or_default();
-    let url = line
-        .strip_prefix("anchordesk-relay listening on ")
-        .ok_or_else(|| anyhow::anyhow!("unexpected relay output: {line:?}"))?
-        .to_owned();
-    Ok(RelayProcess { child, url })
 }
 
 /// The id at the start of an event's JSON (`{"id":123,…`: `Event` serializes `id` first),

@@ -29,6 +29,26 @@ pub fn isolate(test: &str) -> bool {
     false
 }
 
+/// For a program (a benchmark): outside, re-runs this executable with the same arguments in
+/// a fresh namespace and exits with its status; inside, configures the namespace and returns.
+pub fn enter_for_program() -> Result<()> {
+    if std::env::var_os(INSIDE).is_some() {
+        return configure();
+    }
+    let mut unshare = Command::new("unshare");
+    if !nix_is_root() {
+        unshare.arg("--map-root-user");
+    }
+    let status = unshare
+        .args(["--net", "--"])
+        .arg(std::env::current_exe()?)
+        .args(std::env::args_os().skip(1))
+        .env(INSIDE, "1")
+        .status()
+        .context("run unshare (util-linux)")?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
 fn rerun_inside(test: &str) -> Result<()> {
     let exe = std::env::current_exe()?;
     let mut unshare = Command::new("unshare");

@@ -41,7 +41,7 @@ const TRACKS_TIMEOUT: Duration = Duration::from_secs(3);
 /// Keyframe requests to a publisher are sent at most this often, however many viewers ask.
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 /// A viewer waiting for a keyframe asks again after this long.
-const KEYFRAME_RETRY: Duration = Duration::from_secs(1);
+const KEYFRAME_RETRY: Duration = Duration::from_millis(500);
 /// Packets buffered per track for slow consumers: ~2 s of a 2.5 Mbit/s stream.
 const TRACK_BUFFER: usize = 1024;
 
@@ -61,6 +61,8 @@ pub struct PublishedTrack {
     remote: Option<Arc<dyn TrackRemote>>,
     packets: broadcast::Sender<rtp::Packet>,
     pub counters: Mutex<TrackCounters>,
+    /// When the last keyframe started (video).
+    last_keyframe: Mutex<Option<Instant>>,
 }
 
 impl PublishedTrack {
@@ -71,6 +73,9 @@ impl PublishedTrack {
 
     /// Counts a packet and hands it to every subscriber.
     pub fn push(&self, packet: rtp::Packet) {
+        if self.kind == RtpCodecKind::Video && super::h264::starts_keyframe(&packet.payload) {
+            *self.last_keyframe.lock().expect("not poisoned") = Some(Instant::now());
+        }
         self.counters
             .lock()
             .expect("not poisoned")
@@ -164,6 +169,7 @@ impl Publisher {
             remote,
             packets: broadcast::Sender::new(TRACK_BUFFER),
             counters: Mutex::new(TrackCounters::default()),
+            last_keyframe: Mutex::new(None),
         });
         tracing::info!(
             session = %self.session,
@@ -176,15 +182,11 @@ impl Publisher {
         track
     }
 
-    /// Asks the publisher for a keyframe (PLI), at most once per [`KEYFRAME_REQUEST_INTERVAL`].
+    /// Asks the publisher for a keyframe (PLI). While one asked for less than
+    /// [`KEYFRAME_REQUEST_INTERVAL`] ago is still to come, more requests are dropped; once it
+    /// has arrived, the next request goes out at once (a viewer joining just after it needs
+    /// its own).
     pub async fn request_keyframe(&self) {
-        {
-            let mut last = self.last_keyframe_request.lock().expect("not poisoned");
-            if last.is_some_and(|t| t.elapsed() < KEYFRAME_REQUEST_INTERVAL) {
-                return;
-            }
-            *last = Some(Instant::now());
-        }
         let Some((video, remote)) = self
             .tracks()
             .into_iter()
@@ -193,6 +195,17 @@ impl Publisher {
         else {
             return;
         };
+        {
+            let mut last = self.last_keyframe_request.lock().expect("not poisoned");
+            let keyframe = *video.last_keyframe.lock().expect("not poisoned");
+            let pending = last.is_some_and(|asked| {
+                asked.elapsed() < KEYFRAME_REQUEST_INTERVAL && keyframe.is_none_or(|k| k < asked)
+            });
+            if pending {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
         let pli = PictureLossIndication {
             sender_ssrc: 0,
             media_ssrc: video.ssrc,

@@ -324,20 +324,36 @@ impl WhepPlayer {
     pub async fn receive_frames(&mut self, frames: usize, within: Duration) -> Result<&FrameStats> {
         let deadline = tokio::time::Instant::now() + within;
         let target = self.stats.frames + frames;
+        while self.stats.frames < target {
+            if self.next_frame(deadline).await?.is_none() {
+                break;
+            }
+        }
+        Ok(&self.stats)
+    }
+
+    /// The next complete picture (an H.264 access unit in Annex B), or `None` at `deadline`.
+    pub async fn next_frame(&mut self, deadline: tokio::time::Instant) -> Result<Option<Vec<u8>>> {
         while self.video.is_none() {
-            let track = tokio::time::timeout_at(deadline, self.client.next_track(within))
-                .await
-                .context("no track before the deadline")??;
+            let Ok(track) = tokio::time::timeout_at(
+                deadline,
+                self.client.next_track(Duration::from_secs(3600)),
+            )
+            .await
+            else {
+                return Ok(None);
+            };
+            let track = track?;
             if track.kind().await == RtpCodecKind::Video {
                 self.video = Some(track);
             }
         }
         let video = self.video.clone().expect("set above");
-        while self.stats.frames < target {
+        loop {
             let event = match tokio::time::timeout_at(deadline, video.poll()).await {
                 Ok(Some(event)) => event,
                 Ok(None) => bail!("the video track ended after {} frames", self.stats.frames),
-                Err(_) => break,
+                Err(_) => return Ok(None),
             };
             let TrackRemoteEvent::OnRtpPacket(packet) = event else {
                 continue;
@@ -374,10 +390,9 @@ impl WhepPlayer {
                     self.stats.first_frame_after = Some(self.started.elapsed());
                 }
                 self.stats.frames += 1;
-                self.frame.clear();
+                return Ok(Some(std::mem::take(&mut self.frame)));
             }
         }
-        Ok(&self.stats)
     }
 
     pub async fn leave(self, http: &reqwest::Client) -> Result<reqwest::StatusCode> {
