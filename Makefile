@@ -79,6 +79,7 @@ bench: deps-run ui
 	ANCHORDESK_BENCH_POSTGRES_URL="$$(scripts/test-postgres.sh start)" \
 	  $(CARGO) run --release -p anchordesk-bench --bin flash-sale -- 2000 100
 	ulimit -n 20000 && $(CARGO) run --release -p anchordesk-bench --bin events-fanout -- 5000 500 20
+	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
 
 clean:
 	$(CARGO) clean

@@ -424,8 +424,10 @@ impl MediaHub {
         let hub = self.clone();
         let (name, watched) = (stream.to_owned(), publisher.clone());
         tokio::spawn(async move {
-            hub.inner.shutdown.cancelled().await;
-            hub.end_publisher(&name, &watched).await;
+            tokio::select! {
+                () = hub.inner.shutdown.cancelled() => hub.end_publisher(&name, &watched).await,
+                () = watched.ended.cancelled() => {}
+            }
         });
         tracing::info!(stream, session = %publisher.session, "publisher joined");
         Ok(publisher)

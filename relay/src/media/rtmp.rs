@@ -30,6 +30,9 @@ use crate::store::Store;
 /// The RTMP application name publishers use.
 pub const APP: &str = "live";
 
+/// A connection silent this long is closed (see `Connection::read`).
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Accepts RTMP publishers until `cancel`.
 pub async fn serve(listener: TcpListener, hub: MediaHub, store: Store, cancel: CancellationToken) {
     loop {
@@ -133,10 +136,13 @@ impl Connection {
     }
 
     async fn read(&mut self, buffer: &mut [u8]) -> Result<usize, String> {
-        match self.socket.read(buffer).await {
-            Ok(0) => Err("closed by the client".into()),
-            Ok(n) => Ok(n),
-            Err(e) => Err(e.to_string()),
+        // A publisher sends media many times a second: silence means the network is gone
+        // even if no FIN arrived, and the stream must be freed for a reconnect.
+        match tokio::time::timeout(READ_TIMEOUT, self.socket.read(buffer)).await {
+            Err(_) => Err(format!("nothing received for {} s", READ_TIMEOUT.as_secs())),
+            Ok(Ok(0)) => Err("closed by the client".into()),
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(e)) => Err(e.to_string()),
         }
     }
 
