@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anchordesk_bench::{cpu_seconds, relay_binary, spawn_relay, status_mib};
-use anchordesk_e2e::media::{WhepPlayer, gst_publisher};
+use anchordesk_e2e::media::{WhepPlayer, create_stream_with_cli, gst_publisher};
 use anchordesk_e2e::netns;
 use anyhow::{Context, Result, anyhow, ensure};
 use gstreamer as gst;
@@ -94,12 +94,7 @@ impl Publisher {
         .downcast::<gst::Pipeline>()
         .map_err(|_| anyhow!("not a pipeline"))?;
         let sink = pipeline.by_name("whip").context("whipclientsink")?;
-        sink.set_property("stun-server", None::<String>);
-        let signaller = sink
-            .dynamic_cast_ref::<gst::ChildProxy>()
-            .context("child proxy")?;
-        signaller.set_child_property("signaller::whip-endpoint", endpoint);
-        signaller.set_child_property("signaller::auth-token", key);
+        gst_publisher::configure_whip_sink(&sink, endpoint, key)?;
         let src = pipeline
             .by_name("src")
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
@@ -281,23 +276,7 @@ async fn main() -> Result<()> {
     netns::enter_for_program()?;
     let ip: IpAddr = netns::VETH_B.parse()?;
     let dir = tempfile::tempdir()?;
-    let created = std::process::Command::new(&binary)
-        .args(["stream", "create", "bench", "--data-dir"])
-        .arg(dir.path())
-        .output()?;
-    ensure!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let key = String::from_utf8_lossy(&created.stdout)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("key:")
-                .and_then(|k| k.split_whitespace().next())
-                .map(str::to_owned)
-        })
-        .context("key")?;
+    let key = create_stream_with_cli(&binary, dir.path(), "bench")?;
     let relay = spawn_relay(&binary, dir.path()).await?;
     let pid = relay.child.id().context("relay pid")?;
     let base = relay.url.clone();

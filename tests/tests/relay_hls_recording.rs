@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anchordesk_e2e::built_binary;
-use anchordesk_e2e::media::GstWhipPublisher;
+use anchordesk_e2e::media::{GstWhipPublisher, create_stream_with_cli};
 use anchordesk_e2e::netns;
 use anchordesk_relay::auth::Role;
 use anyhow::{Context, Result, bail, ensure};
@@ -222,22 +222,7 @@ async fn the_recording_plays_after_the_relay_is_killed_mid_live() -> Result<()> 
     }
     let dir = tempfile::tempdir()?;
     let relay_bin = built_binary("anchordesk-relay");
-    let created = Command::new(&relay_bin)
-        .args(["stream", "create", "demo", "--data-dir"])
-        .arg(dir.path())
-        .output()?;
-    ensure!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&created.stdout);
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("key:"))
-        .and_then(|l| l.split_whitespace().next())
-        .context("key line")?
-        .to_owned();
+    let key = create_stream_with_cli(&relay_bin, dir.path(), "demo")?;
     let mut relay = Command::new(&relay_bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())

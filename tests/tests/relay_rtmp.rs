@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anchordesk_e2e::built_binary;
-use anchordesk_e2e::media::WhepPlayer;
+use anchordesk_e2e::media::{WhepPlayer, create_stream_with_cli};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
 
@@ -52,23 +52,7 @@ fn ffmpeg_push(url: &str, seconds: u32) -> Result<Killed> {
 async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let relay_bin = built_binary("anchordesk-relay");
-    let created = Command::new(&relay_bin)
-        .args(["stream", "create", "demo", "--data-dir"])
-        .arg(dir.path())
-        .output()?;
-    ensure!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let key = String::from_utf8_lossy(&created.stdout)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("key:")
-                .and_then(|k| k.split_whitespace().next())
-                .map(str::to_owned)
-        })
-        .context("key line")?;
+    let key = create_stream_with_cli(&relay_bin, dir.path(), "demo")?;
 
     let mut relay = Command::new(&relay_bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])

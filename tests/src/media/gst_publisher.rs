@@ -23,6 +23,18 @@ pub fn init() -> Result<()> {
     result
 }
 
+/// Points a whipclientsink at `endpoint` with `key`, and turns off its default STUN server
+/// (a public one: tests and benchmarks stay offline).
+pub fn configure_whip_sink(sink: &gst::Element, endpoint: &str, key: &str) -> Result<()> {
+    sink.set_property("stun-server", None::<String>);
+    let signaller = sink
+        .dynamic_cast_ref::<gst::ChildProxy>()
+        .context("whipclientsink is a child proxy")?;
+    signaller.set_child_property("signaller::whip-endpoint", endpoint);
+    signaller.set_child_property("signaller::auth-token", key);
+    Ok(())
+}
+
 pub struct GstWhipPublisher {
     pipeline: gst::Pipeline,
     /// Times GCC changed its estimate: it only does so from TWCC feedback.
@@ -44,13 +56,7 @@ impl GstWhipPublisher {
             .downcast::<gst::Pipeline>()
             .map_err(|_| anyhow!("not a pipeline"))?;
         let sink = pipeline.by_name("whip").context("whipclientsink")?;
-        // Its default STUN server is a public one: tests stay offline.
-        sink.set_property("stun-server", None::<String>);
-        let signaller = sink
-            .dynamic_cast_ref::<gst::ChildProxy>()
-            .context("whipclientsink is a child proxy")?;
-        signaller.set_child_property("signaller::whip-endpoint", endpoint);
-        signaller.set_child_property("signaller::auth-token", key);
+        configure_whip_sink(&sink, endpoint, key)?;
 
         let estimate_changes = Arc::new(AtomicUsize::new(0));
         let last_estimate = Arc::new(AtomicU32::new(0));
