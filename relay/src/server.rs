@@ -165,20 +165,72 @@ async fn announce_viewers(state: AppState, cancel: CancellationToken) {
         }
         for (live_id, counts) in state.presence.take_changed() {
             let payload = serde_json::json!({ "now": counts.now, "peak": counts.peak });
-            let appended = async {
-                let mut conn = state.store.pool().acquire().await?;
-                crate::events::append(
-                    &mut conn,
-                    live_id,
-                    "viewers",
-                    crate::events::Audience::Public,
-                    payload,
-                )
-                .await
+            let audience = crate::events::Audience::Public;
+            if let Err(e) = append_event(&state, live_id, "viewers", audience, payload).await {
+                tracing::warn!(live_id, "viewers event failed: {e}");
+            }
+        }
+    }
+}
+
+/// Appends one event under the write lock (so ids become visible in order, which resuming
+/// sockets rely on, on PostgreSQL too) and publishes it.
+async fn append_event(
+    state: &AppState,
+    live_id: i64,
+    kind: &str,
+    audience: crate::events::Audience,
+    payload: serde_json::Value,
+) -> crate::error::Result<()> {
+    let mut tx = state.store.begin_write().await?;
+    let event = crate::events::append(&mut tx, live_id, kind, audience, payload).await?;
+    tx.commit().await?;
+    state.events.publish([event]);
+    Ok(())
+}
+
+/// How often each publishing stream's figures go to the staff of its lives.
+const STREAM_STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Appends a staff-only `stream.stats` event (publishing, bitrate, fps, resolution, loss,
+/// viewers) every 2 s to each open live shown on a publishing stream: the studio's stats
+/// dock and an assistant's second PC read it from the live's feed.
+async fn announce_stream_stats(state: AppState, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(STREAM_STATS_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        for stream in state.media.publishing_streams() {
+            let lives: Vec<i64> = match sqlx::query_scalar(
+                "select id from lives where stream_name = $1 and status <> 'ended'",
+            )
+            .bind(&stream)
+            .fetch_all(state.store.pool())
+            .await
+            {
+                Ok(lives) => lives,
+                Err(e) => {
+                    tracing::warn!(stream, "stream stats: {e}");
+                    continue;
+                }
             };
-            match appended.await {
-                Ok(event) => state.events.publish([event]),
-                Err(e) => tracing::warn!(live_id, "viewers event failed: {e}"),
+            if lives.is_empty() {
+                continue;
+            }
+            let mut payload = match serde_json::to_value(state.media.stats(&stream)) {
+                Ok(payload) => payload,
+                Err(_) => continue,
+            };
+            payload["stream"] = serde_json::Value::from(stream.clone());
+            for live_id in lives {
+                let audience = crate::events::Audience::Staff;
+                if let Err(e) =
+                    append_event(&state, live_id, "stream.stats", audience, payload.clone()).await
+                {
+                    tracing::warn!(live_id, "stream stats event failed: {e}");
+                }
             }
         }
     }
@@ -234,6 +286,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let background = vec![
         tokio::spawn(sweep(state.clone(), cancel.clone())),
         tokio::spawn(announce_viewers(state.clone(), cancel.clone())),
+        tokio::spawn(announce_stream_stats(state.clone(), cancel.clone())),
         tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
         tokio::spawn(close_media_on_shutdown(state.media.clone(), cancel.clone())),
     ];

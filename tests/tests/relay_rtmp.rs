@@ -53,6 +53,16 @@ async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let relay_bin = built_binary("anchordesk-relay");
     let key = create_stream_with_cli(&relay_bin, dir.path(), "demo")?;
+    let owner = Command::new(&relay_bin)
+        .args(["user", "create", "--username", "boss", "--data-dir"])
+        .arg(dir.path())
+        .env("ANCHORDESK_PASSWORD", "boss-password")
+        .output()?;
+    ensure!(
+        owner.status.success(),
+        "{}",
+        String::from_utf8_lossy(&owner.stderr)
+    );
 
     let mut relay = Command::new(&relay_bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -134,6 +144,65 @@ async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // The studio's stats dock reads the stream's figures from the live's feed (staff only).
+    let login: Value = http
+        .post(format!("{http_url}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "boss", "password": "boss-password" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"].as_str().context("token")?.to_owned();
+    let live: Value = http
+        .post(format!("{http_url}/api/lives"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "title": "RTMP 测试", "stream_name": "demo" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let events_url = format!("{http_url}/api/lives/{}/events?after=0", live["id"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let stats_event = loop {
+        let page: Value = http
+            .get(&events_url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let found = page.as_array().and_then(|events| {
+            events
+                .iter()
+                .rev()
+                .find(|e| e["kind"] == "stream.stats")
+                .cloned()
+        });
+        if let Some(event) = found {
+            break event;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no stream.stats event: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(stats_event["audience"], "staff", "{stats_event}");
+    assert_eq!(stats_event["payload"]["stream"], "demo");
+    assert_eq!(stats_event["payload"]["publishing"], true);
+    assert!(
+        stats_event["payload"]["video"]["bitrate_bps"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{stats_event}"
+    );
+    let public: Value = http.get(&events_url).send().await?.json().await?;
+    assert!(
+        !public.to_string().contains("stream.stats"),
+        "viewers must not get stream stats"
+    );
 
     let mut player = WhepPlayer::join(
         &http,

@@ -327,6 +327,15 @@ impl MediaHub {
             .filter(|p| !p.is_ended())
     }
 
+    /// Streams with a publisher now.
+    pub fn publishing_streams(&self) -> Vec<String> {
+        self.slots()
+            .iter()
+            .filter(|(_, slot)| slot.publisher.as_ref().is_some_and(|p| !p.is_ended()))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Viewers (WHEP sessions) of a stream right now.
     pub fn viewer_count(&self, stream: &str) -> usize {
         self.slots().get(stream).map_or(0, |s| s.viewers.len())
