@@ -219,7 +219,7 @@ async fn announce_stream_stats(state: AppState, cancel: CancellationToken) {
             if lives.is_empty() {
                 continue;
             }
-            let mut payload = match serde_json::to_value(state.media.stats(&stream)) {
+            let mut payload = match serde_json::to_value(state.media.stats(&stream).await) {
                 Ok(payload) => payload,
                 Err(_) => continue,
             };

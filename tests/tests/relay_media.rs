@@ -128,6 +128,13 @@ async fn whipclientsink_publishes_and_a_whep_player_receives_h264() -> Result<()
         stats["video"]["bitrate_bps"].as_u64().unwrap() > 50_000,
         "{stats}"
     );
+    // ICE measures the round trip to the publisher every 2 s.
+    let stats = relay
+        .wait_stats(Duration::from_secs(6), |s| {
+            s["rtt_ms"].as_f64().is_some_and(|rtt| rtt > 0.0)
+        })
+        .await?;
+    assert!(stats["rtt_ms"].as_f64().unwrap() < 100.0, "{stats}");
 
     // GCC only moves its estimate when TWCC feedback comes back from the relay.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

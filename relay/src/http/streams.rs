@@ -171,7 +171,7 @@ async fn stats(
     if !streams::exists(&state.store, &name).await? {
         return Err(Error::NotFound(format!("stream {name}")));
     }
-    Ok(Json(state.media.stats(&name)))
+    Ok(Json(state.media.stats(&name).await))
 }
 
 /// Recordings of past and current publishes (fragmented MP4, playable while still growing),

@@ -145,6 +145,21 @@ impl Publisher {
             })
     }
 
+    /// Round-trip time to a WebRTC publisher, from ICE's consent checks on the selected
+    /// candidate pair (every 2 s); `None` for RTMP or before the first measurement.
+    async fn rtt_ms(&self) -> Option<f64> {
+        let (pc, _) = self.connection.as_ref()?;
+        let report = pc
+            .get_stats(Instant::now(), webrtc::peer_connection::StatsSelector::None)
+            .await;
+        report
+            .candidate_pairs()
+            .filter(|pair| pair.nominated)
+            .map(|pair| pair.current_round_trip_time)
+            .find(|rtt| *rtt > 0.0)
+            .map(|seconds| (seconds * 10_000.0).round() / 10.0)
+    }
+
     /// Adds a track (its first packet is about to be pushed).
     pub fn add_track(
         &self,
@@ -342,10 +357,14 @@ impl MediaHub {
     }
 
     /// Live figures of a stream.
-    pub fn stats(&self, stream: &str) -> StreamStats {
+    pub async fn stats(&self, stream: &str) -> StreamStats {
         let viewers = self.viewer_count(stream);
-        let mut stats = StreamStats::of(self.publisher(stream).as_deref(), viewers);
+        let publisher = self.publisher(stream);
+        let mut stats = StreamStats::of(publisher.as_deref(), viewers);
         stats.hls_viewers = self.hls_viewers(stream) as u32;
+        if let Some(publisher) = publisher {
+            stats.rtt_ms = publisher.rtt_ms().await;
+        }
         stats
     }
 

@@ -96,6 +96,8 @@ pub struct StreamStats {
     pub viewers: u32,
     /// HLS players that fetched the playlist in the last few seconds (an estimate).
     pub hls_viewers: u32,
+    /// Round trip to a WebRTC publisher in ms (ICE checks); `null` for RTMP or not yet known.
+    pub rtt_ms: Option<f64>,
     pub video: Option<TrackStats>,
     pub audio: Option<TrackStats>,
 }

@@ -16,4 +16,8 @@ viewers: number,
 /**
  * HLS players that fetched the playlist in the last few seconds (an estimate).
  */
-hls_viewers: number, video: TrackStats | null, audio: TrackStats | null, };
+hls_viewers: number, 
+/**
+ * Round trip to a WebRTC publisher in ms (ICE checks); `null` for RTMP or not yet known.
+ */
+rtt_ms: number | null, video: TrackStats | null, audio: TrackStats | null, };
