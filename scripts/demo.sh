@@ -9,6 +9,8 @@ data_dir="$(mktemp -d -t anchordesk-demo-XXXXXX)"
 listen="${ANCHORDESK_LISTEN:-127.0.0.1:8686}"
 relay_out="$(mktemp)"
 seed_out="$(target/debug/anchordesk-relay demo seed --data-dir "$data_dir")"
+# The demo live's stream, so OBS, ffmpeg or a WHIP client can go live on it at once.
+stream_out="$(target/debug/anchordesk-relay stream create demo --data-dir "$data_dir" --listen "$listen")"
 target/debug/anchordesk-relay serve --listen "$listen" --data-dir "$data_dir" >"$relay_out" &
 relay_pid=$!
 trap 'kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$data_dir" "$relay_out"' EXIT
@@ -23,6 +25,8 @@ url="$(sed -n 's/^anchordesk-relay listening on //p' "$relay_out")"
 echo "relay:        $url   (data: $data_dir)"
 echo "$seed_out"
 echo "viewer page:  $url/live/1"
+echo "$stream_out"
+sed -n 's/^anchordesk-relay RTMP ingest on /RTMP ingest:  /p' "$relay_out"
 echo "live + cart:  $url/api/lives/1"
 echo "health:       $url/healthz"
 echo "version:      $url/api/version"
