@@ -120,7 +120,8 @@ fn new_token() -> String {
     random_hex(32)
 }
 
-fn token_hash(token: &str) -> String {
+/// SHA-256 hex of a random secret (session tokens, stream keys): what is stored instead of it.
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -35,31 +35,16 @@ pub fn enter_for_program() -> Result<()> {
     if std::env::var_os(INSIDE).is_some() {
         return configure();
     }
-    let mut unshare = Command::new("unshare");
-    if !nix_is_root() {
-        unshare.arg("--map-root-user");
-    }
-    let status = unshare
-        .args(["--net", "--"])
-        .arg(std::env::current_exe()?)
+    let status = unshare_self()?
         .args(std::env::args_os().skip(1))
-        .env(INSIDE, "1")
         .status()
         .context("run unshare (util-linux)")?;
     std::process::exit(status.code().unwrap_or(1));
 }
 
 fn rerun_inside(test: &str) -> Result<()> {
-    let exe = std::env::current_exe()?;
-    let mut unshare = Command::new("unshare");
-    if !nix_is_root() {
-        unshare.arg("--map-root-user");
-    }
-    let output = unshare
-        .args(["--net", "--"])
-        .arg(exe)
+    let output = unshare_self()?
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(INSIDE, "1")
         .stderr(Stdio::inherit())
         .output()
         .context("run unshare (util-linux)")?;
@@ -75,6 +60,19 @@ fn rerun_inside(test: &str) -> Result<()> {
         bail!("the test did not run inside the namespace (is `{test}` its exact name?)");
     }
     Ok(())
+}
+
+/// `unshare --net -- <this executable>`, marked as running inside; the caller adds arguments.
+fn unshare_self() -> Result<Command> {
+    let mut unshare = Command::new("unshare");
+    if !nix_is_root() {
+        unshare.arg("--map-root-user");
+    }
+    unshare
+        .args(["--net", "--"])
+        .arg(std::env::current_exe()?)
+        .env(INSIDE, "1");
+    Ok(unshare)
 }
 
 fn nix_is_root() -> bool {

@@ -262,6 +262,9 @@ struct Slot {
     viewers: HashMap<String, Arc<Viewer>>,
 }
 
+/// When each (stream, client) last fetched the HLS playlist.
+type HlsClients = HashMap<(String, String), Instant>;
+
 #[derive(Clone)]
 pub struct MediaHub {
     inner: Arc<Inner>,
@@ -271,8 +274,9 @@ struct Inner {
     peers: PeerFactory,
     /// Where HLS and recordings go; `None` (or GStreamer missing): WebRTC only.
     dirs: Option<MediaDirs>,
-    /// HLS clients by stream and client, with when they last fetched the playlist.
-    hls_clients: Mutex<HashMap<(String, String), Instant>>,
+    /// HLS clients by stream and client, with when they last fetched the playlist, and when
+    /// the stale ones were last dropped.
+    hls_clients: Mutex<(HlsClients, Instant)>,
     /// Running HLS/recording tasks: shutdown waits for them to finish their files.
     packagers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -322,7 +326,7 @@ impl MediaHub {
             inner: Arc::new(Inner {
                 peers: PeerFactory::new(ice),
                 dirs,
-                hls_clients: Mutex::new(HashMap::new()),
+                hls_clients: Mutex::new((HashMap::new(), Instant::now())),
                 packagers: Mutex::new(Vec::new()),
                 slots: Mutex::new(HashMap::new()),
                 shutdown: CancellationToken::new(),
@@ -374,8 +378,14 @@ impl MediaHub {
 
     /// Records that `client` fetched the stream's HLS playlist now.
     pub fn note_hls_client(&self, stream: &str, client: String) {
-        let mut clients = self.inner.hls_clients.lock().expect("not poisoned");
-        clients.retain(|_, seen| seen.elapsed() < HLS_CLIENT_WINDOW);
+        let mut guard = self.inner.hls_clients.lock().expect("not poisoned");
+        let (clients, pruned) = &mut *guard;
+        // Every player fetches the playlist every couple of seconds: sweeping the whole map
+        // on each fetch would cost O(clients) per request.
+        if pruned.elapsed() >= Duration::from_secs(1) {
+            clients.retain(|_, seen| seen.elapsed() < HLS_CLIENT_WINDOW);
+            *pruned = Instant::now();
+        }
         clients.insert((stream.to_owned(), client), Instant::now());
     }
 
@@ -386,6 +396,7 @@ impl MediaHub {
             .hls_clients
             .lock()
             .expect("not poisoned")
+            .0
             .iter()
             .filter(|((s, _), seen)| s == stream && seen.elapsed() < HLS_CLIENT_WINDOW)
             .count()

@@ -247,7 +247,7 @@ async fn package(
 }
 
 /// A pipeline must reach NULL before it is dropped, also when its task is cancelled.
-struct StopOnDrop(gst::Pipeline);
+pub(super) struct StopOnDrop(pub(super) gst::Pipeline);
 
 impl std::ops::Deref for StopOnDrop {
     type Target = gst::Pipeline;

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::MediaHub;
 use super::hub::{PublishedTrack, Publisher};
+use super::packager::StopOnDrop;
 use super::streams::{self, KeyCheck};
 use crate::store::Store;
 
@@ -305,9 +306,7 @@ impl Connection {
 
     async fn finish(&mut self) {
         if let Some(published) = self.published.take() {
-            if let Some(transmux) = published.transmux {
-                transmux.stop();
-            }
+            drop(published.transmux);
             self.hub
                 .end_ingest(&published.stream, &published.publisher)
                 .await;
@@ -317,7 +316,8 @@ impl Connection {
 
 /// FLV payloads in, RTP packets out into the publisher's tracks.
 struct Transmux {
-    pipeline: gst::Pipeline,
+    /// Held for its drop: the pipeline stops when the connection's ingest ends.
+    _pipeline: StopOnDrop,
     video: gst_app::AppSrc,
     audio: Option<gst_app::AppSrc>,
 }
@@ -396,7 +396,7 @@ impl Transmux {
             .set_state(gst::State::Playing)
             .map_err(|e| format!("RTMP transmux: {e}"))?;
         Ok(Self {
-            pipeline,
+            _pipeline: StopOnDrop(pipeline),
             video,
             audio,
         })
@@ -423,10 +423,6 @@ impl Transmux {
             buffer.set_pts(gst::ClockTime::from_mseconds(u64::from(pts_ms)));
         }
         let _ = audio.push_buffer(buffer);
-    }
-
-    fn stop(self) {
-        let _ = self.pipeline.set_state(gst::State::Null);
     }
 }
 

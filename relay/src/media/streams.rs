@@ -1,9 +1,8 @@
 //! Streams and their publish keys. A key is shown once when it is made and stored only as its
-//! SHA-256: keys are 128-bit random, so a fast hash is enough and checking one costs nothing
-//! on every WHIP POST or RTMP connect.
+//! SHA-256, like session tokens: keys are 128-bit random, so a fast hash is enough and checking
+//! one costs nothing on every WHIP POST or RTMP connect.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
@@ -65,10 +64,6 @@ impl StreamKey {
     }
 }
 
-fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
-
 fn new_key() -> String {
     crate::auth::random_hex(16)
 }
@@ -88,7 +83,7 @@ pub async fn create(store: &Store, name: &str) -> Result<(String, String)> {
          on conflict (name) do nothing returning id",
     )
     .bind(name)
-    .bind(key_hash(&key))
+    .bind(crate::auth::token_hash(&key))
     .bind(now)
     .fetch_optional(store.pool())
     .await?;
@@ -103,7 +98,7 @@ pub async fn rotate_key(store: &Store, name: &str) -> Result<String> {
     let key = new_key();
     let updated =
         sqlx::query("update streams set key_hash = $1, key_set_at_ms = $2 where name = $3")
-            .bind(key_hash(&key))
+            .bind(crate::auth::token_hash(&key))
             .bind(now_ms())
             .bind(name)
             .execute(store.pool())
@@ -150,8 +145,8 @@ pub enum KeyCheck {
     UnknownStream,
 }
 
-/// Checks a publish key. Hashes are compared whole (both are SHA-256 hex of a secret), so
-/// the comparison's timing says nothing about the key.
+/// Checks a publish key. Comparing hashes (not keys) means the comparison's timing tells an
+/// attacker nothing they could use to guess the key.
 pub async fn check_key(store: &Store, name: &str, key: &str) -> Result<KeyCheck> {
     let stored: Option<String> = sqlx::query_scalar("select key_hash from streams where name = $1")
         .bind(name)
@@ -159,15 +154,9 @@ pub async fn check_key(store: &Store, name: &str, key: &str) -> Result<KeyCheck>
         .await?;
     Ok(match stored {
         None => KeyCheck::UnknownStream,
-        Some(hash) if constant_time_eq(hash.as_bytes(), key_hash(key).as_bytes()) => {
-            KeyCheck::Valid
-        }
+        Some(hash) if hash == crate::auth::token_hash(key) => KeyCheck::Valid,
         Some(_) => KeyCheck::WrongKey,
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -186,12 +175,5 @@ mod tests {
         assert_eq!(k.whep_url, "http://10.0.0.2:8686/whep/demo");
         assert_eq!(k.rtmp_url.as_deref(), Some("rtmp://10.0.0.2:1935/live"));
         assert_eq!(k.hls_url, "http://10.0.0.2:8686/hls/demo/index.m3u8");
-    }
-
-    #[test]
-    fn keys_compare_whole() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }
