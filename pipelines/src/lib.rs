@@ -3,6 +3,7 @@
 //! For now it offers [`init`] and the headless [`smoke::run_test_encode`] pipeline that proves
 //! the encoders work on this machine; scenes, effects and outputs build on the same init.
 
+pub mod scene;
 pub mod smoke;
 
 use std::sync::OnceLock;

@@ -1,0 +1,267 @@
+//! The scene model: what the anchor arranges, as versioned JSON.
+//!
+//! A [`SceneCollection`] holds the canvas (size and frame rate, one per collection because the
+//! outputs encode one picture) and several scenes, each an ordered list of layers: the first
+//! layer is at the bottom, the last on top, like the layer list in OBS.
+
+mod validate;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use validate::SceneError;
+
+/// The only version this build reads and writes; older files are migrated here when there are any.
+pub const SCENE_VERSION: u32 = 1;
+
+/// Canvas sizes the encoders and relay are tuned for (landscape and the 9:16 portrait phones use).
+pub const CANVAS_SIZES: [(u32, u32); 4] = [(1920, 1080), (1280, 720), (1080, 1920), (720, 1280)];
+pub const CANVAS_FPS: [u32; 5] = [24, 25, 30, 50, 60];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneCollection {
+    pub version: u32,
+    pub canvas: Canvas,
+    pub scenes: Vec<Scene>,
+    /// Id of the scene on the canvas; the first scene when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_scene: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canvas {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+impl Canvas {
+    pub fn is_portrait(&self) -> bool {
+        self.height > self.width
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Bottom to top.
+    #[serde(default)]
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// Unique within its scene. A layer with the same id and source in the next scene keeps
+    /// running across a switch (the camera is not reopened).
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub source: Source,
+    /// Where the layer sits on the canvas, in canvas pixels (it may hang over the edges).
+    pub rect: Rect,
+    /// Pixels cut from each edge of the source before it is scaled into `rect`.
+    #[serde(default, skip_serializing_if = "Crop::is_none")]
+    pub crop: Crop,
+    #[serde(default = "one")]
+    pub opacity: f64,
+    #[serde(default = "yes")]
+    pub visible: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rect {
+    pub x: i32,
+    pub y: i32,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crop {
+    #[serde(default)]
+    pub top: u32,
+    #[serde(default)]
+    pub right: u32,
+    #[serde(default)]
+    pub bottom: u32,
+    #[serde(default)]
+    pub left: u32,
+}
+
+impl Crop {
+    pub fn is_none(&self) -> bool {
+        *self == Crop::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// A V4L2 camera (`/dev/video0`), or `test` for the built-in moving test pattern.
+    Camera {
+        device: String,
+        /// Requested capture size and rate; the camera's nearest mode is used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<CameraMode>,
+    },
+    /// The X11 screen, or one window of it.
+    Screen {
+        /// X display such as `:0`; the session's `DISPLAY` when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display: Option<String>,
+        /// An X window id to capture instead of the whole screen.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<u64>,
+    },
+    /// A PNG or JPEG file.
+    Image { path: PathBuf },
+    /// A video file, played in a loop.
+    Media {
+        path: PathBuf,
+        #[serde(default = "yes")]
+        looping: bool,
+    },
+    Text {
+        text: String,
+        /// A fontconfig family; a CJK-capable default when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        font: Option<String>,
+        /// Point size at the canvas's scale.
+        #[serde(default = "default_text_size")]
+        size: u32,
+        /// `#RRGGBB` or `#RRGGBBAA`.
+        #[serde(default = "default_text_colour")]
+        colour: String,
+    },
+    Colour {
+        /// `#RRGGBB` or `#RRGGBBAA`.
+        colour: String,
+    },
+}
+
+fn default_text_size() -> u32 {
+    48
+}
+
+fn default_text_colour() -> String {
+    "#FFFFFF".to_owned()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraMode {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+/// A colour parsed from `#RRGGBB` / `#RRGGBBAA`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgba {
+    pub r: u8,
+    pub g: u8,
+    pub b: u8,
+    pub a: u8,
+}
+
+impl Rgba {
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex = text.strip_prefix('#')?;
+        if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+        Some(Self {
+            r: byte(0)?,
+            g: byte(2)?,
+            b: byte(4)?,
+            a: if hex.len() == 8 { byte(6)? } else { 255 },
+        })
+    }
+
+    /// GStreamer's `0xAARRGGBB` colour properties.
+    pub fn argb(self) -> u32 {
+        u32::from_be_bytes([self.a, self.r, self.g, self.b])
+    }
+}
+
+impl SceneCollection {
+    /// Parses and validates; every error names the field, e.g. `scenes[0].layers[1].rect.width`.
+    pub fn from_json(text: &str) -> Result<Self, SceneError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let collection: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            SceneError::new(
+                if path == "." { String::new() } else { path },
+                e.inner().to_string(),
+            )
+        })?;
+        collection.validate()?;
+        Ok(collection)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn active(&self) -> Option<&Scene> {
+        match &self.active_scene {
+            Some(id) => self.scenes.iter().find(|s| &s.id == id),
+            None => self.scenes.first(),
+        }
+    }
+
+    pub fn scene(&self, id: &str) -> Option<&Scene> {
+        self.scenes.iter().find(|s| s.id == id)
+    }
+
+    /// A one-scene collection: the test-pattern camera filling the canvas.
+    pub fn test_pattern(canvas: Canvas) -> Self {
+        Self {
+            version: SCENE_VERSION,
+            canvas,
+            scenes: vec![Scene {
+                id: "main".to_owned(),
+                name: "测试画面".to_owned(),
+                layers: vec![Layer {
+                    id: "camera".to_owned(),
+                    name: String::new(),
+                    source: Source::Camera {
+                        device: "test".to_owned(),
+                        mode: None,
+                    },
+                    rect: Rect {
+                        x: 0,
+                        y: 0,
+                        width: canvas.width,
+                        height: canvas.height,
+                    },
+                    crop: Crop::default(),
+                    opacity: 1.0,
+                    visible: true,
+                }],
+            }],
+            active_scene: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+use super::*;
+
+const FULL: &str = r##"{
+  "version": 1,
+  "canvas": {"width": 1080, "height": 1920, "fps": 30},
+  "scenes": [
+    {"id": "main", "name": "主场景", "layers": [
+      {"id": "bg", "source": {"kind": "colour", "colour": "#102030"},
+       "rect": {"x": 0, "y": 0, "width": 1080, "height": 1920}},
+      {"id": "cam", "source": {"kind": "camera", "device": "/dev/video0",
+                               "mode": {"width": 1280, "height": 720, "fps": 30}},
+       "rect": {"x": 0, "y": 200, "width": 1080, "height": 1440},
+       "crop": {"left": 320, "right": 320}},
+      {"id": "logo", "source": {"kind": "image", "path": "assets/logo.png"},
+       "rect": {"x": 40, "y": 40, "width": 200, "height": 200}, "opacity": 0.8},
+      {"id": "title", "source": {"kind": "text", "text": "今晚 8 点 秒杀", "size": 64,
+                                 "colour": "#FFEE00"},
+       "rect": {"x": 40, "y": 1700, "width": 1000, "height": 120}, "visible": false}
+    ]},
+    {"id": "break", "layers": [
+      {"id": "clip", "source": {"kind": "media", "path": "assets/intro.mp4"},
+       "rect": {"x": 0, "y": 0, "width": 1080, "height": 1920}},
+      {"id": "desk", "source": {"kind": "screen", "display": ":0"},
+       "rect": {"x": 0, "y": 0, "width": 540, "height": 960}}
+    ]}
+  ],
+  "active_scene": "main"
+}"##;
+
+#[test]
+fn full_collection_round_trips_through_json() {
+    let parsed = SceneCollection::from_json(FULL).unwrap();
+    assert!(parsed.canvas.is_portrait());
+    assert_eq!(parsed.scenes.len(), 2);
+    let main = parsed.active().unwrap();
+    assert_eq!(main.layers[2].opacity, 0.8);
+    assert!(!main.layers[3].visible);
+    assert_eq!(main.layers[1].crop.left, 320);
+    let again = SceneCollection::from_json(&parsed.to_json()).unwrap();
+    assert_eq!(again, parsed);
+}
+
+#[test]
+fn defaults_fill_in_optional_fields() {
+    let parsed = SceneCollection::from_json(FULL).unwrap();
+    let text = &parsed.scenes[0].layers[3];
+    let Source::Text { font, .. } = &text.source else {
+        panic!("text layer");
+    };
+    assert_eq!(font, &None);
+    let Source::Media { looping, .. } = &parsed.scenes[1].layers[0].source else {
+        panic!("media layer");
+    };
+    assert!(looping);
+    assert_eq!(parsed.scenes[1].layers[0].opacity, 1.0);
+}
+
+fn error_of(edit: impl FnOnce(&mut serde_json::Value)) -> SceneError {
+    let mut value: serde_json::Value = serde_json::from_str(FULL).unwrap();
+    edit(&mut value);
+    SceneCollection::from_json(&value.to_string()).unwrap_err()
+}
+
+#[test]
+fn every_validation_error_names_its_field() {
+    use serde_json::json;
+    let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+        ("version", Box::new(|v| v["version"] = json!(7))),
+        ("canvas", Box::new(|v| v["canvas"]["width"] = json!(1000))),
+        ("canvas.fps", Box::new(|v| v["canvas"]["fps"] = json!(29))),
+        ("scenes", Box::new(|v| v["scenes"] = json!([]))),
+        ("scenes[1].id", Box::new(|v| v["scenes"][1]["id"] = json!("main"))),
+        ("scenes[0].id", Box::new(|v| v["scenes"][0]["id"] = json!("主"))),
+        ("active_scene", Box::new(|v| v["active_scene"] = json!("nope"))),
+        (
+            "scenes[0].layers[1].id",
+            Box::new(|v| v["scenes"][0]["layers"][1]["id"] = json!("bg")),
+        ),
+        (
+            "scenes[0].layers[0].rect.width",
+            Box::new(|v| v["scenes"][0]["layers"][0]["rect"]["width"] = json!(0)),
+        ),
+        (
+            "scenes[0].layers[0].rect.height",
+            Box::new(|v| v["scenes"][0]["layers"][0]["rect"]["height"] = json!(100_000)),
+        ),
+        (
+            "scenes[0].layers[0].rect.x",
+            Box::new(|v| v["scenes"][0]["layers"][0]["rect"]["x"] = json!(-90_000)),
+        ),
+        (
+            "scenes[0].layers[1].crop.left",
+            Box::new(|v| v["scenes"][0]["layers"][1]["crop"]["left"] = json!(9_000)),
+        ),
+        (
+            "scenes[0].layers[2].opacity",
+            Box::new(|v| v["scenes"][0]["layers"][2]["opacity"] = json!(1.5)),
+        ),
+        (
+            "scenes[0].layers[0].source.colour",
+            Box::new(|v| v["scenes"][0]["layers"][0]["source"]["colour"] = json!("red")),
+        ),
+        (
+            "scenes[0].layers[1].source.device",
+            Box::new(|v| v["scenes"][0]["layers"][1]["source"]["device"] = json!("webcam")),
+        ),
+        (
+            "scenes[0].layers[1].source.mode",
+            Box::new(|v| v["scenes"][0]["layers"][1]["source"]["mode"]["fps"] = json!(0)),
+        ),
+        (
+            "scenes[0].layers[2].source.path",
+            Box::new(|v| v["scenes"][0]["layers"][2]["source"]["path"] = json!("logo.gif")),
+        ),
+        (
+            "scenes[0].layers[3].source.size",
+            Box::new(|v| v["scenes"][0]["layers"][3]["source"]["size"] = json!(1)),
+        ),
+        (
+            "scenes[0].layers[3].source.text",
+            Box::new(|v| v["scenes"][0]["layers"][3]["source"]["text"] = json!("字".repeat(501))),
+        ),
+        (
+            "scenes[1].layers[1].source.display",
+            Box::new(|v| v["scenes"][1]["layers"][1]["source"]["display"] = json!("zero")),
+        ),
+        // Type and shape errors come from the parser, with the same kind of path.
+        (
+            "scenes[0].layers[0].rect.width",
+            Box::new(|v| v["scenes"][0]["layers"][0]["rect"]["width"] = json!("wide")),
+        ),
+        (
+            "scenes[0].layers[0].source.kind",
+            Box::new(|v| v["scenes"][0]["layers"][0]["source"]["kind"] = json!("hologram")),
+        ),
+        (
+            "scenes[0].layers[0].colour",
+            Box::new(|v| v["scenes"][0]["layers"][0]["colour"] = json!("#fff")),
+        ),
+    ];
+    for (field, edit) in cases {
+        let err = error_of(edit);
+        assert_eq!(err.field, field, "{err}");
+        assert!(!err.message.is_empty());
+    }
+}
+
+#[test]
+fn missing_field_is_reported_at_its_parent() {
+    let err = error_of(|v| {
+        v["scenes"][0]["layers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("rect");
+    });
+    assert_eq!(err.field, "scenes[0].layers[0]");
+    assert!(err.message.contains("rect"), "{err}");
+}
+
+#[test]
+fn colours_parse_with_and_without_alpha() {
+    assert_eq!(
+        Rgba::parse("#FF8000").unwrap().argb(),
+        0xFFFF_8000,
+        "opaque by default"
+    );
+    assert_eq!(Rgba::parse("#00FF0080").unwrap().argb(), 0x8000_FF00);
+    assert_eq!(Rgba::parse("FF8000"), None);
+    assert_eq!(Rgba::parse("#GG0000"), None);
+}
+
+#[test]
+fn the_test_pattern_collection_is_valid() {
+    let canvas = Canvas {
+        width: 1280,
+        height: 720,
+        fps: 30,
+    };
+    SceneCollection::test_pattern(canvas).validate().unwrap();
+}
