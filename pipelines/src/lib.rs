@@ -1,8 +1,11 @@
 //! AnchorDesk media engine. Everything GStreamer stays behind this crate's API.
 //!
-//! For now it offers [`init`] and the headless [`smoke::run_test_encode`] pipeline that proves
-//! the encoders work on this machine; scenes, effects and outputs build on the same init.
+//! [`engine::Engine`] composes a [`scene::SceneCollection`] and feeds [`outputs`] (WHIP to the
+//! relay, RTMP/SRT to platforms, recordings), a preview and stats. [`smoke`] is the minimal
+//! encode that proves the encoders work on a machine.
 
+pub mod engine;
+pub mod outputs;
 pub mod scene;
 pub mod smoke;
 
@@ -28,15 +31,27 @@ pub enum Error {
     /// A state change did not complete.
     #[error("pipeline could not change state: {0}")]
     StateChange(String),
+    /// A scene or an edit was rejected; nothing changed.
+    #[error("{0}")]
+    Scene(#[from] scene::SceneError),
+    /// A request that does not fit the engine's current state (unknown output, canvas change).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Initialises GStreamer once per process; later calls return the first result.
+/// Initialises GStreamer and registers the Rust WebRTC (`whipclientsink`) and RTP plugins
+/// statically, once per process; later calls return the first result.
 pub fn init() -> Result<()> {
     static INIT: OnceLock<Result<()>> = OnceLock::new();
-    INIT.get_or_init(|| gstreamer::init().map_err(|e| Error::Init(e.to_string())))
-        .clone()
+    INIT.get_or_init(|| {
+        gstreamer::init().map_err(|e| Error::Init(e.to_string()))?;
+        gstrswebrtc::plugin_register_static()
+            .and_then(|()| gstrsrtp::plugin_register_static())
+            .map_err(|e| Error::Init(format!("registering gst-plugins-rs: {e}")))
+    })
+    .clone()
 }
 
 /// Which Debian package ships an element, for actionable error messages.
@@ -45,7 +60,12 @@ fn package_for(element: &str) -> &'static str {
         "x264enc" => "gstreamer1.0-plugins-ugly",
         "opusenc" | "videotestsrc" | "audiotestsrc" | "videoconvert" | "audioconvert"
         | "audioresample" => "gstreamer1.0-plugins-base",
-        "h264parse" => "gstreamer1.0-plugins-bad",
+        "h264parse" | "compositor" | "rtmp2sink" | "srtsink" | "mpegtsmux" | "openh264enc"
+        | "aacparse" | "voaacenc" => "gstreamer1.0-plugins-bad",
+        "textoverlay" | "appsrc" | "appsink" | "audiomixer" | "videorate" | "videoscale"
+        | "volume" => "gstreamer1.0-plugins-base",
+        "avenc_aac" => "gstreamer1.0-libav",
+        "whipclientsink" => "built in (gst-plugin-webrtc)",
         _ => "gstreamer1.0-plugins-good",
     }
 }

@@ -69,9 +69,18 @@ fn every_validation_error_names_its_field() {
         ("canvas", Box::new(|v| v["canvas"]["width"] = json!(1000))),
         ("canvas.fps", Box::new(|v| v["canvas"]["fps"] = json!(29))),
         ("scenes", Box::new(|v| v["scenes"] = json!([]))),
-        ("scenes[1].id", Box::new(|v| v["scenes"][1]["id"] = json!("main"))),
-        ("scenes[0].id", Box::new(|v| v["scenes"][0]["id"] = json!("主"))),
-        ("active_scene", Box::new(|v| v["active_scene"] = json!("nope"))),
+        (
+            "scenes[1].id",
+            Box::new(|v| v["scenes"][1]["id"] = json!("main")),
+        ),
+        (
+            "scenes[0].id",
+            Box::new(|v| v["scenes"][0]["id"] = json!("主")),
+        ),
+        (
+            "active_scene",
+            Box::new(|v| v["active_scene"] = json!("nope")),
+        ),
         (
             "scenes[0].layers[1].id",
             Box::new(|v| v["scenes"][0]["layers"][1]["id"] = json!("bg")),

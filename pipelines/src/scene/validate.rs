@@ -56,7 +56,10 @@ impl SceneCollection {
         if !CANVAS_FPS.contains(&canvas.fps) {
             return Err(SceneError::new(
                 "canvas.fps",
-                format!("{} fps is not supported; use one of {CANVAS_FPS:?}", canvas.fps),
+                format!(
+                    "{} fps is not supported; use one of {CANVAS_FPS:?}",
+                    canvas.fps
+                ),
             ));
         }
         if self.scenes.is_empty() {

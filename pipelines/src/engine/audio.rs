@@ -1,0 +1,145 @@
+//! Audio inputs mixed into one track: per input a gain/mute stage and a level meter
+//! (peak and RMS ~20 times a second), then `audiomixer`.
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+use crate::{Error, Result, make};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioInput {
+    pub id: String,
+    pub source: AudioSource,
+    /// Linear gain, 0.0–4.0 (1.0 leaves the level as captured).
+    #[serde(default = "unity")]
+    pub gain: f64,
+    #[serde(default)]
+    pub muted: bool,
+}
+
+fn unity() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AudioSource {
+    /// The system's default capture device (PulseAudio/PipeWire or ALSA, whichever is there).
+    Default,
+    /// A sine tone, for rehearsals and tests.
+    Tone {
+        #[serde(default = "a440")]
+        frequency: f64,
+    },
+    Silence,
+}
+
+fn a440() -> f64 {
+    440.0
+}
+
+/// One meter reading per input, in dBFS per channel.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct AudioLevel {
+    pub input: String,
+    pub peak_db: Vec<f64>,
+    pub rms_db: Vec<f64>,
+}
+
+pub const MIX_CAPS_RATE: i32 = 48_000;
+
+pub fn element_name(input_id: &str) -> String {
+    format!("audio-{input_id}")
+}
+
+/// Adds an input chain ending at a new request pad of `mixer`.
+pub fn add_input(pipeline: &gst::Pipeline, mixer: &gst::Element, input: &AudioInput) -> Result<()> {
+    let bin = gst::Bin::with_name(&element_name(&input.id));
+    let src = match &input.source {
+        AudioSource::Default => {
+            let src = make("autoaudiosrc", None)?;
+            src
+        }
+        AudioSource::Tone { frequency } => {
+            let src = make("audiotestsrc", None)?;
+            src.set_property("is-live", true);
+            src.set_property("freq", *frequency);
+            src.set_property("volume", 0.3f64);
+            src
+        }
+        AudioSource::Silence => {
+            let src = make("audiotestsrc", None)?;
+            src.set_property("is-live", true);
+            src.set_property_from_str("wave", "silence");
+            src
+        }
+    };
+    let convert = make("audioconvert", None)?;
+    let resample = make("audioresample", None)?;
+    let volume = make("volume", Some("gain"))?;
+    volume.set_property("volume", input.gain.clamp(0.0, 4.0));
+    volume.set_property("mute", input.muted);
+    let level = make("level", Some("meter"))?;
+    level.set_property("interval", 50_000_000u64);
+    level.set_property("post-messages", true);
+    let elements = [&src, &convert, &resample, &volume, &level];
+    bin.add_many(elements)
+        .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
+    gst::Element::link_many(elements)
+        .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
+    let ghost = gst::GhostPad::builder_with_target(&level.static_pad("src").expect("level src"))
+        .map_err(|e| Error::Invalid(e.to_string()))?
+        .name("src")
+        .build();
+    bin.add_pad(&ghost)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    pipeline
+        .add(&bin)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let pad = mixer
+        .request_pad_simple("sink_%u")
+        .ok_or_else(|| Error::Invalid("audiomixer has no free pad".into()))?;
+    ghost
+        .link(&pad)
+        .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
+    Ok(())
+}
+
+/// Sets gain and mute of a running input.
+pub fn set_gain(pipeline: &gst::Pipeline, input_id: &str, gain: f64, muted: bool) -> Result<()> {
+    let bin = pipeline
+        .by_name(&element_name(input_id))
+        .and_then(|b| b.downcast::<gst::Bin>().ok())
+        .ok_or_else(|| Error::Invalid(format!("no audio input '{input_id}'")))?;
+    let volume = bin
+        .by_name("gain")
+        .ok_or_else(|| Error::Invalid("input without gain".into()))?;
+    volume.set_property("volume", gain.clamp(0.0, 4.0));
+    volume.set_property("mute", muted);
+    Ok(())
+}
+
+/// Reads a `level` element message; `None` for any other message.
+pub fn parse_level(message: &gst::Message) -> Option<AudioLevel> {
+    let gst::MessageView::Element(element) = message.view() else {
+        return None;
+    };
+    let structure = element.structure()?;
+    if structure.name() != "level" {
+        return None;
+    }
+    let bin = message.src()?.parent()?;
+    let input = bin.name().strip_prefix("audio-")?.to_owned();
+    let read = |field: &str| -> Vec<f64> {
+        structure
+            .get::<gst::glib::ValueArray>(field)
+            .map(|values| values.iter().filter_map(|v| v.get::<f64>().ok()).collect())
+            .unwrap_or_default()
+    };
+    Some(AudioLevel {
+        input,
+        peak_db: read("peak"),
+        rms_db: read("rms"),
+    })
+}

@@ -1,0 +1,818 @@
+//! The engine handle: one GStreamer pipeline that composes the active scene and mixes audio,
+//! feeding a preview, snapshots, and any number of outputs that start and stop on their own.
+//!
+//! ```text
+//! layers ─► compositor ─► I420 canvas ─► tee ─┬─► raw appsink ─────────────► WHIP outputs (encode + GCC)
+//!                                             ├─► 15 fps ≤640 px JPEG ─────► preview
+//!                                             └─► valve ─► H.264 ─► appsink ► RTMP / SRT / recording
+//! audio inputs ─► gain ─► meter ─► audiomixer ─► tee ─┬─► raw appsink ──────► WHIP outputs (Opus)
+//!                                                     └─► valve ─► AAC ─────► RTMP / SRT / recording
+//! ```
+
+pub mod audio;
+mod canvas;
+pub mod encoder;
+pub(crate) mod sources;
+pub(crate) mod tap;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use tokio::sync::watch;
+
+pub use audio::{AudioInput, AudioLevel, AudioSource};
+pub use canvas::{LayerStatus, Transition};
+pub use encoder::EncoderChoice;
+
+use crate::outputs::{Output, OutputSpec, OutputStats};
+use crate::scene::{Layer, SceneCollection};
+use crate::{Error, Result, make};
+use canvas::CanvasGraph;
+use encoder::VideoEncoder;
+use tap::Tap;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EngineConfig {
+    pub scenes: SceneCollection,
+    #[serde(default)]
+    pub encoder: EncoderChoice,
+    /// Bitrate of the shared H.264 encoder (RTMP, SRT, recording); WHIP outputs adapt their own.
+    #[serde(default = "default_bitrate")]
+    pub video_bitrate_kbps: u32,
+    #[serde(default)]
+    pub audio: Vec<AudioInput>,
+}
+
+fn default_bitrate() -> u32 {
+    4_000
+}
+
+/// A preview frame for the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewFrame {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    /// Increases by one per frame.
+    pub sequence: u64,
+}
+
+/// Longest side of preview frames, and their rate.
+pub const PREVIEW_MAX_SIDE: u32 = 640;
+pub const PREVIEW_FPS: i32 = 15;
+
+/// A composed canvas frame, for snapshots and tests.
+#[derive(Debug, Clone)]
+pub struct CanvasFrame {
+    pub pts: Option<gst::ClockTime>,
+    sample: gst::Sample,
+}
+
+impl CanvasFrame {
+    /// The frame as tightly packed RGBA.
+    pub fn to_rgba(&self) -> Result<RgbaImage> {
+        let caps = gst::Caps::builder("video/x-raw")
+            .field("format", "RGBA")
+            .build();
+        let converted = gstreamer_video::convert_sample(
+            &self.sample,
+            &caps,
+            Some(gst::ClockTime::from_seconds(2)),
+        )
+        .map_err(|e| Error::Invalid(format!("frame conversion: {e}")))?;
+        let info = converted
+            .caps()
+            .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok())
+            .ok_or_else(|| Error::Invalid("frame without caps".into()))?;
+        let buffer = converted
+            .buffer()
+            .ok_or_else(|| Error::Invalid("frame without data".into()))?;
+        let map = buffer
+            .map_readable()
+            .map_err(|_| Error::Invalid("frame not readable".into()))?;
+        let (width, height, stride) = (info.width(), info.height(), info.stride()[0] as usize);
+        let mut pixels = Vec::with_capacity((width * height * 4) as usize);
+        for row in 0..height as usize {
+            pixels.extend_from_slice(&map[row * stride..row * stride + width as usize * 4]);
+        }
+        Ok(RgbaImage {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    /// The frame as JPEG (quality 85).
+    pub fn to_jpeg(&self) -> Result<Vec<u8>> {
+        let caps = gst::Caps::builder("image/jpeg").build();
+        let converted = gstreamer_video::convert_sample(
+            &self.sample,
+            &caps,
+            Some(gst::ClockTime::from_seconds(2)),
+        )
+        .map_err(|e| Error::Invalid(format!("snapshot: {e}")))?;
+        let buffer = converted
+            .buffer()
+            .ok_or_else(|| Error::Invalid("snapshot without data".into()))?;
+        let map = buffer
+            .map_readable()
+            .map_err(|_| Error::Invalid("snapshot not readable".into()))?;
+        Ok(map.to_vec())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbaImage {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+impl RgbaImage {
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
+        let i = ((y * self.width + x) * 4) as usize;
+        [
+            self.pixels[i],
+            self.pixels[i + 1],
+            self.pixels[i + 2],
+            self.pixels[i + 3],
+        ]
+    }
+}
+
+/// Published once a second on [`Engine::stats`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct EngineStats {
+    /// Canvas frames composed per second.
+    pub fps: f64,
+    /// The whole process's CPU use over the last second, in % of one core.
+    pub cpu_percent: f64,
+    /// The shared H.264 encoder (`x264enc`, `openh264enc`, `vah264enc`, …).
+    pub encoder: String,
+    pub video_bitrate_kbps: u32,
+    pub active_scene: String,
+    /// The active scene's layers; a layer with a problem shows a placeholder.
+    pub layers: Vec<LayerStatusView>,
+    pub outputs: Vec<OutputStats>,
+    /// The last pipeline error outside any layer, if one happened.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LayerStatusView {
+    pub id: String,
+    pub problem: Option<String>,
+}
+
+struct Shared {
+    pipeline: gst::Pipeline,
+    canvas: Mutex<CanvasGraph>,
+    scenes: Mutex<SceneCollection>,
+    encoder: Arc<VideoEncoder>,
+    taps: Taps,
+    last_frame: Arc<Mutex<Option<gst::Sample>>>,
+    frame_listeners: Arc<Mutex<Vec<std::sync::mpsc::SyncSender<CanvasFrame>>>>,
+    frames: Arc<AtomicU64>,
+    outputs: Mutex<HashMap<String, Output>>,
+    stats: watch::Sender<EngineStats>,
+    preview: watch::Sender<Option<Arc<PreviewFrame>>>,
+    levels: watch::Sender<HashMap<String, AudioLevel>>,
+    error: Mutex<Option<String>>,
+    stop: AtomicBool,
+}
+
+/// The streams outputs subscribe to.
+#[derive(Clone)]
+pub(crate) struct Taps {
+    pub raw_video: Tap,
+    pub raw_audio: Tap,
+    pub h264: Tap,
+    pub aac: Tap,
+    pub clock: gst::Clock,
+    pub base_time: gst::ClockTime,
+    pub encoder: Arc<VideoEncoder>,
+}
+
+/// Cheap to clone; the engine stops when the last handle is dropped or [`Engine::shutdown`] runs.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    pub fn start(config: EngineConfig) -> Result<Self> {
+        crate::init()?;
+        config.scenes.validate()?;
+        let canvas = config.scenes.canvas;
+        let pipeline = gst::Pipeline::with_name("anchordesk-engine");
+
+        // Video: a black base layer keeps the canvas ticking even in an empty scene.
+        let base = make("videotestsrc", Some("canvas-base"))?;
+        base.set_property("is-live", true);
+        base.set_property_from_str("pattern", "black");
+        let base_caps = make("capsfilter", None)?;
+        base_caps.set_property("caps", sources::raw_caps(16, 16, canvas.fps, Some("I420")));
+        let compositor = make("compositor", Some("canvas"))?;
+        compositor.set_property_from_str("background", "black");
+        compositor.set_property("ignore-inactive-pads", true);
+        // The compositor blends in AYUV: GStreamer 1.22's compositor refuses layers with alpha
+        // when its output has none, and left alone it picks exotic formats (GBRA_12LE) from
+        // its inputs. One conversion after it gives the I420 the encoders want.
+        let canvas_caps = make("capsfilter", None)?;
+        canvas_caps.set_property(
+            "caps",
+            sources::raw_caps(
+                canvas.width as i32,
+                canvas.height as i32,
+                canvas.fps,
+                Some("AYUV"),
+            ),
+        );
+        let canvas_convert = make("videoconvert", None)?;
+        let i420 = make("capsfilter", None)?;
+        i420.set_property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .build(),
+        );
+        let video_tee = make("tee", None)?;
+        pipeline
+            .add_many([
+                &base,
+                &base_caps,
+                &compositor,
+                &canvas_caps,
+                &canvas_convert,
+                &i420,
+                &video_tee,
+            ])
+            .map_err(add_error)?;
+        gst::Element::link_many([&base, &base_caps]).map_err(link_error)?;
+        let base_pad = compositor
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| Error::Invalid("compositor pad".into()))?;
+        base_pad.set_property("width", canvas.width as i32);
+        base_pad.set_property("height", canvas.height as i32);
+        base_pad.set_property("zorder", 0u32);
+        base_caps
+            .static_pad("src")
+            .expect("capsfilter src")
+            .link(&base_pad)
+            .map_err(|e| Error::Invalid(format!("base layer: {e}")))?;
+        gst::Element::link_many([
+            &compositor,
+            &canvas_caps,
+            &canvas_convert,
+            &i420,
+            &video_tee,
+        ])
+        .map_err(link_error)?;
+
+        let raw_video_sink = branch_appsink(&pipeline, &video_tee, &[], true)?;
+        let preview_sink = preview_branch(&pipeline, &video_tee, canvas.width, canvas.height)?;
+        let encoder = Arc::new(VideoEncoder::create(
+            config.encoder,
+            config.video_bitrate_kbps,
+            canvas.fps,
+        )?);
+        let h264_valve = make("valve", None)?;
+        let parse = make("h264parse", None)?;
+        parse.set_property("config-interval", -1i32);
+        let h264_caps = make("capsfilter", None)?;
+        h264_caps.set_property(
+            "caps",
+            gst::Caps::builder("video/x-h264")
+                .field("stream-format", "byte-stream")
+                .field("alignment", "au")
+                .build(),
+        );
+        let convert = make("videoconvert", None)?;
+        let h264_sink = branch_appsink(
+            &pipeline,
+            &video_tee,
+            &[&h264_valve, &convert, &encoder.element, &parse, &h264_caps],
+            false,
+        )?;
+
+        // Audio.
+        let mixer = make("audiomixer", Some("mixer"))?;
+        let mix_caps = make("capsfilter", None)?;
+        mix_caps.set_property(
+            "caps",
+            gst::Caps::builder("audio/x-raw")
+                .field("rate", audio::MIX_CAPS_RATE)
+                .field("channels", 2i32)
+                .build(),
+        );
+        let audio_tee = make("tee", None)?;
+        pipeline
+            .add_many([&mixer, &mix_caps, &audio_tee])
+            .map_err(add_error)?;
+        gst::Element::link_many([&mixer, &mix_caps, &audio_tee]).map_err(link_error)?;
+        let inputs = if config.audio.is_empty() {
+            vec![AudioInput {
+                id: "silence".into(),
+                source: AudioSource::Silence,
+                gain: 1.0,
+                muted: false,
+            }]
+        } else {
+            config.audio.clone()
+        };
+        for input in &inputs {
+            audio::add_input(&pipeline, &mixer, input)?;
+        }
+        let raw_audio_sink = branch_appsink(&pipeline, &audio_tee, &[], true)?;
+        let aac_valve = make("valve", None)?;
+        let aac = encoder::aac_encoder()?;
+        let aac_parse = make("aacparse", None)?;
+        let aac_convert = make("audioconvert", None)?;
+        let aac_sink = branch_appsink(
+            &pipeline,
+            &audio_tee,
+            &[&aac_valve, &aac_convert, &aac, &aac_parse],
+            false,
+        )?;
+
+        let last_frame: Arc<Mutex<Option<gst::Sample>>> = Arc::default();
+        let frame_listeners: Arc<Mutex<Vec<std::sync::mpsc::SyncSender<CanvasFrame>>>> =
+            Arc::default();
+        let frames = Arc::new(AtomicU64::new(0));
+        let observer: tap::Observer = {
+            let (last_frame, listeners, frames) =
+                (last_frame.clone(), frame_listeners.clone(), frames.clone());
+            Box::new(move |sample: &gst::Sample| {
+                frames.fetch_add(1, Ordering::Relaxed);
+                *last_frame.lock().unwrap_or_else(|p| p.into_inner()) = Some(sample.clone());
+                let mut listeners = listeners.lock().unwrap_or_else(|p| p.into_inner());
+                if listeners.is_empty() {
+                    return;
+                }
+                let frame = CanvasFrame {
+                    pts: sample.buffer().and_then(|b| b.pts()),
+                    sample: sample.clone(),
+                };
+                listeners.retain(|tx| {
+                    !matches!(
+                        tx.try_send(frame.clone()),
+                        Err(std::sync::mpsc::TrySendError::Disconnected(_))
+                    )
+                });
+            })
+        };
+        let taps = Taps {
+            raw_video: Tap::new(raw_video_sink, None, Some(observer)),
+            raw_audio: Tap::new(raw_audio_sink, None, None),
+            h264: Tap::new(h264_sink, Some(h264_valve), None),
+            aac: Tap::new(aac_sink, Some(aac_valve), None),
+            clock: gst::SystemClock::obtain(),
+            base_time: gst::ClockTime::ZERO,
+            encoder: encoder.clone(),
+        };
+        pipeline.use_clock(Some(&taps.clock));
+
+        let (preview, _) = watch::channel(None);
+        let preview_tx = preview.clone();
+        let sequence = AtomicU64::new(0);
+        preview_sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let size = sample.caps().and_then(|c| {
+                        c.structure(0)
+                            .map(|s| (s.get::<i32>("width"), s.get::<i32>("height")))
+                    });
+                    if let (Some(buffer), Some((Ok(width), Ok(height)))) = (sample.buffer(), size)
+                        && let Ok(map) = buffer.map_readable()
+                    {
+                        preview_tx.send_replace(Some(Arc::new(PreviewFrame {
+                            jpeg: map.to_vec(),
+                            width: width as u32,
+                            height: height as u32,
+                            sequence: sequence.fetch_add(1, Ordering::Relaxed) + 1,
+                        })));
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+
+        let mut graph = CanvasGraph::new(pipeline.clone(), compositor, canvas);
+        let active = config
+            .scenes
+            .active()
+            .cloned()
+            .ok_or_else(|| Error::Invalid("no scene".into()))?;
+        graph.show(&active, Transition::Cut)?;
+
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| Error::StateChange(format!("engine: {e}")))?;
+        // Output pipelines share this clock and base time, so timestamps need no translation.
+        let taps = Taps {
+            base_time: pipeline.base_time().unwrap_or(gst::ClockTime::ZERO),
+            ..taps
+        };
+
+        let (stats, _) = watch::channel(EngineStats::default());
+        let (levels, _) = watch::channel(HashMap::new());
+        let shared = Arc::new(Shared {
+            pipeline,
+            canvas: Mutex::new(graph),
+            scenes: Mutex::new(config.scenes.clone()),
+            encoder,
+            taps,
+            last_frame,
+            frame_listeners,
+            frames,
+            outputs: Mutex::new(HashMap::new()),
+            stats,
+            preview,
+            levels,
+            error: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        });
+        spawn_bus_watch(Arc::downgrade(&shared))?;
+        spawn_stats(Arc::downgrade(&shared))?;
+        Ok(Self { shared })
+    }
+
+    /// Replaces the scenes (for example after the UI edited them); the canvas size and rate
+    /// cannot change while the engine runs. Invalid input changes nothing.
+    pub fn set_scenes(&self, scenes: SceneCollection, transition: Transition) -> Result<()> {
+        scenes.validate()?;
+        let mut current = lock(&self.shared.scenes);
+        if scenes.canvas != current.canvas {
+            return Err(Error::Invalid(
+                "canvas: size and frame rate cannot change while the engine runs; restart it"
+                    .into(),
+            ));
+        }
+        let active = scenes
+            .active()
+            .cloned()
+            .ok_or_else(|| Error::Invalid("no scene".into()))?;
+        lock(&self.shared.canvas).show(&active, transition)?;
+        *current = scenes;
+        Ok(())
+    }
+
+    pub fn scenes(&self) -> SceneCollection {
+        lock(&self.shared.scenes).clone()
+    }
+
+    pub fn switch_scene(&self, scene_id: &str, transition: Transition) -> Result<()> {
+        let mut scenes = self.scenes();
+        if scenes.scene(scene_id).is_none() {
+            return Err(Error::Invalid(format!(
+                "active_scene: no scene has the id '{scene_id}'"
+            )));
+        }
+        scenes.active_scene = Some(scene_id.to_owned());
+        self.set_scenes(scenes, transition)
+    }
+
+    /// Adds the layer on top of `scene_id`, or replaces the layer with the same id in place.
+    pub fn put_layer(&self, scene_id: &str, layer: Layer) -> Result<()> {
+        layer.validate("layer")?;
+        let mut scenes = self.scenes();
+        let scene = scenes
+            .scenes
+            .iter_mut()
+            .find(|s| s.id == scene_id)
+            .ok_or_else(|| Error::Invalid(format!("scene: no scene has the id '{scene_id}'")))?;
+        match scene.layers.iter_mut().find(|l| l.id == layer.id) {
+            Some(existing) => *existing = layer,
+            None => scene.layers.push(layer),
+        }
+        self.set_scenes(scenes, Transition::Cut)
+    }
+
+    pub fn remove_layer(&self, scene_id: &str, layer_id: &str) -> Result<()> {
+        let mut scenes = self.scenes();
+        let scene = scenes
+            .scenes
+            .iter_mut()
+            .find(|s| s.id == scene_id)
+            .ok_or_else(|| Error::Invalid(format!("scene: no scene has the id '{scene_id}'")))?;
+        let before = scene.layers.len();
+        scene.layers.retain(|l| l.id != layer_id);
+        if scene.layers.len() == before {
+            return Err(Error::Invalid(format!(
+                "layer: no layer has the id '{layer_id}'"
+            )));
+        }
+        self.set_scenes(scenes, Transition::Cut)
+    }
+
+    pub fn set_audio_gain(&self, input_id: &str, gain: f64, muted: bool) -> Result<()> {
+        audio::set_gain(&self.shared.pipeline, input_id, gain, muted)
+    }
+
+    /// Changes the shared H.264 encoder's bitrate while live.
+    pub fn set_video_bitrate(&self, kbps: u32) -> Result<()> {
+        if !(100..=50_000).contains(&kbps) {
+            return Err(Error::Invalid(
+                "video_bitrate_kbps: must be between 100 and 50000".into(),
+            ));
+        }
+        self.shared.encoder.set_bitrate_kbps(kbps);
+        Ok(())
+    }
+
+    pub fn encoder_name(&self) -> &str {
+        &self.shared.encoder.factory
+    }
+
+    /// Starts an output; it then connects, goes live and reconnects by itself.
+    pub fn start_output(&self, spec: OutputSpec) -> Result<()> {
+        spec.validate()?;
+        let mut outputs = lock(&self.shared.outputs);
+        if outputs.contains_key(&spec.id) {
+            return Err(Error::Invalid(format!(
+                "output: an output with the id '{}' is already running",
+                spec.id
+            )));
+        }
+        let id = spec.id.clone();
+        let output = Output::start(spec, self.shared.taps.clone())?;
+        outputs.insert(id, output);
+        Ok(())
+    }
+
+    /// Stops an output; recordings are finalised before this returns.
+    pub fn stop_output(&self, id: &str) -> Result<()> {
+        let output = lock(&self.shared.outputs)
+            .remove(id)
+            .ok_or_else(|| Error::Invalid(format!("output: no output has the id '{id}'")))?;
+        output.stop();
+        Ok(())
+    }
+
+    pub fn output_stats(&self) -> Vec<OutputStats> {
+        let mut stats: Vec<OutputStats> = lock(&self.shared.outputs)
+            .values()
+            .map(Output::stats)
+            .collect();
+        stats.sort_by(|a, b| a.id.cmp(&b.id));
+        stats
+    }
+
+    pub fn stats(&self) -> watch::Receiver<EngineStats> {
+        self.shared.stats.subscribe()
+    }
+
+    pub fn preview(&self) -> watch::Receiver<Option<Arc<PreviewFrame>>> {
+        self.shared.preview.subscribe()
+    }
+
+    pub fn audio_levels(&self) -> watch::Receiver<HashMap<String, AudioLevel>> {
+        self.shared.levels.subscribe()
+    }
+
+    /// The latest composed frame.
+    pub fn snapshot(&self) -> Option<CanvasFrame> {
+        lock(&self.shared.last_frame)
+            .as_ref()
+            .map(|sample| CanvasFrame {
+                pts: sample.buffer().and_then(|b| b.pts()),
+                sample: sample.clone(),
+            })
+    }
+
+    /// The canvas's running time now, comparable to frame timestamps.
+    pub fn running_time(&self) -> Option<gst::ClockTime> {
+        let now = self.shared.taps.clock.time();
+        now.checked_sub(self.shared.taps.base_time)
+    }
+
+    /// Every composed frame from now on (up to `capacity` queued; later ones are skipped).
+    pub fn frames(&self, capacity: usize) -> std::sync::mpsc::Receiver<CanvasFrame> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+        lock(&self.shared.frame_listeners).push(tx);
+        rx
+    }
+
+    /// Stops every output (finalising recordings), then the engine.
+    pub fn shutdown(&self) {
+        self.shared.shutdown();
+    }
+}
+
+impl Shared {
+    fn shutdown(&self) {
+        if self.stop.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let outputs: Vec<Output> = lock(&self.outputs).drain().map(|(_, o)| o).collect();
+        for output in outputs {
+            output.stop();
+        }
+        lock(&self.canvas).clear();
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn add_error(e: gst::glib::BoolError) -> Error {
+    Error::Invalid(format!("engine graph: {e}"))
+}
+
+fn link_error(e: gst::glib::BoolError) -> Error {
+    Error::Invalid(format!("engine graph links: {e}"))
+}
+
+/// `tee ! queue ! elements… ! appsink`. A raw branch drops old frames rather than slow the canvas.
+fn branch_appsink(
+    pipeline: &gst::Pipeline,
+    tee: &gst::Element,
+    elements: &[&gst::Element],
+    leaky: bool,
+) -> Result<gst_app::AppSink> {
+    let queue = make("queue", None)?;
+    if leaky {
+        queue.set_property_from_str("leaky", "downstream");
+        queue.set_property("max-size-buffers", 3u32);
+    }
+    let sink = gst_app::AppSink::builder()
+        .sync(false)
+        .max_buffers(4)
+        .drop(true)
+        .build();
+    // Encoder branches stay empty while their valve is shut; an async sink would wait for a
+    // preroll buffer that never comes and hold the whole pipeline in PAUSED.
+    sink.set_property("async", false);
+    let mut chain: Vec<&gst::Element> = vec![&queue];
+    chain.extend_from_slice(elements);
+    chain.push(sink.upcast_ref());
+    pipeline
+        .add_many(chain.iter().copied())
+        .map_err(add_error)?;
+    gst::Element::link_many(chain.iter().copied()).map_err(link_error)?;
+    tee.link(&queue).map_err(link_error)?;
+    Ok(sink)
+}
+
+/// 15 fps JPEG frames whose longest side is at most [`PREVIEW_MAX_SIDE`].
+fn preview_branch(
+    pipeline: &gst::Pipeline,
+    tee: &gst::Element,
+    width: u32,
+    height: u32,
+) -> Result<gst_app::AppSink> {
+    let scale = f64::from(PREVIEW_MAX_SIDE) / f64::from(width.max(height));
+    let (w, h) = (
+        ((f64::from(width) * scale) as i32) & !1,
+        ((f64::from(height) * scale) as i32) & !1,
+    );
+    let rate = make("videorate", None)?;
+    rate.set_property("drop-only", true);
+    let rate_caps = make("capsfilter", None)?;
+    rate_caps.set_property(
+        "caps",
+        gst::Caps::builder("video/x-raw")
+            .field("framerate", gst::Fraction::new(PREVIEW_FPS, 1))
+            .build(),
+    );
+    let videoscale = make("videoscale", None)?;
+    let size_caps = make("capsfilter", None)?;
+    size_caps.set_property(
+        "caps",
+        gst::Caps::builder("video/x-raw")
+            .field("width", w)
+            .field("height", h)
+            .build(),
+    );
+    let jpeg = make("jpegenc", None)?;
+    jpeg.set_property("quality", 70i32);
+    branch_appsink(
+        pipeline,
+        tee,
+        &[&rate, &rate_caps, &videoscale, &size_caps, &jpeg],
+        true,
+    )
+}
+
+fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
+    let bus = shared
+        .upgrade()
+        .and_then(|s| s.pipeline.bus())
+        .ok_or_else(|| Error::Invalid("engine bus".into()))?;
+    std::thread::Builder::new()
+        .name("engine-bus".into())
+        .spawn(move || {
+            loop {
+                let message = bus.timed_pop(gst::ClockTime::from_mseconds(100));
+                let Some(shared) = shared.upgrade() else { break };
+                if shared.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some(message) = message else { continue };
+                if let Some(level) = audio::parse_level(&message) {
+                    shared.levels.send_modify(|levels| {
+                        levels.insert(level.input.clone(), level);
+                    });
+                    continue;
+                }
+                if let gst::MessageView::Error(e) = message.view() {
+                    let problem = e.error().to_string();
+                    let layer = message.src().and_then(|src| lock(&shared.canvas).layer_of(src));
+                    match layer {
+                        Some(layer) => {
+                            tracing::warn!(%layer, %problem, "layer source failed; showing a placeholder");
+                            if let Err(e) = lock(&shared.canvas).replace_with_placeholder(&layer, &problem) {
+                                tracing::error!(%layer, error = %e, "placeholder failed");
+                            }
+                        }
+                        None => {
+                            let source = message.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                            tracing::error!(%source, %problem, debug = ?e.debug(), "engine pipeline error");
+                            *lock(&shared.error) = Some(format!("{source}: {problem}"));
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::Invalid(format!("bus thread: {e}")))?;
+    Ok(())
+}
+
+fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("engine-stats".into())
+        .spawn(move || {
+            let mut last = (Instant::now(), 0u64, cpu_seconds());
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let Some(shared) = shared.upgrade() else {
+                    break;
+                };
+                if shared.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let now = (
+                    Instant::now(),
+                    shared.frames.load(Ordering::Relaxed),
+                    cpu_seconds(),
+                );
+                let elapsed = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
+                let scenes = lock(&shared.scenes).clone();
+                let active = scenes.active().cloned();
+                let layers = active
+                    .as_ref()
+                    .map(|scene| lock(&shared.canvas).statuses(scene))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| LayerStatusView {
+                        id: s.id,
+                        problem: s.problem,
+                    })
+                    .collect();
+                let mut outputs: Vec<OutputStats> =
+                    lock(&shared.outputs).values().map(Output::stats).collect();
+                outputs.sort_by(|a, b| a.id.cmp(&b.id));
+                let stats = EngineStats {
+                    fps: (now.1 - last.1) as f64 / elapsed,
+                    cpu_percent: match (now.2, last.2) {
+                        (Some(a), Some(b)) => (a - b) / elapsed * 100.0,
+                        _ => 0.0,
+                    },
+                    encoder: shared.encoder.factory.clone(),
+                    video_bitrate_kbps: shared.encoder.bitrate_kbps(),
+                    active_scene: active.map(|s| s.id).unwrap_or_default(),
+                    layers,
+                    outputs,
+                    error: lock(&shared.error).clone(),
+                };
+                shared.stats.send_replace(stats);
+                last = now;
+            }
+        })
+        .map_err(|e| Error::Invalid(format!("stats thread: {e}")))?;
+    Ok(())
+}
+
+/// User + system CPU time of this process (Linux `/proc`; `None` elsewhere).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which may contain spaces, start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}

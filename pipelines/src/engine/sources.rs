@@ -1,0 +1,417 @@
+//! One bin per layer source, each ending in a ghost `src` pad of raw video that the compositor
+//! scales into the layer's rectangle. Sources that cannot start (no camera, unreadable image)
+//! become a placeholder card that says why, so a scene never fails as a whole.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use crate::scene::{Canvas, Crop, Layer, Rgba, Source};
+use crate::{Error, Result, make};
+
+/// A CJK-capable family (Debian's fonts-noto-cjk) so Chinese titles never show as boxes.
+pub const DEFAULT_FONT: &str = "Noto Sans CJK SC";
+
+/// Solid colours are rendered this small and scaled up by the compositor: same picture, less work.
+const COLOUR_SIDE: i32 = 16;
+
+pub struct SourceBin {
+    pub bin: gst::Bin,
+    /// Why the real source could not start, when this bin is a placeholder.
+    pub problem: Option<String>,
+    /// Media layers play in a pipeline of their own that loops the file.
+    pub player: Option<MediaPlayer>,
+}
+
+pub fn element_name(layer_id: &str) -> String {
+    format!("layer-{layer_id}")
+}
+
+/// Builds the layer's source; falls back to a placeholder naming the problem.
+pub fn build(layer: &Layer, canvas: Canvas) -> SourceBin {
+    match try_build(layer, canvas) {
+        Ok(source) => source,
+        Err(problem) => {
+            tracing::warn!(layer = %layer.id, %problem, "layer source unavailable; showing a placeholder");
+            placeholder(layer, canvas, &problem)
+        }
+    }
+}
+
+/// The card shown instead of a source that failed; also used when a running source errors.
+pub fn placeholder(layer: &Layer, canvas: Canvas, problem: &str) -> SourceBin {
+    let what = match &layer.source {
+        Source::Camera { .. } => "摄像头不可用 Camera unavailable",
+        Source::Screen { .. } => "无法捕获屏幕 Screen capture unavailable",
+        Source::Image { .. } => "图片无法打开 Image unavailable",
+        Source::Media { .. } => "视频无法播放 Media unavailable",
+        Source::Text { .. } | Source::Colour { .. } => "图层不可用 Layer unavailable",
+    };
+    let bin = gst::Bin::with_name(&element_name(&layer.id));
+    let result = (|| -> Result<()> {
+        let src = make("videotestsrc", None)?;
+        src.set_property("is-live", true);
+        src.set_property_from_str("pattern", "solid-color");
+        src.set_property("foreground-color", 0xFF30_3030u32);
+        let caps = raw_caps(640, 360, canvas.fps, Some("BGRA"));
+        let filter = capsfilter(&caps)?;
+        let text = make("textoverlay", None)?;
+        text.set_property("text", format!("{what}\n{problem}"));
+        text.set_property("font-desc", format!("{DEFAULT_FONT} 18"));
+        text.set_property_from_str("halignment", "center");
+        text.set_property_from_str("valignment", "center");
+        text.set_property_from_str("wrap-mode", "wordchar");
+        chain_into(&bin, &[src, filter, text], &layer.crop)
+    })();
+    if let Err(e) = result {
+        tracing::error!(layer = %layer.id, error = %e, "placeholder could not be built");
+    }
+    SourceBin {
+        bin,
+        problem: Some(problem.to_owned()),
+        player: None,
+    }
+}
+
+fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
+    let bin = gst::Bin::with_name(&element_name(&layer.id));
+    let mut player = None;
+    let elements: Vec<gst::Element> = match &layer.source {
+        Source::Colour { colour } => {
+            let rgba = Rgba::parse(colour).ok_or_else(|| format!("bad colour {colour}"))?;
+            let src = element("videotestsrc")?;
+            src.set_property("is-live", true);
+            src.set_property_from_str("pattern", "solid-color");
+            src.set_property("foreground-color", rgba.argb());
+            let caps = raw_caps(COLOUR_SIDE, COLOUR_SIDE, canvas.fps, Some("BGRA"));
+            vec![src, filter_element(&caps)?]
+        }
+        Source::Text {
+            text,
+            font,
+            size,
+            colour,
+        } => {
+            let rgba = Rgba::parse(colour).ok_or_else(|| format!("bad colour {colour}"))?;
+            let src = element("videotestsrc")?;
+            src.set_property("is-live", true);
+            src.set_property_from_str("pattern", "solid-color");
+            src.set_property("foreground-color", 0u32);
+            let (w, h) = (layer.rect.width as i32, layer.rect.height as i32);
+            let caps = raw_caps(w, h, canvas.fps, Some("BGRA"));
+            let overlay = element("textoverlay")?;
+            overlay.set_property("name", "text");
+            configure_text(&overlay, text, font.as_deref(), *size, rgba);
+            vec![src, filter_element(&caps)?, overlay]
+        }
+        Source::Camera { device, mode } if device == "test" => {
+            let src = element("videotestsrc")?;
+            src.set_property("is-live", true);
+            src.set_property_from_str("pattern", "smpte");
+            src.set_property_from_str("motion", "wavy");
+            src.set_property("horizontal-speed", 4i32);
+            let (w, h, fps) = mode.map_or((1280, 720, canvas.fps), |m| {
+                (m.width as i32, m.height as i32, m.fps)
+            });
+            vec![src, filter_element(&raw_caps(w, h, fps, None))?]
+        }
+        Source::Camera { device, mode } => {
+            open_camera(device)?;
+            let src = element("v4l2src")?;
+            src.set_property("device", device);
+            let mut caps = gst::Caps::builder("video/x-raw");
+            if let Some(mode) = mode {
+                caps = caps
+                    .field("width", mode.width as i32)
+                    .field("height", mode.height as i32)
+                    .field("framerate", gst::Fraction::new(mode.fps as i32, 1));
+            }
+            vec![
+                src,
+                filter_element(&caps.build())?,
+                element("videoconvert")?,
+            ]
+        }
+        Source::Screen { display, window } => {
+            let src = element("ximagesrc")?;
+            let display = display
+                .clone()
+                .or_else(|| std::env::var("DISPLAY").ok())
+                .ok_or("no X display (DISPLAY is not set)")?;
+            src.set_property("display-name", &display);
+            src.set_property("use-damage", false);
+            src.set_property("show-pointer", true);
+            if let Some(xid) = window {
+                src.set_property("xid", *xid);
+            }
+            let rate = element("videorate")?;
+            let caps = gst::Caps::builder("video/x-raw")
+                .field("framerate", gst::Fraction::new(canvas.fps as i32, 1))
+                .build();
+            vec![src, rate, filter_element(&caps)?, element("videoconvert")?]
+        }
+        Source::Image { path } => {
+            let (src, caps) = still_image(path, canvas.fps)?;
+            let freeze = element("imagefreeze")?;
+            freeze.set_property("is-live", true);
+            vec![src, freeze, filter_element(&caps)?]
+        }
+        Source::Media { path, looping } => {
+            let (media, src) = MediaPlayer::start(path, *looping)?;
+            player = Some(media);
+            vec![src]
+        }
+    };
+    chain_into(&bin, &elements, &layer.crop).map_err(|e| e.to_string())?;
+    Ok(SourceBin {
+        bin,
+        problem: None,
+        player,
+    })
+}
+
+pub fn configure_text(
+    overlay: &gst::Element,
+    text: &str,
+    font: Option<&str>,
+    size: u32,
+    rgba: Rgba,
+) {
+    overlay.set_property("text", text);
+    overlay.set_property(
+        "font-desc",
+        format!("{} {size}", font.unwrap_or(DEFAULT_FONT)),
+    );
+    overlay.set_property("color", rgba.argb());
+    overlay.set_property_from_str("halignment", "left");
+    overlay.set_property_from_str("valignment", "top");
+    overlay.set_property("shaded-background", false);
+    overlay.set_property("draw-shadow", false);
+    overlay.set_property("draw-outline", false);
+    overlay.set_property("xpad", 0i32);
+    overlay.set_property("ypad", 0i32);
+    overlay.set_property_from_str("wrap-mode", "wordchar"); // long Chinese lines wrap too
+}
+
+/// Links `elements` in order, adds a `videocrop` named `crop` and ghosts the last src pad.
+fn chain_into(bin: &gst::Bin, elements: &[gst::Element], crop: &Crop) -> Result<()> {
+    let cropper = make("videocrop", Some("crop"))?;
+    set_crop(&cropper, crop);
+    let mut all = elements.to_vec();
+    all.push(cropper);
+    bin.add_many(&all)
+        .map_err(|e| Error::Invalid(format!("layer bin: {e}")))?;
+    gst::Element::link_many(&all).map_err(|e| Error::Invalid(format!("layer links: {e}")))?;
+    let last = all.last().and_then(|e| e.static_pad("src"));
+    let ghost = gst::GhostPad::builder_with_target(&last.ok_or(Error::Invalid("no src".into()))?)
+        .map_err(|e| Error::Invalid(e.to_string()))?
+        .name("src")
+        .build();
+    bin.add_pad(&ghost)
+        .map_err(|e| Error::Invalid(format!("ghost pad: {e}")))?;
+    Ok(())
+}
+
+pub fn set_crop(cropper: &gst::Element, crop: &Crop) {
+    cropper.set_property("top", crop.top as i32);
+    cropper.set_property("right", crop.right as i32);
+    cropper.set_property("bottom", crop.bottom as i32);
+    cropper.set_property("left", crop.left as i32);
+}
+
+fn element(factory: &str) -> Result<gst::Element, String> {
+    make(factory, None).map_err(|e| e.to_string())
+}
+
+fn capsfilter(caps: &gst::Caps) -> Result<gst::Element> {
+    let filter = make("capsfilter", None)?;
+    filter.set_property("caps", caps);
+    Ok(filter)
+}
+
+fn filter_element(caps: &gst::Caps) -> Result<gst::Element, String> {
+    capsfilter(caps).map_err(|e| e.to_string())
+}
+
+pub fn raw_caps(width: i32, height: i32, fps: u32, format: Option<&str>) -> gst::Caps {
+    let mut caps = gst::Caps::builder("video/x-raw")
+        .field("width", width)
+        .field("height", height)
+        .field("framerate", gst::Fraction::new(fps as i32, 1));
+    if let Some(format) = format {
+        caps = caps.field("format", format);
+    }
+    caps.build()
+}
+
+/// A camera that is missing or taken by another app says so here, before GStreamer would post
+/// an error from its streaming thread.
+fn open_camera(device: &str) -> Result<(), String> {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(device)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("{device} 不存在 (not found)"))
+        }
+        Err(e) => Err(format!("{device}: {e}")),
+    }
+}
+
+/// Decodes the picture once with the `image` crate (clear errors for broken files) and hands it
+/// to an appsrc as a single RGBA frame; `imagefreeze` repeats it at the canvas rate.
+fn still_image(path: &Path, fps: u32) -> Result<(gst::Element, gst::Caps), String> {
+    let picture = image::open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .into_rgba8();
+    let (w, h) = (picture.width() as i32, picture.height() as i32);
+    let caps = gst::Caps::builder("video/x-raw")
+        .field("format", "RGBA")
+        .field("width", w)
+        .field("height", h)
+        .field("framerate", gst::Fraction::new(0, 1))
+        .build();
+    let src = gst_app::AppSrc::builder()
+        .caps(&caps)
+        .format(gst::Format::Time)
+        .build();
+    let mut buffer = gst::Buffer::from_mut_slice(picture.into_raw());
+    buffer
+        .get_mut()
+        .map(|b| b.set_pts(gst::ClockTime::ZERO))
+        .ok_or("image buffer")?;
+    src.push_buffer(buffer)
+        .map_err(|e| format!("image push: {e}"))?;
+    src.end_of_stream().map_err(|e| format!("image eos: {e}"))?;
+    let out = raw_caps(w, h, fps, None);
+    Ok((src.upcast(), out))
+}
+
+/// Plays a video file in its own pipeline at its own pace (looping by seeking back at the end)
+/// and hands each frame to the canvas through an appsrc that stamps it with canvas time: a file's
+/// timeline and seeks never disturb the live pipeline.
+pub struct MediaPlayer {
+    pipeline: gst::Pipeline,
+    stop: Arc<AtomicBool>,
+}
+
+impl MediaPlayer {
+    fn start(path: &Path, looping: bool) -> Result<(Self, gst::Element), String> {
+        if !path.is_file() {
+            return Err(format!("{}: 文件不存在 (no such file)", path.display()));
+        }
+        let appsrc = gst_app::AppSrc::builder()
+            .is_live(true)
+            .do_timestamp(true)
+            .format(gst::Format::Time)
+            .max_buffers(2)
+            .leaky_type(gst_app::AppLeakyType::Upstream)
+            .build();
+        let pipeline = gst::Pipeline::new();
+        let filesrc = element("filesrc")?;
+        filesrc.set_property("location", path);
+        let decode = element("decodebin")?;
+        let convert = element("videoconvert")?;
+        let scale = element("videoscale")?;
+        let caps = gst::Caps::builder("video/x-raw")
+            .field("format", "BGRA")
+            .build();
+        let filter = filter_element(&caps)?;
+        let sink = gst_app::AppSink::builder().sync(true).build();
+        pipeline
+            .add_many([
+                &filesrc,
+                &decode,
+                &convert,
+                &scale,
+                &filter,
+                sink.upcast_ref(),
+            ])
+            .map_err(|e| e.to_string())?;
+        filesrc.link(&decode).map_err(|e| e.to_string())?;
+        gst::Element::link_many([&convert, &scale, &filter, sink.upcast_ref()])
+            .map_err(|e| e.to_string())?;
+        let convert_weak = convert.downgrade();
+        decode.connect_pad_added(move |_, pad| {
+            let is_video = pad
+                .current_caps()
+                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+                .unwrap_or(false);
+            if let (true, Some(convert)) = (is_video, convert_weak.upgrade())
+                && let Some(sink) = convert.static_pad("sink")
+                && !sink.is_linked()
+            {
+                let _ = pad.link(&sink);
+            }
+        });
+        let target = appsrc.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) {
+                        if target.caps().as_ref() != Some(&caps.to_owned()) {
+                            target.set_caps(Some(&caps.to_owned()));
+                        }
+                        let mut buffer = buffer.copy();
+                        if let Some(b) = buffer.get_mut() {
+                            // The canvas stamps frames with its own clock on arrival.
+                            b.set_pts(gst::ClockTime::NONE);
+                            b.set_dts(gst::ClockTime::NONE);
+                        }
+                        let _ = target.push_buffer(buffer);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let bus = pipeline.bus().ok_or("media bus")?;
+        let weak = pipeline.downgrade();
+        let stopping = stop.clone();
+        let name = path.display().to_string();
+        std::thread::Builder::new()
+            .name("media-loop".into())
+            .spawn(move || {
+                while !stopping.load(Ordering::Relaxed) {
+                    let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+                        continue;
+                    };
+                    let Some(pipeline) = weak.upgrade() else {
+                        break;
+                    };
+                    match message.view() {
+                        gst::MessageView::Eos(_) if looping => {
+                            let _ = pipeline.seek_simple(
+                                gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+                                gst::ClockTime::ZERO,
+                            );
+                        }
+                        gst::MessageView::Error(e) => {
+                            tracing::warn!(file = %name, error = %e.error(), "media layer stopped");
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| format!("{}: cannot play: {e}", path.display()))?;
+        Ok((Self { pipeline, stop }, appsrc.upcast()))
+    }
+}
+
+impl Drop for MediaPlayer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}

@@ -1,0 +1,457 @@
+//! One connection of an output: its pipeline (appsrc → mux/encoder → network or file sink),
+//! how to tell it is live or broken, and its counters.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use super::{Failure, OutputKind, OutputSpec, RecordFormat};
+use crate::engine::tap::{Subscriber, Tap};
+use crate::engine::{Taps, lock};
+
+/// A live WHIP session that hears nothing from the relay for this long is considered gone:
+/// webrtc-rs sends TWCC feedback and receiver reports many times a second.
+const WHIP_SILENCE: Duration = Duration::from_secs(3);
+
+pub(crate) enum Health {
+    Starting,
+    Live,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Metrics {
+    pub target_kbps: u32,
+    pub measured_kbps: f64,
+    pub fps: f64,
+    pub dropped_frames: u64,
+    pub rtt_ms: Option<f64>,
+    pub loss: Option<f64>,
+}
+
+pub(crate) struct Sample {
+    pub at: Instant,
+    bytes: u64,
+    frames: u64,
+    dropped: u64,
+    target_kbps: u32,
+    rtt_ms: Option<f64>,
+    loss: Option<f64>,
+}
+
+impl Metrics {
+    pub fn between(a: &Sample, b: &Sample) -> Self {
+        let secs = b.at.duration_since(a.at).as_secs_f64().max(1e-3);
+        Self {
+            target_kbps: b.target_kbps,
+            measured_kbps: b.bytes.saturating_sub(a.bytes) as f64 * 8.0 / 1000.0 / secs,
+            fps: b.frames.saturating_sub(a.frames) as f64 / secs,
+            dropped_frames: b.dropped,
+            rtt_ms: b.rtt_ms,
+            loss: b.loss,
+        }
+    }
+}
+
+/// What whipclientsink tells us through its signals.
+#[derive(Default)]
+struct WhipWatch {
+    connected: AtomicBool,
+    failed: Mutex<Option<String>>,
+    removed: AtomicBool,
+    webrtcbin: Mutex<Option<gst::Element>>,
+    rtcp_hooked: AtomicBool,
+    last_rtcp: Arc<Mutex<Option<Instant>>>,
+    encoded_bytes: Arc<AtomicU64>,
+}
+
+pub(crate) struct Attempt {
+    pipeline: gst::Pipeline,
+    sink: gst::Element,
+    video: Arc<Subscriber>,
+    audio: Arc<Subscriber>,
+    video_tap: Tap,
+    audio_tap: Tap,
+    whip: Option<Arc<WhipWatch>>,
+    /// Buffers that reached the sink (file and SRT outputs are live from the first one).
+    reached_sink: Arc<AtomicU64>,
+    encoder_kbps: Arc<dyn Fn() -> u32 + Send + Sync>,
+    started: Instant,
+}
+
+impl Attempt {
+    pub fn start(spec: &OutputSpec, taps: &Taps) -> Result<Self, Failure> {
+        crate::init().map_err(|e| Failure::Fatal(e.to_string()))?;
+        let (description, encoded) = match &spec.kind {
+            OutputKind::Whip { bitrate, .. } => (
+                format!(
+                    "appsrc name=video ! videoconvert ! queue ! \
+                     whipclientsink name=sink video-caps=video/x-h264 audio-caps=audio/x-opus \
+                       congestion-control=gcc do-fec=false \
+                       start-bitrate={} min-bitrate={} max-bitrate={} \
+                     appsrc name=audio ! audioconvert ! audioresample ! queue ! sink.",
+                    bitrate.start_kbps * 1000,
+                    bitrate.min_kbps * 1000,
+                    bitrate.max_kbps * 1000,
+                ),
+                false,
+            ),
+            OutputKind::Rtmp { .. } => (
+                "appsrc name=video ! h264parse ! queue ! flvmux name=mux streamable=true ! \
+                 rtmp2sink name=sink \
+                 appsrc name=audio ! aacparse ! queue ! mux."
+                    .to_owned(),
+                true,
+            ),
+            OutputKind::Srt { .. } => (
+                "appsrc name=video ! h264parse ! queue ! mpegtsmux name=mux alignment=7 ! \
+                 srtsink name=sink wait-for-connection=false \
+                 appsrc name=audio ! aacparse ! queue ! mux."
+                    .to_owned(),
+                true,
+            ),
+            OutputKind::Record { format, .. } => (
+                format!(
+                    "appsrc name=video ! h264parse ! queue ! {} name=mux ! filesink name=sink \
+                     appsrc name=audio ! aacparse ! queue ! mux.",
+                    match format {
+                        RecordFormat::Mp4 => "mp4mux fragment-duration=1000",
+                        RecordFormat::Mkv => "matroskamux",
+                    }
+                ),
+                true,
+            ),
+        };
+        let pipeline = gst::parse::launch(&description)
+            .map_err(|e| Failure::Fatal(format!("output pipeline: {e}")))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| Failure::Fatal("output pipeline is not a pipeline".into()))?;
+        let by_name = |name: &str| {
+            pipeline
+                .by_name(name)
+                .ok_or_else(|| Failure::Fatal(format!("output pipeline lacks {name}")))
+        };
+        let sink = by_name("sink")?;
+        let appsrc = |name: &str| -> Result<gst_app::AppSrc, Failure> {
+            by_name(name)?
+                .downcast::<gst_app::AppSrc>()
+                .map_err(|_| Failure::Fatal(format!("{name} is not an appsrc")))
+        };
+        let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
+
+        let mut whip = None;
+        match &spec.kind {
+            OutputKind::Whip {
+                url,
+                key,
+                stun_server,
+                ..
+            } => {
+                sink.set_property("stun-server", stun_server.clone());
+                let proxy = sink
+                    .dynamic_cast_ref::<gst::ChildProxy>()
+                    .ok_or_else(|| Failure::Fatal("whipclientsink is not a child proxy".into()))?;
+                proxy.set_child_property("signaller::whip-endpoint", url);
+                proxy.set_child_property("signaller::auth-token", key);
+                whip = Some(watch_whip(&sink));
+            }
+            OutputKind::Rtmp { url } => sink.set_property("location", url),
+            OutputKind::Srt { url } => sink.set_property("uri", url),
+            OutputKind::Record { path, .. } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                    && !dir.is_dir()
+                {
+                    return Err(Failure::Fatal(format!(
+                        "record.path: folder {} does not exist",
+                        dir.display()
+                    )));
+                }
+                sink.set_property("location", path);
+            }
+        }
+        let reached_sink = Arc::new(AtomicU64::new(0));
+        if let Some(pad) = sink.static_pad("sink") {
+            let counter = reached_sink.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        }
+
+        // Same clock and base time as the engine: its timestamps are this pipeline's too.
+        pipeline.use_clock(Some(&taps.clock));
+        pipeline.set_start_time(gst::ClockTime::NONE);
+        pipeline.set_base_time(taps.base_time);
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| Failure::Retry(format!("cannot start: {e}")))?;
+
+        let (video_tap, audio_tap) = if encoded {
+            (taps.h264.clone(), taps.aac.clone())
+        } else {
+            (taps.raw_video.clone(), taps.raw_audio.clone())
+        };
+        let video = Subscriber::new(video_src, encoded);
+        let audio = Subscriber::new(audio_src, false);
+        video_tap.subscribe(video.clone());
+        audio_tap.subscribe(audio.clone());
+        let encoder = taps.encoder.clone();
+        Ok(Self {
+            pipeline,
+            sink,
+            video,
+            audio,
+            video_tap,
+            audio_tap,
+            whip,
+            reached_sink,
+            encoder_kbps: Arc::new(move || encoder.bitrate_kbps()),
+            started: Instant::now(),
+        })
+    }
+
+    /// Waits up to `timeout` for news from the pipeline and says how the connection is doing.
+    pub fn poll(&mut self, timeout: Duration) -> Health {
+        if let Some(bus) = self.pipeline.bus()
+            && let Some(message) = bus.timed_pop_filtered(
+                gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
+                &[gst::MessageType::Error, gst::MessageType::Eos],
+            )
+        {
+            return Health::Failed(match message.view() {
+                gst::MessageView::Error(e) => {
+                    let from = message
+                        .src()
+                        .map(|s| s.name().to_string())
+                        .unwrap_or_default();
+                    format!("{from}: {}", e.error())
+                }
+                _ => "the server ended the stream".into(),
+            });
+        }
+        if let Some(whip) = &self.whip {
+            return whip_health(whip);
+        }
+        let live = match self.sink.factory().map(|f| f.name().to_string()).as_deref() {
+            Some("rtmp2sink") => structure_u64(&self.sink, "stats", "out-bytes-total") > 0,
+            _ => self.reached_sink.load(Ordering::Relaxed) > 0,
+        };
+        if live {
+            Health::Live
+        } else if self.started.elapsed() > Duration::from_secs(10) {
+            Health::Failed("no connection after 10 s".into())
+        } else {
+            Health::Starting
+        }
+    }
+
+    pub fn sample(&self) -> Sample {
+        let (mut target_kbps, mut rtt_ms, mut loss) = ((self.encoder_kbps)(), None, None);
+        let bytes = match (
+            &self.whip,
+            self.sink.factory().map(|f| f.name().to_string()).as_deref(),
+        ) {
+            (Some(whip), _) => {
+                let stats = self.sink.property::<gst::Structure>("stats");
+                let read = read_whip_stats(&stats);
+                target_kbps = read.target_bps / 1000;
+                rtt_ms = read.rtt_ms;
+                loss = read.loss;
+                whip.encoded_bytes.load(Ordering::Relaxed)
+            }
+            (None, Some("rtmp2sink")) => structure_u64(&self.sink, "stats", "out-bytes-total"),
+            _ => {
+                self.video.bytes.load(Ordering::Relaxed) + self.audio.bytes.load(Ordering::Relaxed)
+            }
+        };
+        Sample {
+            at: Instant::now(),
+            bytes,
+            frames: self.video.buffers.load(Ordering::Relaxed),
+            dropped: self.video.dropped.load(Ordering::Relaxed),
+            target_kbps,
+            rtt_ms,
+            loss,
+        }
+    }
+
+    /// Ends cleanly: end-of-stream through the muxer so files get their last fragment, then stop.
+    pub fn finish(self) {
+        self.detach();
+        let _ = self.video.appsrc().end_of_stream();
+        let _ = self.audio.appsrc().end_of_stream();
+        if let Some(bus) = self.pipeline.bus() {
+            let _ = bus.timed_pop_filtered(
+                gst::ClockTime::from_seconds(5),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            );
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+
+    pub fn abort(self) {
+        self.detach();
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+
+    fn detach(&self) {
+        self.video_tap.unsubscribe(&self.video);
+        self.audio_tap.unsubscribe(&self.audio);
+    }
+}
+
+fn structure_u64(element: &gst::Element, property: &str, field: &str) -> u64 {
+    element
+        .property::<Option<gst::Structure>>(property)
+        .and_then(|s| s.get::<u64>(field).ok())
+        .unwrap_or(0)
+}
+
+/// Hooks whipclientsink's session signals: connection state, session end, and the encoder
+/// (to count what GCC lets out).
+fn watch_whip(sink: &gst::Element) -> Arc<WhipWatch> {
+    let watch = Arc::new(WhipWatch::default());
+    let w = watch.clone();
+    sink.connect("consumer-added", false, move |args| {
+        let webrtcbin = args.get(2)?.get::<gst::Element>().ok()?;
+        let state_watch = w.clone();
+        webrtcbin.connect_notify(Some("connection-state"), move |bin, _| {
+            let state =
+                bin.property::<gstreamer_webrtc::WebRTCPeerConnectionState>("connection-state");
+            match state {
+                gstreamer_webrtc::WebRTCPeerConnectionState::Connected => {
+                    state_watch.connected.store(true, Ordering::Relaxed);
+                }
+                gstreamer_webrtc::WebRTCPeerConnectionState::Failed
+                | gstreamer_webrtc::WebRTCPeerConnectionState::Closed => {
+                    *lock(&state_watch.failed) = Some(format!("WebRTC connection {state:?}"));
+                }
+                _ => {}
+            }
+        });
+        *lock(&w.webrtcbin) = Some(webrtcbin);
+        None
+    });
+    let w = watch.clone();
+    sink.connect("consumer-removed", false, move |_| {
+        w.removed.store(true, Ordering::Relaxed);
+        None
+    });
+    let w = watch.clone();
+    sink.connect("encoder-setup", false, move |args| {
+        let consumer = args
+            .get(1)
+            .and_then(|v| v.get::<String>().ok())
+            .unwrap_or_default();
+        if let Some(encoder) = args.get(3).and_then(|v| v.get::<gst::Element>().ok())
+            && consumer != "discovery"
+            && let Some(pad) = encoder.static_pad("src")
+        {
+            let counter = w.encoded_bytes.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(buffer) = info.buffer() {
+                    counter.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        Some(false.to_value())
+    });
+    watch
+}
+
+fn whip_health(whip: &WhipWatch) -> Health {
+    if let Some(reason) = lock(&whip.failed).clone() {
+        return Health::Failed(reason);
+    }
+    if whip.removed.load(Ordering::Relaxed) {
+        return Health::Failed("the WebRTC session ended".into());
+    }
+    if !whip.connected.load(Ordering::Relaxed) {
+        return Health::Starting;
+    }
+    hook_rtcp(whip);
+    match *lock(&whip.last_rtcp) {
+        Some(at) if at.elapsed() > WHIP_SILENCE => Health::Failed(format!(
+            "no RTCP from the relay for {} s",
+            WHIP_SILENCE.as_secs()
+        )),
+        _ => Health::Live,
+    }
+}
+
+/// Notes the time of every RTCP packet from the relay, through the RTP session inside
+/// webrtcbin: the quickest sign that the relay went away (ICE consent takes ~30 s).
+fn hook_rtcp(whip: &WhipWatch) {
+    if whip.rtcp_hooked.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(webrtcbin) = lock(&whip.webrtcbin).clone() else {
+        return;
+    };
+    let Some(rtpbin) = webrtcbin
+        .downcast_ref::<gst::Bin>()
+        .and_then(|bin| bin.by_name("rtpbin"))
+    else {
+        return;
+    };
+    let Some(session) =
+        rtpbin.emit_by_name::<Option<gst::glib::Object>>("get-internal-session", &[&0u32])
+    else {
+        return;
+    };
+    *lock(&whip.last_rtcp) = Some(Instant::now());
+    let last = whip.last_rtcp.clone();
+    session.connect("on-receiving-rtcp", false, move |_| {
+        *lock(&last) = Some(Instant::now());
+        None
+    });
+    whip.rtcp_hooked.store(true, Ordering::Relaxed);
+}
+
+struct WhipStats {
+    target_bps: u32,
+    rtt_ms: Option<f64>,
+    loss: Option<f64>,
+}
+
+/// Digs GCC's encoder target and the receiver's RTT and loss out of whipclientsink's `stats`.
+fn read_whip_stats(stats: &gst::Structure) -> WhipStats {
+    let mut out = WhipStats {
+        target_bps: 0,
+        rtt_ms: None,
+        loss: None,
+    };
+    for (_, session) in stats.iter() {
+        let Ok(session) = session.get::<gst::Structure>() else {
+            continue;
+        };
+        for (name, value) in session.iter() {
+            let Ok(entry) = value.get::<gst::Structure>() else {
+                continue;
+            };
+            if name == "consumer-stats" {
+                if let Ok(encoders) = entry.get::<gst::Array>("video-encoders") {
+                    for encoder in encoders.iter() {
+                        if let Ok(encoder) = encoder.get::<gst::Structure>() {
+                            out.target_bps =
+                                encoder.get::<i32>("bitrate").unwrap_or(0).max(0) as u32;
+                        }
+                    }
+                }
+            } else if name.starts_with("rtp-remote-inbound") {
+                if let Ok(rtt) = entry.get::<f64>("round-trip-time") {
+                    out.rtt_ms = Some(rtt * 1000.0);
+                }
+                if let Ok(lost) = entry.get::<f64>("fraction-lost") {
+                    out.loss = Some(lost);
+                }
+            }
+        }
+    }
+    out
+}
