@@ -12,7 +12,7 @@ build_pkgs=(
   libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-  gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-nice gstreamer1.0-x gstreamer1.0-gl
+  gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-plugins-base-apps gstreamer1.0-nice gstreamer1.0-x gstreamer1.0-gl
   gstreamer1.0-alsa gstreamer1.0-pulseaudio
   libasound2-dev libnice-dev
   fonts-noto-cjk

@@ -1,13 +1,11 @@
 //! AnchorDesk media engine. Everything GStreamer stays behind this crate's API.
 //!
 //! [`engine::Engine`] composes a [`scene::SceneCollection`] and feeds [`outputs`] (WHIP to the
-//! relay, RTMP/SRT to platforms, recordings), a preview and stats. [`smoke`] is the minimal
-//! encode that proves the encoders work on a machine.
+//! relay, RTMP/SRT to platforms, recordings), a preview and stats.
 
 pub mod engine;
 pub mod outputs;
 pub mod scene;
-pub mod smoke;
 
 use std::sync::OnceLock;
 

@@ -29,12 +29,68 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {
-    /// Run without a window.
+    /// Run without a window (the default for `live`; the windowed studio is `anchordesk`).
     #[arg(long)]
     pub headless: bool,
+    /// Scene collection (JSON); without it, a 1280×720 test pattern.
+    #[arg(long, value_name = "FILE")]
+    pub scene: Option<PathBuf>,
+    /// Publish over WHIP with adaptive bitrate (GCC), e.g. http://127.0.0.1:8080/whip/demo.
+    #[arg(long, value_name = "URL", requires = "key")]
+    pub whip: Option<String>,
+    /// The stream's publish key for --whip.
+    #[arg(
+        long,
+        env = "ANCHORDESK_STREAM_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub key: Option<String>,
+    /// Push to an RTMP(S) server, key included in the URL; repeat for several platforms.
+    #[arg(long, value_name = "URL")]
+    pub rtmp: Vec<String>,
+    /// Push over SRT (caller), e.g. srt://host:9000?streamid=KEY; repeatable.
+    #[arg(long, value_name = "URL")]
+    pub srt: Vec<String>,
+    /// Record to a file: .mp4 (fragmented) or .mkv; stays playable if the process is killed.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Bitrate of the H.264 encoder shared by RTMP, SRT and the recording, in kbit/s.
+    #[arg(long, default_value_t = 4000, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(100..=50_000))]
+    pub bitrate: u32,
+    /// WHIP bitrate range for GCC, in kbit/s: start, min, max.
+    #[arg(long, value_name = "START,MIN,MAX", default_value = "2000,300,6000", value_parser = parse_bitrate_range)]
+    pub whip_bitrate: anchordesk_pipelines::outputs::BitrateRange,
+    /// H.264 encoder: auto (hardware if present), x264, openh264, hardware.
+    #[arg(long, default_value = "auto", value_parser = parse_encoder)]
+    pub encoder: anchordesk_pipelines::engine::EncoderChoice,
+    /// Audio input: default (the system's capture device), tone (440 Hz) or silence.
+    #[arg(long, default_value = "default", value_parser = ["default", "tone", "silence"])]
+    pub audio: String,
     /// Stop after this long (e.g. 10s, 5m, 1h30m); without it, run until Ctrl-C or SIGTERM.
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub duration: Option<Duration>,
+}
+
+fn parse_bitrate_range(text: &str) -> Result<anchordesk_pipelines::outputs::BitrateRange, String> {
+    let parts: Vec<u32> = text
+        .split(',')
+        .map(|p| p.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| "expected three numbers START,MIN,MAX in kbit/s".to_owned())?;
+    let [start_kbps, min_kbps, max_kbps] = parts[..] else {
+        return Err("expected three numbers START,MIN,MAX in kbit/s".into());
+    };
+    Ok(anchordesk_pipelines::outputs::BitrateRange {
+        start_kbps,
+        min_kbps,
+        max_kbps,
+    })
+}
+
+fn parse_encoder(text: &str) -> Result<anchordesk_pipelines::engine::EncoderChoice, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "expected auto, x264, openh264 or hardware".to_owned())
 }
 
 pub fn main() -> ExitCode {
@@ -58,13 +114,40 @@ mod tests {
 
     #[test]
     fn live_parses_human_durations() {
-        let cli = Cli::try_parse_from(["anchordesk", "live", "--headless", "--duration", "1m30s"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "anchordesk",
+            "live",
+            "--headless",
+            "--duration",
+            "1m30s",
+            "--whip",
+            "http://127.0.0.1:1/whip/demo",
+            "--key",
+            "k",
+            "--rtmp",
+            "rtmp://a/live/1",
+            "--rtmp",
+            "rtmp://b/live/2",
+            "--whip-bitrate",
+            "800,200,3000",
+        ])
+        .unwrap();
         let Some(Command::Live(args)) = cli.command else {
             panic!("expected live");
         };
         assert!(args.headless);
         assert_eq!(args.duration, Some(Duration::from_secs(90)));
+        assert_eq!(args.rtmp.len(), 2);
+        assert_eq!(args.whip_bitrate.min_kbps, 200);
+    }
+
+    #[test]
+    fn whip_needs_a_key_and_ranges_need_three_numbers() {
+        let err =
+            Cli::try_parse_from(["anchordesk", "live", "--whip", "http://h/whip/s"]).unwrap_err();
+        assert!(err.to_string().contains("--key"), "{err}");
+        let err = Cli::try_parse_from(["anchordesk", "live", "--whip-bitrate", "1,2"]).unwrap_err();
+        assert!(err.to_string().contains("START,MIN,MAX"), "{err}");
     }
 
     #[test]

@@ -1,40 +1,201 @@
-//! `anchordesk live --headless`: the engine without a window.
+//! `anchordesk live`: the engine without a window, printing a stats line each second.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use anchordesk_pipelines::smoke::{TestEncodeSpec, run_test_encode};
+use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig, EngineStats};
+use anchordesk_pipelines::outputs::{OutputKind, OutputSpec, OutputState, RecordFormat};
+use anchordesk_pipelines::scene::{Canvas, SceneCollection};
 
 use crate::cli::LiveArgs;
 
 pub fn run(args: &LiveArgs) -> ExitCode {
-    if !args.headless {
-        eprintln!(
-            "anchordesk live: the windowed live mode is the studio (run `anchordesk`); \
-             add --headless to run the engine without a window"
-        );
-        return ExitCode::from(2);
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    stop_on_signal(stop.clone());
-    let spec = TestEncodeSpec {
-        duration: args.duration,
-        ..TestEncodeSpec::default()
-    };
-    match run_test_encode(&spec, &stop) {
-        Ok(summary) => {
-            println!("anchordesk live: {summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("anchordesk live: error: {e}");
+    match run_engine(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("anchordesk live: error: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Ctrl-C or SIGTERM ends the run gracefully (drained, summary printed) instead of killing it.
+fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
+    let scenes = match &args.scene {
+        Some(path) => load_scene(path)?,
+        None => SceneCollection::test_pattern(Canvas {
+            width: 1280,
+            height: 720,
+            fps: 30,
+        }),
+    };
+    let outputs = outputs_from(args)?;
+    let audio = AudioInput {
+        id: "main".into(),
+        source: match args.audio.as_str() {
+            "tone" => AudioSource::Tone { frequency: 440.0 },
+            "silence" => AudioSource::Silence,
+            _ => AudioSource::Default,
+        },
+        gain: 1.0,
+        muted: false,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    stop_on_signal(stop.clone());
+    let engine = Engine::start(EngineConfig {
+        scenes,
+        encoder: args.encoder,
+        video_bitrate_kbps: args.bitrate,
+        audio: vec![audio],
+    })
+    .map_err(|e| e.to_string())?;
+    for output in outputs {
+        engine.start_output(output).map_err(|e| e.to_string())?;
+    }
+    let started = Instant::now();
+    let mut stats = engine.stats();
+    let mut frames = 0;
+    while !stop.load(Ordering::Relaxed) && args.duration.is_none_or(|d| started.elapsed() < d) {
+        std::thread::sleep(Duration::from_millis(100));
+        if stats.has_changed().unwrap_or(false) {
+            let current = stats.borrow_and_update().clone();
+            frames = current.frames;
+            println!("{}", stats_line(started.elapsed(), &current));
+        }
+    }
+    let last = engine.output_stats();
+    engine.shutdown();
+    let failed: Vec<String> = last
+        .iter()
+        .filter_map(|o| match &o.state {
+            OutputState::Failed { reason } => Some(format!("{}: {reason}", o.id)),
+            _ => None,
+        })
+        .collect();
+    println!(
+        "anchordesk live: composed {} frames in {:.1} s with {}; outputs: {}",
+        frames,
+        started.elapsed().as_secs_f64(),
+        engine.encoder_name(),
+        if last.is_empty() {
+            "none".to_owned()
+        } else {
+            last.iter()
+                .map(|o| format!("{} ({} reconnects)", o.id, o.reconnects))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("anchordesk live: failed outputs: {}", failed.join("; "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn load_scene(path: &Path) -> Result<SceneCollection, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--scene {}: {e}", path.display()))?;
+    SceneCollection::from_json(&text).map_err(|e| format!("--scene {}: {e}", path.display()))
+}
+
+fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
+    let mut outputs = Vec::new();
+    if let Some(url) = &args.whip {
+        outputs.push(OutputSpec {
+            id: "whip".into(),
+            kind: OutputKind::Whip {
+                url: url.clone(),
+                key: args.key.clone().unwrap_or_default(),
+                bitrate: args.whip_bitrate,
+                stun_server: None,
+            },
+        });
+    }
+    for (i, url) in args.rtmp.iter().enumerate() {
+        outputs.push(OutputSpec {
+            id: format!("rtmp{}", i + 1),
+            kind: OutputKind::Rtmp { url: url.clone() },
+        });
+    }
+    for (i, url) in args.srt.iter().enumerate() {
+        outputs.push(OutputSpec {
+            id: format!("srt{}", i + 1),
+            kind: OutputKind::Srt { url: url.clone() },
+        });
+    }
+    if let Some(path) = &args.record {
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("mp4") => RecordFormat::Mp4,
+            Some("mkv") => RecordFormat::Mkv,
+            _ => {
+                return Err(format!(
+                    "--record {}: use a .mp4 or .mkv file name",
+                    path.display()
+                ));
+            }
+        };
+        outputs.push(OutputSpec {
+            id: "record".into(),
+            kind: OutputKind::Record {
+                path: path.clone(),
+                format,
+            },
+        });
+    }
+    for output in &outputs {
+        output.validate().map_err(|e| e.to_string())?;
+    }
+    Ok(outputs)
+}
+
+/// One line per second: the canvas, then each output's state and rates.
+fn stats_line(elapsed: Duration, stats: &EngineStats) -> String {
+    let mut line = format!(
+        "[{:>7.1} s] fps {:.1} cpu {:.0}% encoder {}",
+        elapsed.as_secs_f64(),
+        stats.fps,
+        stats.cpu_percent,
+        stats.encoder
+    );
+    for layer in &stats.layers {
+        if let Some(problem) = &layer.problem {
+            line.push_str(&format!(" | layer {}: {problem}", layer.id));
+        }
+    }
+    for output in &stats.outputs {
+        let state = match &output.state {
+            OutputState::Connecting => "connecting".to_owned(),
+            OutputState::Live => "live".to_owned(),
+            OutputState::Reconnecting { reason, attempt } => {
+                format!("reconnecting #{attempt} ({reason})")
+            }
+            OutputState::Failed { reason } => format!("failed ({reason})"),
+            OutputState::Stopped => "stopped".to_owned(),
+        };
+        line.push_str(&format!(
+            " | {} {} {state} {:.0} kbit/s target {} fps {:.1} dropped {}",
+            output.id,
+            output.kind,
+            output.measured_kbps,
+            output.target_kbps,
+            output.fps,
+            output.dropped_frames
+        ));
+        if let Some(rtt) = output.rtt_ms {
+            line.push_str(&format!(" rtt {rtt:.0} ms"));
+        }
+    }
+    if let Some(error) = &stats.error {
+        line.push_str(&format!(" | error: {error}"));
+    }
+    line
+}
+
+/// Ctrl-C or SIGTERM ends the run gracefully (recordings finalised, summary printed).
 /// The handlers are registered before this returns, so no early signal is lost.
 fn stop_on_signal(stop: Arc<AtomicBool>) {
     let rt = match tokio::runtime::Builder::new_current_thread()

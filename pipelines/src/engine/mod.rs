@@ -150,6 +150,8 @@ impl RgbaImage {
 pub struct EngineStats {
     /// Canvas frames composed per second.
     pub fps: f64,
+    /// Canvas frames composed since the engine started.
+    pub frames: u64,
     /// The whole process's CPU use over the last second, in % of one core.
     pub cpu_percent: f64,
     /// The shared H.264 encoder (`x264enc`, `openh264enc`, `vah264enc`, …).
@@ -788,6 +790,7 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                 outputs.sort_by(|a, b| a.id.cmp(&b.id));
                 let stats = EngineStats {
                     fps: (now.1 - last.1) as f64 / elapsed,
+                    frames: now.1,
                     cpu_percent: match (now.2, last.2) {
                         (Some(a), Some(b)) => (a - b) / elapsed * 100.0,
                         _ => 0.0,

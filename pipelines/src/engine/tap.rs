@@ -27,6 +27,9 @@ impl Subscriber {
         appsrc.set_property("leaky-type", gst_app::AppLeakyType::Downstream);
         appsrc.set_format(gst::Format::Time);
         appsrc.set_is_live(true);
+        // Encoders shift timestamps (x264enc starts at 1000 h) and say so in the segment; the
+        // output only computes the right running time if the segment travels with the buffers.
+        appsrc.set_property("handle-segment-change", true);
         Arc::new(Self {
             appsrc,
             waiting_for_keyframe: AtomicBool::new(encoded),

@@ -182,6 +182,10 @@ impl Attempt {
             });
         }
 
+        // Live sources from the start, so the pipeline does not wait to preroll.
+        let video = Subscriber::new(video_src, encoded);
+        let audio = Subscriber::new(audio_src, false);
+
         // Same clock and base time as the engine: its timestamps are this pipeline's too.
         pipeline.use_clock(Some(&taps.clock));
         pipeline.set_start_time(gst::ClockTime::NONE);
@@ -195,8 +199,6 @@ impl Attempt {
         } else {
             (taps.raw_video.clone(), taps.raw_audio.clone())
         };
-        let video = Subscriber::new(video_src, encoded);
-        let audio = Subscriber::new(audio_src, false);
         video_tap.subscribe(video.clone());
         audio_tap.subscribe(audio.clone());
         let encoder = taps.encoder.clone();

@@ -1,0 +1,259 @@
+//! The studio engine's outputs against the real relay: WHIP with GCC (in a network namespace:
+//! libnice offers no loopback candidates), RTMP into the relay's RTMP ingest, a recording
+//! alongside, reconnects after the relay restarts, and a bad URL that leaves the rest alone.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use anchordesk_e2e::media::WhepPlayer;
+use anchordesk_e2e::netns::{self, VETH_B};
+use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig};
+use anchordesk_pipelines::outputs::{
+    BitrateRange, OutputKind, OutputSpec, OutputState, OutputStats, RecordFormat,
+};
+use anchordesk_pipelines::scene::{Canvas, SceneCollection};
+use anyhow::{Context, Result, ensure};
+use serde_json::Value;
+
+fn engine() -> Result<Engine> {
+    Ok(Engine::start(EngineConfig {
+        scenes: SceneCollection::test_pattern(Canvas {
+            width: 1280,
+            height: 720,
+            fps: 30,
+        }),
+        encoder: Default::default(),
+        video_bitrate_kbps: 1500,
+        audio: vec![AudioInput {
+            id: "tone".into(),
+            source: AudioSource::Tone { frequency: 440.0 },
+            gain: 1.0,
+            muted: false,
+        }],
+    })?)
+}
+
+fn output(engine: &Engine, id: &str) -> Option<OutputStats> {
+    engine.output_stats().into_iter().find(|o| o.id == id)
+}
+
+/// Polls until `ok` holds for the output's stats; returns them and how long it took.
+async fn wait_output(
+    engine: &Engine,
+    id: &str,
+    within: Duration,
+    ok: impl Fn(&OutputStats) -> bool,
+) -> Result<(OutputStats, Duration)> {
+    let started = Instant::now();
+    loop {
+        let stats = output(engine, id).context("output gone")?;
+        if ok(&stats) {
+            return Ok((stats, started.elapsed()));
+        }
+        ensure!(
+            started.elapsed() < within,
+            "output {id} after {within:?}: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn relay_at(
+    dir: &std::path::Path,
+    listen: SocketAddr,
+    rtmp: bool,
+) -> Result<anchordesk_relay::RunningRelay> {
+    let mut config = anchordesk_relay::Config::bundled(dir.into());
+    config.listen = listen;
+    if rtmp {
+        config.rtmp_listen = Some("127.0.0.1:0".parse()?);
+    }
+    Ok(anchordesk_relay::start(&config).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -> Result<()> {
+    if !netns::isolate("engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let listen: SocketAddr = format!("127.0.0.1:{}", anchordesk_e2e::free_port()).parse()?;
+    let relay = relay_at(dir.path(), listen, false).await?;
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let base = relay.url();
+
+    let engine = engine()?;
+    engine.start_output(OutputSpec {
+        id: "relay".into(),
+        kind: OutputKind::Whip {
+            url: format!("{base}/whip/demo"),
+            key: key.clone(),
+            bitrate: BitrateRange {
+                start_kbps: 600,
+                min_kbps: 300,
+                max_kbps: 4000,
+            },
+            stun_server: None,
+        },
+    })?;
+    let (_, took) = wait_output(&engine, "relay", Duration::from_secs(15), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    println!("WHIP live after {took:?}");
+
+    let http = reqwest::Client::new();
+    let player_ip: IpAddr = VETH_B.parse()?;
+    let mut player = WhepPlayer::join(&http, &base, "demo", player_ip, true).await?;
+    let frames = player
+        .receive_frames(30, Duration::from_secs(15))
+        .await?
+        .clone();
+    ensure!(frames.frames >= 30, "{frames:?}");
+    let stats: Value = http
+        .get(format!("{base}/api/streams/demo/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(stats["video"]["width"], 1280, "{stats}");
+
+    // GCC moves the encoder's target as TWCC feedback comes in.
+    let mut targets = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) && targets.len() < 3 {
+        if let Some(o) = output(&engine, "relay") {
+            if o.target_kbps > 0 {
+                targets.insert(o.target_kbps);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    ensure!(targets.len() >= 2, "GCC target never changed: {targets:?}");
+    let live = output(&engine, "relay").context("stats")?;
+    println!("targets {targets:?}, now {live:?}");
+    ensure!(live.measured_kbps > 50.0, "{live:?}");
+    ensure!(live.rtt_ms.is_some(), "no RTT: {live:?}");
+    drop(player);
+
+    // The relay goes away for 5 s and comes back on the same address with the same data.
+    relay.shutdown().await?;
+    wait_output(&engine, "relay", Duration::from_secs(8), |o| {
+        matches!(o.state, OutputState::Reconnecting { .. })
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let relay = relay_at(dir.path(), listen, false).await?;
+    let (back, took) = wait_output(&engine, "relay", Duration::from_secs(10), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    println!("WHIP live again {took:?} after the relay restarted: {back:?}");
+    ensure!(took <= Duration::from_secs(3), "took {took:?} to come back");
+    ensure!(back.reconnects >= 1, "{back:?}");
+    let mut player = WhepPlayer::join(&http, &relay.url(), "demo", player_ip, true).await?;
+    player.receive_frames(10, Duration::from_secs(10)).await?;
+    engine.stop_output("relay")?;
+    engine.shutdown();
+    relay.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs_neither()
+-> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let relay = relay_at(dir.path(), "127.0.0.1:0".parse()?, true).await?;
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let rtmp = relay.rtmp_url().context("rtmp on")?;
+    let recording = dir.path().join("studio.mkv");
+
+    let engine = engine()?;
+    engine.start_output(OutputSpec {
+        id: "relay".into(),
+        kind: OutputKind::Rtmp {
+            url: format!("{rtmp}/demo?key={key}"),
+        },
+    })?;
+    engine.start_output(OutputSpec {
+        id: "record".into(),
+        kind: OutputKind::Record {
+            path: recording.clone(),
+            format: RecordFormat::Mkv,
+        },
+    })?;
+    // Nobody listens on port 9: this platform output keeps retrying on its own.
+    engine.start_output(OutputSpec {
+        id: "platform".into(),
+        kind: OutputKind::Rtmp {
+            url: "rtmp://127.0.0.1:9/live/key".into(),
+        },
+    })?;
+    assert!(
+        engine
+            .start_output(OutputSpec {
+                id: "bad".into(),
+                kind: OutputKind::Srt {
+                    url: "udp://nowhere".into()
+                },
+            })
+            .unwrap_err()
+            .to_string()
+            .starts_with("srt.url")
+    );
+
+    wait_output(&engine, "relay", Duration::from_secs(15), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    wait_output(&engine, "record", Duration::from_secs(5), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    let (platform, _) = wait_output(
+        &engine,
+        "platform",
+        Duration::from_secs(10),
+        |o| matches!(o.state, OutputState::Reconnecting { attempt, .. } if attempt >= 2),
+    )
+    .await?;
+    println!("platform output: {platform:?}");
+
+    // The relay turns the RTMP push into HLS; gst-discoverer recognises the stream there.
+    let http = reqwest::Client::new();
+    let playlist = format!("{}/hls/demo/index.m3u8", relay.url());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !http.get(&playlist).send().await?.status().is_success() {
+        ensure!(Instant::now() < deadline, "no HLS playlist");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let found = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("gst-discoverer-1.0")
+            .arg(&playlist)
+            .output()
+    })
+    .await??;
+    let found = String::from_utf8_lossy(&found.stdout).to_string();
+    ensure!(found.contains("H.264"), "discoverer on HLS:\n{found}");
+    let (relay_out, _) = wait_output(&engine, "relay", Duration::from_secs(1), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    ensure!(
+        relay_out.measured_kbps > 100.0 && relay_out.target_kbps == 1500,
+        "{relay_out:?}"
+    );
+
+    engine.shutdown();
+    let found = std::process::Command::new("gst-discoverer-1.0")
+        .arg(&recording)
+        .output()?;
+    let found = String::from_utf8_lossy(&found.stdout).to_string();
+    ensure!(
+        found.contains("H.264") && found.to_lowercase().contains("aac"),
+        "recording:\n{found}"
+    );
+    relay.shutdown().await?;
+    Ok(())
+}
