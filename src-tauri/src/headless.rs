@@ -37,10 +37,11 @@ fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
         source: match args.audio.as_str() {
             "tone" => AudioSource::Tone { frequency: 440.0 },
             "silence" => AudioSource::Silence,
-            _ => AudioSource::Default,
+            _ => AudioSource::Device { id: None },
         },
         gain: 1.0,
         muted: false,
+        noise_suppression: false,
     };
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signal(stop.clone());

@@ -29,6 +29,7 @@ fn engine() -> Result<Engine> {
             source: AudioSource::Tone { frequency: 440.0 },
             gain: 1.0,
             muted: false,
+            noise_suppression: false,
         }],
     })?)
 }
@@ -116,16 +117,19 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
         .await?
         .json()
         .await?;
-    assert_eq!(stats["video"]["width"], 1280, "{stats}");
+    // whipclientsink scales the picture down while GCC's target is low (640×360 at 600
+    // kbit/s) and back up as it rises.
+    let width = stats["video"]["width"].as_u64().unwrap_or(0);
+    ensure!((640..=1280).contains(&width), "{stats}");
 
     // GCC moves the encoder's target as TWCC feedback comes in.
     let mut targets = std::collections::BTreeSet::new();
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(10) && targets.len() < 3 {
-        if let Some(o) = output(&engine, "relay") {
-            if o.target_kbps > 0 {
-                targets.insert(o.target_kbps);
-            }
+        if let Some(o) = output(&engine, "relay")
+            && o.target_kbps > 0
+        {
+            targets.insert(o.target_kbps);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

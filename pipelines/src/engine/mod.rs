@@ -25,7 +25,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use tokio::sync::watch;
 
-pub use audio::{AudioInput, AudioLevel, AudioSource};
+pub use audio::{AudioDevice, AudioInput, AudioLevel, AudioSource, list_devices as audio_devices};
 pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
 
@@ -184,6 +184,7 @@ struct Shared {
     stats: watch::Sender<EngineStats>,
     preview: watch::Sender<Option<Arc<PreviewFrame>>>,
     levels: watch::Sender<HashMap<String, AudioLevel>>,
+    audio_inputs: HashMap<String, audio::InputHandle>,
     error: Mutex<Option<String>>,
     stop: AtomicBool,
 }
@@ -323,12 +324,17 @@ impl Engine {
                 source: AudioSource::Silence,
                 gain: 1.0,
                 muted: false,
+                noise_suppression: false,
             }]
         } else {
             config.audio.clone()
         };
+        let mut audio_inputs = HashMap::new();
         for input in &inputs {
-            audio::add_input(&pipeline, &mixer, input)?;
+            audio_inputs.insert(
+                input.id.clone(),
+                audio::add_input(&pipeline, &mixer, input)?,
+            );
         }
         let raw_audio_sink = branch_appsink(&pipeline, &audio_tee, &[], true)?;
         let aac_valve = make("valve", None)?;
@@ -437,6 +443,7 @@ impl Engine {
             stats,
             preview,
             levels,
+            audio_inputs,
             error: Mutex::new(None),
             stop: AtomicBool::new(false),
         });
@@ -515,6 +522,29 @@ impl Engine {
 
     pub fn set_audio_gain(&self, input_id: &str, gain: f64, muted: bool) -> Result<()> {
         audio::set_gain(&self.shared.pipeline, input_id, gain, muted)
+    }
+
+    /// Turns noise suppression of an input on or off while live.
+    pub fn set_noise_suppression(&self, input_id: &str, on: bool) -> Result<()> {
+        self.shared
+            .audio_inputs
+            .get(input_id)
+            .ok_or_else(|| Error::Invalid(format!("audio: no audio input '{input_id}'")))?
+            .suppression
+            .set_enabled(on);
+        Ok(())
+    }
+
+    /// What feeds each audio input (`cpal alsa:hw:1,0`, `gstreamer autoaudiosrc`, `tone`, …).
+    pub fn audio_backends(&self) -> Vec<(String, String)> {
+        let mut list: Vec<(String, String)> = self
+            .shared
+            .audio_inputs
+            .iter()
+            .map(|(id, input)| (id.clone(), input.backend.clone()))
+            .collect();
+        list.sort();
+        list
     }
 
     /// Changes the shared H.264 encoder's bitrate while live.

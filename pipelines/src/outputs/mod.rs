@@ -172,14 +172,13 @@ pub struct OutputStats {
     pub reconnects: u64,
 }
 
-/// Backoff between attempts: quick at first so a restarted server is reached within a second
-/// or two, never more than 2 s apart.
+/// Backoff between attempts: quick at first, then once a second, so a server that comes back
+/// is reached within about a second (a refused attempt costs a few milliseconds).
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(match attempt {
         0 | 1 => 250,
         2 => 500,
-        3 => 1_000,
-        _ => 2_000,
+        _ => 1_000,
     })
 }
 

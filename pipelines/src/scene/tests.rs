@@ -64,7 +64,8 @@ fn error_of(edit: impl FnOnce(&mut serde_json::Value)) -> SceneError {
 #[test]
 fn every_validation_error_names_its_field() {
     use serde_json::json;
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("version", Box::new(|v| v["version"] = json!(7))),
         ("canvas", Box::new(|v| v["canvas"]["width"] = json!(1000))),
         ("canvas.fps", Box::new(|v| v["canvas"]["fps"] = json!(29))),

@@ -1,5 +1,11 @@
-//! Audio inputs mixed into one track: per input a gain/mute stage and a level meter
-//! (peak and RMS ~20 times a second), then `audiomixer`.
+//! Audio inputs mixed into one track: per input optional noise suppression, a gain/mute stage
+//! and a level meter (peak and RMS ~20 times a second), then `audiomixer`.
+
+mod capture;
+mod denoise;
+
+pub use capture::{AudioDevice, Capture, list_devices};
+pub use denoise::NoiseSuppression;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -16,6 +22,9 @@ pub struct AudioInput {
     pub gain: f64,
     #[serde(default)]
     pub muted: bool,
+    /// Suppress steady background noise (fans, street) with nnnoiseless; adds 10 ms.
+    #[serde(default)]
+    pub noise_suppression: bool,
 }
 
 fn unity() -> f64 {
@@ -25,13 +34,19 @@ fn unity() -> f64 {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AudioSource {
-    /// The system's default capture device (PulseAudio/PipeWire or ALSA, whichever is there).
-    Default,
+    /// A capture device through cpal (`id` from [`list_devices`]; the default input when
+    /// absent). Where cpal finds none, GStreamer's `autoaudiosrc` is used instead.
+    Device {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
     /// A sine tone, for rehearsals and tests.
     Tone {
         #[serde(default = "a440")]
         frequency: f64,
     },
+    /// Red (Brownian) noise (like a fan's rumble), to try noise suppression.
+    Noise,
     Silence,
 }
 
@@ -53,41 +68,82 @@ pub fn element_name(input_id: &str) -> String {
     format!("audio-{input_id}")
 }
 
+/// A running input: its noise suppression switch, and the cpal capture it owns (if any).
+pub struct InputHandle {
+    pub suppression: NoiseSuppression,
+    pub backend: String,
+    _capture: Option<Capture>,
+}
+
 /// Adds an input chain ending at a new request pad of `mixer`.
-pub fn add_input(pipeline: &gst::Pipeline, mixer: &gst::Element, input: &AudioInput) -> Result<()> {
+pub fn add_input(
+    pipeline: &gst::Pipeline,
+    mixer: &gst::Element,
+    input: &AudioInput,
+) -> Result<InputHandle> {
     let bin = gst::Bin::with_name(&element_name(&input.id));
-    let src = match &input.source {
-        AudioSource::Default => {
-            let src = make("autoaudiosrc", None)?;
-            src
-        }
+    let mut capture = None;
+    let (src, backend) = match &input.source {
+        AudioSource::Device { id } => match capture::open(id.as_deref()) {
+            Some((src, handle)) => {
+                let backend = format!("cpal {}", handle.device);
+                capture = Some(handle);
+                (src, backend)
+            }
+            None => {
+                tracing::warn!(input = %input.id, "cpal has no capture device; using GStreamer's autoaudiosrc");
+                (
+                    make("autoaudiosrc", None)?,
+                    "gstreamer autoaudiosrc".to_owned(),
+                )
+            }
+        },
         AudioSource::Tone { frequency } => {
             let src = make("audiotestsrc", None)?;
             src.set_property("is-live", true);
             src.set_property("freq", *frequency);
             src.set_property("volume", 0.3f64);
-            src
+            (src, "tone".to_owned())
+        }
+        AudioSource::Noise => {
+            let src = make("audiotestsrc", None)?;
+            src.set_property("is-live", true);
+            src.set_property_from_str("wave", "red-noise");
+            src.set_property("volume", 0.3f64);
+            (src, "noise".to_owned())
         }
         AudioSource::Silence => {
             let src = make("audiotestsrc", None)?;
             src.set_property("is-live", true);
             src.set_property_from_str("wave", "silence");
-            src
+            (src, "silence".to_owned())
         }
     };
     let convert = make("audioconvert", None)?;
     let resample = make("audioresample", None)?;
+    let format = make("capsfilter", None)?;
+    format.set_property(
+        "caps",
+        gst::Caps::builder("audio/x-raw")
+            .field("format", "F32LE")
+            .field("layout", "interleaved")
+            .field("rate", MIX_CAPS_RATE)
+            .field("channels", 2i32)
+            .build(),
+    );
     let volume = make("volume", Some("gain"))?;
     volume.set_property("volume", input.gain.clamp(0.0, 4.0));
     volume.set_property("mute", input.muted);
     let level = make("level", Some("meter"))?;
     level.set_property("interval", 50_000_000u64);
     level.set_property("post-messages", true);
-    let elements = [&src, &convert, &resample, &volume, &level];
-    bin.add_many(elements)
-        .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
-    gst::Element::link_many(elements)
-        .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
+    let elements = [&src, &convert, &resample, &format, &volume, &level];
+    let failed = |e: gst::glib::BoolError| Error::Invalid(format!("audio input {}: {e}", input.id));
+    bin.add_many(elements).map_err(failed)?;
+    gst::Element::link_many(elements).map_err(failed)?;
+    let suppression = NoiseSuppression::default();
+    suppression.set_enabled(input.noise_suppression);
+    suppression.attach(&volume.static_pad("sink").expect("volume sink"), 2);
     let ghost = gst::GhostPad::builder_with_target(&level.static_pad("src").expect("level src"))
         .map_err(|e| Error::Invalid(e.to_string()))?
         .name("src")
@@ -103,7 +159,11 @@ pub fn add_input(pipeline: &gst::Pipeline, mixer: &gst::Element, input: &AudioIn
     ghost
         .link(&pad)
         .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
-    Ok(())
+    Ok(InputHandle {
+        suppression,
+        backend,
+        _capture: capture,
+    })
 }
 
 /// Sets gain and mute of a running input.

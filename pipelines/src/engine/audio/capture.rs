@@ -1,0 +1,180 @@
+//! Microphones through cpal: the device list, and capture pushed into an appsrc. Where cpal
+//! finds no usable device (no sound card, a server), GStreamer's `autoaudiosrc` is used.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+/// A capture device as the studio's mixer lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AudioDevice {
+    /// Stable id to put in a scene's audio input (`alsa:hw:1,0`, …).
+    pub id: String,
+    pub name: String,
+    pub channels: u16,
+    pub sample_rate: u32,
+    pub is_default: bool,
+}
+
+/// Capture devices cpal can open with a default configuration.
+pub fn list_devices() -> Vec<AudioDevice> {
+    let host = cpal::default_host();
+    let default = host
+        .default_input_device()
+        .and_then(|d| d.id().ok())
+        .map(|id| id.to_string());
+    let Ok(devices) = host.input_devices() else {
+        return Vec::new();
+    };
+    devices
+        .filter_map(|device| {
+            let id = device.id().ok()?.to_string();
+            let config = device.default_input_config().ok()?;
+            let name = device
+                .description()
+                .map(|d| d.to_string())
+                .unwrap_or_else(|_| id.clone());
+            Some(AudioDevice {
+                is_default: default.as_deref() == Some(id.as_str()),
+                id,
+                name,
+                channels: config.channels(),
+                sample_rate: config.sample_rate(),
+            })
+        })
+        .collect()
+}
+
+/// A running cpal stream. cpal streams are not `Send` on every platform, so each lives on a
+/// thread of its own until this handle is dropped.
+pub struct Capture {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub device: String,
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Opens `id` (or the default input) and returns an appsrc fed with its samples as F32LE, or
+/// `None` when cpal has no such device (the caller falls back to GStreamer).
+pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
+    let host = cpal::default_host();
+    let device = match id {
+        Some(id) => host
+            .input_devices()
+            .ok()?
+            .find(|d| d.id().ok().is_some_and(|i| i.to_string() == id))?,
+        None => host.default_input_device()?,
+    };
+    let config = device.default_input_config().ok()?;
+    let (channels, rate) = (config.channels(), config.sample_rate());
+    let name = device.id().ok()?.to_string();
+    let caps = gst::Caps::builder("audio/x-raw")
+        .field("format", "F32LE")
+        .field("layout", "interleaved")
+        .field("rate", rate as i32)
+        .field("channels", i32::from(channels))
+        .build();
+    let appsrc = gst_app::AppSrc::builder()
+        .caps(&caps)
+        .format(gst::Format::Time)
+        .is_live(true)
+        .do_timestamp(true)
+        .max_buffers(20)
+        .leaky_type(gst_app::AppLeakyType::Upstream)
+        .build();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let target = appsrc.clone();
+    let stopping = stop.clone();
+    let label = name.clone();
+    let thread = std::thread::Builder::new()
+        .name("audio-capture".into())
+        .spawn(move || {
+            let push = move |samples: &[f32]| {
+                let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+                let _ = target.push_buffer(gst::Buffer::from_mut_slice(bytes));
+            };
+            let on_error = |e: cpal::Error| tracing::warn!(error = %e, "audio capture error");
+            let stream = match config.sample_format() {
+                cpal::SampleFormat::F32 => device.build_input_stream(
+                    config.into(),
+                    move |data: &[f32], _: &_| push(data),
+                    on_error,
+                    None,
+                ),
+                cpal::SampleFormat::I16 => device.build_input_stream(
+                    config.into(),
+                    move |data: &[i16], _: &_| {
+                        let converted: Vec<f32> =
+                            data.iter().map(|s| f32::from(*s) / 32_768.0).collect();
+                        push(&converted);
+                    },
+                    on_error,
+                    None,
+                ),
+                cpal::SampleFormat::I32 => device.build_input_stream(
+                    config.into(),
+                    move |data: &[i32], _: &_| {
+                        let converted: Vec<f32> = data
+                            .iter()
+                            .map(|s| (f64::from(*s) / 2_147_483_648.0) as f32)
+                            .collect();
+                        push(&converted);
+                    },
+                    on_error,
+                    None,
+                ),
+                other => {
+                    let _ = ready_tx.send(Err(format!("unsupported sample format {other}")));
+                    return;
+                }
+            };
+            let stream = match stream.map_err(|e| e.to_string()).and_then(|s| {
+                s.play().map_err(|e| e.to_string())?;
+                Ok(s)
+            }) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            while !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            drop(stream);
+        })
+        .ok()?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {
+            tracing::info!(device = %label, rate, channels, "audio capture started (cpal)");
+            Some((
+                appsrc.upcast(),
+                Capture {
+                    stop,
+                    thread: Some(thread),
+                    device: name,
+                },
+            ))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(device = %label, error = %e, "cpal could not capture");
+            let _ = thread.join();
+            None
+        }
+        Err(_) => None,
+    }
+}
