@@ -3,6 +3,7 @@
 //! [`engine::Engine`] composes a [`scene::SceneCollection`] and feeds [`outputs`] (WHIP to the
 //! relay, RTMP/SRT to platforms, recordings), a preview and stats.
 
+pub mod devices;
 pub mod engine;
 pub mod outputs;
 pub mod scene;

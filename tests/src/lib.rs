@@ -55,6 +55,14 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
 }
 
+/// A UDP port free right now (for SRT listeners).
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral UDP port")
+}
+
 /// Waits until something accepts TCP connections on `port`.
 pub fn wait_for_port(port: u16, timeout: Duration) -> Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

@@ -261,3 +261,71 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
     relay.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srt_output_reaches_a_listener_and_reconnects_when_it_returns() -> Result<()> {
+    use gstreamer::prelude::*;
+    let port = anchordesk_e2e::free_udp_port();
+    // A real SRT listener (GStreamer's srtsrc) that demuxes the MPEG-TS and counts H.264.
+    let listen = |port: u16| -> Result<(
+        gstreamer::Pipeline,
+        std::sync::Arc<std::sync::atomic::AtomicU64>,
+    )> {
+        gstreamer::init()?;
+        let pipeline = gstreamer::parse::launch(&format!(
+            "srtsrc uri=srt://127.0.0.1:{port}?mode=listener ! tsdemux ! h264parse name=parse ! fakesink sync=false"
+        ))?
+        .downcast::<gstreamer::Pipeline>()
+        .map_err(|_| anyhow::anyhow!("pipeline"))?;
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = count.clone();
+        pipeline
+            .by_name("parse")
+            .and_then(|p| p.static_pad("src"))
+            .context("parse src")?
+            .add_probe(gstreamer::PadProbeType::BUFFER, move |_, _| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                gstreamer::PadProbeReturn::Ok
+            });
+        pipeline.set_state(gstreamer::State::Playing)?;
+        Ok((pipeline, count))
+    };
+    let (listener, frames) = listen(port)?;
+    let engine = engine()?;
+    engine.start_output(OutputSpec {
+        id: "srt".into(),
+        kind: OutputKind::Srt {
+            url: format!("srt://127.0.0.1:{port}"),
+        },
+    })?;
+    wait_output(&engine, "srt", Duration::from_secs(10), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while frames.load(std::sync::atomic::Ordering::Relaxed) < 30 {
+        ensure!(Instant::now() < deadline, "listener got {frames:?} frames");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    listener.set_state(gstreamer::State::Null)?;
+    wait_output(&engine, "srt", Duration::from_secs(15), |o| {
+        matches!(o.state, OutputState::Reconnecting { .. })
+    })
+    .await?;
+    let (_listener, frames) = listen(port)?;
+    let (_, took) = wait_output(&engine, "srt", Duration::from_secs(10), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+    println!("SRT live again {took:?} after the listener returned");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while frames.load(std::sync::atomic::Ordering::Relaxed) < 30 {
+        ensure!(
+            Instant::now() < deadline,
+            "second listener got {frames:?} frames"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    engine.shutdown();
+    Ok(())
+}

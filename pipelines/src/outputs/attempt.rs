@@ -17,6 +17,9 @@ use crate::engine::{Taps, lock};
 /// webrtc-rs sends TWCC feedback and receiver reports many times a second.
 const WHIP_SILENCE: Duration = Duration::from_secs(3);
 
+/// An SRT connection whose sent-byte count stands still this long has lost its receiver.
+const SEND_STALL: Duration = Duration::from_secs(3);
+
 pub(crate) enum Health {
     Starting,
     Live,
@@ -81,6 +84,8 @@ pub(crate) struct Attempt {
     reached_sink: Arc<AtomicU64>,
     encoder_kbps: Arc<dyn Fn() -> u32 + Send + Sync>,
     started: Instant,
+    /// Network bytes sent so far and when that last changed (SRT).
+    progress: (u64, Instant),
 }
 
 impl Attempt {
@@ -176,10 +181,14 @@ impl Attempt {
         let reached_sink = Arc::new(AtomicU64::new(0));
         if let Some(pad) = sink.static_pad("sink") {
             let counter = reached_sink.clone();
-            pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                counter.fetch_add(1, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            });
+            // Muxers such as mpegtsmux push buffer lists.
+            pad.add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+                move |_, _| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    gst::PadProbeReturn::Ok
+                },
+            );
         }
 
         // Live sources from the start, so the pipeline does not wait to preroll.
@@ -213,6 +222,7 @@ impl Attempt {
             reached_sink,
             encoder_kbps: Arc::new(move || encoder.bitrate_kbps()),
             started: Instant::now(),
+            progress: (0, Instant::now()),
         })
     }
 
@@ -240,6 +250,20 @@ impl Attempt {
         }
         let live = match self.sink.factory().map(|f| f.name().to_string()).as_deref() {
             Some("rtmp2sink") => structure_u64(&self.sink, "stats", "out-bytes-total") > 0,
+            Some("srtsink") => {
+                // A vanished SRT receiver is only noticed by libsrt after its idle timeout, and
+                // not at all while the send window lets writes through: watch the bytes sent.
+                let sent = structure_u64(&self.sink, "stats", "bytes-sent-total");
+                if sent != self.progress.0 {
+                    self.progress = (sent, Instant::now());
+                } else if sent > 0 && self.progress.1.elapsed() > SEND_STALL {
+                    return Health::Failed(format!(
+                        "the SRT receiver took nothing for {} s",
+                        SEND_STALL.as_secs()
+                    ));
+                }
+                sent > 0
+            }
             _ => self.reached_sink.load(Ordering::Relaxed) > 0,
         };
         if live {
@@ -266,6 +290,7 @@ impl Attempt {
                 whip.encoded_bytes.load(Ordering::Relaxed)
             }
             (None, Some("rtmp2sink")) => structure_u64(&self.sink, "stats", "out-bytes-total"),
+            (None, Some("srtsink")) => structure_u64(&self.sink, "stats", "bytes-sent-total"),
             _ => {
                 self.video.bytes.load(Ordering::Relaxed) + self.audio.bytes.load(Ordering::Relaxed)
             }
