@@ -85,7 +85,7 @@ pub fn modes_of(caps: &gst::Caps) -> Vec<CameraMode> {
             }
         }
     }
-    modes.sort_by(|a, b| (b.width * b.height, b.fps).cmp(&(a.width * a.height, a.fps)));
+    modes.sort_by_key(|m| std::cmp::Reverse((m.width * m.height, m.fps)));
     modes
 }
 
