@@ -80,6 +80,7 @@ bench: deps-run ui
 	  $(CARGO) run --release -p anchordesk-bench --bin flash-sale -- 2000 100
 	ulimit -n 20000 && $(CARGO) run --release -p anchordesk-bench --bin events-fanout -- 5000 500 20
 	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
+	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20
 
 clean:
 	$(CARGO) clean

@@ -154,6 +154,9 @@ pub struct EngineStats {
     pub frames: u64,
     /// The whole process's CPU use over the last second, in % of one core.
     pub cpu_percent: f64,
+    /// Mean time from a frame's source timestamp to its encoded form over the last second
+    /// (shared encoder; only while an encoded output runs).
+    pub encode_latency_ms: Option<f64>,
     /// The shared H.264 encoder (`x264enc`, `openh264enc`, `vah264enc`, …).
     pub encoder: String,
     pub video_bitrate_kbps: u32,
@@ -180,6 +183,7 @@ struct Shared {
     last_frame: Arc<Mutex<Option<gst::Sample>>>,
     frame_listeners: Arc<Mutex<Vec<std::sync::mpsc::SyncSender<CanvasFrame>>>>,
     frames: Arc<AtomicU64>,
+    encode_latency: Arc<Mutex<(f64, u32)>>,
     outputs: Mutex<HashMap<String, Output>>,
     stats: watch::Sender<EngineStats>,
     preview: watch::Sender<Option<Arc<PreviewFrame>>>,
@@ -374,10 +378,32 @@ impl Engine {
                 });
             })
         };
+        // Source timestamp → encoder output: the running time a frame was due at, against the
+        // clock when its encoded form reaches the tap.
+        let encode_latency: Arc<Mutex<(f64, u32)>> = Arc::default();
+        let latency_observer: tap::Observer = {
+            let (pipeline, latency) = (pipeline.downgrade(), encode_latency.clone());
+            Box::new(move |sample: &gst::Sample| {
+                let Some(pipeline) = pipeline.upgrade() else {
+                    return;
+                };
+                let due = sample.buffer().and_then(|b| b.pts()).and_then(|pts| {
+                    sample
+                        .segment()
+                        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+                        .and_then(|s| s.to_running_time(pts))
+                });
+                if let (Some(due), Some(now)) = (due, pipeline.current_running_time()) {
+                    let mut sum = lock(&latency);
+                    sum.0 += (now.nseconds() as f64 - due.nseconds() as f64) / 1e6;
+                    sum.1 += 1;
+                }
+            })
+        };
         let taps = Taps {
             raw_video: Tap::new(raw_video_sink, None, Some(observer)),
             raw_audio: Tap::new(raw_audio_sink, None, None),
-            h264: Tap::new(h264_sink, Some(h264_valve), None),
+            h264: Tap::new(h264_sink, Some(h264_valve), Some(latency_observer)),
             aac: Tap::new(aac_sink, Some(aac_valve), None),
             clock: gst::SystemClock::obtain(),
             base_time: gst::ClockTime::ZERO,
@@ -439,6 +465,7 @@ impl Engine {
             last_frame,
             frame_listeners,
             frames,
+            encode_latency,
             outputs: Mutex::new(HashMap::new()),
             stats,
             preview,
@@ -824,6 +851,12 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     cpu_percent: match (now.2, last.2) {
                         (Some(a), Some(b)) => (a - b) / elapsed * 100.0,
                         _ => 0.0,
+                    },
+                    encode_latency_ms: {
+                        let mut sum = lock(&shared.encode_latency);
+                        let mean = (sum.1 > 0).then(|| sum.0 / f64::from(sum.1));
+                        *sum = (0.0, 0);
+                        mean
                     },
                     encoder: shared.encoder.factory.clone(),
                     video_bitrate_kbps: shared.encoder.bitrate_kbps(),
