@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Headless demo: the relay on a throw-away data dir seeded with the demo shop, plus a short
-# headless engine run.
+# Headless demo: the relay on a throw-away data dir seeded with the demo shop, and the
+# headless engine publishing a test scene to the demo live's stream.
 # Prints the URLs to open; Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,15 @@ sed -n 's/^anchordesk-relay RTMP ingest on /RTMP ingest:  /p' "$relay_out"
 echo "live + cart:  $url/api/lives/1"
 echo "health:       $url/healthz"
 echo "version:      $url/api/version"
-echo "engine:       running the headless encoder for 5 s…"
-target/debug/anchordesk live --headless --duration 5s
+# The headless engine goes live on the demo stream over RTMP (WebRTC needs a real interface
+# on both ends; loopback has none for libnice), so the viewer page plays at once.
+key="$(sed -n 's/^key: *\([^ ]*\).*/\1/p' <<<"$stream_out" | head -n1)"
+rtmp="$(sed -n 's/^anchordesk-relay RTMP ingest on \(rtmp:\/\/[^/]*\/live\).*/\1/p' "$relay_out")"
+if [[ -n "$key" && -n "$rtmp" ]]; then
+  echo "engine:       publishing a test scene to $rtmp/demo (stats in $data_dir/engine.log)"
+  target/debug/anchordesk live --audio tone --rtmp "$rtmp/demo?key=$key" >"$data_dir/engine.log" 2>&1 &
+  engine_pid=$!
+  trap 'kill "$engine_pid" "$relay_pid" 2>/dev/null; wait "$engine_pid" "$relay_pid" 2>/dev/null; rm -rf "$data_dir" "$relay_out"' EXIT
+fi
 echo "relay keeps serving; press Ctrl-C to stop"
 wait "$relay_pid"
