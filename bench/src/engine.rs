@@ -4,7 +4,8 @@
 //! same session. Frames are counted in the recorded files (ffprobe) for both.
 //!
 //! `cargo run --release -p anchordesk-bench --bin engine -- [SECONDS]` writes
-//! `bench/results/<date>-engine.json`.
+//! `bench/results/<date>-engine.json`; `… --bin engine -- av-sync [MINUTES]` records a long run
+//! (30 minutes by default) and writes `bench/results/<date>-engine-av-sync.json`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -231,7 +232,121 @@ fn run_gst_launch(width: u32, height: u32, png: &Path, dir: &Path, seconds: u64)
     }))
 }
 
+/// End time (s) of the video (index 0) and audio (index 1) stream in a recording, from its packets.
+fn stream_ends(path: &Path) -> Result<Vec<f64>> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=stream_index,pts_time,duration_time",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .context("run ffprobe")?;
+    let mut ends = vec![0.0f64; 2];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let fields: Vec<&str> = line.split(',').collect();
+        if let [index, pts, duration, ..] = fields[..]
+            && let (Ok(index), Ok(pts)) = (index.parse::<usize>(), pts.parse::<f64>())
+            && index < 2
+        {
+            let end = pts + duration.parse::<f64>().unwrap_or(0.0);
+            ends[index] = ends[index].max(end);
+        }
+    }
+    Ok(ends)
+}
+
+/// A long recording with a tone: how far sound and picture drift apart. Figures: the offset
+/// between the latest video and audio timestamps handed to the recording, averaged over the
+/// first and the last minute, and where each stream ends in the file.
+fn av_sync(minutes: u64) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let png = dir.path().join("logo.png");
+    image::RgbaImage::from_pixel(320, 160, image::Rgba([200, 40, 40, 255])).save(&png)?;
+    let (scenes, _) = scene(1280, 720, &png);
+    let file = dir.path().join("av-sync.mkv");
+    let engine = Engine::start(EngineConfig {
+        scenes,
+        encoder: EncoderChoice::X264,
+        video_bitrate_kbps: 2500,
+        audio: vec![AudioInput {
+            id: "tone".into(),
+            source: AudioSource::Tone { frequency: 440.0 },
+            gain: 1.0,
+            muted: false,
+            noise_suppression: false,
+        }],
+    })?;
+    engine.start_output(OutputSpec {
+        id: "record".into(),
+        kind: OutputKind::Record {
+            path: file.clone(),
+            format: RecordFormat::Mkv,
+        },
+    })?;
+    let started = Instant::now();
+    let mut offsets: Vec<(f64, f64)> = Vec::new();
+    while started.elapsed() < Duration::from_secs(minutes * 60) {
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some(offset) = engine.output_stats().first().and_then(|o| o.av_offset_ms) {
+            offsets.push((started.elapsed().as_secs_f64(), offset));
+        }
+    }
+    let stats = engine.output_stats();
+    engine.shutdown();
+    let mean = |from: f64, to: f64| {
+        let window: Vec<f64> = offsets
+            .iter()
+            .filter(|(t, _)| *t >= from && *t < to)
+            .map(|(_, o)| *o)
+            .collect();
+        window.iter().sum::<f64>() / window.len().max(1) as f64
+    };
+    let total = started.elapsed().as_secs_f64();
+    let window = 60.0f64.min(total / 2.0);
+    let (first, last) = (mean(0.0, window), mean(total - window, total + 1.0));
+    let ends = stream_ends(&file)?;
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let record = json!({
+        "benchmark": "engine-av-sync",
+        "date": now,
+        "machine": anchordesk_bench::machine(),
+        "command": format!("cargo run --release -p anchordesk-bench --bin engine -- av-sync {minutes}"),
+        "setup": "1280x720@30 three-layer scene + 440 Hz tone, x264 2.5 Mbit/s + AAC recorded to Matroska",
+        "minutes": minutes,
+        "av_offset_ms_first_window": first,
+        "av_offset_ms_last_window": last,
+        "window_s": window,
+        "drift_ms": last - first,
+        "av_offset_ms_max_abs": offsets.iter().map(|(_, o)| o.abs()).fold(0.0, f64::max),
+        "file_video_end_s": ends[0],
+        "file_audio_end_s": ends[1],
+        "file_end_difference_ms": (ends[0] - ends[1]) * 1000.0,
+        "dropped_frames": stats.first().map_or(0, |o| o.dropped_frames),
+        "target": "drift within one video frame (33 ms) over the run",
+        "target_met": (last - first).abs() <= 33.4,
+    });
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("results")
+        .join(format!("{}-engine-av-sync.json", &now[..10]));
+    std::fs::write(&path, serde_json::to_string_pretty(&record)? + "\n")?;
+    println!("{}", serde_json::to_string_pretty(&record)?);
+    println!("recorded in {}", path.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("av-sync") {
+        anchordesk_pipelines::init()?;
+        let minutes = std::env::args()
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30);
+        return av_sync(minutes);
+    }
     let seconds: u64 = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

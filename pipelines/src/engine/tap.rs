@@ -19,6 +19,8 @@ pub struct Subscriber {
     pub buffers: AtomicU64,
     pub bytes: AtomicU64,
     pub dropped: AtomicU64,
+    /// Running time (ns) of the latest buffer handed on, to compare audio with video.
+    pub last_running_time: AtomicU64,
 }
 
 impl Subscriber {
@@ -36,6 +38,7 @@ impl Subscriber {
             buffers: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            last_running_time: AtomicU64::new(0),
         })
     }
 
@@ -55,6 +58,16 @@ impl Subscriber {
         }
         if self.appsrc.current_level_buffers() >= OUTPUT_QUEUE_BUFFERS {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        let running_time = buffer.pts().and_then(|pts| {
+            sample
+                .segment()
+                .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+                .and_then(|s| s.to_running_time(pts))
+        });
+        if let Some(rt) = running_time {
+            self.last_running_time
+                .store(rt.nseconds(), Ordering::Relaxed);
         }
         self.buffers.fetch_add(1, Ordering::Relaxed);
         self.bytes

@@ -34,6 +34,7 @@ pub(crate) struct Metrics {
     pub dropped_frames: u64,
     pub rtt_ms: Option<f64>,
     pub loss: Option<f64>,
+    pub av_offset_ms: Option<f64>,
 }
 
 pub(crate) struct Sample {
@@ -44,6 +45,7 @@ pub(crate) struct Sample {
     target_kbps: u32,
     rtt_ms: Option<f64>,
     loss: Option<f64>,
+    av_offset_ms: Option<f64>,
 }
 
 impl Metrics {
@@ -56,6 +58,7 @@ impl Metrics {
             dropped_frames: b.dropped,
             rtt_ms: b.rtt_ms,
             loss: b.loss,
+            av_offset_ms: b.av_offset_ms,
         }
     }
 }
@@ -303,6 +306,11 @@ impl Attempt {
             target_kbps,
             rtt_ms,
             loss,
+            av_offset_ms: {
+                let video = self.video.last_running_time.load(Ordering::Relaxed);
+                let audio = self.audio.last_running_time.load(Ordering::Relaxed);
+                (video > 0 && audio > 0).then(|| (video as f64 - audio as f64) / 1e6)
+            },
         }
     }
 

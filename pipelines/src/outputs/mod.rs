@@ -170,6 +170,9 @@ pub struct OutputStats {
     /// Fraction of packets the receiver reported lost (WHIP), 0–1.
     pub loss: Option<f64>,
     pub reconnects: u64,
+    /// Latest video minus latest audio timestamp handed to this output (running time, ms):
+    /// steady over a run when sound and picture stay in sync; jitters by a frame or so.
+    pub av_offset_ms: Option<f64>,
 }
 
 /// Backoff between attempts: quick at first, then once a second, so a server that comes back
@@ -230,6 +233,7 @@ impl Output {
             rtt_ms: metrics.rtt_ms,
             loss: metrics.loss,
             reconnects: self.shared.reconnects.load(Ordering::Relaxed),
+            av_offset_ms: metrics.av_offset_ms,
         }
     }
 
