@@ -187,6 +187,7 @@ struct Shared {
     outputs: Mutex<HashMap<String, Output>>,
     stats: watch::Sender<EngineStats>,
     preview: watch::Sender<Option<Arc<PreviewFrame>>>,
+    preview_valve: gst::Element,
     levels: watch::Sender<HashMap<String, AudioLevel>>,
     audio_inputs: HashMap<String, audio::InputHandle>,
     error: Mutex<Option<String>>,
@@ -282,7 +283,8 @@ impl Engine {
         .map_err(link_error)?;
 
         let raw_video_sink = branch_appsink(&pipeline, &video_tee, &[], true)?;
-        let preview_sink = preview_branch(&pipeline, &video_tee, canvas.width, canvas.height)?;
+        let (preview_sink, preview_valve) =
+            preview_branch(&pipeline, &video_tee, canvas.width, canvas.height)?;
         let encoder = Arc::new(VideoEncoder::create(
             config.encoder,
             config.video_bitrate_kbps,
@@ -469,6 +471,7 @@ impl Engine {
             outputs: Mutex::new(HashMap::new()),
             stats,
             preview,
+            preview_valve,
             levels,
             audio_inputs,
             error: Mutex::new(None),
@@ -627,8 +630,11 @@ impl Engine {
         self.shared.stats.subscribe()
     }
 
+    /// Preview frames; they are made only while at least one receiver is alive.
     pub fn preview(&self) -> watch::Receiver<Option<Arc<PreviewFrame>>> {
-        self.shared.preview.subscribe()
+        let receiver = self.shared.preview.subscribe();
+        self.shared.preview_valve.set_property("drop", false);
+        receiver
     }
 
     pub fn audio_levels(&self) -> watch::Receiver<HashMap<String, AudioLevel>> {
@@ -727,13 +733,16 @@ fn branch_appsink(
     Ok(sink)
 }
 
-/// 15 fps JPEG frames whose longest side is at most [`PREVIEW_MAX_SIDE`].
+/// 15 fps JPEG frames whose longest side is at most [`PREVIEW_MAX_SIDE`], behind a valve that
+/// is open only while someone watches the preview (a headless run pays nothing for it).
 fn preview_branch(
     pipeline: &gst::Pipeline,
     tee: &gst::Element,
     width: u32,
     height: u32,
-) -> Result<gst_app::AppSink> {
+) -> Result<(gst_app::AppSink, gst::Element)> {
+    let valve = make("valve", None)?;
+    valve.set_property("drop", true);
     let scale = f64::from(PREVIEW_MAX_SIDE) / f64::from(width.max(height));
     let (w, h) = (
         ((f64::from(width) * scale) as i32) & !1,
@@ -759,12 +768,13 @@ fn preview_branch(
     );
     let jpeg = make("jpegenc", None)?;
     jpeg.set_property("quality", 70i32);
-    branch_appsink(
+    let sink = branch_appsink(
         pipeline,
         tee,
-        &[&rate, &rate_caps, &videoscale, &size_caps, &jpeg],
+        &[&valve, &rate, &rate_caps, &videoscale, &size_caps, &jpeg],
         true,
-    )
+    )?;
+    Ok((sink, valve))
 }
 
 fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
@@ -866,6 +876,8 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     error: lock(&shared.error).clone(),
                 };
                 shared.stats.send_replace(stats);
+                let watched = shared.preview.receiver_count() > 0;
+                shared.preview_valve.set_property("drop", !watched);
                 last = now;
             }
         })
