@@ -114,6 +114,27 @@ fn scene(width: u32, height: u32, png: &Path) -> (SceneCollection, String) {
     (collection, launch)
 }
 
+/// The engine on x264 with a 440 Hz tone, recording to Matroska at `file`.
+fn recording_engine(scenes: SceneCollection, bitrate_kbps: u32, file: &Path) -> Result<Engine> {
+    let engine = Engine::start(EngineConfig {
+        scenes,
+        encoder: EncoderChoice::X264,
+        video_bitrate_kbps: bitrate_kbps,
+        audio: vec![AudioInput::new(
+            "tone",
+            AudioSource::Tone { frequency: 440.0 },
+        )],
+    })?;
+    engine.start_output(OutputSpec {
+        id: "record".into(),
+        kind: OutputKind::Record {
+            path: file.into(),
+            format: RecordFormat::Mkv,
+        },
+    })?;
+    Ok(engine)
+}
+
 fn cpu_of(pid: u32) -> f64 {
     anchordesk_bench::cpu_seconds(&pid.to_string())
 }
@@ -148,25 +169,7 @@ fn run_engine(
 ) -> Result<Value> {
     let (scenes, _) = scene(width, height, png);
     let file = dir.join(format!("engine-{height}-{watch_preview}.mkv"));
-    let engine = Engine::start(EngineConfig {
-        scenes,
-        encoder: EncoderChoice::X264,
-        video_bitrate_kbps: BITRATE_KBPS,
-        audio: vec![AudioInput {
-            id: "tone".into(),
-            source: AudioSource::Tone { frequency: 440.0 },
-            gain: 1.0,
-            muted: false,
-            noise_suppression: false,
-        }],
-    })?;
-    engine.start_output(OutputSpec {
-        id: "record".into(),
-        kind: OutputKind::Record {
-            path: file.clone(),
-            format: RecordFormat::Mkv,
-        },
-    })?;
+    let engine = recording_engine(scenes, BITRATE_KBPS, &file)?;
     // The studio watches the preview; a headless run does not (and then the engine makes none).
     let preview = watch_preview.then(|| engine.preview());
     std::thread::sleep(WARM_UP);
@@ -279,25 +282,7 @@ fn av_sync(minutes: u64) -> Result<()> {
     image::RgbaImage::from_pixel(320, 160, image::Rgba([200, 40, 40, 255])).save(&png)?;
     let (scenes, _) = scene(1280, 720, &png);
     let file = dir.path().join("av-sync.mkv");
-    let engine = Engine::start(EngineConfig {
-        scenes,
-        encoder: EncoderChoice::X264,
-        video_bitrate_kbps: 2500,
-        audio: vec![AudioInput {
-            id: "tone".into(),
-            source: AudioSource::Tone { frequency: 440.0 },
-            gain: 1.0,
-            muted: false,
-            noise_suppression: false,
-        }],
-    })?;
-    engine.start_output(OutputSpec {
-        id: "record".into(),
-        kind: OutputKind::Record {
-            path: file.clone(),
-            format: RecordFormat::Mkv,
-        },
-    })?;
+    let engine = recording_engine(scenes, 2500, &file)?;
     let started = Instant::now();
     let mut offsets: Vec<(f64, f64)> = Vec::new();
     while started.elapsed() < Duration::from_secs(minutes * 60) {

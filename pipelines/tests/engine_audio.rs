@@ -20,16 +20,6 @@ fn engine(inputs: Vec<AudioInput>) -> Engine {
     .unwrap()
 }
 
-fn input(id: &str, source: AudioSource) -> AudioInput {
-    AudioInput {
-        id: id.into(),
-        source,
-        gain: 1.0,
-        muted: false,
-        noise_suppression: false,
-    }
-}
-
 /// Mean RMS (dBFS, first channel) of an input over `window`, from the meters' readings.
 fn rms_over(engine: &Engine, input: &str, window: Duration) -> f64 {
     let mut levels = engine.audio_levels();
@@ -53,7 +43,10 @@ fn rms_over(engine: &Engine, input: &str, window: Duration) -> f64 {
 
 #[test]
 fn meters_follow_gain_and_mute_about_twenty_times_a_second() {
-    let engine = engine(vec![input("mic", AudioSource::Tone { frequency: 440.0 })]);
+    let engine = engine(vec![AudioInput::new(
+        "mic",
+        AudioSource::Tone { frequency: 440.0 },
+    )]);
     std::thread::sleep(Duration::from_millis(500));
     // audiotestsrc at volume 0.3: a sine's RMS is 0.3/√2 → −13.5 dBFS.
     let full = rms_over(&engine, "mic", Duration::from_secs(1));
@@ -89,7 +82,7 @@ fn meters_follow_gain_and_mute_about_twenty_times_a_second() {
 
 #[test]
 fn noise_suppression_takes_steady_noise_down_while_live() {
-    let engine = engine(vec![input("room", AudioSource::Noise)]);
+    let engine = engine(vec![AudioInput::new("room", AudioSource::Noise)]);
     std::thread::sleep(Duration::from_millis(500));
     let raw = rms_over(&engine, "room", Duration::from_secs(1));
     engine.set_noise_suppression("room", true).unwrap();
@@ -116,13 +109,13 @@ fn cpal_devices_capture_and_an_unknown_device_falls_back_to_gstreamer() {
         .expect("ALSA null device listed");
     assert!(null.channels >= 1 && null.sample_rate > 0, "{null:?}");
     let engine = engine(vec![
-        input(
+        AudioInput::new(
             "null",
             AudioSource::Device {
                 id: Some(null.id.clone()),
             },
         ),
-        input(
+        AudioInput::new(
             "missing",
             AudioSource::Device {
                 id: Some("alsa:no-such-card".into()),

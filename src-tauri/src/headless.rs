@@ -32,17 +32,14 @@ fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
         }),
     };
     let outputs = outputs_from(args)?;
-    let audio = AudioInput {
-        id: "main".into(),
-        source: match args.audio.as_str() {
+    let audio = AudioInput::new(
+        "main",
+        match args.audio.as_str() {
             "tone" => AudioSource::Tone { frequency: 440.0 },
             "silence" => AudioSource::Silence,
             _ => AudioSource::Device { id: None },
         },
-        gain: 1.0,
-        muted: false,
-        noise_suppression: false,
-    };
+    );
     let stop = Arc::new(AtomicBool::new(false));
     stop_on_signal(stop.clone());
     let engine = Engine::start(EngineConfig {

@@ -24,13 +24,10 @@ fn engine() -> Result<Engine> {
         }),
         encoder: Default::default(),
         video_bitrate_kbps: 1500,
-        audio: vec![AudioInput {
-            id: "tone".into(),
-            source: AudioSource::Tone { frequency: 440.0 },
-            gain: 1.0,
-            muted: false,
-            noise_suppression: false,
-        }],
+        audio: vec![AudioInput::new(
+            "tone",
+            AudioSource::Tone { frequency: 440.0 },
+        )],
     })?)
 }
 

@@ -74,24 +74,30 @@ pub struct CanvasFrame {
 }
 
 impl CanvasFrame {
-    /// The frame as tightly packed RGBA.
-    pub fn to_rgba(&self) -> Result<RgbaImage> {
-        let caps = gst::Caps::builder("video/x-raw")
-            .field("format", "RGBA")
-            .build();
+    /// The frame converted to `caps` (raw RGBA, JPEG, …).
+    fn convert(&self, caps: &gst::Caps) -> Result<(gst::Buffer, Option<gst::Caps>)> {
         let converted = gstreamer_video::convert_sample(
             &self.sample,
-            &caps,
+            caps,
             Some(gst::ClockTime::from_seconds(2)),
         )
         .map_err(|e| Error::Invalid(format!("frame conversion: {e}")))?;
-        let info = converted
-            .caps()
-            .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok())
-            .ok_or_else(|| Error::Invalid("frame without caps".into()))?;
         let buffer = converted
-            .buffer()
-            .ok_or_else(|| Error::Invalid("frame without data".into()))?;
+            .buffer_owned()
+            .ok_or_else(|| Error::Invalid("converted frame without data".into()))?;
+        Ok((buffer, converted.caps_owned()))
+    }
+
+    /// The frame as tightly packed RGBA.
+    pub fn to_rgba(&self) -> Result<RgbaImage> {
+        let (buffer, caps) = self.convert(
+            &gst::Caps::builder("video/x-raw")
+                .field("format", "RGBA")
+                .build(),
+        )?;
+        let info = caps
+            .and_then(|c| gstreamer_video::VideoInfo::from_caps(&c).ok())
+            .ok_or_else(|| Error::Invalid("frame without caps".into()))?;
         let map = buffer
             .map_readable()
             .map_err(|_| Error::Invalid("frame not readable".into()))?;
@@ -107,18 +113,9 @@ impl CanvasFrame {
         })
     }
 
-    /// The frame as JPEG (quality 85).
+    /// The frame as JPEG.
     pub fn to_jpeg(&self) -> Result<Vec<u8>> {
-        let caps = gst::Caps::builder("image/jpeg").build();
-        let converted = gstreamer_video::convert_sample(
-            &self.sample,
-            &caps,
-            Some(gst::ClockTime::from_seconds(2)),
-        )
-        .map_err(|e| Error::Invalid(format!("snapshot: {e}")))?;
-        let buffer = converted
-            .buffer()
-            .ok_or_else(|| Error::Invalid("snapshot without data".into()))?;
+        let (buffer, _) = self.convert(&gst::Caps::builder("image/jpeg").build())?;
         let map = buffer
             .map_readable()
             .map_err(|_| Error::Invalid("snapshot not readable".into()))?;
@@ -325,13 +322,7 @@ impl Engine {
             .map_err(add_error)?;
         gst::Element::link_many([&mixer, &mix_caps, &audio_tee]).map_err(link_error)?;
         let inputs = if config.audio.is_empty() {
-            vec![AudioInput {
-                id: "silence".into(),
-                source: AudioSource::Silence,
-                gain: 1.0,
-                muted: false,
-                noise_suppression: false,
-            }]
+            vec![AudioInput::new("silence", AudioSource::Silence)]
         } else {
             config.audio.clone()
         };
@@ -520,33 +511,41 @@ impl Engine {
     /// Adds the layer on top of `scene_id`, or replaces the layer with the same id in place.
     pub fn put_layer(&self, scene_id: &str, layer: Layer) -> Result<()> {
         layer.validate("layer")?;
-        let mut scenes = self.scenes();
-        let scene = scenes
-            .scenes
-            .iter_mut()
-            .find(|s| s.id == scene_id)
-            .ok_or_else(|| Error::Invalid(format!("scene: no scene has the id '{scene_id}'")))?;
-        match scene.layers.iter_mut().find(|l| l.id == layer.id) {
-            Some(existing) => *existing = layer,
-            None => scene.layers.push(layer),
-        }
-        self.set_scenes(scenes, Transition::Cut)
+        self.edit_scene(scene_id, |scene| {
+            match scene.layers.iter_mut().find(|l| l.id == layer.id) {
+                Some(existing) => *existing = layer,
+                None => scene.layers.push(layer),
+            }
+            Ok(())
+        })
     }
 
     pub fn remove_layer(&self, scene_id: &str, layer_id: &str) -> Result<()> {
+        self.edit_scene(scene_id, |scene| {
+            let before = scene.layers.len();
+            scene.layers.retain(|l| l.id != layer_id);
+            if scene.layers.len() == before {
+                return Err(Error::Invalid(format!(
+                    "layer: no layer has the id '{layer_id}'"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Applies `edit` to a copy of one scene and shows the result (nothing changes on error).
+    fn edit_scene(
+        &self,
+        scene_id: &str,
+        edit: impl FnOnce(&mut crate::scene::Scene) -> Result<()>,
+    ) -> Result<()> {
         let mut scenes = self.scenes();
         let scene = scenes
             .scenes
             .iter_mut()
             .find(|s| s.id == scene_id)
             .ok_or_else(|| Error::Invalid(format!("scene: no scene has the id '{scene_id}'")))?;
-        let before = scene.layers.len();
-        scene.layers.retain(|l| l.id != layer_id);
-        if scene.layers.len() == before {
-            return Err(Error::Invalid(format!(
-                "layer: no layer has the id '{layer_id}'"
-            )));
-        }
+        edit(scene)?;
         self.set_scenes(scenes, Transition::Cut)
     }
 

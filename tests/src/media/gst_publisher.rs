@@ -3,24 +3,16 @@
 //! control fed by the relay's TWCC feedback.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-static REGISTER: Once = Once::new();
-
-/// Initialises GStreamer and registers the Rust WebRTC and RTP plugins once per process.
+/// Initialises GStreamer and registers the Rust WebRTC and RTP plugins once per process (the
+/// engine's own initialisation, so tests and the studio register the same elements).
 pub fn init() -> Result<()> {
-    gst::init()?;
-    let mut result = Ok(());
-    REGISTER.call_once(|| {
-        result = gstrswebrtc::plugin_register_static()
-            .and_then(|()| gstrsrtp::plugin_register_static())
-            .map_err(|e| anyhow!("register gst-plugins-rs: {e}"));
-    });
-    result
+    anchordesk_pipelines::init().map_err(|e| anyhow!("{e}"))
 }
 
 /// Points a whipclientsink at `endpoint` with `key`, and turns off its default STUN server

@@ -27,6 +27,19 @@ pub struct AudioInput {
     pub noise_suppression: bool,
 }
 
+impl AudioInput {
+    /// An input at unity gain, unmuted, without noise suppression.
+    pub fn new(id: impl Into<String>, source: AudioSource) -> Self {
+        Self {
+            id: id.into(),
+            source,
+            gain: 1.0,
+            muted: false,
+            noise_suppression: false,
+        }
+    }
+}
+
 fn unity() -> f64 {
     1.0
 }
