@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 pub mod media;
 pub mod netns;
-mod x11;
+pub mod x11;
 pub use x11::request_window_close;
 
 /// The workspace root (where Cargo.toml and tauri.conf.json live).

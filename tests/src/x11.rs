@@ -52,3 +52,20 @@ fn find_by_title(
     }
     Ok(None)
 }
+
+/// Paints the root window of `display` one colour (`0xRRGGBB`), like `xsetroot -solid`. Keep
+/// the returned connection while the colour matters: Xvfb resets the screen when its last
+/// client leaves.
+pub fn paint_root(display: &str, rgb: u32) -> Result<impl Sized> {
+    use x11rb::protocol::xproto::ChangeWindowAttributesAux;
+    let (conn, screen) = x11rb::connect(Some(display)).context("connect to the X server")?;
+    let root = conn.setup().roots[screen].root;
+    conn.change_window_attributes(
+        root,
+        &ChangeWindowAttributesAux::new().background_pixel(rgb),
+    )?;
+    conn.clear_area(false, root, 0, 0, 0, 0)?;
+    // A round trip: the server has painted before this returns.
+    conn.get_input_focus()?.reply()?;
+    Ok(conn)
+}

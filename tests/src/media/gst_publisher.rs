@@ -2,8 +2,8 @@
 //! test pattern and a tone: the same WHIP client the studio's engine uses, with GCC congestion
 //! control fed by the relay's TWCC feedback.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 use gstreamer as gst;
