@@ -53,19 +53,31 @@ fn find_by_title(
     Ok(None)
 }
 
-/// Paints the root window of `display` one colour (`0xRRGGBB`), like `xsetroot -solid`. Keep
-/// the returned connection while the colour matters: Xvfb resets the screen when its last
-/// client leaves.
-pub fn paint_root(display: &str, rgb: u32) -> Result<impl Sized> {
-    use x11rb::protocol::xproto::ChangeWindowAttributesAux;
+/// Maps a window of one colour (`0xRRGGBB`) over the whole screen of `display`. Keep the
+/// returned connection while the window should stay: X destroys a client's windows when it
+/// leaves.
+pub fn show_colour(display: &str, rgb: u32) -> Result<impl Sized> {
+    use x11rb::protocol::xproto::{CreateWindowAux, WindowClass};
     let (conn, screen) = x11rb::connect(Some(display)).context("connect to the X server")?;
-    let root = conn.setup().roots[screen].root;
-    conn.change_window_attributes(
-        root,
-        &ChangeWindowAttributesAux::new().background_pixel(rgb),
+    let screen = &conn.setup().roots[screen];
+    let window = conn.generate_id()?;
+    conn.create_window(
+        screen.root_depth,
+        window,
+        screen.root,
+        0,
+        0,
+        screen.width_in_pixels,
+        screen.height_in_pixels,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        screen.root_visual,
+        &CreateWindowAux::new()
+            .background_pixel(rgb)
+            .override_redirect(1),
     )?;
-    conn.clear_area(false, root, 0, 0, 0, 0)?;
-    // A round trip: the server has painted before this returns.
+    conn.map_window(window)?;
+    // A round trip: the server has mapped and painted it before this returns.
     conn.get_input_focus()?.reply()?;
     Ok(conn)
 }

@@ -152,7 +152,19 @@ fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
             let caps = gst::Caps::builder("video/x-raw")
                 .field("framerate", gst::Fraction::new(canvas.fps as i32, 1))
                 .build();
-            vec![src, rate, filter_element(&caps)?, element("videoconvert")?]
+            // X delivers BGRx whose padding byte is 0, and converting it to a format with alpha
+            // (BGRA, AYUV) carries that 0 over: the layer would be invisible. I420 has no alpha
+            // (so it is opaque) and is what the outputs encode anyway.
+            let opaque = gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .build();
+            vec![
+                src,
+                rate,
+                filter_element(&caps)?,
+                element("videoconvert")?,
+                filter_element(&opaque)?,
+            ]
         }
         Source::Image { path } => {
             let (src, caps) = still_image(path, canvas.fps)?;
