@@ -142,8 +142,12 @@ fn layers_render_in_place_and_a_live_move_shows_within_two_frames() {
     );
     assert!(
         close(frame.pixel(200, 150), [230, 20, 20]),
-        "{:?}",
-        frame.pixel(200, 150)
+        "{:?}, layers {:?}",
+        frame.pixel(200, 150),
+        {
+            std::thread::sleep(Duration::from_millis(1100));
+            engine.stats().borrow().layers.clone()
+        }
     );
     assert!(
         close(frame.pixel(400, 150), background),

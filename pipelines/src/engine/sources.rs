@@ -288,6 +288,10 @@ fn still_image(path: &Path, fps: u32) -> Result<(gst::Element, gst::Caps), Strin
         .field("width", w)
         .field("height", h)
         .field("framerate", gst::Fraction::new(0, 1))
+        // Fully specified, or imagefreeze's accept-caps check (a subset test against what
+        // downstream offers, which names these) refuses them.
+        .field("interlace-mode", "progressive")
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
         .build();
     let src = gst_app::AppSrc::builder()
         .caps(&caps)
