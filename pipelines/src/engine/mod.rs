@@ -159,16 +159,10 @@ pub struct EngineStats {
     pub video_bitrate_kbps: u32,
     pub active_scene: String,
     /// The active scene's layers; a layer with a problem shows a placeholder.
-    pub layers: Vec<LayerStatusView>,
+    pub layers: Vec<LayerStatus>,
     pub outputs: Vec<OutputStats>,
     /// The last pipeline error outside any layer, if one happened.
     pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LayerStatusView {
-    pub id: String,
-    pub problem: Option<String>,
 }
 
 struct Shared {
@@ -436,11 +430,16 @@ impl Engine {
             .active()
             .cloned()
             .ok_or_else(|| Error::Invalid("no scene".into()))?;
-        graph.show(&active, Transition::Cut)?;
-
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| Error::StateChange(format!("engine: {e}")))?;
+        // Layers join the running canvas the same way live edits add them: linked into a
+        // compositor that had every layer from the start, its first negotiation sometimes
+        // never finished when several engines started at once (no frame, ever).
+        if let Err(e) = graph.show(&active, Transition::Cut) {
+            let _ = pipeline.set_state(gst::State::Null);
+            return Err(e);
+        }
         // Output pipelines share this clock and base time, so timestamps need no translation.
         let taps = Taps {
             base_time: pipeline.base_time().unwrap_or(gst::ClockTime::ZERO),
@@ -617,12 +616,7 @@ impl Engine {
     }
 
     pub fn output_stats(&self) -> Vec<OutputStats> {
-        let mut stats: Vec<OutputStats> = lock(&self.shared.outputs)
-            .values()
-            .map(Output::stats)
-            .collect();
-        stats.sort_by(|a, b| a.id.cmp(&b.id));
-        stats
+        self.shared.output_stats()
     }
 
     pub fn stats(&self) -> watch::Receiver<EngineStats> {
@@ -670,6 +664,13 @@ impl Engine {
 }
 
 impl Shared {
+    /// Every output's figures, ordered by id.
+    fn output_stats(&self) -> Vec<OutputStats> {
+        let mut stats: Vec<OutputStats> = lock(&self.outputs).values().map(Output::stats).collect();
+        stats.sort_by(|a, b| a.id.cmp(&b.id));
+        stats
+    }
+
     fn shutdown(&self) {
         if self.stop.swap(true, Ordering::SeqCst) {
             return;
@@ -824,7 +825,7 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
     std::thread::Builder::new()
         .name("engine-stats".into())
         .spawn(move || {
-            let mut last = (Instant::now(), 0u64, cpu_seconds());
+            let mut last = (Instant::now(), 0u64, crate::process_cpu_seconds("self"));
             loop {
                 std::thread::sleep(Duration::from_secs(1));
                 let Some(shared) = shared.upgrade() else {
@@ -836,24 +837,15 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                 let now = (
                     Instant::now(),
                     shared.frames.load(Ordering::Relaxed),
-                    cpu_seconds(),
+                    crate::process_cpu_seconds("self"),
                 );
                 let elapsed = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
-                let scenes = lock(&shared.scenes).clone();
-                let active = scenes.active().cloned();
+                let active = lock(&shared.scenes).active().cloned();
                 let layers = active
                     .as_ref()
                     .map(|scene| lock(&shared.canvas).statuses(scene))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|s| LayerStatusView {
-                        id: s.id,
-                        problem: s.problem,
-                    })
-                    .collect();
-                let mut outputs: Vec<OutputStats> =
-                    lock(&shared.outputs).values().map(Output::stats).collect();
-                outputs.sort_by(|a, b| a.id.cmp(&b.id));
+                    .unwrap_or_default();
+                let outputs = shared.output_stats();
                 let stats = EngineStats {
                     fps: (now.1 - last.1) as f64 / elapsed,
                     frames: now.1,
@@ -882,14 +874,4 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
         })
         .map_err(|e| Error::Invalid(format!("stats thread: {e}")))?;
     Ok(())
-}
-
-/// User + system CPU time of this process (Linux `/proc`; `None` elsewhere).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name, which may contain spaces, start after the last ')'.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
 }
