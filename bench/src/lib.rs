@@ -33,25 +33,9 @@ pub fn machine() -> Value {
     })
 }
 
-/// Linux's USER_HZ, the unit of /proc/<pid>/stat CPU times, is 100 on every mainstream build.
-const CLOCK_TICKS_PER_S: f64 = 100.0;
-
-/// utime + stime of a process, in seconds.
+/// utime + stime of a process (`self` or a pid), in seconds; 0 when it cannot be read.
 pub fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name may hold spaces; fields are counted after its closing parenthesis.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
-    (ticks(11) + ticks(12)) / CLOCK_TICKS_PER_S
+    anchordesk_pipelines::process_cpu_seconds(pid).unwrap_or(0.0)
 }
 
 /// A `/proc/<pid>/status` size line (VmRSS, VmHWM) in MiB.

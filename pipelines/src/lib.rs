@@ -79,3 +79,17 @@ pub(crate) fn make(factory: &str, name: Option<&str>) -> Result<gstreamer::Eleme
         package: package_for(factory),
     })
 }
+
+/// Linux's USER_HZ, the unit of /proc/<pid>/stat CPU times, is 100 on every mainstream build.
+const CLOCK_TICKS_PER_S: f64 = 100.0;
+
+/// utime + stime of a process (`"self"` or a pid), in seconds, from Linux's `/proc`; `None`
+/// where that cannot be read. The engine's stats and the benchmarks both use it.
+pub fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; fields are counted after its closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
+    Some((ticks(11)? + ticks(12)?) / CLOCK_TICKS_PER_S)
+}

@@ -69,7 +69,7 @@ fn settled_frame(engine: &Engine) -> RgbaImage {
         last = Some(
             frames
                 .recv_timeout(Duration::from_secs(5))
-                .expect("canvas frames"),
+                .unwrap_or_else(|e| panic!("canvas frames: {e}; {:?}", engine.stats().borrow())),
         );
     }
     last.unwrap().to_rgba().unwrap()

@@ -20,7 +20,7 @@ pub enum Transition {
 }
 
 /// What the engine reports per layer of the active scene.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LayerStatus {
     pub id: String,
     /// `None` when the source runs; otherwise why a placeholder is shown.

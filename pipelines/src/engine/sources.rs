@@ -372,7 +372,7 @@ impl MediaPlayer {
                 .new_sample(move |sink| {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                     if let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) {
-                        if target.caps().as_ref() != Some(&caps.to_owned()) {
+                        if target.caps().as_deref() != Some(caps) {
                             target.set_caps(Some(&caps.to_owned()));
                         }
                         let mut buffer = buffer.copy();

@@ -63,6 +63,18 @@ impl Metrics {
     }
 }
 
+/// How an attempt learns that it is live and how many bytes left: fixed by the output's kind.
+enum Delivery {
+    Whip(Arc<WhipWatch>),
+    /// RTMP or SRT: the sink's `stats` field counting bytes sent on the network, and whether
+    /// a standstill of that count means the receiver is gone (SRT).
+    Network {
+        sent_field: &'static str,
+        watch_stall: bool,
+    },
+    File,
+}
+
 /// What whipclientsink tells us through its signals.
 #[derive(Default)]
 struct WhipWatch {
@@ -82,12 +94,12 @@ pub(crate) struct Attempt {
     audio: Arc<Subscriber>,
     video_tap: Tap,
     audio_tap: Tap,
-    whip: Option<Arc<WhipWatch>>,
-    /// Buffers that reached the sink (file and SRT outputs are live from the first one).
+    delivery: Delivery,
+    /// Buffers that reached the sink (a recording is live from the first one).
     reached_sink: Arc<AtomicU64>,
     encoder_kbps: Arc<dyn Fn() -> u32 + Send + Sync>,
     started: Instant,
-    /// Network bytes sent so far and when that last changed (SRT).
+    /// Network bytes sent so far and when that last changed (RTMP, SRT).
     progress: (u64, Instant),
 }
 
@@ -151,8 +163,7 @@ impl Attempt {
         };
         let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
 
-        let mut whip = None;
-        match &spec.kind {
+        let delivery = match &spec.kind {
             OutputKind::Whip {
                 url,
                 key,
@@ -165,10 +176,24 @@ impl Attempt {
                     .ok_or_else(|| Failure::Fatal("whipclientsink is not a child proxy".into()))?;
                 proxy.set_child_property("signaller::whip-endpoint", url);
                 proxy.set_child_property("signaller::auth-token", key);
-                whip = Some(watch_whip(&sink));
+                Delivery::Whip(watch_whip(&sink))
             }
-            OutputKind::Rtmp { url } => sink.set_property("location", url),
-            OutputKind::Srt { url } => sink.set_property("uri", url),
+            OutputKind::Rtmp { url } => {
+                sink.set_property("location", url);
+                Delivery::Network {
+                    sent_field: "out-bytes-total",
+                    watch_stall: false,
+                }
+            }
+            OutputKind::Srt { url } => {
+                sink.set_property("uri", url);
+                // A vanished SRT receiver is only noticed by libsrt after its idle timeout, and
+                // not at all while the send window lets writes through.
+                Delivery::Network {
+                    sent_field: "bytes-sent-total",
+                    watch_stall: true,
+                }
+            }
             OutputKind::Record { path, .. } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
                     && !dir.is_dir()
@@ -179,8 +204,9 @@ impl Attempt {
                     )));
                 }
                 sink.set_property("location", path);
+                Delivery::File
             }
-        }
+        };
         let reached_sink = Arc::new(AtomicU64::new(0));
         if let Some(pad) = sink.static_pad("sink") {
             let counter = reached_sink.clone();
@@ -221,7 +247,7 @@ impl Attempt {
             audio,
             video_tap,
             audio_tap,
-            whip,
+            delivery,
             reached_sink,
             encoder_kbps: Arc::new(move || encoder.bitrate_kbps()),
             started: Instant::now(),
@@ -248,26 +274,24 @@ impl Attempt {
                 _ => "the server ended the stream".into(),
             });
         }
-        if let Some(whip) = &self.whip {
-            return whip_health(whip);
-        }
-        let live = match self.sink.factory().map(|f| f.name().to_string()).as_deref() {
-            Some("rtmp2sink") => structure_u64(&self.sink, "stats", "out-bytes-total") > 0,
-            Some("srtsink") => {
-                // A vanished SRT receiver is only noticed by libsrt after its idle timeout, and
-                // not at all while the send window lets writes through: watch the bytes sent.
-                let sent = structure_u64(&self.sink, "stats", "bytes-sent-total");
+        let live = match &self.delivery {
+            Delivery::Whip(whip) => return whip_health(whip),
+            Delivery::Network {
+                sent_field,
+                watch_stall,
+            } => {
+                let sent = structure_u64(&self.sink, "stats", sent_field);
                 if sent != self.progress.0 {
                     self.progress = (sent, Instant::now());
-                } else if sent > 0 && self.progress.1.elapsed() > SEND_STALL {
+                } else if *watch_stall && sent > 0 && self.progress.1.elapsed() > SEND_STALL {
                     return Health::Failed(format!(
-                        "the SRT receiver took nothing for {} s",
+                        "the receiver took nothing for {} s",
                         SEND_STALL.as_secs()
                     ));
                 }
                 sent > 0
             }
-            _ => self.reached_sink.load(Ordering::Relaxed) > 0,
+            Delivery::File => self.reached_sink.load(Ordering::Relaxed) > 0,
         };
         if live {
             Health::Live
@@ -280,11 +304,8 @@ impl Attempt {
 
     pub fn sample(&self) -> Sample {
         let (mut target_kbps, mut rtt_ms, mut loss) = ((self.encoder_kbps)(), None, None);
-        let bytes = match (
-            &self.whip,
-            self.sink.factory().map(|f| f.name().to_string()).as_deref(),
-        ) {
-            (Some(whip), _) => {
+        let bytes = match &self.delivery {
+            Delivery::Whip(whip) => {
                 let stats = self.sink.property::<gst::Structure>("stats");
                 let read = read_whip_stats(&stats);
                 target_kbps = read.target_bps / 1000;
@@ -292,9 +313,8 @@ impl Attempt {
                 loss = read.loss;
                 whip.encoded_bytes.load(Ordering::Relaxed)
             }
-            (None, Some("rtmp2sink")) => structure_u64(&self.sink, "stats", "out-bytes-total"),
-            (None, Some("srtsink")) => structure_u64(&self.sink, "stats", "bytes-sent-total"),
-            _ => {
+            Delivery::Network { sent_field, .. } => structure_u64(&self.sink, "stats", sent_field),
+            Delivery::File => {
                 self.video.bytes.load(Ordering::Relaxed) + self.audio.bytes.load(Ordering::Relaxed)
             }
         };

@@ -102,24 +102,23 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
     let thread = std::thread::Builder::new()
         .name("audio-capture".into())
         .spawn(move || {
-            let push = move |samples: &[f32]| {
-                let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+            // One allocation per callback: samples are converted straight into the buffer.
+            let push = move |samples: &mut dyn Iterator<Item = f32>| {
+                let bytes: Vec<u8> = samples.flat_map(f32::to_le_bytes).collect();
                 let _ = target.push_buffer(gst::Buffer::from_mut_slice(bytes));
             };
             let on_error = |e: cpal::Error| tracing::warn!(error = %e, "audio capture error");
             let stream = match config.sample_format() {
                 cpal::SampleFormat::F32 => device.build_input_stream(
                     config.into(),
-                    move |data: &[f32], _: &_| push(data),
+                    move |data: &[f32], _: &_| push(&mut data.iter().copied()),
                     on_error,
                     None,
                 ),
                 cpal::SampleFormat::I16 => device.build_input_stream(
                     config.into(),
                     move |data: &[i16], _: &_| {
-                        let converted: Vec<f32> =
-                            data.iter().map(|s| f32::from(*s) / 32_768.0).collect();
-                        push(&converted);
+                        push(&mut data.iter().map(|s| f32::from(*s) / 32_768.0));
                     },
                     on_error,
                     None,
@@ -127,11 +126,11 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
                 cpal::SampleFormat::I32 => device.build_input_stream(
                     config.into(),
                     move |data: &[i32], _: &_| {
-                        let converted: Vec<f32> = data
-                            .iter()
-                            .map(|s| (f64::from(*s) / 2_147_483_648.0) as f32)
-                            .collect();
-                        push(&converted);
+                        push(
+                            &mut data
+                                .iter()
+                                .map(|s| (f64::from(*s) / 2_147_483_648.0) as f32),
+                        );
                     },
                     on_error,
                     None,
