@@ -57,9 +57,14 @@ lint:
 # Also (re)generates ui/src/bindings from the Rust wire types (ts-rs). The relay's
 # integration tests then run a second time against a real PostgreSQL server on loopback,
 # each test in a fresh database of its own.
+TEST_TIME_LIMIT ?= 20m
+
+# Built first, then run under a time limit: a test that hangs fails the run with its name on
+# screen instead of eating the CI budget.
 rust-test:
-	$(CARGO) test --workspace
-	ANCHORDESK_TEST_POSTGRES_URL="$$(scripts/test-postgres.sh start)" $(CARGO) test -p anchordesk-relay --test '*'
+	$(CARGO) test --workspace --no-run
+	timeout --kill-after=30s $(TEST_TIME_LIMIT) $(CARGO) test --workspace
+	ANCHORDESK_TEST_POSTGRES_URL="$$(scripts/test-postgres.sh start)" timeout --kill-after=30s $(TEST_TIME_LIMIT) $(CARGO) test -p anchordesk-relay --test '*'
 	@if [[ "$${CI:-}" == "true" ]] && [[ -n "$$(git status --porcelain -- ui/src/bindings)" ]]; then \
 	  echo "ui/src/bindings is stale: run cargo test and commit the result"; git status --short -- ui/src/bindings; exit 1; \
 	fi

@@ -310,3 +310,37 @@ fn scene_switch_with_fade_and_preview_frames() {
     assert_eq!(&snapshot[..2], &[0xFF, 0xD8]);
     engine.shutdown();
 }
+
+#[test]
+fn engines_started_together_all_compose_frames() {
+    // Several engines at once on two cores: each compositor sees its first deadline before
+    // any layer has delivered a frame, which once ended a canvas for good.
+    let camera = || {
+        layer(
+            "camera",
+            Source::Camera {
+                device: "test".into(),
+                mode: None,
+            },
+            0,
+            0,
+            CANVAS.width,
+            CANVAS.height,
+        )
+    };
+    for round in 0..2 {
+        let engines: Vec<Engine> = (0..4).map(|_| start(vec![camera()])).collect();
+        std::thread::sleep(Duration::from_secs(4));
+        for (i, engine) in engines.iter().enumerate() {
+            let stats = engine.stats().borrow().clone();
+            assert!(
+                stats.frames >= 30 && stats.error.is_none(),
+                "round {round}, engine {i}: {stats:?}\n{}",
+                engine.diagnose()
+            );
+        }
+        for engine in &engines {
+            engine.shutdown();
+        }
+    }
+}

@@ -62,6 +62,9 @@ pub struct PreviewFrame {
     pub sequence: u64,
 }
 
+/// Seconds without a canvas frame before the stats report a stall.
+const STALL_REPORT_SECS: u32 = 3;
+
 /// Longest side of preview frames, and their rate.
 pub const PREVIEW_MAX_SIDE: u32 = 640;
 pub const PREVIEW_FPS: i32 = 15;
@@ -218,7 +221,9 @@ impl Engine {
         base_caps.set_property("caps", sources::raw_caps(16, 16, canvas.fps, Some("I420")));
         let compositor = make("compositor", Some("canvas"))?;
         compositor.set_property_from_str("background", "black");
-        compositor.set_property("ignore-inactive-pads", true);
+        // Not `ignore-inactive-pads`: with it, a compositor whose every pad was still waiting for
+        // its first frame at the first deadline took that for end-of-stream and sent EOS, and
+        // the canvas never made a frame (3 of 18 engines started three at a time here).
         // The compositor blends in AYUV: GStreamer 1.22's compositor refuses layers with alpha
         // when its output has none, and left alone it picks exotic formats (GBRA_12LE) from
         // its inputs. One conversion after it gives the I420 the encoders want.
@@ -657,6 +662,18 @@ impl Engine {
         rx
     }
 
+    /// Pads of the composing graph whose last push failed, with the element states: what to
+    /// look at when the canvas stops producing frames.
+    pub fn diagnose(&self) -> String {
+        Self::describe(&self.shared)
+    }
+
+    fn describe(shared: &Shared) -> String {
+        let mut report = Vec::new();
+        describe_flow(shared.pipeline.upcast_ref(), &mut report);
+        report.join("\n")
+    }
+
     /// Stops every output (finalising recordings), then the engine.
     pub fn shutdown(&self) {
         self.shared.shutdown();
@@ -679,8 +696,10 @@ impl Shared {
         for output in outputs {
             output.stop();
         }
-        lock(&self.canvas).clear();
+        // The whole graph first: stopping the compositor wakes a layer blocked in a query on
+        // its pad, which stopping that layer alone would wait for forever.
         let _ = self.pipeline.set_state(gst::State::Null);
+        lock(&self.canvas).clear();
     }
 }
 
@@ -696,6 +715,32 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn add_error(e: gst::glib::BoolError) -> Error {
     Error::Invalid(format!("engine graph: {e}"))
+}
+
+fn describe_flow(element: &gst::Element, report: &mut Vec<String>) {
+    let (_, current, pending) = element.state(gst::ClockTime::ZERO);
+    if current != gst::State::Playing || pending != gst::State::VoidPending {
+        report.push(format!(
+            "{}: {current:?} (pending {pending:?})",
+            element.name()
+        ));
+    }
+    for pad in element.pads() {
+        let flow = pad.last_flow_result();
+        if flow != Ok(gst::FlowSuccess::Ok) {
+            report.push(format!(
+                "{}:{}: {flow:?} caps {:?}",
+                element.name(),
+                pad.name(),
+                pad.current_caps().map(|c| c.to_string())
+            ));
+        }
+    }
+    if let Some(bin) = element.downcast_ref::<gst::Bin>() {
+        for child in bin.children() {
+            describe_flow(&child, report);
+        }
+    }
 }
 
 fn link_error(e: gst::glib::BoolError) -> Error {
@@ -826,6 +871,7 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
         .name("engine-stats".into())
         .spawn(move || {
             let mut last = (Instant::now(), 0u64, crate::process_cpu_seconds("self"));
+            let mut stalled_secs = 0u32;
             loop {
                 std::thread::sleep(Duration::from_secs(1));
                 let Some(shared) = shared.upgrade() else {
@@ -840,6 +886,10 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     crate::process_cpu_seconds("self"),
                 );
                 let elapsed = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
+                stalled_secs = if now.1 == last.1 { stalled_secs + 1 } else { 0 };
+                if stalled_secs == STALL_REPORT_SECS {
+                    tracing::warn!(graph = %Engine::describe(&shared), "canvas stalled");
+                }
                 let active = lock(&shared.scenes).active().cloned();
                 let layers = active
                     .as_ref()
@@ -864,7 +914,11 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     active_scene: active.map(|s| s.id).unwrap_or_default(),
                     layers,
                     outputs,
-                    error: lock(&shared.error).clone(),
+                    error: lock(&shared.error).clone().or_else(|| {
+                        (stalled_secs >= STALL_REPORT_SECS).then(|| {
+                            format!("画面停止 canvas stalled: no frame for {stalled_secs} s")
+                        })
+                    }),
                 };
                 shared.stats.send_replace(stats);
                 let watched = shared.preview.receiver_count() > 0;
