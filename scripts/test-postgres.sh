@@ -7,7 +7,9 @@
 # root, so as root the server runs as the `postgres` account the package creates.
 set -euo pipefail
 
-port=${ANCHORDESK_TEST_PG_PORT:-55432}
+# Below Linux's ephemeral range (32768–60999): a port up there can be taken by any test's
+# outgoing connection, and then the server cannot listen.
+port=${ANCHORDESK_TEST_PG_PORT:-25432}
 pgdir=${ANCHORDESK_TEST_PG_DIR:-/tmp/anchordesk-test-pg}
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [[ -z "$bindir" ]]; then
