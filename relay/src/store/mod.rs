@@ -17,8 +17,33 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A connection from the store's pool, for functions that work inside a caller's transaction.
 pub type Conn = AnyConnection;
-/// A write transaction (see [`Store::begin_write`]).
-pub type WriteTx = sqlx::Transaction<'static, Any>;
+/// A write transaction (see [`Store::begin_write`]). It derefs to the connection, like
+/// sqlx's own transaction; commit it, or drop it to roll back.
+pub struct WriteTx {
+    // Declared before the turn so that a dropped transaction starts its rollback before
+    // the next writer is let in.
+    tx: sqlx::Transaction<'static, Any>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
 
 /// Any key works as long as nothing else in the database uses it: it names the relay's one
 /// writer lock on PostgreSQL.
@@ -92,6 +117,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Writers take turns here, in arrival order, before they touch a connection.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -156,7 +183,11 @@ impl Store {
 
     async fn migrated(pool: AnyPool, backend: Backend) -> Result<Self, StoreError> {
         backend.migrator().run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -174,18 +205,25 @@ impl Store {
     /// PostgreSQL a transaction-scoped advisory lock gives the same one-writer order, which
     /// the checks that read before they write (per-buyer limits, coupon claims, winners) and
     /// the event log's resume-after-id rely on: ids must become visible in order.
+    ///
+    /// Writers of this process first queue on an async mutex, first come first served. Left to
+    /// SQLite, each waiting writer held a pooled connection and polled the lock with its busy
+    /// handler, sleeping up to 100 ms between tries: that sleep, not the work, was the tail of
+    /// a flash sale's latency.
     pub async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+        let turn = self.writer.clone().lock_owned().await;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("select pg_advisory_xact_lock($1)")
                     .bind(POSTGRES_WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                Ok(tx)
+                tx
             }
-        }
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// A round trip to the database, for health checks.
@@ -334,6 +372,48 @@ mod tests {
             "id must survive restarts"
         );
         assert!(db.exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_take_turns_in_arrival_order_and_a_dropped_one_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &dir.path().join("relay.db"))
+            .await
+            .unwrap();
+        sqlx::query("create table turns (n bigint)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // More writers than pooled connections: each must still get its turn, none a busy error.
+        let first = store.begin_write().await.unwrap();
+        let mut writers = Vec::new();
+        for n in 0..40i64 {
+            let store = store.clone();
+            writers.push(tokio::spawn(async move {
+                let mut tx = store.begin_write().await.unwrap();
+                sqlx::query("insert into turns (n) values ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                if n == 7 {
+                    return; // dropped without commit
+                }
+                tx.commit().await.unwrap();
+            }));
+            // Let each writer reach the queue before the next one arrives.
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        drop(first);
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let order: Vec<i64> = sqlx::query_scalar("select n from turns order by rowid")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let expected: Vec<i64> = (0..40).filter(|n| *n != 7).collect();
+        assert_eq!(order, expected);
     }
 
     #[tokio::test]
