@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 
 /// The machine a result was measured on, recorded with every result: CPU count and model,
 /// memory and OS (figures from different machines are not comparable).
@@ -73,31 +72,14 @@ pub fn relay_binary() -> anyhow::Result<PathBuf> {
     Ok(std::env::current_exe()?.with_file_name("anchordesk-relay"))
 }
 
-/// A running `anchordesk-relay serve` on a data directory; killed on drop.
-pub struct RelayProcess {
-    pub child: tokio::process::Child,
-    pub url: String,
-    /// The next stdout lines (the RTMP address when RTMP is on).
-    pub stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
-}
+pub use anchordesk_e2e::{RelayProcess, spawn_relay_with};
 
+/// `anchordesk-relay serve` on loopback.
 pub async fn spawn_relay(binary: &Path, data_dir: &Path) -> anyhow::Result<RelayProcess> {
-    let mut child = tokio::process::Command::new(binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env_remove("ANCHORDESK_CONFIG")
-        .env_remove("ANCHORDESK_LISTEN")
-        .env_remove("ANCHORDESK_DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut stdout = tokio::io::BufReader::new(stdout).lines();
-    let line = stdout.next_line().await?.unwrap_or_default();
-    let url = line
-        .strip_prefix("anchordesk-relay listening on ")
-        .ok_or_else(|| anyhow::anyhow!("unexpected relay output: {line:?}"))?
-        .to_owned();
-    Ok(RelayProcess { child, url, stdout })
+    spawn_relay_with(
+        tokio::process::Command::new(binary),
+        "127.0.0.1:0",
+        data_dir,
+    )
+    .await
 }

@@ -61,6 +61,10 @@ pub struct LiveArgs {
     /// WHIP bitrate range for GCC, in kbit/s: start, min, max.
     #[arg(long, value_name = "START,MIN,MAX", default_value = "2000,300,6000", value_parser = parse_bitrate_range)]
     pub whip_bitrate: anchordesk_pipelines::outputs::BitrateRange,
+    /// How the WHIP output adapts: gcc (as whipclientsink ships it) or gcc_probe (GCC plus
+    /// probing upward, for quick recovery after a dip).
+    #[arg(long, default_value = "gcc_probe", value_parser = parse_rate_control)]
+    pub whip_rate_control: anchordesk_pipelines::outputs::RateControl,
     /// H.264 encoder: auto (hardware if present), x264, openh264, hardware.
     #[arg(long, default_value = "auto", value_parser = parse_encoder)]
     pub encoder: anchordesk_pipelines::engine::EncoderChoice,
@@ -86,6 +90,11 @@ fn parse_bitrate_range(text: &str) -> Result<anchordesk_pipelines::outputs::Bitr
         min_kbps,
         max_kbps,
     })
+}
+
+fn parse_rate_control(text: &str) -> Result<anchordesk_pipelines::outputs::RateControl, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "expected gcc or gcc_probe".to_owned())
 }
 
 fn parse_encoder(text: &str) -> Result<anchordesk_pipelines::engine::EncoderChoice, String> {

@@ -110,6 +110,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 key: args.key.clone().unwrap_or_default(),
                 bitrate: args.whip_bitrate,
                 stun_server: None,
+                rate_control: args.whip_rate_control,
             },
         });
     }

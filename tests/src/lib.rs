@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use tokio::io::AsyncBufReadExt;
 
+pub mod abr;
 pub mod media;
 pub mod netns;
 pub mod x11;
@@ -195,4 +197,39 @@ fn tauri_driver_path() -> Result<PathBuf> {
         return Ok(PathBuf::from("tauri-driver"));
     }
     bail!("tauri-driver not found: `make test` installs it (cargo install tauri-driver --locked)")
+}
+
+/// A running `anchordesk-relay serve` on a data directory; killed on drop.
+pub struct RelayProcess {
+    pub child: tokio::process::Child,
+    pub url: String,
+    /// The next stdout lines (the RTMP address when RTMP is on).
+    pub stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+/// `anchordesk-relay serve` on `data_dir`, listening on `listen`, started through `command`
+/// (the relay binary, or a wrapper such as `nsenter` that runs it in another namespace).
+pub async fn spawn_relay_with(
+    mut command: tokio::process::Command,
+    listen: &str,
+    data_dir: &Path,
+) -> anyhow::Result<RelayProcess> {
+    let mut child = command
+        .args(["serve", "--listen", listen, "--data-dir"])
+        .arg(data_dir)
+        .env_remove("ANCHORDESK_CONFIG")
+        .env_remove("ANCHORDESK_LISTEN")
+        .env_remove("ANCHORDESK_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut stdout = tokio::io::BufReader::new(stdout).lines();
+    let line = stdout.next_line().await?.unwrap_or_default();
+    let url = line
+        .strip_prefix("anchordesk-relay listening on ")
+        .ok_or_else(|| anyhow::anyhow!("unexpected relay output: {line:?}"))?
+        .to_owned();
+    Ok(RelayProcess { child, url, stdout })
 }

@@ -99,3 +99,152 @@ fn configure() -> Result<()> {
     }
     Ok(())
 }
+
+/// A bottleneck between this namespace and a child one. [`isolate`]'s veth pair has both ends
+/// here, so traffic between them takes loopback and no qdisc on the veth sees it; moving
+/// [`VETH_B`]'s end into a child namespace makes packets cross the veth, where `tc` shapes the
+/// way out of this namespace (publisher → relay). The way back is not shaped.
+pub struct ShapedLink {
+    holder: std::process::Child,
+}
+
+/// The bottleneck's queue: like a home uplink's buffer, deep enough that GCC sees the delay grow.
+const SHAPER_LATENCY: &str = "150ms";
+/// At least an MTU and rate/HZ; small, so keyframes cannot slip through unshaped.
+const SHAPER_BURST: &str = "10kb";
+
+impl ShapedLink {
+    /// Call inside the namespace (after [`isolate`] or [`enter_for_program`]).
+    pub fn create(rate_kbit: u32) -> Result<Self> {
+        let holder = Command::new("unshare")
+            .args(["--net", "sleep", "infinity"])
+            .spawn()
+            .context("run unshare (util-linux)")?;
+        let link = Self { holder };
+        // The child exists once unshare has exec'd sleep; until then its namespace is ours.
+        let ours = std::fs::read_link("/proc/self/ns/net")?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_link(format!("/proc/{}/ns/net", link.pid())).ok() == Some(ours.clone())
+        {
+            ensure!(
+                std::time::Instant::now() < deadline,
+                "the child namespace never appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let pid = link.pid().to_string();
+        run("ip", &["link", "set", "adv1", "netns", &pid])?;
+        // Moving the interface dropped its address and state.
+        for args in [
+            &["link", "set", "lo", "up"][..],
+            &["addr", "add", &format!("{VETH_B}/24"), "dev", "adv1"],
+            &["link", "set", "adv1", "up"],
+        ] {
+            let mut all = vec!["-t", &pid, "-n", "--", "ip"];
+            all.extend_from_slice(args);
+            run("nsenter", &all)?;
+        }
+        run(
+            "tc",
+            &[
+                "qdisc",
+                "add",
+                "dev",
+                "adv0",
+                "root",
+                "handle",
+                "1:",
+                "tbf",
+                "rate",
+                &format!("{rate_kbit}kbit"),
+                "burst",
+                SHAPER_BURST,
+                "latency",
+                SHAPER_LATENCY,
+            ],
+        )?;
+        Ok(link)
+    }
+
+    fn pid(&self) -> u32 {
+        self.holder.id()
+    }
+
+    /// Changes the rate in place; the queue and its counters carry over.
+    pub fn set_rate(&self, rate_kbit: u32) -> Result<()> {
+        run(
+            "tc",
+            &[
+                "qdisc",
+                "change",
+                "dev",
+                "adv0",
+                "root",
+                "handle",
+                "1:",
+                "tbf",
+                "rate",
+                &format!("{rate_kbit}kbit"),
+                "burst",
+                SHAPER_BURST,
+                "latency",
+                SHAPER_LATENCY,
+            ],
+        )
+    }
+
+    /// Bytes and packets the bottleneck has let through, and packets it dropped.
+    pub fn counters(&self) -> Result<(u64, u64, u64)> {
+        let out = Command::new("tc")
+            .args(["-s", "qdisc", "show", "dev", "adv0"])
+            .output()
+            .context("run tc")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // " Sent 123 bytes 4 pkt (dropped 5, overlimits 6 requeues 0)"
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let after = |key: &str| -> Option<u64> {
+            let i = words.iter().position(|w| *w == key)?;
+            words.get(i + 1)?.parse().ok()
+        };
+        let bytes = after("Sent").context("tc -s shows no Sent")?;
+        let packets = words
+            .iter()
+            .position(|w| *w == "bytes")
+            .and_then(|i| words.get(i + 1)?.parse().ok())
+            .unwrap_or(0);
+        Ok((bytes, packets, after("dropped").unwrap_or(0)))
+    }
+
+    /// `program` run inside the child namespace (where [`VETH_B`] lives).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .args(["-t", &self.pid().to_string(), "-n", "--"])
+            .arg(program);
+        command
+    }
+}
+
+impl Drop for ShapedLink {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("run {program}"))?;
+    ensure!(
+        output.status.success(),
+        "{program} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    Ok(())
+}

@@ -92,6 +92,7 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
                 max_kbps: 4000,
             },
             stun_server: None,
+            rate_control: Default::default(),
         },
     })?;
     let (_, took) = wait_output(&engine, "relay", Duration::from_secs(15), |o| {

@@ -9,7 +9,8 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use super::{Failure, OutputKind, OutputSpec, RecordFormat};
+use super::probe::Prober;
+use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
 use crate::engine::tap::{Subscriber, Tap};
 use crate::engine::{Taps, lock};
 
@@ -28,6 +29,8 @@ pub(crate) enum Health {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Metrics {
+    pub estimate_kbps: Option<u32>,
+    pub rate_steps: Vec<super::RateStep>,
     pub target_kbps: u32,
     pub measured_kbps: f64,
     pub fps: f64,
@@ -52,6 +55,8 @@ impl Metrics {
     pub fn between(a: &Sample, b: &Sample) -> Self {
         let secs = b.at.duration_since(a.at).as_secs_f64().max(1e-3);
         Self {
+            estimate_kbps: None,
+            rate_steps: Vec::new(),
             target_kbps: b.target_kbps,
             measured_kbps: b.bytes.saturating_sub(a.bytes) as f64 * 8.0 / 1000.0 / secs,
             fps: b.frames.saturating_sub(a.frames) as f64 / secs,
@@ -85,6 +90,8 @@ struct WhipWatch {
     rtcp_hooked: AtomicBool,
     last_rtcp: Arc<Mutex<Option<Instant>>>,
     encoded_bytes: Arc<AtomicU64>,
+    /// GCC's estimator inside the session, once the session exists.
+    gcc: Arc<Mutex<Option<gst::Element>>>,
 }
 
 pub(crate) struct Attempt {
@@ -101,6 +108,12 @@ pub(crate) struct Attempt {
     started: Instant,
     /// Network bytes sent so far and when that last changed (RTMP, SRT).
     progress: (u64, Instant),
+    /// WHIP: how the bitrate adapts, and the prober once GCC's estimator is known.
+    rate_control: RateControl,
+    max_kbps: u32,
+    prober: Option<Prober>,
+    /// Steps already handed out by [`Attempt::rate`].
+    steps_reported: u64,
 }
 
 impl Attempt {
@@ -162,6 +175,14 @@ impl Attempt {
                 .map_err(|_| Failure::Fatal(format!("{name} is not an appsrc")))
         };
         let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
+        let (rate_control, max_kbps) = match &spec.kind {
+            OutputKind::Whip {
+                rate_control,
+                bitrate,
+                ..
+            } => (*rate_control, bitrate.max_kbps),
+            _ => (RateControl::Gcc, 0),
+        };
 
         let delivery = match &spec.kind {
             OutputKind::Whip {
@@ -252,6 +273,10 @@ impl Attempt {
             encoder_kbps: Arc::new(move || encoder.bitrate_kbps()),
             started: Instant::now(),
             progress: (0, Instant::now()),
+            rate_control,
+            max_kbps,
+            prober: None,
+            steps_reported: 0,
         })
     }
 
@@ -275,7 +300,19 @@ impl Attempt {
             });
         }
         let live = match &self.delivery {
-            Delivery::Whip(whip) => return whip_health(whip),
+            Delivery::Whip(whip) => {
+                if self.rate_control == RateControl::GccProbe {
+                    match &mut self.prober {
+                        Some(prober) => prober.tick(Instant::now()),
+                        None => {
+                            self.prober = lock(&whip.gcc)
+                                .clone()
+                                .map(|gcc| Prober::new(gcc, self.max_kbps, self.started));
+                        }
+                    }
+                }
+                return whip_health(whip);
+            }
             Delivery::Network {
                 sent_field,
                 watch_stall,
@@ -300,6 +337,23 @@ impl Attempt {
         } else {
             Health::Starting
         }
+    }
+
+    /// GCC's current estimate (WHIP) and, when there are new ones, the latest rate steps.
+    pub fn rate(&mut self) -> (Option<u32>, Option<Vec<RateStep>>) {
+        if let Some(prober) = &self.prober {
+            let (steps, recorded) = prober.steps();
+            let news = (recorded != self.steps_reported).then(|| steps.to_vec());
+            self.steps_reported = recorded;
+            return (Some(prober.estimate_kbps()), news);
+        }
+        let Delivery::Whip(whip) = &self.delivery else {
+            return (None, None);
+        };
+        let estimate = lock(&whip.gcc)
+            .as_ref()
+            .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000);
+        (estimate, None)
     }
 
     pub fn sample(&self) -> Sample {
@@ -389,6 +443,17 @@ fn watch_whip(sink: &gst::Element) -> Arc<WhipWatch> {
             }
         });
         *lock(&w.webrtcbin) = Some(webrtcbin);
+        None
+    });
+    let gcc = watch.gcc.clone();
+    sink.connect("consumer-pipeline-created", false, move |args| {
+        let pipeline = args.get(2)?.get::<gst::Bin>().ok()?;
+        let gcc = gcc.clone();
+        pipeline.connect_deep_element_added(move |_, _, element| {
+            if element.factory().is_some_and(|f| f.name() == "rtpgccbwe") {
+                *lock(&gcc) = Some(element.clone());
+            }
+        });
         None
     });
     let w = watch.clone();

@@ -4,6 +4,9 @@
 
 mod attempt;
 pub mod presets;
+mod probe;
+
+pub use probe::{RateControl, RateStep};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -39,6 +42,8 @@ pub enum OutputKind {
         /// Off by default: the bundled relay is on the LAN or loopback.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stun_server: Option<String>,
+        #[serde(default)]
+        rate_control: RateControl,
     },
     /// `rtmp://` or `rtmps://` URL including the stream key.
     Rtmp { url: String },
@@ -170,6 +175,11 @@ pub struct OutputStats {
     /// Fraction of packets the receiver reported lost (WHIP), 0–1.
     pub loss: Option<f64>,
     pub reconnects: u64,
+    /// GCC's bandwidth estimate (WHIP), kbit/s, fresh every 100 ms.
+    pub estimate_kbps: Option<u32>,
+    /// The latest bitrate steps with their causes (WHIP with probing), oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_steps: Vec<RateStep>,
     /// Latest video minus latest audio timestamp handed to this output (running time, ms):
     /// steady over a run when sound and picture stay in sync; jitters by a frame or so.
     pub av_offset_ms: Option<f64>,
@@ -233,6 +243,8 @@ impl Output {
             rtt_ms: metrics.rtt_ms,
             loss: metrics.loss,
             reconnects: self.shared.reconnects.load(Ordering::Relaxed),
+            estimate_kbps: metrics.estimate_kbps,
+            rate_steps: metrics.rate_steps,
             av_offset_ms: metrics.av_offset_ms,
         }
     }
@@ -339,8 +351,19 @@ fn run_attempt(shared: &Shared, mut attempt: Attempt, attempt_no: &mut u32) -> S
         }
         if last_sample.at.elapsed() >= Duration::from_secs(1) {
             let now = attempt.sample();
-            *lock(&shared.metrics) = attempt::Metrics::between(&last_sample, &now);
+            let mut fresh = attempt::Metrics::between(&last_sample, &now);
+            let mut metrics = lock(&shared.metrics);
+            // Estimate and steps are kept up to date every poll, below.
+            fresh.estimate_kbps = metrics.estimate_kbps;
+            fresh.rate_steps = std::mem::take(&mut metrics.rate_steps);
+            *metrics = fresh;
             last_sample = now;
+        }
+        let (estimate_kbps, new_steps) = attempt.rate();
+        let mut metrics = lock(&shared.metrics);
+        metrics.estimate_kbps = estimate_kbps;
+        if let Some(steps) = new_steps {
+            metrics.rate_steps = steps;
         }
     }
 }

@@ -1,0 +1,209 @@
+//! Faster recovery for WHIP on top of GCC. GCC (`rtpgccbwe`) only climbs about 8 % a second
+//! and never probes, so after a dip the stream takes tens of seconds to use a link that came
+//! back. This prober raises GCC's estimate in steps while nothing says the link is full, and
+//! leaves the cutting to GCC: an over-used link still shows up as growing delay, and GCC's cut
+//! tells the prober to back off.
+
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+/// One probe raises the estimate by this factor.
+const STEP: f64 = 1.25;
+/// Probes come this often while they succeed.
+const INTERVAL: Duration = Duration::from_secs(1);
+/// After a failed probe the interval doubles up to this, so a full link is poked rarely.
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+/// No probe this soon after GCC cut the estimate (it is reacting to a real queue).
+const QUIET_AFTER_CUT: Duration = Duration::from_millis(1500);
+/// A probe that was not followed by a cut within this long found room.
+const VERDICT_AFTER: Duration = Duration::from_secs(2);
+/// An estimate this much below the previous one is a cut.
+const CUT: f64 = 0.97;
+
+/// How a WHIP output adapts its bitrate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateControl {
+    /// GCC as whipclientsink ships it.
+    Gcc,
+    /// GCC, plus probing upward whenever GCC has not cut for a while.
+    #[default]
+    GccProbe,
+}
+
+/// What the prober did, for the stats (and so the UI's graph).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RateStep {
+    /// Seconds since the output started.
+    pub at_s: f64,
+    pub from_kbps: u32,
+    pub to_kbps: u32,
+    pub cause: &'static str,
+}
+
+pub(crate) struct Prober {
+    gcc: gst::Element,
+    max_bps: u32,
+    started: Instant,
+    last_estimate: u32,
+    last_cut: Option<Instant>,
+    next_probe: Instant,
+    backoff: Duration,
+    pending: Option<Instant>,
+    steps: Vec<RateStep>,
+    /// Steps recorded ever, so readers can tell news from what they have.
+    recorded: u64,
+}
+
+impl Prober {
+    pub fn new(gcc: gst::Element, max_kbps: u32, started: Instant) -> Self {
+        let now = Instant::now();
+        Self {
+            last_estimate: gcc.property::<u32>("estimated-bitrate"),
+            gcc,
+            max_bps: max_kbps.saturating_mul(1000),
+            started,
+            last_cut: None,
+            next_probe: now + INTERVAL,
+            backoff: INTERVAL,
+            pending: None,
+            steps: Vec::new(),
+            recorded: 0,
+        }
+    }
+
+    /// Call about every 100 ms.
+    pub fn tick(&mut self, now: Instant) {
+        let estimate = self.gcc.property::<u32>("estimated-bitrate");
+        if let Some(at) = self.pending
+            && now.duration_since(at) >= VERDICT_AFTER
+        {
+            self.pending = None;
+            self.backoff = INTERVAL;
+        }
+        if f64::from(estimate) < f64::from(self.last_estimate) * CUT {
+            self.last_cut = Some(now);
+            if self.pending.take().is_some() {
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                self.record(
+                    now,
+                    self.last_estimate,
+                    estimate,
+                    "probe found the link full",
+                );
+            } else {
+                self.record(now, self.last_estimate, estimate, "GCC saw the queue grow");
+            }
+            self.next_probe = now + self.backoff;
+        }
+        self.last_estimate = estimate;
+        let quiet = self
+            .last_cut
+            .is_none_or(|cut| now.duration_since(cut) >= QUIET_AFTER_CUT);
+        if now >= self.next_probe && quiet && estimate < self.max_bps {
+            let raised = ((f64::from(estimate) * STEP) as u32).min(self.max_bps);
+            self.gcc.set_property("estimated-bitrate", raised);
+            self.record(now, estimate, raised, "probe");
+            self.last_estimate = raised;
+            self.pending = Some(now);
+            self.next_probe = now + INTERVAL;
+        }
+    }
+
+    fn record(&mut self, now: Instant, from: u32, to: u32, cause: &'static str) {
+        const KEEP: usize = 20;
+        if self.steps.len() == KEEP {
+            self.steps.remove(0);
+        }
+        self.recorded += 1;
+        self.steps.push(RateStep {
+            at_s: now.duration_since(self.started).as_secs_f64(),
+            from_kbps: from / 1000,
+            to_kbps: to / 1000,
+            cause,
+        });
+    }
+
+    /// The latest steps, and how many were ever recorded.
+    pub fn steps(&self) -> (&[RateStep], u64) {
+        (&self.steps, self.recorded)
+    }
+
+    pub fn estimate_kbps(&self) -> u32 {
+        self.last_estimate / 1000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gcc(bps: u32) -> gst::Element {
+        crate::init().unwrap();
+        let gcc = gst::ElementFactory::make("rtpgccbwe").build().unwrap();
+        gcc.set_property("estimated-bitrate", bps);
+        gcc
+    }
+
+    fn estimate(gcc: &gst::Element) -> u32 {
+        gcc.property::<u32>("estimated-bitrate")
+    }
+
+    #[test]
+    fn probes_up_while_gcc_holds_and_backs_off_when_a_probe_is_cut() {
+        let t0 = Instant::now();
+        let gcc = gcc(1_000_000);
+        let mut prober = Prober::new(gcc.clone(), 6_000, t0);
+        prober.tick(t0 + Duration::from_millis(500));
+        assert_eq!(
+            estimate(&gcc),
+            1_000_000,
+            "no probe before the first interval"
+        );
+        prober.tick(t0 + Duration::from_millis(1_100));
+        assert_eq!(estimate(&gcc), 1_250_000);
+        prober.tick(t0 + Duration::from_millis(2_100));
+        assert_eq!(estimate(&gcc), 1_562_500);
+
+        // GCC cuts right after the probe: the link was full.
+        gcc.set_property("estimated-bitrate", 1_200_000u32);
+        prober.tick(t0 + Duration::from_millis(2_300));
+        let (steps, recorded) = prober.steps();
+        assert_eq!(recorded, 3);
+        assert_eq!(steps[2].cause, "probe found the link full");
+        assert_eq!((steps[2].from_kbps, steps[2].to_kbps), (1_562, 1_200));
+        // Backed off to 2 s: nothing at +1.5 s, a probe at +2 s.
+        prober.tick(t0 + Duration::from_millis(3_800));
+        assert_eq!(estimate(&gcc), 1_200_000);
+        prober.tick(t0 + Duration::from_millis(4_400));
+        assert_eq!(estimate(&gcc), 1_500_000);
+    }
+
+    #[test]
+    fn never_probes_past_the_maximum_or_right_after_gcc_cut_on_its_own() {
+        let t0 = Instant::now();
+        let gcc = gcc(5_500_000);
+        let mut prober = Prober::new(gcc.clone(), 6_000, t0);
+        prober.tick(t0 + Duration::from_millis(1_100));
+        assert_eq!(estimate(&gcc), 6_000_000);
+        prober.tick(t0 + Duration::from_millis(2_200));
+        assert_eq!(
+            estimate(&gcc),
+            6_000_000,
+            "at the maximum: nothing to probe"
+        );
+
+        gcc.set_property("estimated-bitrate", 3_000_000u32);
+        prober.tick(t0 + Duration::from_millis(4_500));
+        assert_eq!(
+            prober.steps().0.last().unwrap().cause,
+            "GCC saw the queue grow"
+        );
+        prober.tick(t0 + Duration::from_millis(5_600));
+        assert_eq!(estimate(&gcc), 3_000_000, "quiet for 1.5 s after a cut");
+        prober.tick(t0 + Duration::from_millis(6_100));
+        assert_eq!(estimate(&gcc), 3_750_000);
+    }
+}

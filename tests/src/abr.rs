@@ -1,0 +1,273 @@
+//! The adaptive-bitrate harness shared by the `abr` benchmark and its short CI test: the
+//! studio engine publishes over WHIP through a [`ShapedLink`] whose rate follows a schedule,
+//! while a WHEP viewer of the relay counts complete pictures. Every 100 ms it records GCC's
+//! estimate, the encoder's target and output, what crossed the bottleneck, and what the viewer
+//! received; [`score`] turns that into time to adapt, time back to 85 % of the link, and freezes.
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig};
+use anchordesk_pipelines::outputs::{
+    BitrateRange, OutputKind, OutputSpec, OutputState, RateControl,
+};
+use anchordesk_pipelines::scene::{Canvas, SceneCollection};
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+
+use crate::media::WhepPlayer;
+use crate::netns::{self, ShapedLink};
+
+pub const TICK: Duration = Duration::from_millis(100);
+/// A picture that stays longer than this is a freeze.
+const FREEZE: Duration = Duration::from_millis(500);
+/// Share of the link the sender should be back to after recovery.
+const RECOVERED: f64 = 0.85;
+
+/// Link rate over time: (seconds, kbit/s). The full one is the benchmark's; the short one
+/// runs in CI.
+pub fn schedule(full: bool) -> Vec<(u64, u32)> {
+    if full {
+        vec![(20, 6_000), (20, 1_500), (30, 6_000)]
+    } else {
+        vec![(10, 6_000), (15, 1_500), (15, 6_000)]
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tick {
+    pub at_s: f64,
+    pub link_kbps: u32,
+    pub estimate_kbps: u32,
+    pub target_kbps: u32,
+    pub encoded_kbps: f64,
+    pub sent_kbps: f64,
+    pub dropped_packets: u64,
+    pub received_kbps: f64,
+    pub receiver_fps: f64,
+}
+
+/// What the viewer got: arrival time and size of each complete picture.
+type Arrivals = Arc<Mutex<Vec<(Instant, usize)>>>;
+
+async fn watch(
+    http: reqwest::Client,
+    base: String,
+    until: tokio::time::Instant,
+    arrivals: Arrivals,
+) -> Result<()> {
+    let ip: IpAddr = netns::VETH_A.parse()?;
+    let mut player = WhepPlayer::join(&http, &base, "abr", ip, false).await?;
+    while let Some(frame) = player.next_frame(until).await? {
+        arrivals
+            .lock()
+            .expect("not poisoned")
+            .push((Instant::now(), frame.len()));
+    }
+    player.leave(&http).await?;
+    Ok(())
+}
+
+/// One publish through `link` following `phases`, scored. `base` is the relay's URL, which
+/// must have a stream `abr` whose publish key is `key`.
+pub async fn run(
+    controller: RateControl,
+    phases: &[(u64, u32)],
+    link: &ShapedLink,
+    base: &str,
+    key: &str,
+) -> Result<Value> {
+    link.set_rate(phases[0].1)?;
+    let engine = Engine::start(EngineConfig {
+        scenes: SceneCollection::test_pattern(Canvas {
+            width: 1280,
+            height: 720,
+            fps: 30,
+        }),
+        encoder: Default::default(),
+        video_bitrate_kbps: 2_000,
+        audio: vec![AudioInput::new(
+            "tone",
+            AudioSource::Tone { frequency: 440.0 },
+        )],
+    })?;
+    engine.start_output(OutputSpec {
+        id: "relay".into(),
+        kind: OutputKind::Whip {
+            url: format!("{base}/whip/abr"),
+            key: key.to_owned(),
+            bitrate: BitrateRange {
+                start_kbps: 2_000,
+                min_kbps: 300,
+                max_kbps: 6_000,
+            },
+            stun_server: None,
+            rate_control: controller,
+        },
+    })?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let live = engine
+            .output_stats()
+            .iter()
+            .any(|o| o.id == "relay" && o.state == OutputState::Live);
+        if live {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "WHIP never went live: {:?}",
+            engine.output_stats()
+        );
+        tokio::time::sleep(TICK).await;
+    }
+
+    let total: u64 = phases.iter().map(|p| p.0).sum();
+    let start = Instant::now();
+    let until = tokio::time::Instant::from_std(start + Duration::from_secs(total));
+    let arrivals: Arrivals = Arc::default();
+    let viewer = tokio::spawn(watch(
+        reqwest::Client::new(),
+        base.to_owned(),
+        until,
+        arrivals.clone(),
+    ));
+
+    let mut ticks = Vec::new();
+    let mut phase_end = Duration::from_secs(phases[0].0);
+    let mut phase = 0;
+    let mut last = (Instant::now(), link.counters()?, 0usize);
+    let mut next = Instant::now() + TICK;
+    while Instant::now() < start + Duration::from_secs(total) {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
+        next += TICK;
+        if start.elapsed() >= phase_end && phase + 1 < phases.len() {
+            phase += 1;
+            phase_end += Duration::from_secs(phases[phase].0);
+            link.set_rate(phases[phase].1)?;
+        }
+        let now = Instant::now();
+        let counters = link.counters()?;
+        let secs = now.duration_since(last.0).as_secs_f64();
+        let output = engine
+            .output_stats()
+            .into_iter()
+            .find(|o| o.id == "relay")
+            .context("output gone")?;
+        let (received_bytes, frames) = {
+            let got = arrivals.lock().expect("not poisoned");
+            let fresh = &got[last.2.min(got.len())..];
+            (fresh.iter().map(|a| a.1).sum::<usize>(), got.len())
+        };
+        ticks.push(Tick {
+            at_s: start.elapsed().as_secs_f64(),
+            link_kbps: phases[phase].1,
+            estimate_kbps: output.estimate_kbps.unwrap_or(0),
+            target_kbps: output.target_kbps,
+            encoded_kbps: output.measured_kbps,
+            sent_kbps: counters.0.saturating_sub(last.1.0) as f64 * 8.0 / 1000.0 / secs,
+            dropped_packets: counters.2.saturating_sub(last.1.2),
+            received_kbps: received_bytes as f64 * 8.0 / 1000.0 / secs,
+            receiver_fps: (frames - last.2.min(frames)) as f64 / secs,
+        });
+        last = (now, counters, frames);
+    }
+    viewer.await??;
+    let steps = engine
+        .output_stats()
+        .into_iter()
+        .find(|o| o.id == "relay")
+        .map(|o| o.rate_steps)
+        .unwrap_or_default();
+    engine.shutdown();
+
+    let arrivals = arrivals.lock().expect("not poisoned").clone();
+    let mut result = score(controller, phases, &ticks, &arrivals, start);
+    result["last_rate_steps"] = serde_json::to_value(steps)?;
+    Ok(result)
+}
+
+/// Seconds from `from` to the first tick at or after it where `ok` holds over a 1 s window.
+fn time_until(ticks: &[Tick], from: f64, ok: impl Fn(&[Tick]) -> bool) -> Option<f64> {
+    let window = (Duration::from_secs(1).as_millis() / TICK.as_millis()) as usize;
+    ticks
+        .windows(window)
+        .find(|w| w[0].at_s >= from && ok(w))
+        .map(|w| w[w.len() - 1].at_s - from)
+}
+
+fn mean(ticks: &[Tick], f: impl Fn(&Tick) -> f64) -> f64 {
+    ticks.iter().map(f).sum::<f64>() / ticks.len().max(1) as f64
+}
+
+/// The figures of one run (see the module docs), with its ticks.
+pub fn score(
+    controller: RateControl,
+    phases: &[(u64, u32)],
+    ticks: &[Tick],
+    arrivals: &[(Instant, usize)],
+    start: Instant,
+) -> Value {
+    let drop_at = phases[0].0 as f64;
+    let recover_at = (phases[0].0 + phases[1].0) as f64;
+    let (low, high) = (f64::from(phases[1].1), f64::from(phases[2].1));
+    // GCC's estimate is read every tick; the encoder's target only once a second.
+    let adapted = time_until(ticks, drop_at, |w| {
+        mean(w, |t| f64::from(t.estimate_kbps)) <= low
+    });
+    let recovered_sent = time_until(ticks, recover_at, |w| {
+        mean(w, |t| t.received_kbps) >= RECOVERED * high
+    });
+    let recovered_estimate = time_until(ticks, recover_at, |w| {
+        mean(w, |t| f64::from(t.estimate_kbps)) >= RECOVERED * high
+    });
+    let freezes: Vec<Value> = arrivals
+        .windows(2)
+        .filter(|p| p[1].0.duration_since(p[0].0) > FREEZE)
+        .map(|p| {
+            json!({
+                "at_s": p[0].0.duration_since(start).as_secs_f64(),
+                "ms": p[1].0.duration_since(p[0].0).as_secs_f64() * 1000.0,
+            })
+        })
+        .collect();
+    let longest_ms = arrivals
+        .windows(2)
+        .map(|p| p[1].0.duration_since(p[0].0).as_secs_f64() * 1000.0)
+        .fold(0.0, f64::max);
+    let during = |from: f64, to: f64| -> Vec<Tick> {
+        ticks
+            .iter()
+            .filter(|t| t.at_s >= from && t.at_s < to)
+            .copied()
+            .collect()
+    };
+    let settled_low = during(recover_at - 10.0, recover_at);
+    let settled_high = during(ticks.last().map_or(0.0, |t| t.at_s) - 10.0, f64::MAX);
+    json!({
+        "controller": controller,
+        "schedule_s_kbps": phases,
+        "time_to_adapt_s": adapted,
+        "time_to_85_percent_received_s": recovered_sent,
+        "time_to_85_percent_estimate_s": recovered_estimate,
+        "freezes_over_500ms": freezes,
+        "longest_gap_ms": longest_ms,
+        "frames_received": arrivals.len(),
+        "last_10s_of_low_phase": {
+            "received_kbps": mean(&settled_low, |t| t.received_kbps),
+            "receiver_fps": mean(&settled_low, |t| t.receiver_fps),
+            "dropped_at_bottleneck": settled_low.iter().map(|t| t.dropped_packets).sum::<u64>(),
+        },
+        "last_10s": {
+            "received_kbps": mean(&settled_high, |t| t.received_kbps),
+            "receiver_fps": mean(&settled_high, |t| t.receiver_fps),
+        },
+        "ticks": ticks.iter().map(|t| json!([
+            (t.at_s * 10.0).round() / 10.0, t.link_kbps, t.estimate_kbps, t.target_kbps, t.encoded_kbps.round(),
+            t.sent_kbps.round(), t.dropped_packets, t.received_kbps.round(), t.receiver_fps.round()
+        ])).collect::<Vec<_>>(),
+        "tick_columns": ["s", "link kbit/s", "GCC estimate kbit/s", "encoder target kbit/s", "encoded kbit/s", "through bottleneck kbit/s",
+            "bottleneck drops (packets)", "received kbit/s (video payload)", "receiver fps"],
+    })
+}
