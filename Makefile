@@ -86,6 +86,7 @@ bench: deps-run ui
 	ulimit -n 20000 && $(CARGO) run --release -p anchordesk-bench --bin events-fanout -- 5000 500 20
 	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
 	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20
+	$(CARGO) run --release -p anchordesk-bench --bin abr
 
 clean:
 	$(CARGO) clean

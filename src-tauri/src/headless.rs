@@ -111,6 +111,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 bitrate: args.whip_bitrate,
                 stun_server: None,
                 rate_control: args.whip_rate_control,
+                mitigation: Default::default(),
             },
         });
     }

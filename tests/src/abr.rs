@@ -104,6 +104,7 @@ pub async fn run(
             },
             stun_server: None,
             rate_control: controller,
+            mitigation: Default::default(),
         },
     })?;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -219,6 +220,10 @@ pub fn score(
     let recovered_sent = time_until(ticks, recover_at, |w| {
         mean(w, |t| t.received_kbps) >= RECOVERED * high
     });
+    // Everything the publisher put through the link: video, audio, RTP/SRTP headers, RTX.
+    let recovered_link = time_until(ticks, recover_at, |w| {
+        mean(w, |t| t.sent_kbps) >= RECOVERED * high
+    });
     let recovered_estimate = time_until(ticks, recover_at, |w| {
         mean(w, |t| f64::from(t.estimate_kbps)) >= RECOVERED * high
     });
@@ -250,6 +255,7 @@ pub fn score(
         "schedule_s_kbps": phases,
         "time_to_adapt_s": adapted,
         "time_to_85_percent_received_s": recovered_sent,
+        "time_to_85_percent_link_use_s": recovered_link,
         "time_to_85_percent_estimate_s": recovered_estimate,
         "freezes_over_500ms": freezes,
         "longest_gap_ms": longest_ms,
@@ -270,4 +276,38 @@ pub fn score(
         "tick_columns": ["s", "link kbit/s", "GCC estimate kbit/s", "encoder target kbit/s", "encoded kbit/s", "through bottleneck kbit/s",
             "bottleneck drops (packets)", "received kbit/s (video payload)", "receiver fps"],
     })
+}
+
+/// A shaped link with the relay behind it and a stream `abr` to publish to.
+pub struct Rig {
+    pub link: ShapedLink,
+    pub relay: crate::RelayProcess,
+    pub key: String,
+    _data: tempfile::TempDir,
+}
+
+impl Rig {
+    /// Call inside a network namespace; `relay` is the `anchordesk-relay` binary to run.
+    pub async fn start(relay: &std::path::Path) -> Result<Self> {
+        anchordesk_pipelines::init()?;
+        let link = ShapedLink::create(6_000)?;
+        let data = tempfile::tempdir()?;
+        let key = crate::media::create_stream_with_cli(relay, data.path(), "abr")?;
+        let relay = crate::spawn_relay_with(
+            link.command(relay).into(),
+            &format!("{}:0", netns::VETH_B),
+            data.path(),
+        )
+        .await?;
+        Ok(Self {
+            link,
+            relay,
+            key,
+            _data: data,
+        })
+    }
+
+    pub async fn run(&self, controller: RateControl, phases: &[(u64, u32)]) -> Result<Value> {
+        run(controller, phases, &self.link, &self.relay.url, &self.key).await
+    }
 }

@@ -144,25 +144,7 @@ impl ShapedLink {
             all.extend_from_slice(args);
             run("nsenter", &all)?;
         }
-        run(
-            "tc",
-            &[
-                "qdisc",
-                "add",
-                "dev",
-                "adv0",
-                "root",
-                "handle",
-                "1:",
-                "tbf",
-                "rate",
-                &format!("{rate_kbit}kbit"),
-                "burst",
-                SHAPER_BURST,
-                "latency",
-                SHAPER_LATENCY,
-            ],
-        )?;
+        link.tbf("add", rate_kbit)?;
         Ok(link)
     }
 
@@ -172,11 +154,17 @@ impl ShapedLink {
 
     /// Changes the rate in place; the queue and its counters carry over.
     pub fn set_rate(&self, rate_kbit: u32) -> Result<()> {
+        self.tbf("change", rate_kbit)
+    }
+
+    /// `tc qdisc add|change` of the bottleneck: a `change` must restate every parameter.
+    fn tbf(&self, verb: &str, rate_kbit: u32) -> Result<()> {
+        let rate = format!("{rate_kbit}kbit");
         run(
             "tc",
             &[
                 "qdisc",
-                "change",
+                verb,
                 "dev",
                 "adv0",
                 "root",
@@ -184,7 +172,7 @@ impl ShapedLink {
                 "1:",
                 "tbf",
                 "rate",
-                &format!("{rate_kbit}kbit"),
+                &rate,
                 "burst",
                 SHAPER_BURST,
                 "latency",

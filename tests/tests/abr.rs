@@ -3,9 +3,8 @@
 //! 6 Mbit/s to 1.5 Mbit/s and comes back, to the relay in another network namespace, while a
 //! WHEP viewer counts pictures. Bounds are loose on purpose: CI machines are noisy.
 
-use anchordesk_e2e::media::create_stream_with_cli;
-use anchordesk_e2e::netns::{self, ShapedLink};
-use anchordesk_e2e::{abr, built_binary, spawn_relay_with};
+use anchordesk_e2e::netns;
+use anchordesk_e2e::{abr, built_binary};
 use anchordesk_pipelines::outputs::RateControl;
 use anyhow::{Result, ensure};
 
@@ -14,25 +13,10 @@ async fn whip_adapts_to_a_shaped_link_without_long_freezes() -> Result<()> {
     if !netns::isolate("whip_adapts_to_a_shaped_link_without_long_freezes") {
         return Ok(());
     }
-    anchordesk_pipelines::init()?;
-    let binary = built_binary("anchordesk-relay");
-    let link = ShapedLink::create(6_000)?;
-    let dir = tempfile::tempdir()?;
-    let key = create_stream_with_cli(&binary, dir.path(), "abr")?;
-    let relay = spawn_relay_with(
-        link.command(&binary).into(),
-        &format!("{}:0", netns::VETH_B),
-        dir.path(),
-    )
-    .await?;
-    let result = abr::run(
-        RateControl::GccProbe,
-        &abr::schedule(false),
-        &link,
-        &relay.url,
-        &key,
-    )
-    .await?;
+    let rig = abr::Rig::start(&built_binary("anchordesk-relay")).await?;
+    let result = rig
+        .run(RateControl::GccProbe, &abr::schedule(false))
+        .await?;
     let summary = |r: &serde_json::Value| {
         let mut r = r.clone();
         r["ticks"] = serde_json::Value::Null;

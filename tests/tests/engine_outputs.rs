@@ -93,6 +93,7 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
             },
             stun_server: None,
             rate_control: Default::default(),
+            mitigation: Default::default(),
         },
     })?;
     let (_, took) = wait_output(&engine, "relay", Duration::from_secs(15), |o| {

@@ -9,6 +9,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::mitigation::Mitigation;
 use super::probe::Prober;
 use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
 use crate::engine::tap::{Subscriber, Tap};
@@ -112,6 +113,8 @@ pub(crate) struct Attempt {
     rate_control: RateControl,
     max_kbps: u32,
     prober: Option<Prober>,
+    /// WHIP: the picture steps, decided when whipclientsink asks.
+    mitigation: Option<Arc<Mutex<Mitigation>>>,
     /// Steps already handed out by [`Attempt::rate`].
     steps_reported: u64,
 }
@@ -175,14 +178,35 @@ impl Attempt {
                 .map_err(|_| Failure::Fatal(format!("{name} is not an appsrc")))
         };
         let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
-        let (rate_control, max_kbps) = match &spec.kind {
+        let (rate_control, max_kbps, mitigation) = match &spec.kind {
             OutputKind::Whip {
                 rate_control,
                 bitrate,
+                mitigation,
                 ..
-            } => (*rate_control, bitrate.max_kbps),
-            _ => (RateControl::Gcc, 0),
+            } => (
+                *rate_control,
+                bitrate.max_kbps,
+                Some(Arc::new(Mutex::new(Mitigation::new(
+                    *mitigation,
+                    Instant::now(),
+                )))),
+            ),
+            _ => (RateControl::Gcc, 0, None),
         };
+        if let Some(mitigation) = &mitigation {
+            let mitigation = mitigation.clone();
+            sink.connect("configure-mitigation-caps", false, move |args| {
+                let info = args.get(2)?.get::<gstreamer_video::VideoInfo>().ok()?;
+                let bitrate = args.get(3)?.get::<i32>().ok()?;
+                let caps = lock(&mitigation).caps(
+                    Instant::now(),
+                    (info.width(), info.height(), info.fps()),
+                    bitrate,
+                );
+                Some(caps.to_value())
+            });
+        }
 
         let delivery = match &spec.kind {
             OutputKind::Whip {
@@ -276,6 +300,7 @@ impl Attempt {
             rate_control,
             max_kbps,
             prober: None,
+            mitigation,
             steps_reported: 0,
         })
     }
@@ -341,19 +366,30 @@ impl Attempt {
 
     /// GCC's current estimate (WHIP) and, when there are new ones, the latest rate steps.
     pub fn rate(&mut self) -> (Option<u32>, Option<Vec<RateStep>>) {
-        if let Some(prober) = &self.prober {
-            let (steps, recorded) = prober.steps();
-            let news = (recorded != self.steps_reported).then(|| steps.to_vec());
-            self.steps_reported = recorded;
-            return (Some(prober.estimate_kbps()), news);
-        }
+        const KEEP: usize = 20;
         let Delivery::Whip(whip) = &self.delivery else {
             return (None, None);
         };
-        let estimate = lock(&whip.gcc)
-            .as_ref()
-            .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000);
-        (estimate, None)
+        let estimate = match &self.prober {
+            Some(prober) => Some(prober.estimate_kbps()),
+            None => lock(&whip.gcc)
+                .as_ref()
+                .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
+        };
+        let mitigation = self.mitigation.as_ref().map(|m| lock(m));
+        let (probe_steps, probed) = self.prober.as_ref().map_or((&[][..], 0), Prober::steps);
+        let (picture_steps, pictured) = mitigation.as_ref().map_or((&[][..], 0), |m| m.changes());
+        let recorded = probed + pictured;
+        if recorded == self.steps_reported {
+            return (estimate, None);
+        }
+        let mut steps: Vec<RateStep> = probe_steps.iter().chain(picture_steps).cloned().collect();
+        steps.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        let skip = steps.len().saturating_sub(KEEP);
+        steps.drain(..skip);
+        drop(mitigation);
+        self.steps_reported = recorded;
+        (estimate, Some(steps))
     }
 
     pub fn sample(&self) -> Sample {

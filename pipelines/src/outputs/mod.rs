@@ -3,9 +3,11 @@
 //! thread that reconnects with backoff and reports its state.
 
 mod attempt;
+mod mitigation;
 pub mod presets;
 mod probe;
 
+pub use mitigation::MitigationSteps;
 pub use probe::{RateControl, RateStep};
 
 use std::path::PathBuf;
@@ -44,6 +46,9 @@ pub enum OutputKind {
         stun_server: Option<String>,
         #[serde(default)]
         rate_control: RateControl,
+        /// Resolution and frame-rate steps at low bitrates.
+        #[serde(default)]
+        mitigation: MitigationSteps,
     },
     /// `rtmp://` or `rtmps://` URL including the stream key.
     Rtmp { url: String },

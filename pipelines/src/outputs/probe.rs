@@ -2,7 +2,9 @@
 //! and never probes, so after a dip the stream takes tens of seconds to use a link that came
 //! back. This prober raises GCC's estimate in steps while nothing says the link is full, and
 //! leaves the cutting to GCC: an over-used link still shows up as growing delay, and GCC's cut
-//! tells the prober to back off.
+//! tells the prober to back off. A probe that was cut marks a ceiling: probes approach it in
+//! full steps up to 90 % of it and in small ones (×1.08) past that, so the link is pushed over
+//! gently; above 110 % of it, or 20 s later, it is forgotten.
 
 use std::time::{Duration, Instant};
 
@@ -10,17 +12,23 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 /// One probe raises the estimate by this factor.
-const STEP: f64 = 1.25;
+const STEP: f64 = 1.3;
 /// Probes come this often while they succeed.
 const INTERVAL: Duration = Duration::from_secs(1);
 /// After a failed probe the interval doubles up to this, so a full link is poked rarely.
-const MAX_BACKOFF: Duration = Duration::from_secs(4);
+const MAX_BACKOFF: Duration = Duration::from_secs(3);
 /// No probe this soon after GCC cut the estimate (it is reacting to a real queue).
 const QUIET_AFTER_CUT: Duration = Duration::from_millis(1500);
 /// A probe that was not followed by a cut within this long found room.
 const VERDICT_AFTER: Duration = Duration::from_secs(2);
 /// An estimate this much below the previous one is a cut.
 const CUT: f64 = 0.97;
+/// A probe that was cut marks the link's ceiling. Within this band around it probes take small
+/// steps; once the estimate is above the band the link has grown and the ceiling is forgotten.
+const NEAR_CEILING: (f64, f64) = (0.9, 1.1);
+const GENTLE_STEP: f64 = 1.08;
+/// A ceiling older than this is forgotten too.
+const CEILING_MEMORY: Duration = Duration::from_secs(20);
 
 /// How a WHIP output adapts its bitrate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -33,11 +41,12 @@ pub enum RateControl {
     GccProbe,
 }
 
-/// What the prober did, for the stats (and so the UI's graph).
+/// A bitrate or picture step of a WHIP output, for the stats (and so the UI's graph).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RateStep {
-    /// Seconds since the output started.
+    /// Seconds since the connection started.
     pub at_s: f64,
+    /// The estimate before and after (a picture step gives the bitrate at the time in both).
     pub from_kbps: u32,
     pub to_kbps: u32,
     pub cause: &'static str,
@@ -52,6 +61,8 @@ pub(crate) struct Prober {
     next_probe: Instant,
     backoff: Duration,
     pending: Option<Instant>,
+    /// The estimate a probe reached before GCC cut it, and when.
+    ceiling: Option<(u32, Instant)>,
     steps: Vec<RateStep>,
     /// Steps recorded ever, so readers can tell news from what they have.
     recorded: u64,
@@ -69,6 +80,7 @@ impl Prober {
             next_probe: now + INTERVAL,
             backoff: INTERVAL,
             pending: None,
+            ceiling: None,
             steps: Vec::new(),
             recorded: 0,
         }
@@ -87,6 +99,7 @@ impl Prober {
             self.last_cut = Some(now);
             if self.pending.take().is_some() {
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                self.ceiling = Some((self.last_estimate, now));
                 self.record(
                     now,
                     self.last_estimate,
@@ -102,8 +115,28 @@ impl Prober {
         let quiet = self
             .last_cut
             .is_none_or(|cut| now.duration_since(cut) >= QUIET_AFTER_CUT);
+        if self.ceiling.is_some_and(|(ceiling, at)| {
+            now.duration_since(at) > CEILING_MEMORY
+                || f64::from(estimate) > f64::from(ceiling) * NEAR_CEILING.1
+        }) {
+            self.ceiling = None;
+        }
+        let step = match self.ceiling {
+            Some((ceiling, _)) if f64::from(estimate) >= f64::from(ceiling) * NEAR_CEILING.0 => {
+                GENTLE_STEP
+            }
+            // Far below: a full step, but not past the band's floor in one go.
+            _ => STEP,
+        };
         if now >= self.next_probe && quiet && estimate < self.max_bps {
-            let raised = ((f64::from(estimate) * STEP) as u32).min(self.max_bps);
+            let mut raised = (f64::from(estimate) * step) as u32;
+            if let Some((ceiling, _)) = self.ceiling {
+                let floor = (f64::from(ceiling) * NEAR_CEILING.0) as u32;
+                if estimate < floor {
+                    raised = raised.min(floor);
+                }
+            }
+            let raised = raised.min(self.max_bps);
             self.gcc.set_property("estimated-bitrate", raised);
             self.record(now, estimate, raised, "probe");
             self.last_estimate = raised;
@@ -163,9 +196,9 @@ mod tests {
             "no probe before the first interval"
         );
         prober.tick(t0 + Duration::from_millis(1_100));
-        assert_eq!(estimate(&gcc), 1_250_000);
+        assert_eq!(estimate(&gcc), 1_300_000);
         prober.tick(t0 + Duration::from_millis(2_100));
-        assert_eq!(estimate(&gcc), 1_562_500);
+        assert_eq!(estimate(&gcc), 1_690_000);
 
         // GCC cuts right after the probe: the link was full.
         gcc.set_property("estimated-bitrate", 1_200_000u32);
@@ -173,12 +206,26 @@ mod tests {
         let (steps, recorded) = prober.steps();
         assert_eq!(recorded, 3);
         assert_eq!(steps[2].cause, "probe found the link full");
-        assert_eq!((steps[2].from_kbps, steps[2].to_kbps), (1_562, 1_200));
-        // Backed off to 2 s: nothing at +1.5 s, a probe at +2 s.
+        assert_eq!((steps[2].from_kbps, steps[2].to_kbps), (1_690, 1_200));
+        // Backed off to 2 s: nothing at +1.5 s, a probe at +2 s, stopping short of where the
+        // last probe was cut.
         prober.tick(t0 + Duration::from_millis(3_800));
         assert_eq!(estimate(&gcc), 1_200_000);
         prober.tick(t0 + Duration::from_millis(4_400));
-        assert_eq!(estimate(&gcc), 1_500_000);
+        assert_eq!(
+            estimate(&gcc),
+            1_521_000,
+            "a full step stops at 90 % of the ceiling"
+        );
+        prober.tick(t0 + Duration::from_millis(5_500));
+        assert_eq!(estimate(&gcc), 1_642_680, "near the ceiling, a small step");
+        prober.tick(t0 + Duration::from_millis(6_600));
+        assert_eq!(estimate(&gcc), 1_774_094);
+        prober.tick(t0 + Duration::from_millis(7_700));
+        assert_eq!(estimate(&gcc), 1_916_021);
+        // Past 110 % of the ceiling the link has grown: full steps again.
+        prober.tick(t0 + Duration::from_millis(8_800));
+        assert_eq!(estimate(&gcc), 2_490_827);
     }
 
     #[test]
@@ -204,6 +251,6 @@ mod tests {
         prober.tick(t0 + Duration::from_millis(5_600));
         assert_eq!(estimate(&gcc), 3_000_000, "quiet for 1.5 s after a cut");
         prober.tick(t0 + Duration::from_millis(6_100));
-        assert_eq!(estimate(&gcc), 3_750_000);
+        assert_eq!(estimate(&gcc), 3_900_000);
     }
 }
