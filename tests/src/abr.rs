@@ -168,7 +168,7 @@ pub async fn run(
             target_kbps: output.target_kbps,
             encoded_kbps: output.measured_kbps,
             sent_kbps: counters.0.saturating_sub(last.1.0) as f64 * 8.0 / 1000.0 / secs,
-            dropped_packets: counters.2.saturating_sub(last.1.2),
+            dropped_packets: counters.1.saturating_sub(last.1.1),
             received_kbps: received_bytes as f64 * 8.0 / 1000.0 / secs,
             receiver_fps: (frames - last.2.min(frames)) as f64 / secs,
         });

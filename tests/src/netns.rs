@@ -181,8 +181,8 @@ impl ShapedLink {
         )
     }
 
-    /// Bytes and packets the bottleneck has let through, and packets it dropped.
-    pub fn counters(&self) -> Result<(u64, u64, u64)> {
+    /// Bytes the bottleneck has let through, and packets it dropped.
+    pub fn counters(&self) -> Result<(u64, u64)> {
         let out = Command::new("tc")
             .args(["-s", "qdisc", "show", "dev", "adv0"])
             .output()
@@ -198,12 +198,7 @@ impl ShapedLink {
             words.get(i + 1)?.parse().ok()
         };
         let bytes = after("Sent").context("tc -s shows no Sent")?;
-        let packets = words
-            .iter()
-            .position(|w| *w == "bytes")
-            .and_then(|i| words.get(i + 1)?.parse().ok())
-            .unwrap_or(0);
-        Ok((bytes, packets, after("dropped").unwrap_or(0)))
+        Ok((bytes, after("dropped").unwrap_or(0)))
     }
 
     /// `program` run inside the child namespace (where [`VETH_B`] lives).

@@ -10,7 +10,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::mitigation::Mitigation;
-use super::probe::Prober;
+use super::probe::{Prober, StepLog};
 use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
 use crate::engine::tap::{Subscriber, Tap};
 use crate::engine::{Taps, lock};
@@ -30,8 +30,6 @@ pub(crate) enum Health {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Metrics {
-    pub estimate_kbps: Option<u32>,
-    pub rate_steps: Vec<super::RateStep>,
     pub target_kbps: u32,
     pub measured_kbps: f64,
     pub fps: f64,
@@ -56,8 +54,6 @@ impl Metrics {
     pub fn between(a: &Sample, b: &Sample) -> Self {
         let secs = b.at.duration_since(a.at).as_secs_f64().max(1e-3);
         Self {
-            estimate_kbps: None,
-            rate_steps: Vec::new(),
             target_kbps: b.target_kbps,
             measured_kbps: b.bytes.saturating_sub(a.bytes) as f64 * 8.0 / 1000.0 / secs,
             fps: b.frames.saturating_sub(a.frames) as f64 / secs,
@@ -71,7 +67,10 @@ impl Metrics {
 
 /// How an attempt learns that it is live and how many bytes left: fixed by the output's kind.
 enum Delivery {
-    Whip(Arc<WhipWatch>),
+    Whip {
+        watch: Arc<WhipWatch>,
+        rate: WhipRate,
+    },
     /// RTMP or SRT: the sink's `stats` field counting bytes sent on the network, and whether
     /// a standstill of that count means the receiver is gone (SRT).
     Network {
@@ -79,6 +78,17 @@ enum Delivery {
         watch_stall: bool,
     },
     File,
+}
+
+/// How a WHIP connection adapts beyond GCC: the prober (made once GCC's estimator exists) and
+/// the log of its steps, which the picture steps write too.
+struct WhipRate {
+    /// The output's maximum, when it probes.
+    probe_max_kbps: Option<u32>,
+    prober: Option<Prober>,
+    steps: Arc<Mutex<StepLog>>,
+    /// Steps already handed out by [`Attempt::rate`].
+    reported: u64,
 }
 
 /// What whipclientsink tells us through its signals.
@@ -109,14 +119,6 @@ pub(crate) struct Attempt {
     started: Instant,
     /// Network bytes sent so far and when that last changed (RTMP, SRT).
     progress: (u64, Instant),
-    /// WHIP: how the bitrate adapts, and the prober once GCC's estimator is known.
-    rate_control: RateControl,
-    max_kbps: u32,
-    prober: Option<Prober>,
-    /// WHIP: the picture steps, decided when whipclientsink asks.
-    mitigation: Option<Arc<Mutex<Mitigation>>>,
-    /// Steps already handed out by [`Attempt::rate`].
-    steps_reported: u64,
 }
 
 impl Attempt {
@@ -178,42 +180,14 @@ impl Attempt {
                 .map_err(|_| Failure::Fatal(format!("{name} is not an appsrc")))
         };
         let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
-        let (rate_control, max_kbps, mitigation) = match &spec.kind {
-            OutputKind::Whip {
-                rate_control,
-                bitrate,
-                mitigation,
-                ..
-            } => (
-                *rate_control,
-                bitrate.max_kbps,
-                Some(Arc::new(Mutex::new(Mitigation::new(
-                    *mitigation,
-                    Instant::now(),
-                )))),
-            ),
-            _ => (RateControl::Gcc, 0, None),
-        };
-        if let Some(mitigation) = &mitigation {
-            let mitigation = mitigation.clone();
-            sink.connect("configure-mitigation-caps", false, move |args| {
-                let info = args.get(2)?.get::<gstreamer_video::VideoInfo>().ok()?;
-                let bitrate = args.get(3)?.get::<i32>().ok()?;
-                let caps = lock(&mitigation).caps(
-                    Instant::now(),
-                    (info.width(), info.height(), info.fps()),
-                    bitrate,
-                );
-                Some(caps.to_value())
-            });
-        }
-
         let delivery = match &spec.kind {
             OutputKind::Whip {
                 url,
                 key,
                 stun_server,
-                ..
+                bitrate,
+                rate_control,
+                mitigation,
             } => {
                 sink.set_property("stun-server", stun_server.clone());
                 let proxy = sink
@@ -221,7 +195,28 @@ impl Attempt {
                     .ok_or_else(|| Failure::Fatal("whipclientsink is not a child proxy".into()))?;
                 proxy.set_child_property("signaller::whip-endpoint", url);
                 proxy.set_child_property("signaller::auth-token", key);
-                Delivery::Whip(watch_whip(&sink))
+                let steps = StepLog::shared(Instant::now());
+                let picture = Mutex::new(Mitigation::new(*mitigation, steps.clone()));
+                sink.connect("configure-mitigation-caps", false, move |args| {
+                    let info = args.get(2)?.get::<gstreamer_video::VideoInfo>().ok()?;
+                    let bitrate = args.get(3)?.get::<i32>().ok()?;
+                    let caps = lock(&picture).caps(
+                        Instant::now(),
+                        (info.width(), info.height(), info.fps()),
+                        bitrate,
+                    );
+                    Some(caps.to_value())
+                });
+                Delivery::Whip {
+                    watch: watch_whip(&sink),
+                    rate: WhipRate {
+                        probe_max_kbps: (*rate_control == RateControl::GccProbe)
+                            .then_some(bitrate.max_kbps),
+                        prober: None,
+                        steps,
+                        reported: 0,
+                    },
+                }
             }
             OutputKind::Rtmp { url } => {
                 sink.set_property("location", url);
@@ -297,11 +292,6 @@ impl Attempt {
             encoder_kbps: Arc::new(move || encoder.bitrate_kbps()),
             started: Instant::now(),
             progress: (0, Instant::now()),
-            rate_control,
-            max_kbps,
-            prober: None,
-            mitigation,
-            steps_reported: 0,
         })
     }
 
@@ -324,19 +314,18 @@ impl Attempt {
                 _ => "the server ended the stream".into(),
             });
         }
-        let live = match &self.delivery {
-            Delivery::Whip(whip) => {
-                if self.rate_control == RateControl::GccProbe {
-                    match &mut self.prober {
-                        Some(prober) => prober.tick(Instant::now()),
-                        None => {
-                            self.prober = lock(&whip.gcc)
-                                .clone()
-                                .map(|gcc| Prober::new(gcc, self.max_kbps, self.started));
-                        }
+        let live = match &mut self.delivery {
+            Delivery::Whip { watch, rate } => {
+                match (&mut rate.prober, rate.probe_max_kbps) {
+                    (Some(prober), _) => prober.tick(Instant::now()),
+                    (None, Some(max_kbps)) => {
+                        rate.prober = lock(&watch.gcc)
+                            .clone()
+                            .map(|gcc| Prober::new(gcc, max_kbps, rate.steps.clone()));
                     }
+                    (None, None) => {}
                 }
-                return whip_health(whip);
+                return whip_health(watch);
             }
             Delivery::Network {
                 sent_field,
@@ -366,36 +355,27 @@ impl Attempt {
 
     /// GCC's current estimate (WHIP) and, when there are new ones, the latest rate steps.
     pub fn rate(&mut self) -> (Option<u32>, Option<Vec<RateStep>>) {
-        const KEEP: usize = 20;
-        let Delivery::Whip(whip) = &self.delivery else {
+        let Delivery::Whip { watch, rate } = &mut self.delivery else {
             return (None, None);
         };
-        let estimate = match &self.prober {
+        let estimate = match &rate.prober {
             Some(prober) => Some(prober.estimate_kbps()),
-            None => lock(&whip.gcc)
+            None => lock(&watch.gcc)
                 .as_ref()
                 .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
         };
-        let mitigation = self.mitigation.as_ref().map(|m| lock(m));
-        let (probe_steps, probed) = self.prober.as_ref().map_or((&[][..], 0), Prober::steps);
-        let (picture_steps, pictured) = mitigation.as_ref().map_or((&[][..], 0), |m| m.changes());
-        let recorded = probed + pictured;
-        if recorded == self.steps_reported {
+        let steps = lock(&rate.steps);
+        if steps.recorded() == rate.reported {
             return (estimate, None);
         }
-        let mut steps: Vec<RateStep> = probe_steps.iter().chain(picture_steps).cloned().collect();
-        steps.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-        let skip = steps.len().saturating_sub(KEEP);
-        steps.drain(..skip);
-        drop(mitigation);
-        self.steps_reported = recorded;
-        (estimate, Some(steps))
+        rate.reported = steps.recorded();
+        (estimate, Some(steps.latest()))
     }
 
     pub fn sample(&self) -> Sample {
         let (mut target_kbps, mut rtt_ms, mut loss) = ((self.encoder_kbps)(), None, None);
         let bytes = match &self.delivery {
-            Delivery::Whip(whip) => {
+            Delivery::Whip { watch: whip, .. } => {
                 let stats = self.sink.property::<gst::Structure>("stats");
                 let read = read_whip_stats(&stats);
                 target_kbps = read.target_bps / 1000;

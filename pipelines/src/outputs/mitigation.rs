@@ -4,11 +4,13 @@
 //! the encoder (and sends a keyframe) again and again. This rule steps down at once and back up
 //! only when the bitrate has stayed well above the threshold for a while.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 
-use super::RateStep;
+use super::probe::StepLog;
+use crate::engine::lock;
 
 /// Where the steps are; each applies below its bitrate. Configurable per WHIP output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -79,27 +81,22 @@ impl Level {
 
 pub(crate) struct Mitigation {
     steps: MitigationSteps,
-    started: Instant,
     level: Level,
-    /// Since when the bitrate has allowed a higher level, and which.
-    better_since: Option<(Instant, Level)>,
-    changes: Vec<RateStep>,
-    /// Changes made ever, so readers can tell news from what they have.
-    recorded: u64,
+    /// Since when the bitrate has allowed a higher level.
+    better_since: Option<Instant>,
+    log: Arc<Mutex<StepLog>>,
 }
 
 impl Mitigation {
-    pub fn new(steps: MitigationSteps, started: Instant) -> Self {
+    pub fn new(steps: MitigationSteps, log: Arc<Mutex<StepLog>>) -> Self {
         Self {
             steps,
-            started,
             level: Level {
                 short_side: None,
                 half_fps: false,
             },
             better_since: None,
-            changes: Vec::new(),
-            recorded: 0,
+            log,
         }
     }
 
@@ -122,12 +119,12 @@ impl Mitigation {
                 self.better_since = None;
             } else {
                 match self.better_since {
-                    Some((since, _)) if now.duration_since(since) >= UP_DWELL => {
+                    Some(since) if now.duration_since(since) >= UP_DWELL => {
                         self.change(now, cleared, kbps, "bitrate well above the step for 3 s");
                         self.better_since = None;
                     }
                     Some(_) => {}
-                    None => self.better_since = Some((now, cleared)),
+                    None => self.better_since = Some(now),
                 }
             }
         } else {
@@ -155,30 +152,16 @@ impl Mitigation {
             .build()
     }
 
-    /// The latest picture steps, and how many were ever made.
-    pub fn changes(&self) -> (&[RateStep], u64) {
-        (&self.changes, self.recorded)
-    }
-
-    fn change(&mut self, now: Instant, to: Level, kbps: f64, cause: &'static str) {
-        const KEEP: usize = 20;
-        if self.changes.len() == KEEP {
-            self.changes.remove(0);
-        }
-        tracing::info!(from = %self.level.describe(), to = %to.describe(), kbps, cause, "WHIP picture step");
-        self.changes.push(RateStep {
-            at_s: now.duration_since(self.started).as_secs_f64(),
-            from_kbps: kbps as u32,
-            to_kbps: kbps as u32,
-            cause: match (to.short_side, to.half_fps) {
-                (_, true) => "picture: half frame rate",
-                (Some(360), _) => "picture: 360p",
-                (Some(_), _) => "picture: 720p",
-                (None, _) => "picture: full size",
-            },
-        });
+    fn change(&mut self, now: Instant, to: Level, kbps: f64, reason: &'static str) {
+        tracing::info!(from = %self.level.describe(), to = %to.describe(), kbps, reason, "WHIP picture step");
+        let label = match (to.short_side, to.half_fps) {
+            (_, true) => "picture: half frame rate",
+            (Some(360), _) => "picture: 360p",
+            (Some(_), _) => "picture: 720p",
+            (None, _) => "picture: full size",
+        };
+        lock(&self.log).push(now, kbps as u32, kbps as u32, label);
         self.level = to;
-        self.recorded += 1;
     }
 }
 
@@ -198,7 +181,8 @@ mod tests {
         crate::init().unwrap();
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut m = Mitigation::new(MitigationSteps::default(), t0);
+        let log = StepLog::shared(t0);
+        let mut m = Mitigation::new(MitigationSteps::default(), log.clone());
         assert_eq!(size(&m.caps(at(0), HD, 4_000_000)), None, "full size");
         assert_eq!(size(&m.caps(at(100), HD, 1_900_000)), Some((1280, 720)));
         // Wobbling just above 2 Mbit/s does not go back up…
@@ -218,7 +202,7 @@ mod tests {
                 .unwrap(),
             gst::Fraction::new(30, 2)
         );
-        let causes: Vec<&str> = m.changes().0.iter().map(|c| c.cause).collect();
+        let causes: Vec<&str> = lock(&log).latest().iter().map(|c| c.cause).collect();
         assert_eq!(
             causes,
             [
@@ -235,7 +219,7 @@ mod tests {
         crate::init().unwrap();
         let t0 = Instant::now();
         let portrait = (1080, 1920, gst::Fraction::from_integer(30));
-        let mut m = Mitigation::new(MitigationSteps::default(), t0);
+        let mut m = Mitigation::new(MitigationSteps::default(), StepLog::shared(t0));
         assert_eq!(size(&m.caps(t0, portrait, 1_500_000)), Some((720, 1280)));
         let small = (640, 360, gst::Fraction::from_integer(30));
         assert_eq!(size(&m.caps(t0, small, 1_500_000)), None);

@@ -207,6 +207,8 @@ struct Shared {
     state: Mutex<OutputState>,
     reconnects: AtomicU64,
     metrics: Mutex<attempt::Metrics>,
+    /// WHIP: GCC's estimate (every poll) and the latest rate steps.
+    rate: Mutex<(Option<u32>, Vec<RateStep>)>,
 }
 
 pub struct Output {
@@ -223,6 +225,7 @@ impl Output {
             state: Mutex::new(OutputState::Connecting),
             reconnects: AtomicU64::new(0),
             metrics: Mutex::default(),
+            rate: Mutex::default(),
         });
         let runner = shared.clone();
         let thread = std::thread::Builder::new()
@@ -237,6 +240,7 @@ impl Output {
 
     pub fn stats(&self) -> OutputStats {
         let metrics = lock(&self.shared.metrics).clone();
+        let (estimate_kbps, rate_steps) = lock(&self.shared.rate).clone();
         OutputStats {
             id: self.shared.spec.id.clone(),
             kind: self.shared.spec.kind_name(),
@@ -248,8 +252,8 @@ impl Output {
             rtt_ms: metrics.rtt_ms,
             loss: metrics.loss,
             reconnects: self.shared.reconnects.load(Ordering::Relaxed),
-            estimate_kbps: metrics.estimate_kbps,
-            rate_steps: metrics.rate_steps,
+            estimate_kbps,
+            rate_steps,
             av_offset_ms: metrics.av_offset_ms,
         }
     }
@@ -356,19 +360,14 @@ fn run_attempt(shared: &Shared, mut attempt: Attempt, attempt_no: &mut u32) -> S
         }
         if last_sample.at.elapsed() >= Duration::from_secs(1) {
             let now = attempt.sample();
-            let mut fresh = attempt::Metrics::between(&last_sample, &now);
-            let mut metrics = lock(&shared.metrics);
-            // Estimate and steps are kept up to date every poll, below.
-            fresh.estimate_kbps = metrics.estimate_kbps;
-            fresh.rate_steps = std::mem::take(&mut metrics.rate_steps);
-            *metrics = fresh;
+            *lock(&shared.metrics) = attempt::Metrics::between(&last_sample, &now);
             last_sample = now;
         }
         let (estimate_kbps, new_steps) = attempt.rate();
-        let mut metrics = lock(&shared.metrics);
-        metrics.estimate_kbps = estimate_kbps;
+        let mut rate = lock(&shared.rate);
+        rate.0 = estimate_kbps;
         if let Some(steps) = new_steps {
-            metrics.rate_steps = steps;
+            rate.1 = steps;
         }
     }
 }

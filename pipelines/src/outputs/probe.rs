@@ -6,10 +6,14 @@
 //! full steps up to 90 % of it and in small ones (×1.08) past that, so the link is pushed over
 //! gently; above 110 % of it, or 20 s later, it is forgotten.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
+
+use crate::engine::lock;
 
 /// One probe raises the estimate by this factor.
 const STEP: f64 = 1.3;
@@ -52,10 +56,52 @@ pub struct RateStep {
     pub cause: &'static str,
 }
 
+/// The latest steps of one connection, written by the prober and by the picture steps.
+pub(crate) struct StepLog {
+    started: Instant,
+    steps: VecDeque<RateStep>,
+    /// Steps recorded ever, so readers can tell news from what they have.
+    recorded: u64,
+}
+
+impl StepLog {
+    const KEEP: usize = 20;
+
+    pub fn shared(started: Instant) -> Arc<Mutex<Self>> {
+        Arc::new(Mutex::new(Self {
+            started,
+            steps: VecDeque::with_capacity(Self::KEEP),
+            recorded: 0,
+        }))
+    }
+
+    pub fn push(&mut self, now: Instant, from_kbps: u32, to_kbps: u32, cause: &'static str) {
+        if self.steps.len() == Self::KEEP {
+            self.steps.pop_front();
+        }
+        self.recorded += 1;
+        self.steps.push_back(RateStep {
+            at_s: now.duration_since(self.started).as_secs_f64(),
+            from_kbps,
+            to_kbps,
+            cause,
+        });
+    }
+
+    pub fn recorded(&self) -> u64 {
+        self.recorded
+    }
+
+    /// Oldest first.
+    pub fn latest(&self) -> Vec<RateStep> {
+        self.steps.iter().cloned().collect()
+    }
+}
+
 pub(crate) struct Prober {
     gcc: gst::Element,
     max_bps: u32,
-    started: Instant,
+    log: Arc<Mutex<StepLog>>,
     last_estimate: u32,
     last_cut: Option<Instant>,
     next_probe: Instant,
@@ -63,26 +109,21 @@ pub(crate) struct Prober {
     pending: Option<Instant>,
     /// The estimate a probe reached before GCC cut it, and when.
     ceiling: Option<(u32, Instant)>,
-    steps: Vec<RateStep>,
-    /// Steps recorded ever, so readers can tell news from what they have.
-    recorded: u64,
 }
 
 impl Prober {
-    pub fn new(gcc: gst::Element, max_kbps: u32, started: Instant) -> Self {
+    pub fn new(gcc: gst::Element, max_kbps: u32, log: Arc<Mutex<StepLog>>) -> Self {
         let now = Instant::now();
         Self {
             last_estimate: gcc.property::<u32>("estimated-bitrate"),
             gcc,
             max_bps: max_kbps.saturating_mul(1000),
-            started,
+            log,
             last_cut: None,
             next_probe: now + INTERVAL,
             backoff: INTERVAL,
             pending: None,
             ceiling: None,
-            steps: Vec::new(),
-            recorded: 0,
         }
     }
 
@@ -121,22 +162,8 @@ impl Prober {
         }) {
             self.ceiling = None;
         }
-        let step = match self.ceiling {
-            Some((ceiling, _)) if f64::from(estimate) >= f64::from(ceiling) * NEAR_CEILING.0 => {
-                GENTLE_STEP
-            }
-            // Far below: a full step, but not past the band's floor in one go.
-            _ => STEP,
-        };
         if now >= self.next_probe && quiet && estimate < self.max_bps {
-            let mut raised = (f64::from(estimate) * step) as u32;
-            if let Some((ceiling, _)) = self.ceiling {
-                let floor = (f64::from(ceiling) * NEAR_CEILING.0) as u32;
-                if estimate < floor {
-                    raised = raised.min(floor);
-                }
-            }
-            let raised = raised.min(self.max_bps);
+            let raised = self.probe_target(estimate);
             self.gcc.set_property("estimated-bitrate", raised);
             self.record(now, estimate, raised, "probe");
             self.last_estimate = raised;
@@ -145,23 +172,25 @@ impl Prober {
         }
     }
 
-    fn record(&mut self, now: Instant, from: u32, to: u32, cause: &'static str) {
-        const KEEP: usize = 20;
-        if self.steps.len() == KEEP {
-            self.steps.remove(0);
-        }
-        self.recorded += 1;
-        self.steps.push(RateStep {
-            at_s: now.duration_since(self.started).as_secs_f64(),
-            from_kbps: from / 1000,
-            to_kbps: to / 1000,
-            cause,
-        });
+    /// A full step, but not past 90 % of a known ceiling in one go; small steps from there.
+    fn probe_target(&self, estimate: u32) -> u32 {
+        let estimate = f64::from(estimate);
+        let raised = match self.ceiling {
+            Some((ceiling, _)) => {
+                let floor = f64::from(ceiling) * NEAR_CEILING.0;
+                if estimate >= floor {
+                    estimate * GENTLE_STEP
+                } else {
+                    (estimate * STEP).min(floor)
+                }
+            }
+            None => estimate * STEP,
+        };
+        (raised as u32).min(self.max_bps)
     }
 
-    /// The latest steps, and how many were ever recorded.
-    pub fn steps(&self) -> (&[RateStep], u64) {
-        (&self.steps, self.recorded)
+    fn record(&self, now: Instant, from_bps: u32, to_bps: u32, cause: &'static str) {
+        lock(&self.log).push(now, from_bps / 1000, to_bps / 1000, cause);
     }
 
     pub fn estimate_kbps(&self) -> u32 {
@@ -188,7 +217,7 @@ mod tests {
     fn probes_up_while_gcc_holds_and_backs_off_when_a_probe_is_cut() {
         let t0 = Instant::now();
         let gcc = gcc(1_000_000);
-        let mut prober = Prober::new(gcc.clone(), 6_000, t0);
+        let mut prober = Prober::new(gcc.clone(), 6_000, StepLog::shared(t0));
         prober.tick(t0 + Duration::from_millis(500));
         assert_eq!(
             estimate(&gcc),
@@ -203,7 +232,9 @@ mod tests {
         // GCC cuts right after the probe: the link was full.
         gcc.set_property("estimated-bitrate", 1_200_000u32);
         prober.tick(t0 + Duration::from_millis(2_300));
-        let (steps, recorded) = prober.steps();
+        let log = lock(&prober.log);
+        let (steps, recorded) = (log.latest(), log.recorded());
+        drop(log);
         assert_eq!(recorded, 3);
         assert_eq!(steps[2].cause, "probe found the link full");
         assert_eq!((steps[2].from_kbps, steps[2].to_kbps), (1_690, 1_200));
@@ -232,7 +263,7 @@ mod tests {
     fn never_probes_past_the_maximum_or_right_after_gcc_cut_on_its_own() {
         let t0 = Instant::now();
         let gcc = gcc(5_500_000);
-        let mut prober = Prober::new(gcc.clone(), 6_000, t0);
+        let mut prober = Prober::new(gcc.clone(), 6_000, StepLog::shared(t0));
         prober.tick(t0 + Duration::from_millis(1_100));
         assert_eq!(estimate(&gcc), 6_000_000);
         prober.tick(t0 + Duration::from_millis(2_200));
@@ -245,7 +276,7 @@ mod tests {
         gcc.set_property("estimated-bitrate", 3_000_000u32);
         prober.tick(t0 + Duration::from_millis(4_500));
         assert_eq!(
-            prober.steps().0.last().unwrap().cause,
+            lock(&prober.log).latest().last().unwrap().cause,
             "GCC saw the queue grow"
         );
         prober.tick(t0 + Duration::from_millis(5_600));
