@@ -18,7 +18,6 @@ use std::time::Duration;
 use anchordesk_bench::relay_binary;
 use anchordesk_e2e::abr;
 use anchordesk_e2e::netns;
-use anchordesk_pipelines::outputs::RateControl;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
@@ -45,14 +44,13 @@ async fn main() -> Result<()> {
     let full = args.next().is_none_or(|mode| mode != "short");
     let mut controllers: Vec<String> = args.collect();
     if controllers.is_empty() {
-        controllers = vec!["gcc".to_owned(), "gcc_probe".to_owned()];
+        controllers = ["gcc", "gcc_probe", "rtmp_obs_like", "rtmp_throughput"]
+            .map(str::to_owned)
+            .to_vec();
     }
     let parsed = controllers
         .iter()
-        .map(|c| {
-            serde_json::from_value::<RateControl>(json!(c))
-                .with_context(|| format!("controller {c}: expected gcc or gcc_probe"))
-        })
+        .map(|c| abr::Controller::parse(c))
         .collect::<Result<Vec<_>>>()?;
     let binary = relay_binary()?;
     netns::enter_for_program()?;

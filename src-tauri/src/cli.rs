@@ -65,6 +65,11 @@ pub struct LiveArgs {
     /// probing upward, for quick recovery after a dip).
     #[arg(long, default_value = "gcc_probe", value_parser = parse_rate_control)]
     pub whip_rate_control: anchordesk_pipelines::outputs::RateControl,
+    /// How RTMP and SRT outputs adapt the encoder's bitrate (at most --bitrate): throughput
+    /// (cut early to what the server takes, probe up every second), obs_like (OBS's dynamic
+    /// bitrate: cut at 200 ms of queue, +10 % every 4 s) or fixed.
+    #[arg(long, default_value = "throughput", value_parser = parse_send_rate_control)]
+    pub send_rate_control: anchordesk_pipelines::outputs::SendRateControl,
     /// H.264 encoder: auto (hardware if present), x264, openh264, hardware.
     #[arg(long, default_value = "auto", value_parser = parse_encoder)]
     pub encoder: anchordesk_pipelines::engine::EncoderChoice,
@@ -95,6 +100,13 @@ fn parse_bitrate_range(text: &str) -> Result<anchordesk_pipelines::outputs::Bitr
 fn parse_rate_control(text: &str) -> Result<anchordesk_pipelines::outputs::RateControl, String> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| "expected gcc or gcc_probe".to_owned())
+}
+
+fn parse_send_rate_control(
+    text: &str,
+) -> Result<anchordesk_pipelines::outputs::SendRateControl, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "expected throughput, obs_like or fixed".to_owned())
 }
 
 fn parse_encoder(text: &str) -> Result<anchordesk_pipelines::engine::EncoderChoice, String> {

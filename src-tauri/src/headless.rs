@@ -118,13 +118,19 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
     for (i, url) in args.rtmp.iter().enumerate() {
         outputs.push(OutputSpec {
             id: format!("rtmp{}", i + 1),
-            kind: OutputKind::Rtmp { url: url.clone() },
+            kind: OutputKind::Rtmp {
+                url: url.clone(),
+                rate_control: args.send_rate_control,
+            },
         });
     }
     for (i, url) in args.srt.iter().enumerate() {
         outputs.push(OutputSpec {
             id: format!("srt{}", i + 1),
-            kind: OutputKind::Srt { url: url.clone() },
+            kind: OutputKind::Srt {
+                url: url.clone(),
+                rate_control: args.send_rate_control,
+            },
         });
     }
     if let Some(path) = &args.record {

@@ -1,5 +1,5 @@
-//! The adaptive-bitrate harness shared by the `abr` benchmark and its short CI test: the
-//! studio engine publishes over WHIP through a [`ShapedLink`] whose rate follows a schedule,
+//! The adaptive-bitrate harness shared by the `abr` benchmark and its short CI tests: the
+//! studio engine publishes over WHIP or RTMP through a [`ShapedLink`] whose rate follows a schedule,
 //! while a WHEP viewer of the relay counts complete pictures. Every 100 ms it records GCC's
 //! estimate, the encoder's target and output, what crossed the bottleneck, and what the viewer
 //! received; [`score`] turns that into time to adapt, time back to 85 % of the link, and freezes.
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig};
 use anchordesk_pipelines::outputs::{
-    BitrateRange, OutputKind, OutputSpec, OutputState, RateControl,
+    BitrateRange, OutputKind, OutputSpec, OutputState, RateControl, SendRateControl,
 };
 use anchordesk_pipelines::scene::{Canvas, SceneCollection};
 use anyhow::{Context, Result, ensure};
@@ -32,6 +32,43 @@ pub fn schedule(full: bool) -> Vec<(u64, u32)> {
         vec![(20, 6_000), (20, 1_500), (30, 6_000)]
     } else {
         vec![(10, 6_000), (15, 1_500), (15, 6_000)]
+    }
+}
+
+/// What publishes and how it adapts: WHIP with its controller, or RTMP into the relay's
+/// ingest with the shared encoder following one of the send-path rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    Whip(RateControl),
+    Rtmp(SendRateControl),
+}
+
+impl Controller {
+    /// `gcc`, `gcc_probe`, `rtmp_throughput`, `rtmp_obs_like`, `rtmp_fixed`.
+    pub fn parse(name: &str) -> Result<Self> {
+        let rule = |text: &str| serde_json::Value::String(text.to_owned());
+        if let Some(rest) = name.strip_prefix("rtmp_") {
+            return serde_json::from_value(rule(rest))
+                .map(Self::Rtmp)
+                .with_context(|| {
+                    format!("{name}: expected rtmp_throughput, rtmp_obs_like or rtmp_fixed")
+                });
+        }
+        serde_json::from_value(rule(name))
+            .map(Self::Whip)
+            .with_context(|| format!("{name}: expected gcc, gcc_probe or rtmp_…"))
+    }
+
+    pub fn name(&self) -> String {
+        let text = |v: serde_json::Result<Value>| {
+            v.ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        match self {
+            Self::Whip(c) => text(serde_json::to_value(c)),
+            Self::Rtmp(c) => format!("rtmp_{}", text(serde_json::to_value(c))),
+        }
     }
 }
 
@@ -69,14 +106,25 @@ async fn watch(
     Ok(())
 }
 
-/// One publish through `link` following `phases`, scored. `base` is the relay's URL, which
-/// must have a stream `abr` whose publish key is `key`.
+/// The shared encoder's bitrate for RTMP runs: the user's setting, and so the ceiling. Below
+/// the 6 Mbit/s link, as a streamer would set it, leaving room for audio and headers.
+const RTMP_MAX_KBPS: u32 = 5_500;
+
+/// Where the relay behind the link takes streams.
+pub struct Relay<'a> {
+    pub http: &'a str,
+    /// `rtmp://host:port/live`
+    pub rtmp: &'a str,
+    /// The publish key of stream `abr`.
+    pub key: &'a str,
+}
+
+/// One publish through `link` following `phases`, scored.
 pub async fn run(
-    controller: RateControl,
+    controller: Controller,
     phases: &[(u64, u32)],
     link: &ShapedLink,
-    base: &str,
-    key: &str,
+    relay: &Relay<'_>,
 ) -> Result<Value> {
     link.set_rate(phases[0].1)?;
     let engine = Engine::start(EngineConfig {
@@ -86,25 +134,32 @@ pub async fn run(
             fps: 30,
         }),
         encoder: Default::default(),
-        video_bitrate_kbps: 2_000,
+        video_bitrate_kbps: RTMP_MAX_KBPS,
         audio: vec![AudioInput::new(
             "tone",
             AudioSource::Tone { frequency: 440.0 },
         )],
     })?;
+    let base = relay.http;
     engine.start_output(OutputSpec {
         id: "relay".into(),
-        kind: OutputKind::Whip {
-            url: format!("{base}/whip/abr"),
-            key: key.to_owned(),
-            bitrate: BitrateRange {
-                start_kbps: 2_000,
-                min_kbps: 300,
-                max_kbps: 6_000,
+        kind: match controller {
+            Controller::Whip(rate_control) => OutputKind::Whip {
+                url: format!("{base}/whip/abr"),
+                key: relay.key.to_owned(),
+                bitrate: BitrateRange {
+                    start_kbps: 2_000,
+                    min_kbps: 300,
+                    max_kbps: 6_000,
+                },
+                stun_server: None,
+                rate_control,
+                mitigation: Default::default(),
             },
-            stun_server: None,
-            rate_control: controller,
-            mitigation: Default::default(),
+            Controller::Rtmp(rate_control) => OutputKind::Rtmp {
+                url: format!("{}/abr?key={}", relay.rtmp, relay.key),
+                rate_control,
+            },
         },
     })?;
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -130,7 +185,7 @@ pub async fn run(
     let arrivals: Arrivals = Arc::default();
     let viewer = tokio::spawn(watch(
         reqwest::Client::new(),
-        base.to_owned(),
+        relay.http.to_owned(),
         until,
         arrivals.clone(),
     ));
@@ -204,7 +259,7 @@ fn mean(ticks: &[Tick], f: impl Fn(&Tick) -> f64) -> f64 {
 
 /// The figures of one run (see the module docs), with its ticks.
 pub fn score(
-    controller: RateControl,
+    controller: Controller,
     phases: &[(u64, u32)],
     ticks: &[Tick],
     arrivals: &[(Instant, usize)],
@@ -213,9 +268,11 @@ pub fn score(
     let drop_at = phases[0].0 as f64;
     let recover_at = (phases[0].0 + phases[1].0) as f64;
     let (low, high) = (f64::from(phases[1].1), f64::from(phases[2].1));
-    // GCC's estimate is read every tick; the encoder's target only once a second.
-    let adapted = time_until(ticks, drop_at, |w| {
-        mean(w, |t| f64::from(t.estimate_kbps)) <= low
+    // GCC's estimate is read every tick, the encoder's target only once a second; on RTMP the
+    // estimate is the measured throughput, which is below the link by definition.
+    let adapted = time_until(ticks, drop_at, |w| match controller {
+        Controller::Whip(_) => mean(w, |t| f64::from(t.estimate_kbps)) <= low,
+        Controller::Rtmp(_) => mean(w, |t| f64::from(t.target_kbps)) <= low,
     });
     let recovered_sent = time_until(ticks, recover_at, |w| {
         mean(w, |t| t.received_kbps) >= RECOVERED * high
@@ -251,7 +308,7 @@ pub fn score(
     let settled_low = during(recover_at - 10.0, recover_at);
     let settled_high = during(ticks.last().map_or(0.0, |t| t.at_s) - 10.0, f64::MAX);
     json!({
-        "controller": controller,
+        "controller": controller.name(),
         "schedule_s_kbps": phases,
         "time_to_adapt_s": adapted,
         "time_to_85_percent_received_s": recovered_sent,
@@ -273,7 +330,7 @@ pub fn score(
             (t.at_s * 10.0).round() / 10.0, t.link_kbps, t.estimate_kbps, t.target_kbps, t.encoded_kbps.round(),
             t.sent_kbps.round(), t.dropped_packets, t.received_kbps.round(), t.receiver_fps.round()
         ])).collect::<Vec<_>>(),
-        "tick_columns": ["s", "link kbit/s", "GCC estimate kbit/s", "encoder target kbit/s", "encoded kbit/s", "through bottleneck kbit/s",
+        "tick_columns": ["s", "link kbit/s", "estimate kbit/s (GCC on WHIP; throughput on RTMP)", "encoder target kbit/s", "encoded kbit/s", "through bottleneck kbit/s",
             "bottleneck drops (packets)", "received kbit/s (video payload)", "receiver fps"],
     })
 }
@@ -282,6 +339,7 @@ pub fn score(
 pub struct Rig {
     pub link: ShapedLink,
     pub relay: crate::RelayProcess,
+    pub rtmp: String,
     pub key: String,
     _data: tempfile::TempDir,
 }
@@ -293,21 +351,34 @@ impl Rig {
         let link = ShapedLink::create(6_000)?;
         let data = tempfile::tempdir()?;
         let key = crate::media::create_stream_with_cli(relay, data.path(), "abr")?;
-        let relay = crate::spawn_relay_with(
+        let mut relay = crate::spawn_relay_with(
             link.command(relay).into(),
             &format!("{}:0", netns::VETH_B),
             data.path(),
         )
         .await?;
+        // "anchordesk-relay RTMP ingest on rtmp://…/live/<stream>?key=<key>"
+        let line = relay.stdout.next_line().await?.unwrap_or_default();
+        let rtmp = line
+            .split_whitespace()
+            .find_map(|w| w.strip_suffix("/<stream>?key=<key>"))
+            .with_context(|| format!("no RTMP address in {line:?}"))?
+            .to_owned();
         Ok(Self {
             link,
             relay,
+            rtmp,
             key,
             _data: data,
         })
     }
 
-    pub async fn run(&self, controller: RateControl, phases: &[(u64, u32)]) -> Result<Value> {
-        run(controller, phases, &self.link, &self.relay.url, &self.key).await
+    pub async fn run(&self, controller: Controller, phases: &[(u64, u32)]) -> Result<Value> {
+        let relay = Relay {
+            http: &self.relay.url,
+            rtmp: &self.rtmp,
+            key: &self.key,
+        };
+        run(controller, phases, &self.link, &relay).await
     }
 }

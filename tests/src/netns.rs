@@ -3,10 +3,18 @@
 //! namespace has loopback and a veth pair (10.203.0.1 ⇄ 10.203.0.2) and nothing else: no
 //! traffic can leave the machine. Creating it needs root (CI runs as root) or unprivileged
 //! user namespaces (`unshare --map-root-user`).
+//!
+//! [`ShapedLink`] puts a bottleneck (`tc tbf`) between this namespace and a child one, and can
+//! add delay and random loss ([`Impairment`]). This kernel has no `netem` qdisc and no
+//! nftables `queue` expression, so those come from `iptables` `NFQUEUE` rules and a delay-line
+//! thread in this process (`netns/impair.rs` says why they sit on each end's ingress).
 
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
+
+mod impair;
+pub use impair::Impairment;
 
 const INSIDE: &str = "ANCHORDESK_TEST_NETNS";
 
@@ -103,9 +111,11 @@ fn configure() -> Result<()> {
 /// A bottleneck between this namespace and a child one. [`isolate`]'s veth pair has both ends
 /// here, so traffic between them takes loopback and no qdisc on the veth sees it; moving
 /// [`VETH_B`]'s end into a child namespace makes packets cross the veth, where `tc` shapes the
-/// way out of this namespace (publisher → relay). The way back is not shaped.
+/// way out of this namespace (publisher → relay). The way back is not shaped. [`Self::impair`]
+/// adds delay both ways and loss on the way to the relay.
 pub struct ShapedLink {
     holder: std::process::Child,
+    impairment: std::sync::Mutex<Option<impair::Active>>,
 }
 
 /// The bottleneck's queue: like a home uplink's buffer, deep enough that GCC sees the delay grow.
@@ -120,7 +130,10 @@ impl ShapedLink {
             .args(["--net", "sleep", "infinity"])
             .spawn()
             .context("run unshare (util-linux)")?;
-        let link = Self { holder };
+        let link = Self {
+            holder,
+            impairment: Default::default(),
+        };
         // The child exists once unshare has exec'd sleep; until then its namespace is ours.
         let ours = std::fs::read_link("/proc/self/ns/net")?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -181,6 +194,19 @@ impl ShapedLink {
         )
     }
 
+    /// Replaces the link's delay and loss ([`Impairment::NONE`] removes them). Needs `iptables`.
+    pub fn impair(&self, impairment: Impairment) -> Result<()> {
+        let mut active = self.impairment.lock().unwrap_or_else(|e| e.into_inner());
+        // The new queues bind the numbers the old ones hold, so the old go first.
+        if let Some(old) = active.take() {
+            old.stop()?;
+        }
+        if !impairment.is_none() {
+            *active = Some(impair::Active::start(self.pid(), impairment)?);
+        }
+        Ok(())
+    }
+
     /// Bytes the bottleneck has let through, and packets it dropped.
     pub fn counters(&self) -> Result<(u64, u64)> {
         let out = Command::new("tc")
@@ -213,6 +239,13 @@ impl ShapedLink {
 
 impl Drop for ShapedLink {
     fn drop(&mut self) {
+        // Its rules live partly in the child namespace, which dies with the holder.
+        drop(
+            self.impairment
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
         let _ = self.holder.kill();
         let _ = self.holder.wait();
     }

@@ -1,5 +1,8 @@
 //! H.264 encoder choice: hardware when present and working, else x264, else openh264.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
@@ -31,6 +34,24 @@ const HARDWARE: [&str; 6] = [
 pub struct VideoEncoder {
     pub element: gst::Element,
     pub factory: String,
+    /// The bitrate the user chose, and what each adapting network output (RTMP, SRT) allows
+    /// now: they share this encoder, so it runs at the lowest of them.
+    rates: Mutex<Rates>,
+}
+
+#[derive(Default)]
+struct Rates {
+    chosen_kbps: u32,
+    limits: BTreeMap<String, u32>,
+}
+
+impl Rates {
+    fn effective_kbps(&self) -> u32 {
+        self.limits
+            .values()
+            .copied()
+            .fold(self.chosen_kbps, u32::min)
+    }
 }
 
 impl VideoEncoder {
@@ -58,6 +79,7 @@ impl VideoEncoder {
             let encoder = Self {
                 element,
                 factory: (*factory).to_owned(),
+                rates: Mutex::default(),
             };
             encoder.configure(fps);
             encoder.set_bitrate_kbps(bitrate_kbps);
@@ -99,8 +121,36 @@ impl VideoEncoder {
         }
     }
 
-    /// Changes the bitrate while playing (x264 and the hardware encoders reconfigure live).
+    /// The user's bitrate, changeable while playing (x264 and the hardware encoders
+    /// reconfigure live); an adapting output's lower limit still wins.
     pub fn set_bitrate_kbps(&self, kbps: u32) {
+        let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        rates.chosen_kbps = kbps;
+        self.apply(rates.effective_kbps());
+    }
+
+    /// The bitrate the user chose: the ceiling of every adapting output.
+    pub fn chosen_kbps(&self) -> u32 {
+        self.rates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .chosen_kbps
+    }
+
+    /// What `output` can carry now (`None`: no limit, e.g. when it stops).
+    pub fn limit(&self, output: &str, kbps: Option<u32>) {
+        let mut rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        match kbps {
+            Some(kbps) => rates.limits.insert(output.to_owned(), kbps),
+            None => rates.limits.remove(output),
+        };
+        let effective = rates.effective_kbps();
+        if effective != self.bitrate_kbps() {
+            self.apply(effective);
+        }
+    }
+
+    fn apply(&self, kbps: u32) {
         match self.factory.as_str() {
             "openh264enc" => self.element.set_property("bitrate", kbps * 1000),
             _ => self.element.set_property("bitrate", kbps),

@@ -1,6 +1,7 @@
 //! One connection of an output: its pipeline (appsrc → mux/encoder → network or file sink),
 //! how to tell it is live or broken, and its counters.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +12,10 @@ use gstreamer_app as gst_app;
 
 use super::mitigation::Mitigation;
 use super::probe::{Prober, StepLog};
+use super::send_rate::{SendRate, SendRateControl, SendSample};
+use super::tcp_socket::{TcpPeer, rtmp_peers};
 use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
+use crate::engine::encoder::VideoEncoder;
 use crate::engine::tap::{Subscriber, Tap};
 use crate::engine::{Taps, lock};
 
@@ -71,11 +75,12 @@ enum Delivery {
         watch: Arc<WhipWatch>,
         rate: WhipRate,
     },
-    /// RTMP or SRT: the sink's `stats` field counting bytes sent on the network, and whether
-    /// a standstill of that count means the receiver is gone (SRT).
+    /// RTMP or SRT: the sink's `stats` field counting bytes sent on the network, whether
+    /// a standstill of that count means the receiver is gone (SRT), and the bitrate control.
     Network {
         sent_field: &'static str,
         watch_stall: bool,
+        rate: NetworkRate,
     },
     File,
 }
@@ -89,6 +94,80 @@ struct WhipRate {
     steps: Arc<Mutex<StepLog>>,
     /// Steps already handed out by [`Attempt::rate`].
     reported: u64,
+}
+
+/// How an RTMP or SRT connection drives the shared encoder (see `send_rate`).
+struct NetworkRate {
+    output: String,
+    control: Option<SendRate>,
+    encoder: Arc<VideoEncoder>,
+    /// The queue between the muxer and the sink.
+    queue: gst::Element,
+    /// RTMP: the server's addresses, and the connection to it once found.
+    peers: Vec<SocketAddr>,
+    tcp: Option<TcpPeer>,
+    next_search: Instant,
+    steps: Arc<Mutex<StepLog>>,
+    reported: u64,
+}
+
+impl NetworkRate {
+    fn sample(&mut self, sink: &gst::Element, sent_field: &str) -> SendSample {
+        let stats = sink.property::<Option<gst::Structure>>("stats");
+        let field = |name: &str| stats.as_ref().map_or(0, |s| structure_count(s, name));
+        let sent = field(sent_field);
+        let queued = u64::from(self.queue.property::<u32>("current-level-bytes"));
+        let now = Instant::now();
+        if self.tcp.is_none() && !self.peers.is_empty() && sent > 0 && now >= self.next_search {
+            self.tcp = TcpPeer::find(&self.peers);
+            self.next_search = now + Duration::from_secs(1);
+        }
+        let acked = self.tcp.as_ref().and_then(TcpPeer::counters);
+        if acked.is_none() {
+            self.tcp = None;
+        }
+        match (acked, self.peers.is_empty()) {
+            // What the socket holds unacknowledged waits too.
+            (Some(tcp), _) => SendSample {
+                at: now,
+                delivered_bytes: tcp.acked_bytes,
+                backlog_bytes: queued + sent.saturating_sub(tcp.acked_bytes),
+                packets: None,
+            },
+            (None, false) => SendSample {
+                at: now,
+                delivered_bytes: sent,
+                backlog_bytes: queued,
+                packets: None,
+            },
+            // SRT: libsrt paces nothing in live mode and resends what the receiver missed.
+            (None, true) => SendSample {
+                at: now,
+                delivered_bytes: sent.saturating_sub(field("bytes-retransmitted")),
+                backlog_bytes: queued,
+                packets: Some((field("packets-sent"), field("packets-sent-lost"))),
+            },
+        }
+    }
+
+    fn tick(&mut self, sink: &gst::Element, sent_field: &str) {
+        let sample = self.sample(sink, sent_field);
+        // A connection still being made (or never made) says nothing about the link, and its
+        // filling queue must not take the encoder down for the outputs that are live.
+        let Some(control) = self.control.as_mut().filter(|_| sample.delivered_bytes > 0) else {
+            return;
+        };
+        control.set_max_kbps(self.encoder.chosen_kbps());
+        if let Some(kbps) = control.tick(sample) {
+            self.encoder.limit(&self.output, Some(kbps));
+        }
+    }
+}
+
+impl Drop for NetworkRate {
+    fn drop(&mut self) {
+        self.encoder.limit(&self.output, None);
+    }
 }
 
 /// What whipclientsink tells us through its signals.
@@ -140,6 +219,7 @@ impl Attempt {
             ),
             OutputKind::Rtmp { .. } => (
                 "appsrc name=video ! h264parse ! queue ! flvmux name=mux streamable=true ! \
+                 queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
                  rtmp2sink name=sink \
                  appsrc name=audio ! aacparse ! queue ! mux."
                     .to_owned(),
@@ -147,6 +227,7 @@ impl Attempt {
             ),
             OutputKind::Srt { .. } => (
                 "appsrc name=video ! h264parse ! queue ! mpegtsmux name=mux alignment=7 ! \
+                 queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
                  srtsink name=sink wait-for-connection=false \
                  appsrc name=audio ! aacparse ! queue ! mux."
                     .to_owned(),
@@ -218,20 +299,28 @@ impl Attempt {
                     },
                 }
             }
-            OutputKind::Rtmp { url } => {
+            OutputKind::Rtmp { url, rate_control } => {
                 sink.set_property("location", url);
                 Delivery::Network {
                     sent_field: "out-bytes-total",
                     watch_stall: false,
+                    rate: network_rate(
+                        spec,
+                        *rate_control,
+                        taps,
+                        by_name("sendq")?,
+                        rtmp_peers(url),
+                    ),
                 }
             }
-            OutputKind::Srt { url } => {
+            OutputKind::Srt { url, rate_control } => {
                 sink.set_property("uri", url);
                 // A vanished SRT receiver is only noticed by libsrt after its idle timeout, and
                 // not at all while the send window lets writes through.
                 Delivery::Network {
                     sent_field: "bytes-sent-total",
                     watch_stall: true,
+                    rate: network_rate(spec, *rate_control, taps, by_name("sendq")?, Vec::new()),
                 }
             }
             OutputKind::Record { path, .. } => {
@@ -330,7 +419,9 @@ impl Attempt {
             Delivery::Network {
                 sent_field,
                 watch_stall,
+                rate,
             } => {
+                rate.tick(&self.sink, sent_field);
                 let sent = structure_u64(&self.sink, "stats", sent_field);
                 if sent != self.progress.0 {
                     self.progress = (sent, Instant::now());
@@ -354,21 +445,32 @@ impl Attempt {
     }
 
     /// GCC's current estimate (WHIP) and, when there are new ones, the latest rate steps.
+    /// GCC's estimate (WHIP) or the measured throughput (RTMP, SRT) and, when there are new
+    /// ones, the latest rate steps.
     pub fn rate(&mut self) -> (Option<u32>, Option<Vec<RateStep>>) {
-        let Delivery::Whip { watch, rate } = &mut self.delivery else {
-            return (None, None);
+        let (estimate, steps, reported) = match &mut self.delivery {
+            Delivery::Whip { watch, rate } => (
+                match &rate.prober {
+                    Some(prober) => Some(prober.estimate_kbps()),
+                    None => lock(&watch.gcc)
+                        .as_ref()
+                        .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
+                },
+                &rate.steps,
+                &mut rate.reported,
+            ),
+            Delivery::Network { rate, .. } => (
+                rate.control.as_ref().and_then(SendRate::throughput_kbps),
+                &rate.steps,
+                &mut rate.reported,
+            ),
+            Delivery::File => return (None, None),
         };
-        let estimate = match &rate.prober {
-            Some(prober) => Some(prober.estimate_kbps()),
-            None => lock(&watch.gcc)
-                .as_ref()
-                .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
-        };
-        let steps = lock(&rate.steps);
-        if steps.recorded() == rate.reported {
+        let steps = lock(steps);
+        if steps.recorded() == *reported {
             return (estimate, None);
         }
-        rate.reported = steps.recorded();
+        *reported = steps.recorded();
         (estimate, Some(steps.latest()))
     }
 
@@ -427,6 +529,39 @@ impl Attempt {
         self.video_tap.unsubscribe(&self.video);
         self.audio_tap.unsubscribe(&self.audio);
     }
+}
+
+fn network_rate(
+    spec: &OutputSpec,
+    rule: SendRateControl,
+    taps: &Taps,
+    queue: gst::Element,
+    peers: Vec<SocketAddr>,
+) -> NetworkRate {
+    let steps = StepLog::shared(Instant::now());
+    NetworkRate {
+        output: spec.id.clone(),
+        control: (rule != SendRateControl::Fixed)
+            .then(|| SendRate::new(rule, taps.encoder.chosen_kbps(), steps.clone())),
+        encoder: taps.encoder.clone(),
+        queue,
+        peers,
+        tcp: None,
+        next_search: Instant::now(),
+        steps,
+        reported: 0,
+    }
+}
+
+/// A counter of srtsink's or rtmp2sink's stats, whichever integer type the element used.
+fn structure_count(stats: &gst::StructureRef, field: &str) -> u64 {
+    stats
+        .get::<u64>(field)
+        .ok()
+        .or_else(|| stats.get::<i64>(field).ok().map(|v| v.max(0) as u64))
+        .or_else(|| stats.get::<i32>(field).ok().map(|v| v.max(0) as u64))
+        .or_else(|| stats.get::<u32>(field).ok().map(u64::from))
+        .unwrap_or(0)
 }
 
 fn structure_u64(element: &gst::Element, property: &str, field: &str) -> u64 {

@@ -6,9 +6,12 @@ mod attempt;
 mod mitigation;
 pub mod presets;
 mod probe;
+mod send_rate;
+mod tcp_socket;
 
 pub use mitigation::MitigationSteps;
 pub use probe::{RateControl, RateStep};
+pub use send_rate::SendRateControl;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,9 +54,18 @@ pub enum OutputKind {
         mitigation: MitigationSteps,
     },
     /// `rtmp://` or `rtmps://` URL including the stream key.
-    Rtmp { url: String },
+    Rtmp {
+        url: String,
+        /// How the shared encoder follows this connection's throughput.
+        #[serde(default)]
+        rate_control: SendRateControl,
+    },
     /// `srt://host:port?streamid=…` (caller mode).
-    Srt { url: String },
+    Srt {
+        url: String,
+        #[serde(default)]
+        rate_control: SendRateControl,
+    },
     Record {
         path: PathBuf,
         #[serde(default)]
@@ -133,8 +145,8 @@ impl OutputSpec {
                     ));
                 }
             }
-            OutputKind::Rtmp { url } => scheme(url, &["rtmp://", "rtmps://"], "rtmp.url")?,
-            OutputKind::Srt { url } => scheme(url, &["srt://"], "srt.url")?,
+            OutputKind::Rtmp { url, .. } => scheme(url, &["rtmp://", "rtmps://"], "rtmp.url")?,
+            OutputKind::Srt { url, .. } => scheme(url, &["srt://"], "srt.url")?,
             OutputKind::Record { path, .. } => {
                 if path.as_os_str().is_empty() {
                     return Err(Error::Invalid("record.path: must not be empty".into()));
@@ -180,9 +192,10 @@ pub struct OutputStats {
     /// Fraction of packets the receiver reported lost (WHIP), 0–1.
     pub loss: Option<f64>,
     pub reconnects: u64,
-    /// GCC's bandwidth estimate (WHIP), kbit/s, fresh every 100 ms.
+    /// GCC's bandwidth estimate (WHIP) or what the server took over the last second (RTMP,
+    /// SRT), kbit/s, fresh every 100 ms.
     pub estimate_kbps: Option<u32>,
-    /// The latest bitrate steps with their causes (WHIP with probing), oldest first.
+    /// The latest bitrate and picture steps with their causes, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rate_steps: Vec<RateStep>,
     /// Latest video minus latest audio timestamp handed to this output (running time, ms):
