@@ -1,6 +1,7 @@
-//! Adaptive bitrate on a shaped link: the studio engine publishes over WHIP to the relay
-//! through a `tc tbf` bottleneck that steps 6 Mbit/s → 1.5 Mbit/s → 6 Mbit/s, while a WHEP
-//! viewer of the relay watches for frozen pictures.
+//! Adaptive bitrate on a shaped link: the studio engine publishes over WHIP or RTMP to the
+//! relay through a `tc tbf` bottleneck that steps 6 Mbit/s → 1.5 Mbit/s → 6 Mbit/s, while a
+//! WHEP viewer of the relay watches for frozen pictures. Each controller runs on the plain
+//! link, with 40 ms more round trip, and with 1 % random loss towards the relay.
 //!
 //! Runs in its own network namespace (re-runs itself under `unshare`; needs root). The relay
 //! (release build, a child process) sits in a child namespace behind the bottleneck; the
@@ -9,9 +10,10 @@
 //! frame rate; from those: time to adapt after the drop, time back to ≥ 85 % of the link after
 //! recovery, and pictures frozen for more than 500 ms.
 //!
-//! `cargo run --release -p anchordesk-bench --bin abr [-- full|short [CONTROLLER…]]`
-//! (default `full gcc gcc_probe`). Writes `bench/results/<date>-abr.json` and a PNG per run;
-//! `-- plot FILE.json` redraws the PNGs of a recorded run.
+//! `cargo run --release -p anchordesk-bench --bin abr [-- full|short [variants=none,40ms_rtt,1pct_loss] [CONTROLLER…]]`
+//! (default: full, all three variants, `gcc gcc_probe rtmp_obs_like rtmp_throughput`). Writes
+//! `bench/results/<date>-abr.json` and a PNG per run; `-- plot FILE.json` redraws the PNGs of a
+//! recorded run.
 
 use std::time::Duration;
 
@@ -34,15 +36,38 @@ async fn main() -> Result<()> {
             .get(..10)
             .unwrap_or("undated");
         for run in record["runs"].as_array().into_iter().flatten() {
-            let name = run["controller"].as_str().unwrap_or("run");
-            let png = results_dir()?.join(format!("{date}-abr-{name}.png"));
+            let png = results_dir()?.join(format!("{date}-abr-{}.png", run_name(run)));
             plot(run, &png)?;
             println!("plot: {}", png.display());
         }
         return Ok(());
     }
     let full = args.next().is_none_or(|mode| mode != "short");
-    let mut controllers: Vec<String> = args.collect();
+    let mut variants = vec![
+        netns::Impairment::NONE,
+        netns::Impairment {
+            one_way_delay_ms: 20,
+            loss_percent: 0.0,
+        },
+        netns::Impairment {
+            one_way_delay_ms: 0,
+            loss_percent: 1.0,
+        },
+    ];
+    let mut controllers: Vec<String> = Vec::new();
+    for arg in args {
+        match arg.strip_prefix("variants=") {
+            Some(list) => {
+                let wanted: Vec<&str> = list.split(',').collect();
+                variants.retain(|v| wanted.contains(&v.name().as_str()));
+                anyhow::ensure!(
+                    !variants.is_empty(),
+                    "variants: expected some of none, 40ms_rtt, 1pct_loss"
+                );
+            }
+            None => controllers.push(arg),
+        }
+    }
     if controllers.is_empty() {
         controllers = ["gcc", "gcc_probe", "rtmp_obs_like", "rtmp_throughput"]
             .map(str::to_owned)
@@ -57,16 +82,21 @@ async fn main() -> Result<()> {
     let rig = abr::Rig::start(&binary).await?;
 
     let mut runs = Vec::new();
-    for (name, controller) in controllers.iter().zip(parsed) {
-        let result = rig.run(controller, &abr::schedule(full)).await?;
-        println!("{name}: {}", summary_line(&result));
-        let png = results_dir()?.join(format!("{}-abr-{name}.png", today()));
-        plot(&result, &png)?;
-        println!("plot: {}", png.display());
-        runs.push(result);
-        // Let the bottleneck's queue drain before the next controller starts.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+    for variant in &variants {
+        rig.link.impair(*variant)?;
+        for controller in &parsed {
+            let mut result = rig.run(*controller, &abr::schedule(full)).await?;
+            result["variant"] = json!(variant.name());
+            println!("{}: {}", run_name(&result), summary_line(&result));
+            let png = results_dir()?.join(format!("{}-abr-{}.png", today(), run_name(&result)));
+            plot(&result, &png)?;
+            println!("plot: {}", png.display());
+            runs.push(result);
+            // Let the bottleneck's queue drain before the next controller starts.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
     }
+    rig.link.impair(netns::Impairment::NONE)?;
 
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let record = json!({
@@ -74,13 +104,17 @@ async fn main() -> Result<()> {
         "date": now,
         "machine": anchordesk_bench::machine(),
         "command": format!(
-            "cargo run --release -p anchordesk-bench --bin abr -- {} {}",
+            "cargo run --release -p anchordesk-bench --bin abr -- {} variants={} {}",
             if full { "full" } else { "short" },
+            variants.iter().map(|v| v.name()).collect::<Vec<_>>().join(","),
             controllers.join(" ")
         ),
-        "setup": "engine (720p30 moving test pattern + tone) → whipclientsink → veth with tc tbf \
-            (burst 10 kB, queue 150 ms) → relay in a child namespace → WHEP viewer (webrtc-rs, \
-            counts complete pictures); no netem on this kernel, so no added RTT or random loss",
+        "setup": "engine (720p30 moving test pattern + tone) → whipclientsink (WHIP: own encoder, GCC) \
+            or flvmux → rtmp2sink (RTMP: the shared x264 encoder at most 5500 kbit/s) → veth with tc tbf \
+            (burst 10 kB, queue 150 ms) → relay in a child namespace (RTMP ingest repackages to RTP) → \
+            WHEP viewer (webrtc-rs, counts complete pictures). Variants: 20 ms added each way \
+            (40ms_rtt) or 1 % random loss towards the relay (1pct_loss), both from iptables NFQUEUE \
+            and a delay line in the bench process (no netem on this kernel)",
         "targets": "0 freezes > 500 ms after the drop; ≥ 85 % of the link within 10 s of recovery",
         "runs": runs,
     });
@@ -88,6 +122,15 @@ async fn main() -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&record)? + "\n")?;
     println!("recorded in {}", path.display());
     Ok(())
+}
+
+/// `<variant>-<controller>`, e.g. `40ms_rtt-gcc_probe`.
+fn run_name(run: &Value) -> String {
+    format!(
+        "{}-{}",
+        run["variant"].as_str().unwrap_or("none"),
+        run["controller"].as_str().unwrap_or("run")
+    )
 }
 
 fn summary_line(run: &Value) -> String {
@@ -121,8 +164,8 @@ fn results_dir() -> Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-/// One PNG per run, 10 px per second and 1 px per 20 kbit/s: the link's rate in black, GCC's
-/// estimate in blue, the encoder's target in orange, what the viewer received in green (0.5 s
+/// One PNG per run, 10 px per second and 1 px per 20 kbit/s: the link's rate in black, the
+/// estimate in blue (GCC's on WHIP, the measured throughput on RTMP), the encoder's target in orange, what the viewer received in green (0.5 s
 /// average), and a
 /// red bar under every picture frozen for more than 500 ms. Grid lines every 1 Mbit/s and 10 s.
 fn plot(run: &Value, path: &std::path::Path) -> Result<()> {

@@ -244,14 +244,34 @@ pub async fn run(
     Ok(result)
 }
 
-/// Seconds from `from` to the first tick at or after it where `ok` holds over a 1 s window.
+/// Seconds from `from` to the end of the first 1 s window at or after it where `ok` holds.
 fn time_until(ticks: &[Tick], from: f64, ok: impl Fn(&[Tick]) -> bool) -> Option<f64> {
-    let window = (Duration::from_secs(1).as_millis() / TICK.as_millis()) as usize;
-    ticks
-        .windows(window)
-        .find(|w| w[0].at_s >= from && ok(w))
-        .map(|w| w[w.len() - 1].at_s - from)
+    time_until_held(ticks, from, 1, ok)
 }
+
+/// The same, for a window followed by `seconds - 1` more where `ok` holds too. Recovery is
+/// measured so: over RTMP the backlog of the low phase leaves in one burst when the link comes
+/// back, which fills a single second without the sender having recovered.
+fn time_until_held(
+    ticks: &[Tick],
+    from: f64,
+    seconds: usize,
+    ok: impl Fn(&[Tick]) -> bool,
+) -> Option<f64> {
+    let window = (Duration::from_secs(1).as_millis() / TICK.as_millis()) as usize;
+    (0..ticks.len())
+        .filter(|&i| ticks[i].at_s >= from)
+        .find(|&i| {
+            (0..seconds).all(|k| {
+                let start = i + k * window;
+                ticks.get(start..start + window).is_some_and(&ok)
+            })
+        })
+        .map(|i| ticks[i + window - 1].at_s - from)
+}
+
+/// Recovery must hold this many seconds in a row.
+const HELD_S: usize = 3;
 
 fn mean(ticks: &[Tick], f: impl Fn(&Tick) -> f64) -> f64 {
     ticks.iter().map(f).sum::<f64>() / ticks.len().max(1) as f64
@@ -274,14 +294,14 @@ pub fn score(
         Controller::Whip(_) => mean(w, |t| f64::from(t.estimate_kbps)) <= low,
         Controller::Rtmp(_) => mean(w, |t| f64::from(t.target_kbps)) <= low,
     });
-    let recovered_sent = time_until(ticks, recover_at, |w| {
+    let recovered_sent = time_until_held(ticks, recover_at, HELD_S, |w| {
         mean(w, |t| t.received_kbps) >= RECOVERED * high
     });
     // Everything the publisher put through the link: video, audio, RTP/SRTP headers, RTX.
-    let recovered_link = time_until(ticks, recover_at, |w| {
+    let recovered_link = time_until_held(ticks, recover_at, HELD_S, |w| {
         mean(w, |t| t.sent_kbps) >= RECOVERED * high
     });
-    let recovered_estimate = time_until(ticks, recover_at, |w| {
+    let recovered_estimate = time_until_held(ticks, recover_at, HELD_S, |w| {
         mean(w, |t| f64::from(t.estimate_kbps)) >= RECOVERED * high
     });
     let freezes: Vec<Value> = arrivals
@@ -311,6 +331,7 @@ pub fn score(
         "controller": controller.name(),
         "schedule_s_kbps": phases,
         "time_to_adapt_s": adapted,
+        "recovery_rule": "seconds from the step up to the end of the first 1 s window whose mean is ≥ 85 % of the link, followed by 2 more such windows",
         "time_to_85_percent_received_s": recovered_sent,
         "time_to_85_percent_link_use_s": recovered_link,
         "time_to_85_percent_estimate_s": recovered_estimate,

@@ -130,14 +130,16 @@ impl NetworkRate {
             // What the socket holds unacknowledged waits too.
             (Some(tcp), _) => SendSample {
                 at: now,
-                delivered_bytes: tcp.acked_bytes,
-                backlog_bytes: queued + sent.saturating_sub(tcp.acked_bytes),
+                delivered_bytes: tcp.delivered_bytes,
+                backlog_bytes: queued + sent.saturating_sub(tcp.delivered_bytes),
+                base_rtt_ms: tcp.min_rtt_ms,
                 packets: None,
             },
             (None, false) => SendSample {
                 at: now,
                 delivered_bytes: sent,
                 backlog_bytes: queued,
+                base_rtt_ms: 0.0,
                 packets: None,
             },
             // SRT: libsrt paces nothing in live mode and resends what the receiver missed.
@@ -145,6 +147,7 @@ impl NetworkRate {
                 at: now,
                 delivered_bytes: sent.saturating_sub(field("bytes-retransmitted")),
                 backlog_bytes: queued,
+                base_rtt_ms: 0.0,
                 packets: Some((field("packets-sent"), field("packets-sent-lost"))),
             },
         }

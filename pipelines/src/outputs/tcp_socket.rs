@@ -1,6 +1,7 @@
 //! What the kernel knows about rtmp2sink's TCP connection. The element counts bytes it wrote
 //! to the socket, but the socket's buffer grows to megabytes, so writes say little about what
-//! the link carries; the kernel's `TCP_INFO` does: bytes acknowledged by the server. rtmp2sink
+//! the link carries; the kernel's `TCP_INFO` does: bytes acknowledged (or selectively
+//! acknowledged) by the server. rtmp2sink
 //! does not expose its socket, so it is found among this process's descriptors by its peer
 //! address, and checked again on every read in case the descriptor was closed and reused.
 
@@ -36,10 +37,14 @@ pub(crate) struct TcpPeer {
 }
 
 /// Counters from `TCP_INFO`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct TcpCounters {
-    pub acked_bytes: u64,
-    pub rtt_ms: u32,
+    /// Bytes the server has: acknowledged, plus the segments it holds beyond a hole (SACKed).
+    /// Acknowledgements alone stall behind one lost segment for a round trip or more, which
+    /// reads as the link falling silent.
+    pub delivered_bytes: u64,
+    /// The lowest round trip seen: the path without its queues.
+    pub min_rtt_ms: f64,
 }
 
 impl TcpPeer {
@@ -79,8 +84,9 @@ impl TcpPeer {
             )
         };
         (rc == 0).then_some(TcpCounters {
-            acked_bytes: info.tcpi_bytes_acked,
-            rtt_ms: info.tcpi_rtt / 1000,
+            delivered_bytes: info.tcpi_bytes_acked
+                + u64::from(info.tcpi_sacked) * u64::from(info.tcpi_snd_mss),
+            min_rtt_ms: f64::from(info.tcpi_min_rtt) / 1000.0,
         })
     }
 }
@@ -171,13 +177,13 @@ mod tests {
         client.flush().unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         let mut counters = peer.counters().unwrap();
-        while counters.acked_bytes < 100_000 && std::time::Instant::now() < deadline {
+        while counters.delivered_bytes < 100_000 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
             counters = peer.counters().unwrap();
         }
         // The SYN counts as one byte.
         assert!(
-            (100_000..=100_001).contains(&counters.acked_bytes),
+            (100_000..=100_001).contains(&counters.delivered_bytes),
             "{counters:?}"
         );
         drop(client);
