@@ -112,7 +112,8 @@ struct NetworkRate {
 }
 
 impl NetworkRate {
-    fn sample(&mut self, sink: &gst::Element, sent_field: &str) -> SendSample {
+    /// Reads the sink's stats once; returns the sample and the sink's count of bytes sent.
+    fn sample(&mut self, sink: &gst::Element, sent_field: &str) -> (SendSample, u64) {
         let stats = sink.property::<Option<gst::Structure>>("stats");
         let field = |name: &str| stats.as_ref().map_or(0, |s| structure_count(s, name));
         let sent = field(sent_field);
@@ -126,7 +127,7 @@ impl NetworkRate {
         if acked.is_none() {
             self.tcp = None;
         }
-        match (acked, self.peers.is_empty()) {
+        let sample = match (acked, self.peers.is_empty()) {
             // What the socket holds unacknowledged waits too.
             (Some(tcp), _) => SendSample {
                 at: now,
@@ -150,20 +151,22 @@ impl NetworkRate {
                 base_rtt_ms: 0.0,
                 packets: Some((field("packets-sent"), field("packets-sent-lost"))),
             },
-        }
+        };
+        (sample, sent)
     }
 
-    fn tick(&mut self, sink: &gst::Element, sent_field: &str) {
-        let sample = self.sample(sink, sent_field);
+    /// Feeds the control; returns the sink's count of bytes sent.
+    fn tick(&mut self, sink: &gst::Element, sent_field: &str) -> u64 {
+        let (sample, sent) = self.sample(sink, sent_field);
         // A connection still being made (or never made) says nothing about the link, and its
         // filling queue must not take the encoder down for the outputs that are live.
-        let Some(control) = self.control.as_mut().filter(|_| sample.delivered_bytes > 0) else {
-            return;
-        };
-        control.set_max_kbps(self.encoder.chosen_kbps());
-        if let Some(kbps) = control.tick(sample) {
-            self.encoder.limit(&self.output, Some(kbps));
+        if let Some(control) = self.control.as_mut().filter(|_| sample.delivered_bytes > 0) {
+            control.set_max_kbps(self.encoder.chosen_kbps());
+            if let Some(kbps) = control.tick(sample) {
+                self.encoder.limit(&self.output, Some(kbps));
+            }
         }
+        sent
     }
 }
 
@@ -424,8 +427,7 @@ impl Attempt {
                 watch_stall,
                 rate,
             } => {
-                rate.tick(&self.sink, sent_field);
-                let sent = structure_u64(&self.sink, "stats", sent_field);
+                let sent = rate.tick(&self.sink, sent_field);
                 if sent != self.progress.0 {
                     self.progress = (sent, Instant::now());
                 } else if *watch_stall && sent > 0 && self.progress.1.elapsed() > SEND_STALL {
@@ -447,7 +449,6 @@ impl Attempt {
         }
     }
 
-    /// GCC's current estimate (WHIP) and, when there are new ones, the latest rate steps.
     /// GCC's estimate (WHIP) or the measured throughput (RTMP, SRT) and, when there are new
     /// ones, the latest rate steps.
     pub fn rate(&mut self) -> (Option<u32>, Option<Vec<RateStep>>) {
@@ -488,7 +489,7 @@ impl Attempt {
                 loss = read.loss;
                 whip.encoded_bytes.load(Ordering::Relaxed)
             }
-            Delivery::Network { sent_field, .. } => structure_u64(&self.sink, "stats", sent_field),
+            Delivery::Network { sent_field, .. } => sink_count(&self.sink, sent_field),
             Delivery::File => {
                 self.video.bytes.load(Ordering::Relaxed) + self.audio.bytes.load(Ordering::Relaxed)
             }
@@ -567,11 +568,10 @@ fn structure_count(stats: &gst::StructureRef, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn structure_u64(element: &gst::Element, property: &str, field: &str) -> u64 {
-    element
-        .property::<Option<gst::Structure>>(property)
-        .and_then(|s| s.get::<u64>(field).ok())
-        .unwrap_or(0)
+/// A counter of the sink's `stats`.
+fn sink_count(sink: &gst::Element, field: &str) -> u64 {
+    sink.property::<Option<gst::Structure>>("stats")
+        .map_or(0, |s| structure_count(&s, field))
 }
 
 /// Hooks whipclientsink's session signals: connection state, session end, and the encoder

@@ -220,7 +220,8 @@ struct Shared {
     state: Mutex<OutputState>,
     reconnects: AtomicU64,
     metrics: Mutex<attempt::Metrics>,
-    /// WHIP: GCC's estimate (every poll) and the latest rate steps.
+    /// The estimate (GCC's on WHIP, the throughput on RTMP/SRT; every poll) and the latest
+    /// rate steps.
     rate: Mutex<(Option<u32>, Vec<RateStep>)>,
 }
 

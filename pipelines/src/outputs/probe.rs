@@ -27,12 +27,58 @@ const QUIET_AFTER_CUT: Duration = Duration::from_millis(1500);
 const VERDICT_AFTER: Duration = Duration::from_secs(2);
 /// An estimate this much below the previous one is a cut.
 const CUT: f64 = 0.97;
-/// A probe that was cut marks the link's ceiling. Within this band around it probes take small
-/// steps; once the estimate is above the band the link has grown and the ceiling is forgotten.
-const NEAR_CEILING: (f64, f64) = (0.9, 1.1);
+/// A probe that was cut marks the link's ceiling: full steps up to 90 % of it, small ones in
+/// the band up to 110 %; above the band the link has grown.
+const APPROACH: Approach = Approach {
+    near: 0.9,
+    forget_above: 1.1,
+};
+/// A step near a ceiling; also the smallest probe worth making.
 const GENTLE_STEP: f64 = 1.08;
-/// A ceiling older than this is forgotten too.
+/// A ceiling older than this is forgotten.
 const CEILING_MEMORY: Duration = Duration::from_secs(20);
+
+/// Where the link was last found full (in the caller's unit), and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ceiling {
+    pub rate: f64,
+    pub at: Instant,
+}
+
+/// How probes approach a [`Ceiling`]; shared by the WHIP prober and the RTMP/SRT rule, which
+/// differ only in the band.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Approach {
+    /// Full steps stop at this share of the ceiling; gentle ones go on from there.
+    pub near: f64,
+    /// Past this share the link has grown: the ceiling is forgotten.
+    pub forget_above: f64,
+}
+
+impl Approach {
+    /// `ceiling` if it still applies at `rate`: not too old, not left behind.
+    pub fn heed(&self, ceiling: Option<Ceiling>, now: Instant, rate: f64) -> Option<Ceiling> {
+        ceiling.filter(|c| {
+            now.duration_since(c.at) <= CEILING_MEMORY && rate <= c.rate * self.forget_above
+        })
+    }
+
+    /// The next probe from `rate` with a full step of `step`, and whether it is a gentle one
+    /// near the ceiling. Never smaller than a gentle step, and within one unit of the band
+    /// counts as in it: a target truncated to whole units would otherwise stall just under it.
+    pub fn next(&self, ceiling: Option<Ceiling>, rate: f64, step: f64) -> (f64, bool) {
+        match ceiling {
+            Some(c) if rate + 1.0 >= c.rate * self.near => (rate * GENTLE_STEP, true),
+            Some(c) => (
+                (rate * step)
+                    .min(c.rate * self.near)
+                    .max(rate * GENTLE_STEP),
+                false,
+            ),
+            None => (rate * step, false),
+        }
+    }
+}
 
 /// How a WHIP output adapts its bitrate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -108,7 +154,7 @@ pub(crate) struct Prober {
     backoff: Duration,
     pending: Option<Instant>,
     /// The estimate a probe reached before GCC cut it, and when.
-    ceiling: Option<(u32, Instant)>,
+    ceiling: Option<Ceiling>,
 }
 
 impl Prober {
@@ -140,7 +186,10 @@ impl Prober {
             self.last_cut = Some(now);
             if self.pending.take().is_some() {
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                self.ceiling = Some((self.last_estimate, now));
+                self.ceiling = Some(Ceiling {
+                    rate: f64::from(self.last_estimate),
+                    at: now,
+                });
                 self.record(
                     now,
                     self.last_estimate,
@@ -156,37 +205,16 @@ impl Prober {
         let quiet = self
             .last_cut
             .is_none_or(|cut| now.duration_since(cut) >= QUIET_AFTER_CUT);
-        if self.ceiling.is_some_and(|(ceiling, at)| {
-            now.duration_since(at) > CEILING_MEMORY
-                || f64::from(estimate) > f64::from(ceiling) * NEAR_CEILING.1
-        }) {
-            self.ceiling = None;
-        }
+        self.ceiling = APPROACH.heed(self.ceiling, now, f64::from(estimate));
         if now >= self.next_probe && quiet && estimate < self.max_bps {
-            let raised = self.probe_target(estimate);
+            let (raised, _) = APPROACH.next(self.ceiling, f64::from(estimate), STEP);
+            let raised = (raised as u32).min(self.max_bps);
             self.gcc.set_property("estimated-bitrate", raised);
             self.record(now, estimate, raised, "probe");
             self.last_estimate = raised;
             self.pending = Some(now);
             self.next_probe = now + INTERVAL;
         }
-    }
-
-    /// A full step, but not past 90 % of a known ceiling in one go; small steps from there.
-    fn probe_target(&self, estimate: u32) -> u32 {
-        let estimate = f64::from(estimate);
-        let raised = match self.ceiling {
-            Some((ceiling, _)) => {
-                let floor = f64::from(ceiling) * NEAR_CEILING.0;
-                if estimate >= floor {
-                    estimate * GENTLE_STEP
-                } else {
-                    (estimate * STEP).min(floor)
-                }
-            }
-            None => estimate * STEP,
-        };
-        (raised as u32).min(self.max_bps)
     }
 
     fn record(&self, now: Instant, from_bps: u32, to_bps: u32, cause: &'static str) {
@@ -257,6 +285,35 @@ mod tests {
         // Past 110 % of the ceiling the link has grown: full steps again.
         prober.tick(t0 + Duration::from_millis(8_800));
         assert_eq!(estimate(&gcc), 2_490_827);
+    }
+
+    #[test]
+    fn a_probe_truncated_just_under_the_band_does_not_stall_there() {
+        let t0 = Instant::now();
+        // 90 % of the ceiling is 1_111_110.3 bps: a target of 1_111_110 is in the band.
+        let ceiling = Some(Ceiling {
+            rate: 1_234_567.0,
+            at: t0,
+        });
+        let (to, gentle) = APPROACH.next(ceiling, 1_111_110.0, STEP);
+        assert!(gentle && to > 1_111_110.0 * 1.07, "{to}");
+        // Just below the band a full step is capped there, but never smaller than a gentle one.
+        let (to, gentle) = APPROACH.next(ceiling, 1_100_000.0, STEP);
+        assert!(
+            !gentle && (to - 1_100_000.0 * GENTLE_STEP).abs() < 1e-6,
+            "{to}"
+        );
+        assert!(APPROACH.heed(ceiling, t0, 1_358_000.0).is_some());
+        assert!(
+            APPROACH.heed(ceiling, t0, 1_359_000.0).is_none(),
+            "left behind"
+        );
+        assert!(
+            APPROACH
+                .heed(ceiling, t0 + CEILING_MEMORY + Duration::from_secs(1), 1.0)
+                .is_none(),
+            "too old"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::probe::StepLog;
+use super::probe::{Approach, Ceiling, StepLog};
 use crate::engine::lock;
 
 /// How an RTMP or SRT output adapts the shared encoder's bitrate.
@@ -62,10 +62,11 @@ const QUIET_AFTER_CUT: Duration = Duration::from_millis(1500);
 /// 1.5 Mbit/s back to 5.5 in three probes.
 const PROBE_STEPS: [f64; 3] = [1.25, 1.5, 2.0];
 /// Ours: within this share of the last cut's throughput, probes take small steps.
-const NEAR_CEILING: f64 = 0.95;
-const GENTLE_STEP: f64 = 1.08;
-const FORGET_ABOVE: f64 = 1.0;
-const CEILING_MEMORY: Duration = Duration::from_secs(20);
+/// Full steps up to 95 % of the throughput at the last cut; past it, the link has room again.
+const APPROACH: Approach = Approach {
+    near: 0.95,
+    forget_above: 1.0,
+};
 
 /// OBS-like: queue threshold and the slow way back up.
 const OBS_TRIGGER_MS: f64 = 200.0;
@@ -99,7 +100,7 @@ pub(crate) struct SendRate {
     last_cut: Option<Instant>,
     next_raise: Instant,
     /// Throughput at the last cut, and when.
-    ceiling: Option<(u32, Instant)>,
+    ceiling: Option<Ceiling>,
     /// Probes in a row that found room with no ceiling in sight.
     probes_held: u32,
     started: Instant,
@@ -223,7 +224,10 @@ impl SendRate {
             self.target_kbps = to;
             self.last_cut = Some(now);
             self.probes_held = 0;
-            self.ceiling = Some((r.throughput_kbps as u32, now));
+            self.ceiling = Some(Ceiling {
+                rate: r.throughput_kbps,
+                at: now,
+            });
             self.next_raise = now + QUIET_AFTER_CUT;
             return Some(if r.loss > LOSS_HIGH {
                 "loss reported by the receiver"
@@ -237,14 +241,9 @@ impl SendRate {
         }
         self.next_raise = now + PROBE_EVERY;
         let current = f64::from(self.target_kbps);
-        // Past the band around the last cut, or long after it, the link has changed.
-        let ceiling = self
-            .ceiling
-            .filter(|(kbps, at)| {
-                now.duration_since(*at) < CEILING_MEMORY
-                    && current <= FORGET_ABOVE * f64::from(*kbps)
-            })
-            .map(|(kbps, _)| f64::from(kbps));
+        // Past the last cut's rate, or long after it, the link has changed.
+        self.ceiling = APPROACH.heed(self.ceiling, now, current);
+        let ceiling = self.ceiling;
         // Probes that keep finding room past any known ceiling grow: a link that came back is
         // likely far above.
         self.probes_held = if ceiling.is_some() {
@@ -253,22 +252,13 @@ impl SendRate {
             self.probes_held + 1
         };
         let step = PROBE_STEPS[(self.probes_held as usize).clamp(1, PROBE_STEPS.len()) - 1];
-        let (to, cause) = match ceiling {
-            // Within a kbit/s of the band counts as in it, or rounding stalls the probe there.
-            Some(c) if current + 1.0 >= NEAR_CEILING * c => {
-                (current * GENTLE_STEP, "probe near the last cut")
-            }
-            // Never a step smaller than a gentle one: a probe of a few kbit/s tells nothing.
-            Some(c) => (
-                (current * PROBE_STEPS[0])
-                    .min(NEAR_CEILING * c)
-                    .max(current * GENTLE_STEP),
-                "probe",
-            ),
-            None => (current * step, "probe"),
-        };
+        let (to, gentle) = APPROACH.next(ceiling, current, step);
         self.target_kbps = self.clamp(to);
-        Some(cause)
+        Some(if gentle {
+            "probe near the last cut"
+        } else {
+            "probe"
+        })
     }
 
     fn obs_like(&mut self, now: Instant, r: Reading) -> Option<&'static str> {

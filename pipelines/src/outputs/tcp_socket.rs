@@ -67,7 +67,9 @@ impl TcpPeer {
 
     /// `None` once the descriptor is no longer this connection.
     pub fn counters(&self) -> Option<TcpCounters> {
-        if peer_of(self.fd) != Some(self.peer) || !is_tcp(self.fd) {
+        // A reused descriptor with another peer is not ours; one that is not TCP fails
+        // TCP_INFO below.
+        if peer_of(self.fd) != Some(self.peer) {
             return None;
         }
         // SAFETY: tcp_info is plain data; the kernel fills at most `len` bytes of it and
