@@ -306,6 +306,21 @@ impl Interaction {
             .collect())
     }
 
+    /// The latest `limit` visible comments of a live, oldest first.
+    pub async fn recent(&self, live_id: i64, limit: i64) -> Result<Vec<Comment>> {
+        let after: Option<i64> = sqlx::query_scalar(
+            "select min(id) - 1 from (select id from comments \
+             where live_id = $1 and hidden = 0 order by id desc limit $2) latest",
+        )
+        .bind(live_id)
+        .bind(limit)
+        .fetch_one(self.store.pool())
+        .await?;
+        let mut comments = self.list(live_id, after.unwrap_or(0), false).await?;
+        comments.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(comments)
+    }
+
     /// Staff hide a comment; viewer pages drop it on the `comment.hidden` event.
     pub async fn hide(&self, comment_id: i64) -> Result<()> {
         let mut tx = self.store.begin_write().await?;

@@ -16,6 +16,7 @@ pub mod http;
 pub mod interaction;
 pub mod media;
 pub mod presence;
+pub mod room;
 pub mod server;
 pub mod store;
 pub mod telemetry;

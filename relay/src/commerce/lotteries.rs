@@ -172,6 +172,22 @@ pub async fn get(store: &Store, id: i64) -> Result<Lottery> {
     load(&mut conn, id).await
 }
 
+/// A live's latest `limit` lotteries, newest first.
+pub async fn recent(store: &Store, live_id: i64, limit: i64) -> Result<Vec<Lottery>> {
+    let mut conn = store.pool().acquire().await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select id from lotteries where live_id = $1 order by id desc limit $2")
+            .bind(live_id)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(load(&mut conn, id).await?);
+    }
+    Ok(out)
+}
+
 /// Entrants' viewer ids, for anyone re-checking a draw.
 pub async fn entrants(store: &Store, id: i64) -> Result<Vec<i64>> {
     get(store, id).await?;

@@ -14,11 +14,13 @@ use crate::commerce::lives::{
     self, CartAdd, CartReplace, Live, LiveStatusChange, NewLive, Pin, PinRequest,
 };
 use crate::commerce::stats::{self, LiveStats};
+use crate::room::{self, Room};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(show))
+        .routes(routes!(room))
         .routes(routes!(set_status))
         .routes(routes!(add_to_cart, replace_cart))
         .routes(routes!(remove_from_cart))
@@ -108,6 +110,32 @@ async fn create(
 )]
 async fn show(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<Live>> {
     Ok(Json(lives::get(&state.store, id).await?))
+}
+
+/// Everything a viewer page shows when it opens a live, and where its events socket resumes.
+#[utoipa::path(
+    get,
+    path = "/api/lives/{id}/room",
+    operation_id = "get_live_room",
+    tag = tag::LIVES,
+    params(("id" = i64, Path, description = "Live id")),
+    responses(
+        (status = 200, description = "The room", body = Room),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn room(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<Room>> {
+    let on_air = state.media.publishing_streams();
+    let viewers_now = state.presence.counts(id).now;
+    let room = room::load(&state.store, &state.interaction, id, |live| {
+        room::Presence {
+            on_air: on_air.contains(&live.stream_name),
+            viewers_now,
+        }
+    })
+    .await?;
+    Ok(Json(room))
 }
 
 /// Staff start or end a live.

@@ -1,0 +1,151 @@
+//! `GET /api/lives/{id}/room`: what a viewer page opens with, consistent with the event log it
+//! resumes from.
+
+mod common;
+
+use anchordesk_relay::auth::Role;
+use anchordesk_relay::events;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn room_shows_the_pin_sales_coupons_lotteries_and_latest_comments_with_the_resume_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
+        .await
+        .unwrap();
+    let store = relay.store();
+    let live_id = common::new_live(store, "直播间快照").await;
+    let staff = common::staff_token(&relay, "host", Role::Anchor).await;
+    let viewer = common::viewer_token(store).await;
+    let cup = common::product(store, "保温杯", 6_900, 10).await;
+    let http = reqwest::Client::new();
+    let url = |p: String| format!("{}{p}", relay.url());
+    let post = |path: String, token: &str, body: Value| {
+        http.post(url(path)).bearer_auth(token).json(&body).send()
+    };
+
+    let empty: Value = http
+        .get(url(format!("/api/lives/{live_id}/room")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty["last_event_id"], 0);
+    assert_eq!(
+        empty["on_air"], false,
+        "nobody publishes this live's stream"
+    );
+    assert_eq!(empty["likes"], 0);
+
+    for (path, body) in [
+        (
+            format!("/api/lives/{live_id}/cart"),
+            json!({ "product_id": cup.id }),
+        ),
+        (
+            format!("/api/lives/{live_id}/pin"),
+            json!({ "product_id": cup.id }),
+        ),
+        (
+            format!("/api/lives/{live_id}/flash-sales"),
+            json!({ "sku_id": cup.skus[0].id, "sale_price_fen": 3_900, "quantity": 3, "duration_secs": 60 }),
+        ),
+        (
+            "/api/coupons".into(),
+            json!({ "live_id": live_id, "title": "满50减10", "amount_off_fen": 1_000, "threshold_fen": 5_000,
+                    "quantity": 100, "valid_until_ms": 4_102_444_800_000i64 }),
+        ),
+        (
+            format!("/api/lives/{live_id}/lotteries"),
+            json!({ "prize": "保温杯", "winners": 1, "duration_secs": 60 }),
+        ),
+    ] {
+        let res = post(path.clone(), &staff, body).await.unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+    }
+    // More comments than the room keeps: it opens with the latest ones, oldest first.
+    let total = anchordesk_relay::room::RECENT_COMMENTS + 5;
+    for i in 0..total {
+        let res = post(
+            format!("/api/lives/{live_id}/comments"),
+            &viewer,
+            json!({ "body": format!("第{i}条") }),
+        )
+        .await
+        .unwrap();
+        if res.status() == 429 {
+            // The per-viewer rate limit: the rest come from other viewers.
+            let other = common::viewer_token(store).await;
+            let res = post(
+                format!("/api/lives/{live_id}/comments"),
+                &other,
+                json!({ "body": format!("第{i}条") }),
+            )
+            .await
+            .unwrap();
+            assert_eq!(res.status(), 201);
+        } else {
+            assert_eq!(res.status(), 201);
+        }
+    }
+    let res = post(
+        format!("/api/lives/{live_id}/likes"),
+        &viewer,
+        json!({ "count": 7 }),
+    )
+    .await
+    .unwrap();
+    assert!(res.status().is_success());
+
+    // Comments and likes are written in batches; wait for them to reach the log.
+    let mut room = Value::Null;
+    for _ in 0..50 {
+        room = http
+            .get(url(format!("/api/lives/{live_id}/room")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if room["likes"] == 7
+            && room["comments"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap_or(&Value::Null)["body"]
+                == format!("第{}条", total - 1)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(room["likes"], 7);
+    let comments = room["comments"].as_array().unwrap();
+    assert_eq!(
+        comments.len() as i64,
+        anchordesk_relay::room::RECENT_COMMENTS
+    );
+    assert_eq!(comments[0]["body"], "第5条");
+    assert_eq!(room["live"]["pin"]["product_id"], cup.id);
+    assert_eq!(room["flash_sales"][0]["sale_price_fen"], 3_900);
+    assert_eq!(room["coupons"][0]["title"], "满50减10");
+    assert_eq!(room["lotteries"][0]["prize"], "保温杯");
+    assert!(room["server_now_ms"].as_i64().unwrap() > 0);
+
+    // The resume point is the newest event of the live: nothing after it yet.
+    let last = room["last_event_id"].as_i64().unwrap();
+    let log = events::list(store, live_id, 0, false, 1000).await.unwrap();
+    assert_eq!(log.last().map(|e| e.id), Some(last));
+    assert!(log.iter().any(|e| e.kind == "pin.changed"));
+
+    let missing = http
+        .get(url("/api/lives/9999/room".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    relay.shutdown().await.unwrap();
+}
