@@ -16,6 +16,10 @@ pub enum Error {
     /// The request conflicts with current state (duplicate name, product already in cart).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// What was asked for is sold out (or has fewer units left than asked for): a 409 of its
+    /// own code, so a buyer's page can say so instead of a generic conflict.
+    #[error("sold out: {0}")]
+    SoldOut(String),
     /// No valid credentials were given.
     #[error("authentication required")]
     Unauthorized,

@@ -90,7 +90,11 @@ async fn two_thousand_buyers_for_a_hundred_units_get_exactly_a_hundred_orders() 
         let (status, order, token, key) = buyer.await.unwrap();
         match status {
             201 => winners.push((order["id"].as_i64().unwrap(), token, key)),
-            409 => sold_out += 1,
+            409 => {
+                // Its own code, so the buyer's page can say "sold out" rather than "conflict".
+                assert_eq!(order["error"]["code"], "sold_out", "{order}");
+                sold_out += 1;
+            }
             other => panic!("unexpected status {other}: {order}"),
         }
     }

@@ -15,7 +15,7 @@ fn status_code(error: &Error) -> StatusCode {
     match error {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::SoldOut(_) => StatusCode::CONFLICT,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -32,6 +32,7 @@ fn detail(error: &Error) -> ErrorDetail {
         Error::NotFound(_) => ("not_found", None),
         Error::InvalidField { field, .. } => ("invalid_field", Some(field.clone())),
         Error::Conflict(_) => ("conflict", None),
+        Error::SoldOut(_) => ("sold_out", None),
         Error::Unauthorized => ("unauthorized", None),
         Error::Forbidden(_) => ("forbidden", None),
         Error::TooManyRequests { .. } => ("rate_limited", None),

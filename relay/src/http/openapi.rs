@@ -168,8 +168,8 @@ error_response!(
 error_response!(
     /// 409 `conflict`.
     Conflict,
-    "The request conflicts with the current state, e.g. sold out or the live has ended \
-     (code `conflict`)"
+    "The request conflicts with the current state, e.g. the live has ended (code `conflict`), \
+     or what was ordered is sold out (code `sold_out`)"
 );
 error_response!(
     /// 413 `too_large`.

@@ -221,7 +221,7 @@ pub async fn place(
         let now = now_ms();
         for item in &new.items {
             if !available(&mut conn, new.live_id, item.sku_id, item.quantity, now).await? {
-                return Err(Error::Conflict(format!("SKU {} is sold out", item.sku_id)));
+                return Err(Error::SoldOut(format!("SKU {}", item.sku_id)));
             }
         }
     }
@@ -274,9 +274,7 @@ pub async fn place(
                 let Some(left) =
                     flash_sales::take(&mut tx, &sale, viewer_id, wanted.quantity, &field).await?
                 else {
-                    return Err(Error::Conflict(format!(
-                        "the 秒杀 for {title} ({sku_name}) is sold out"
-                    )));
+                    return Err(Error::SoldOut(format!("the 秒杀 for {title} ({sku_name})")));
                 };
                 sales_after.push(json!({ "id": sale.id, "remaining": left }));
                 (sale.sale_price_fen, Some(sale.id))
@@ -458,8 +456,8 @@ async fn take_stock(
     .fetch_optional(conn)
     .await?;
     let Some(left) = left else {
-        return Err(Error::Conflict(format!(
-            "{title} ({sku_name}) is sold out or has fewer than {quantity} left"
+        return Err(Error::SoldOut(format!(
+            "{title} ({sku_name}): fewer than {quantity} left"
         )));
     };
     stock_after.push(json!({ "sku_id": sku_id, "product_id": product_id, "stock": left }));
