@@ -9,6 +9,8 @@ export default defineConfig({
   base: '/',
   build: {
     outDir: 'dist',
+    // hls.js (~580 kB) is its own chunk, loaded only when a viewer falls back to HLS.
+    chunkSizeWarningLimit: 600,
     emptyOutDir: true,
     rollupOptions: {
       input: {

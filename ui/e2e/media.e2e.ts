@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './browser';
+import { publishFakeCamera, waitForIngest } from './publisher';
 import { startRelay, type Relay } from './relay';
 
 let relay: Relay;
@@ -25,32 +26,6 @@ async function relayPage(): Promise<Page> {
   const page = await browser.newPage();
   await page.goto(`${relay.url}/`);
   return page;
-}
-
-async function publish(page: Page, key: string): Promise<void> {
-  await page.evaluate(async (key) => {
-    const media = await navigator.mediaDevices.getUserMedia({
-      video: { width: 640, height: 360, frameRate: 30 },
-      audio: true,
-    });
-    const pc = new RTCPeerConnection();
-    for (const track of media.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise<void>((done) => {
-      if (pc.iceGatheringState === 'complete') done();
-      pc.addEventListener('icegatheringstatechange', () => {
-        if (pc.iceGatheringState === 'complete') done();
-      });
-    });
-    const response = await fetch('/whip/demo', {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${key}` },
-      body: pc.localDescription!.sdp,
-    });
-    if (response.status !== 201) throw new Error(`WHIP ${response.status}: ${await response.text()}`);
-    await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-    (window as unknown as { publisher: RTCPeerConnection }).publisher = pc;
-  }, key);
 }
 
 async function playWhep(page: Page): Promise<void> {
@@ -102,12 +77,8 @@ describe('media in Chromium', () => {
     const publisher = await relayPage();
     const key = relay.keys.demo;
     if (!key) throw new Error('stream demo was not created');
-    await publish(publisher, key);
-    await expect
-      .poll(async () => (await fetch(`${relay.url}/api/streams/demo/stats`).then((r) => r.json())).video?.fps ?? 0, {
-        timeout: 15_000,
-      })
-      .toBeGreaterThan(0);
+    await publishFakeCamera(publisher, 'demo', key);
+    await waitForIngest(relay.url, 'demo');
 
     const player = await relayPage();
     await playWhep(player);

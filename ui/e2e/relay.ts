@@ -12,6 +12,8 @@ export interface Relay {
   url: string;
   /// Publish keys of the streams asked for, by name.
   keys: Record<string, string>;
+  /// With `demo`: the seeded live's id and the owner's password (user `owner`).
+  demo?: { liveId: number; password: string };
   stop: () => Promise<void>;
 }
 
@@ -25,9 +27,22 @@ function createStream(dataDir: string, name: string): string {
   return key;
 }
 
-export async function startRelay(options: { streams?: string[] } = {}): Promise<Relay> {
+/// A relay on loopback with a fresh data directory; `demo` seeds the demo shop (12 products in its
+/// live's 小黄车, on the stream `demo`) first.
+export async function startRelay(options: { streams?: string[]; demo?: boolean } = {}): Promise<Relay> {
   const bin = RELAY_BIN;
   const dataDir = mkdtempSync(join(tmpdir(), 'anchordesk-e2e-'));
+  let demo: Relay['demo'];
+  if (options.demo) {
+    const password = 'e2e-owner-password';
+    const out = execFileSync(RELAY_BIN, ['demo', 'seed', '--data-dir', dataDir], {
+      encoding: 'utf8',
+      env: { ...process.env, ANCHORDESK_PASSWORD: password },
+    });
+    const liveId = Number(/ live (\d+) /.exec(out)?.[1]);
+    if (!liveId) throw new Error(`no live in: ${out}`);
+    demo = { liveId, password };
+  }
   const keys: Record<string, string> = {};
   for (const name of options.streams ?? []) keys[name] = createStream(dataDir, name);
   const child: ChildProcess = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
@@ -47,6 +62,7 @@ export async function startRelay(options: { streams?: string[] } = {}): Promise<
   return {
     url,
     keys,
+    demo,
     stop: async () => {
       const exited = new Promise((ok) => child.once('exit', ok));
       child.kill('SIGTERM');

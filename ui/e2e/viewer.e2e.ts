@@ -1,16 +1,63 @@
+// The viewer page as a phone user meets it: a real relay with the demo shop, a real publisher
+// (Chromium's fake camera over WHIP), and viewer pages in Debian's Chromium. Runs in the
+// network namespace `make e2e` sets up (Chromium offers no loopback ICE candidates).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './browser';
+import { publishFakeCamera, waitForIngest } from './publisher';
 import { ARTIFACTS, startRelay, type Relay } from './relay';
 
 let relay: Relay;
 let browser: Browser;
+let staff: string;
+let liveId: number;
+let publisher: Page;
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+
+interface Product {
+  id: number;
+  title: string;
+  skus: { id: number; name: string; stock: number }[];
+}
+interface Live {
+  cart: { position: number; product: Product }[];
+}
+interface Order {
+  id: number;
+  items: { sku_id: number; quantity: number }[];
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${relay.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${staff}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const cart = async () => (await call<Live>('GET', `/api/lives/${liveId}`)).cart;
+const orders = () => call<Order[]>('GET', `/api/orders?live_id=${liveId}`);
 
 beforeAll(async () => {
-  relay = await startRelay();
+  relay = await startRelay({ demo: true, streams: ['demo'] });
+  liveId = relay.demo!.liveId;
+  const login = await fetch(`${relay.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'owner', password: relay.demo!.password }),
+  }).then((r) => r.json() as Promise<{ token: string }>);
+  staff = login.token;
+  await call('POST', `/api/lives/${liveId}/status`, { status: 'live' });
   browser = await launchChromium();
+  publisher = await browser.newPage();
+  await publisher.goto(`${relay.url}/`);
+  await publishFakeCamera(publisher, 'demo', relay.keys.demo!);
+  await waitForIngest(relay.url, 'demo');
 });
 
 afterAll(async () => {
@@ -18,27 +65,171 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-describe('viewer page served by the relay', () => {
-  it('loads with its zh-CN title and the relay version', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.goto(`${relay.url}/`);
-    await expect.poll(() => page.title()).toBe('AnchorDesk 直播间');
-    expect(await page.locator('h1').textContent()).toBe('AnchorDesk 直播间');
-    await page.getByTestId('relay-version').waitFor();
-    expect(await page.getByTestId('relay-version').textContent()).toMatch(/^中继版本 \d+\.\d+\.\d+$/);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'viewer-page.png') });
-    await page.close();
+/** A phone of its own (own storage, so its own viewer account) on the live's page. */
+async function viewerPage(query = ''): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext(PHONE);
+  const page = await context.newPage();
+  await page.goto(`${relay.url}/live/${liveId}${query}`);
+  await page.getByRole('button', { name: /小黄车/ }).waitFor();
+  return { context, page };
+}
+
+function framesDecoded(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const pc = window.anchordeskPlayer?.pc;
+    if (!pc) return 0;
+    let frames = 0;
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === 'inbound-rtp' && report.kind === 'video') frames = report.framesDecoded ?? 0;
+    });
+    return frames;
+  });
+}
+
+const videoFrames = (page: Page) =>
+  page.evaluate(() => document.querySelector('video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0);
+
+/** Each one-second sample is higher than the one before, for `seconds`. */
+async function keepsIncreasing(read: () => Promise<number>, seconds: number): Promise<void> {
+  let last = await read();
+  for (let second = 1; second <= seconds; second++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await read();
+    expect(now, `second ${second}`).toBeGreaterThan(last);
+    last = now;
+  }
+}
+
+async function fillShipping(page: Page, phone: string): Promise<void> {
+  await page.getByLabel('收货人').fill('张三');
+  await page.getByLabel('手机号').fill(phone);
+  await page.getByLabel('收货地址').fill('上海市浦东新区世纪大道 100 号');
+}
+
+describe('viewer page', () => {
+  it('plays through WHEP, and through HLS when WebRTC is switched off', async () => {
+    const { context, page } = await viewerPage();
+    await expect.poll(() => framesDecoded(page), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await page.evaluate(() => window.anchordeskPlayer?.mode)).toBe('webrtc');
+    await keepsIncreasing(() => framesDecoded(page), 5);
+    // Muted autoplay, with a tap to unmute.
+    await page.getByRole('button', { name: '点击开启声音' }).click();
+    expect(await page.evaluate(() => document.querySelector('video')!.muted)).toBe(false);
+    await context.close();
+
+    const hls = await viewerPage('?webrtc=0');
+    await expect.poll(() => videoFrames(hls.page), { timeout: 30_000 }).toBeGreaterThan(30);
+    expect(await hls.page.evaluate(() => window.anchordeskPlayer?.mode)).toBe('hls');
+    await keepsIncreasing(() => videoFrames(hls.page), 3);
+    await hls.context.close();
   });
 
-  it('serves the same app on a live room link and switches to English', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${relay.url}/live/1`);
-    await page.getByRole('combobox').selectOption('en');
-    await expect.poll(() => page.title()).toBe('AnchorDesk Live Room');
-    // The choice is remembered across a reload.
-    await page.reload();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('AnchorDesk Live Room');
-    await page.close();
+  it('shows a pin made through the API within a second and removes it on unpin', async () => {
+    const { context, page } = await viewerPage();
+    const [first] = await cart();
+    await call('POST', `/api/lives/${liveId}/pin`, { product_id: first!.product.id, selling_point: '直播间专享' });
+    const card = page.getByTestId('pinned-card');
+    await card.waitFor({ timeout: 1000 });
+    expect(await card.textContent()).toContain(first!.product.title);
+    expect(await card.textContent()).toContain('直播间专享');
+    await expect.poll(() => framesDecoded(page), { timeout: 15_000 }).toBeGreaterThan(0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-playing-pinned.png') });
+
+    await call('DELETE', `/api/lives/${liveId}/pin`);
+    await card.waitFor({ state: 'detached', timeout: 1000 });
+    await context.close();
+  });
+
+  it('buys a product with a chosen SKU once, however often the button is pressed, and refuses a bad phone', async () => {
+    const items = await cart();
+    const product = items.find((i) => i.product.skus.length > 1)!.product;
+    await call('POST', `/api/lives/${liveId}/pin`, { product_id: product.id });
+    const { context, page } = await viewerPage();
+    const eventsBefore = await call<{ id: number }[]>('GET', `/api/lives/${liveId}/events`);
+    const ordersBefore = (await orders()).length;
+
+    await page.getByTestId('pinned-card').getByRole('button', { name: '去购买' }).click();
+    const sku = product.skus[1]!;
+    await page.getByRole('radio', { name: sku.name }).check();
+    await page.getByRole('button', { name: '立即购买' }).click();
+
+    // A phone number that is not one: the field says so and nothing is ordered.
+    await fillShipping(page, '12345');
+    await page.getByRole('button', { name: '提交订单' }).click();
+    expect(await page.getByRole('alert').first().textContent()).toBe('请输入正确的 11 位手机号');
+    expect(await page.getByLabel('手机号').getAttribute('aria-invalid')).toBe('true');
+    expect((await orders()).length).toBe(ordersBefore);
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-checkout.png') });
+
+    await page.getByLabel('手机号').fill('13800138000');
+    await page.getByRole('button', { name: '提交订单' }).dblclick();
+    await page.getByTestId('order-placed').waitFor();
+    expect(await page.getByTestId('order-placed').textContent()).toContain('货到付款');
+
+    const after = await orders();
+    expect(after.length, 'a double click makes one order').toBe(ordersBefore + 1);
+    expect(after[0]!.items[0]!.sku_id).toBe(sku.id);
+    const events = await call<{ id: number; kind: string; payload: { order?: { id: number } } }[]>(
+      'GET',
+      `/api/lives/${liveId}/events?after=${eventsBefore.at(-1)?.id ?? 0}`,
+    );
+    expect(events.filter((e) => e.kind === 'order.created').map((e) => e.payload.order?.id)).toEqual([after[0]!.id]);
+
+    // The order is in this phone's list.
+    await page.getByRole('button', { name: '完成' }).click();
+    await page.getByRole('button', { name: '我的订单' }).click();
+    await expect.poll(() => page.getByTestId('my-order').count()).toBe(1);
+    expect(await page.getByTestId('my-order').textContent()).toContain('待支付');
+    await context.close();
+  });
+
+  it('lets one of two phones racing for the last flash-sale unit have it and tells the other it is sold out', async () => {
+    const items = await cart();
+    const product = items.find((i) => i.product.skus.length === 1)!.product;
+    await call('POST', `/api/lives/${liveId}/pin`, { product_id: product.id });
+    const a = await viewerPage();
+    const b = await viewerPage();
+    await call('POST', `/api/lives/${liveId}/flash-sales`, {
+      sku_id: product.skus[0]!.id,
+      sale_price_fen: 990,
+      quantity: 1,
+      duration_secs: 120,
+    });
+    for (const { page } of [a, b]) {
+      const countdown = page.getByTestId('sale-countdown');
+      await countdown.waitFor({ timeout: 2000 });
+      expect(await countdown.textContent()).toMatch(/^距结束 0[12]:\d\d$/);
+      await page.getByTestId('pinned-card').getByRole('button', { name: '马上抢' }).click();
+      await page.getByRole('button', { name: '立即购买' }).click();
+      await fillShipping(page, '13900139000');
+    }
+    await Promise.all([a, b].map(({ page }) => page.getByRole('button', { name: '提交订单' }).click()));
+    const outcome = async (page: Page) => {
+      await page.locator('[data-testid="order-placed"], .form-error').first().waitFor();
+      return (await page.getByTestId('order-placed').count()) ? 'bought' : await page.locator('.form-error').textContent();
+    };
+    const results = (await Promise.all([outcome(a.page), outcome(b.page)])).sort();
+    expect(results).toEqual(['bought', '手慢了，已被抢光']);
+    await Promise.all([a.context.close(), b.context.close()]);
+  });
+
+  it('shows page A’s comments on page B and the relay’s message when A sends too fast', async () => {
+    const a = await viewerPage();
+    const b = await viewerPage();
+    const input = a.page.getByRole('textbox', { name: '说点什么…' });
+    await input.fill('主播好！3号链接还有吗');
+    await input.press('Enter');
+    await b.page.getByTestId('comment-list').getByText('主播好！3号链接还有吗').waitFor({ timeout: 2000 });
+
+    // A burst: the relay's rate limit answers 429 and the page says when to try again.
+    for (let i = 0; i < 12; i++) {
+      await input.fill(`刷屏 ${i}`);
+      await input.press('Enter');
+      await expect.poll(() => input.inputValue().then((v) => v === '' || a.page.locator('.chat-feedback').count().then((n) => n > 0))).toBe(true);
+      if (await a.page.locator('.chat-feedback').count()) break;
+    }
+    expect(await a.page.locator('.chat-feedback').textContent()).toMatch(/^发送太快了，请 \d+ 秒后再试$/);
+    await Promise.all([a.context.close(), b.context.close()]);
   });
 });

@@ -1,49 +1,157 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { VersionInfo } from '../bindings/VersionInfo';
+import type { CartItem } from '../bindings/CartItem';
+import type { Live } from '../bindings/Live';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
+import { api } from './api';
+import { CartDrawer } from './Cart';
+import { CommentInput, CommentList, Danmaku } from './Chat';
+import { LikeButton } from './Likes';
+import { Coupons, LotteryBanner } from './Offers';
+import { MyOrders } from './Orders';
+import { PinnedCard } from './PinnedCard';
+import { Player } from './Player';
+import { ProductSheet } from './ProductSheet';
+import { pinnedItem, saleFor } from './room';
+import { ensureViewer, type ViewerSession } from './session';
+import { useRelayNow, useRoom } from './useRoom';
 
-type RelayInfo = { kind: 'loading' } | { kind: 'ok'; info: VersionInfo } | { kind: 'unreachable' };
+/** `/live/12` → 12; anything else → undefined (the page then opens the current live). */
+export function liveIdFromPath(path: string): number | undefined {
+  const match = /^\/live\/(\d+)\/?$/.exec(path);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The live to show at `/`: the one on air, else the newest. */
+export function currentLive(lives: Live[]): Live | undefined {
+  return lives.find((l) => l.status === 'live') ?? lives[0];
+}
+
+type Target = { kind: 'loading' } | { kind: 'none' } | { kind: 'unreachable' } | { kind: 'live'; id: number };
+type Sheet = { kind: 'cart' } | { kind: 'product'; productId: number } | { kind: 'orders' } | undefined;
 
 export function App() {
   const { t, i18n } = useTranslation();
-  const [relay, setRelay] = useState<RelayInfo>({ kind: 'loading' });
+  const [target, setTarget] = useState<Target>(() => {
+    const id = liveIdFromPath(window.location.pathname);
+    return id === undefined ? { kind: 'loading' } : { kind: 'live', id };
+  });
+  const [viewer, setViewer] = useState<ViewerSession>();
+  const [sheet, setSheet] = useState<Sheet>();
+  const liveId = target.kind === 'live' ? target.id : undefined;
+  const { room, load } = useRoom(liveId);
+  const counting = Boolean(room && (room.flashSales.some((s) => s.open) || room.lotteries.some((l) => !l.drawn)));
+  const ticked = useRelayNow(room?.clockOffsetMs ?? 0, counting);
+  const now = Math.max(ticked, room?.seenServerMs ?? 0);
 
   useEffect(() => {
-    document.title = t('viewer.title');
-  }, [t, i18n.language]);
+    document.title = room ? `${room.live.title} · ${t('viewer.title')}` : t('viewer.title');
+  }, [t, i18n.language, room]);
 
   useEffect(() => {
-    const abort = new AbortController();
-    fetch('/api/version', { signal: abort.signal })
-      .then(async (res) => {
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        setRelay({ kind: 'ok', info: (await res.json()) as VersionInfo });
+    if (target.kind !== 'loading') return;
+    api<Live[]>('/api/lives')
+      .then((lives) => {
+        const live = currentLive(lives);
+        setTarget(live ? { kind: 'live', id: live.id } : { kind: 'none' });
       })
-      .catch(() => {
-        if (!abort.signal.aborted) setRelay({ kind: 'unreachable' });
-      });
-    return () => abort.abort();
+      .catch(() => setTarget({ kind: 'unreachable' }));
+  }, [target.kind]);
+
+  useEffect(() => {
+    ensureViewer()
+      .then(setViewer)
+      .catch(() => setViewer(undefined));
   }, []);
+
+  const openProduct = (item: CartItem) => {
+    setSheet({ kind: 'product', productId: item.product.id });
+    if (viewer && liveId !== undefined) {
+      void api(`/api/lives/${liveId}/clicks`, { token: viewer.token, body: { product_id: item.product.id } }).catch(
+        () => undefined,
+      );
+    }
+  };
+
+  const unreachable = target.kind === 'unreachable' || load.kind === 'unreachable';
+  const pinned = room && pinnedItem(room);
+  const sheetItem = sheet?.kind === 'product' ? room?.live.cart.find((i) => i.product.id === sheet.productId) : undefined;
+  const lottery = room?.lotteries[0];
 
   return (
     <div className="viewer">
       <header className="viewer-top">
-        <h1>{t('viewer.title')}</h1>
+        <h1>{room?.live.title ?? t('viewer.title')}</h1>
+        {room && (
+          <span className="viewer-count" data-testid="viewer-count">
+            {t('viewer.watching', { count: room.viewers })}
+          </span>
+        )}
         <LanguageSwitch />
       </header>
-      <main className="stage" aria-live="polite">
-        {relay.kind === 'unreachable' ? (
-          <p role="alert">{t('viewer.relayUnreachable')}</p>
-        ) : (
-          <p className="offline">{t('viewer.offline')}</p>
+      <main className="stage">
+        {unreachable && <p role="alert">{t('viewer.relayUnreachable')}</p>}
+        {(target.kind === 'none' || load.kind === 'missing') && <p className="offline">{t('viewer.noLive')}</p>}
+        {room && room.live.status === 'ended' && <p className="offline">{t('viewer.ended')}</p>}
+        {room && room.live.status !== 'ended' && (
+          <Player stream={room.live.stream_name}>
+            <Danmaku comments={room.fresh} />
+            {lottery && (!lottery.drawn || now - lottery.ends_at_ms < 60_000) && (
+              <LotteryBanner key={lottery.id} lottery={lottery} viewerId={viewer?.id} token={viewer?.token} now={now} />
+            )}
+            {pinned && (
+              <PinnedCard
+                item={pinned}
+                sellingPoint={room.live.pin?.selling_point ?? ''}
+                sale={saleFor(room, pinned.product, now)}
+                now={now}
+                onBuy={() => openProduct(pinned)}
+              />
+            )}
+          </Player>
         )}
+        {room?.live.status === 'scheduled' && <p className="offline">{t('viewer.offline')}</p>}
       </main>
-      <footer>
-        {relay.kind === 'ok' && (
-          <small data-testid="relay-version">{t('viewer.relayVersion', { version: relay.info.version })}</small>
-        )}
-      </footer>
+      {room && liveId !== undefined && (
+        <>
+          <nav className="actions" aria-label={t('viewer.actions')}>
+            <button type="button" className="cart-button" onClick={() => setSheet({ kind: 'cart' })}>
+              {t('viewer.cart.open', { count: room.live.cart.length })}
+            </button>
+            <button type="button" onClick={() => setSheet({ kind: 'orders' })} disabled={!viewer}>
+              {t('viewer.orders.title')}
+            </button>
+            <LikeButton liveId={liveId} token={viewer?.token} total={room.likes} />
+          </nav>
+          <Coupons coupons={room.coupons} token={viewer?.token} now={now} />
+          <CommentList comments={room.comments} />
+          <CommentInput liveId={liveId} token={viewer?.token} />
+          {sheet?.kind === 'cart' && (
+            <CartDrawer
+              items={room.live.cart}
+              pinnedId={room.live.pin?.product_id}
+              saleFor={(product) => saleFor(room, product, now)}
+              onOpen={openProduct}
+              onClose={() => setSheet(undefined)}
+            />
+          )}
+          {sheetItem && (
+            <ProductSheet
+              key={sheetItem.product.id}
+              item={sheetItem}
+              liveId={liveId}
+              token={viewer?.token}
+              sale={saleFor(room, sheetItem.product, now)}
+              now={now}
+              onPlaced={() => undefined}
+              onClose={() => setSheet(undefined)}
+            />
+          )}
+          {sheet?.kind === 'orders' && viewer && <MyOrders token={viewer.token} onClose={() => setSheet(undefined)} />}
+        </>
+      )}
+      <footer>{unreachable && <small>{t('viewer.retryLater')}</small>}</footer>
     </div>
   );
 }
+

@@ -1,0 +1,66 @@
+import { useTranslation } from 'react-i18next';
+import type { CartItem } from '../bindings/CartItem';
+import type { FlashSale } from '../bindings/FlashSale';
+import type { Product } from '../bindings/Product';
+import { formatFen } from './money';
+import { stockOf } from './room';
+
+/** 小黄车: the live's products numbered as the anchor calls them ("3号链接"). */
+export function CartDrawer({
+  items,
+  pinnedId,
+  saleFor,
+  onOpen,
+  onClose,
+}: {
+  items: CartItem[];
+  pinnedId?: number;
+  saleFor: (product: Product) => FlashSale | undefined;
+  onOpen: (item: CartItem) => void;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <div className="sheet" role="dialog" aria-modal="true" aria-label={t('viewer.cart.title')}>
+      <header className="sheet-head">
+        <h2>{t('viewer.cart.title')}</h2>
+        <button type="button" className="close" onClick={onClose} aria-label={t('viewer.close')}>
+          ×
+        </button>
+      </header>
+      {items.length === 0 ? (
+        <p className="empty">{t('viewer.cart.empty')}</p>
+      ) : (
+        <ol className="cart-list">
+          {items.map((item) => {
+            const sale = saleFor(item.product);
+            const left = stockOf(item.product);
+            return (
+              <li key={item.product.id}>
+                <button type="button" className="cart-item" onClick={() => onOpen(item)}>
+                  <span className="position">{item.position}</span>
+                  {item.product.images[0] && <img src={item.product.images[0].url} alt="" width={56} height={56} />}
+                  <span className="cart-title">{item.product.title}</span>
+                  <span className="cart-price">
+                    {sale ? (
+                      <>
+                        <strong className="sale-price">{formatFen(sale.sale_price_fen)}</strong>{' '}
+                        <em className="tag">{t('viewer.cart.flashSale')}</em>
+                      </>
+                    ) : (
+                      formatFen(item.product.price_fen)
+                    )}
+                  </span>
+                  <span className="cart-status">
+                    {item.product.id === pinnedId && <em className="tag live-tag">{t('viewer.cart.presenting')}</em>}
+                    {left === 0 && <em className="tag">{t('viewer.card.soldOut')}</em>}
+                  </span>
+                </button>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,139 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { CartItem } from '../bindings/CartItem';
+import type { FlashSale } from '../bindings/FlashSale';
+import type { Order } from '../bindings/Order';
+import { Checkout, Placed } from './Checkout';
+import { formatCountdown, formatFen, secondsLeft } from './money';
+
+/** Most units one order line takes from the page (the relay has its own limits). */
+const MAX_QUANTITY = 99;
+
+type Step = { kind: 'detail' } | { kind: 'checkout' } | { kind: 'placed'; order: Order };
+
+/** A product's detail with its SKU choice, then checkout, inside the room. */
+export function ProductSheet({
+  item,
+  liveId,
+  token,
+  sale,
+  now,
+  onPlaced,
+  onClose,
+}: {
+  item: CartItem;
+  liveId: number;
+  token?: string;
+  sale?: FlashSale;
+  now: number;
+  onPlaced: (order: Order) => void;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  const { product } = item;
+  const inStock = product.skus.filter((s) => s.stock > 0 || s.id === sale?.sku_id);
+  const [skuId, setSkuId] = useState<number | undefined>(
+    product.skus.length === 1 ? product.skus[0]!.id : (sale?.sku_id ?? inStock[0]?.id),
+  );
+  const [quantity, setQuantity] = useState(1);
+  const [step, setStep] = useState<Step>({ kind: 'detail' });
+  const sku = product.skus.find((s) => s.id === skuId);
+  const onSale = sale && sku && sale.sku_id === sku.id && now >= sale.starts_at_ms ? sale : undefined;
+  const available = onSale ? onSale.remaining : (sku?.stock ?? 0);
+  const maxQuantity = Math.max(1, Math.min(MAX_QUANTITY, available, onSale ? onSale.per_user_limit : MAX_QUANTITY));
+  const unitPrice = onSale ? onSale.sale_price_fen : (sku?.price_fen ?? product.price_fen);
+
+  return (
+    <div className="sheet product-sheet" role="dialog" aria-modal="true" aria-label={product.title}>
+      <header className="sheet-head">
+        <h2>
+          <span className="position">{item.position}</span> {product.title}
+        </h2>
+        <button type="button" className="close" onClick={onClose} aria-label={t('viewer.close')}>
+          ×
+        </button>
+      </header>
+      {step.kind === 'detail' && (
+        <div className="detail">
+          {product.images[0] && <img className="hero" src={product.images[0].url} alt={product.title} />}
+          <p className="price-line">
+            <strong className={onSale ? 'sale-price' : undefined}>{formatFen(unitPrice)}</strong>
+            {onSale && (
+              <>
+                {' '}
+                <s>{formatFen(sku?.price_fen ?? product.price_fen)}</s>{' '}
+                <span className="countdown">
+                  {t('viewer.card.endsIn', { time: formatCountdown(secondsLeft(onSale.ends_at_ms, now)) })}
+                </span>
+              </>
+            )}
+          </p>
+          {product.description && <p className="description">{product.description}</p>}
+          <fieldset className="skus">
+            <legend>{t('viewer.product.spec')}</legend>
+            {product.skus.map((s) => (
+              <label key={s.id} className={s.id === skuId ? 'sku chosen' : 'sku'}>
+                <input
+                  type="radio"
+                  name="sku"
+                  value={s.id}
+                  checked={s.id === skuId}
+                  disabled={s.stock === 0 && s.id !== sale?.sku_id}
+                  onChange={() => {
+                    setSkuId(s.id);
+                    setQuantity(1);
+                  }}
+                />
+                {s.name}
+                {s.stock === 0 && s.id !== sale?.sku_id ? ` (${t('viewer.card.soldOut')})` : ''}
+              </label>
+            ))}
+          </fieldset>
+          <div className="quantity">
+            <span id="quantity-label">{t('viewer.product.quantity')}</span>
+            <button
+              type="button"
+              aria-label={t('viewer.product.less')}
+              onClick={() => setQuantity((q) => Math.max(1, q - 1))}
+              disabled={quantity <= 1}
+            >
+              −
+            </button>
+            <output aria-labelledby="quantity-label">{quantity}</output>
+            <button
+              type="button"
+              aria-label={t('viewer.product.more')}
+              onClick={() => setQuantity((q) => Math.min(maxQuantity, q + 1))}
+              disabled={quantity >= maxQuantity}
+            >
+              +
+            </button>
+          </div>
+          {!token && <p className="form-error">{t('viewer.errors.session')}</p>}
+          <button
+            type="button"
+            className="primary wide"
+            disabled={!sku || available === 0 || !token}
+            onClick={() => setStep({ kind: 'checkout' })}
+          >
+            {!sku ? t('viewer.product.chooseSpec') : available === 0 ? t('viewer.card.soldOut') : t('viewer.product.buyNow')}
+          </button>
+        </div>
+      )}
+      {step.kind === 'checkout' && sku && token && (
+        <Checkout
+          liveId={liveId}
+          token={token}
+          now={now}
+          line={{ skuId: sku.id, title: product.title, skuName: sku.name, unitPriceFen: unitPrice, quantity }}
+          onBack={() => setStep({ kind: 'detail' })}
+          onPlaced={(order) => {
+            setStep({ kind: 'placed', order });
+            onPlaced(order);
+          }}
+        />
+      )}
+      {step.kind === 'placed' && <Placed order={step.order} onClose={onClose} />}
+    </div>
+  );
+}

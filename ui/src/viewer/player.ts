@@ -1,0 +1,123 @@
+// Plays a live stream into a <video>: WHEP (WebRTC, sub-second) when the browser can, else
+// HLS (hls.js, or the browser's own on iOS Safari). Both report the same few states.
+import { errorFrom } from './api';
+
+export type PlayerState = 'connecting' | 'playing' | 'offline' | 'failed';
+
+export interface Playback {
+  close(): void;
+  /** The WebRTC connection, for stats (WHEP only). */
+  pc?: RTCPeerConnection;
+}
+
+/** The stream is not being published: try again after this long. */
+export class OfflineError extends Error {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number) {
+    super('stream offline');
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export function webrtcAvailable(): boolean {
+  return typeof RTCPeerConnection !== 'undefined';
+}
+
+/** Resolves once ICE gathering is done, or after `ms` with what has been gathered. */
+function gathered(pc: RTCPeerConnection, ms: number): Promise<void> {
+  return new Promise((done) => {
+    if (pc.iceGatheringState === 'complete') return done();
+    const timer = setTimeout(done, ms);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') {
+        clearTimeout(timer);
+        done();
+      }
+    });
+  });
+}
+
+/**
+ * WHEP: one recvonly offer, the relay's answer, and the session URL to DELETE on close.
+ * Throws `OfflineError` when nobody publishes (503), any other error when WebRTC cannot work.
+ */
+export async function playWhep(
+  video: HTMLVideoElement,
+  stream: string,
+  onState: (state: PlayerState) => void,
+): Promise<Playback> {
+  const pc = new RTCPeerConnection();
+  let session: string | null = null;
+  const close = () => {
+    pc.close();
+    if (session) void fetch(session, { method: 'DELETE' }).catch(() => undefined);
+  };
+  try {
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const media = new MediaStream();
+    pc.addEventListener('track', (event) => {
+      media.addTrack(event.track);
+      video.srcObject = media;
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed') onState('failed');
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc, 2000);
+    const response = await fetch(`/whep/${encodeURIComponent(stream)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: pc.localDescription!.sdp,
+    });
+    if (response.status === 503 || response.status === 404) {
+      const error = await errorFrom(response);
+      throw new OfflineError((error.retryAfterS ?? 2) * 1000);
+    }
+    if (response.status !== 201) throw await errorFrom(response);
+    const location = response.headers.get('location');
+    session = location ? new URL(location, window.location.href).toString() : null;
+    await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+    return { close, pc };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+interface HlsLike {
+  loadSource(url: string): void;
+  attachMedia(video: HTMLVideoElement): void;
+  on(event: string, handler: (event: string, data: { fatal?: boolean; response?: { code?: number } }) => void): void;
+  destroy(): void;
+}
+
+/**
+ * HLS through hls.js, loaded only when needed (it is most of a player's weight), or the
+ * browser's own player where it has one. A fatal error reports `offline` for a missing
+ * playlist (nobody publishes) and `failed` otherwise; the caller retries.
+ */
+export async function playHls(
+  video: HTMLVideoElement,
+  stream: string,
+  onState: (state: PlayerState) => void,
+): Promise<Playback> {
+  const url = `/hls/${encodeURIComponent(stream)}/index.m3u8`;
+  const { default: Hls } = await import('hls.js');
+  if (!Hls.isSupported()) {
+    if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = url;
+      return { close: () => video.removeAttribute('src') };
+    }
+    throw new Error('no HLS support in this browser');
+  }
+  const hls = new Hls({ liveSyncDurationCount: 2, manifestLoadingMaxRetry: 1 }) as unknown as HlsLike;
+  hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (!data.fatal) return;
+    const code = data.response?.code;
+    onState(code === 404 || code === 503 ? 'offline' : 'failed');
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  return { close: () => hls.destroy() };
+}

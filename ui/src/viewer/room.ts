@@ -1,0 +1,186 @@
+// The live room's state and how each event of the live's log changes it. Pure functions, so
+// the page and its tests share them. Events carry absolute values (the pin, stock left, a
+// sale's remaining units, the like total) or ids, so applying one twice changes nothing: the
+// room snapshot and the socket may both deliver an event committed while the page opened.
+import type { CartItem } from '../bindings/CartItem';
+import type { Comment } from '../bindings/Comment';
+import type { Coupon } from '../bindings/Coupon';
+import type { Event } from '../bindings/Event';
+import type { FlashSale } from '../bindings/FlashSale';
+import type { Live } from '../bindings/Live';
+import type { LiveStatus } from '../bindings/LiveStatus';
+import type { Lottery } from '../bindings/Lottery';
+import type { Pin } from '../bindings/Pin';
+import type { Product } from '../bindings/Product';
+import type { Room } from '../bindings/Room';
+
+/** Comments kept in memory for the list under the video. */
+export const KEPT_COMMENTS = 200;
+
+export interface RoomState {
+  live: Live;
+  lastEventId: number;
+  /** Add to `Date.now()` for the relay's clock. */
+  clockOffsetMs: number;
+  /** The relay's clock is at least this: the newest event's time (a sale that just opened). */
+  seenServerMs: number;
+  viewers: number;
+  likes: number;
+  flashSales: FlashSale[];
+  coupons: Coupon[];
+  /** Newest first. */
+  lotteries: Lottery[];
+  comments: Comment[];
+  /** Comments that arrived over the socket, for the danmaku layer (not the snapshot's). */
+  fresh: Comment[];
+  /** The cart changed to products this page has not loaded: read the live again. */
+  stale: boolean;
+}
+
+export function fromRoom(room: Room, nowMs: number): RoomState {
+  return {
+    live: room.live,
+    lastEventId: room.last_event_id,
+    clockOffsetMs: room.server_now_ms - nowMs,
+    seenServerMs: room.server_now_ms,
+    viewers: room.viewers_now,
+    likes: room.likes,
+    flashSales: room.flash_sales,
+    coupons: room.coupons,
+    lotteries: room.lotteries,
+    comments: room.comments,
+    fresh: [],
+    stale: false,
+  };
+}
+
+/** The live read again after `stale`: its cart and pin, keeping everything else. */
+export function withLive(state: RoomState, live: Live): RoomState {
+  return { ...state, live, stale: false };
+}
+
+function upsert<T extends { id: number }>(list: T[], item: T, newestFirst = false): T[] {
+  const i = list.findIndex((x) => x.id === item.id);
+  if (i >= 0) return list.map((x, j) => (j === i ? item : x));
+  return newestFirst ? [item, ...list] : [...list, item];
+}
+
+function mapProducts(live: Live, f: (p: Product) => Product): Live {
+  return { ...live, cart: live.cart.map((item) => ({ ...item, product: f(item.product) })) };
+}
+
+type Payload = Record<string, unknown>;
+
+export function applyEvent(state: RoomState, event: Event): RoomState {
+  // Already applied: the snapshot or an earlier socket delivered it.
+  if (event.id <= state.lastEventId) return state;
+  return reduce(
+    { ...state, lastEventId: event.id, seenServerMs: Math.max(state.seenServerMs, event.created_at_ms) },
+    event,
+  );
+}
+
+function reduce(state: RoomState, event: Event): RoomState {
+  const p = (event.payload ?? {}) as Payload;
+  switch (event.kind) {
+    case 'live.status':
+      return { ...state, live: { ...state.live, status: p.status as LiveStatus } };
+    case 'pin.changed': {
+      const pin = (p.pin ?? undefined) as Pin | undefined;
+      let live: Live = { ...state.live, pin };
+      const product = p.product as Product | undefined;
+      if (product) live = mapProducts(live, (old) => (old.id === product.id ? product : old));
+      return { ...state, live };
+    }
+    case 'cart.changed': {
+      const items = (p.items ?? []) as { position: number; product_id: number }[];
+      const known = new Map(state.live.cart.map((item) => [item.product.id, item.product]));
+      const cart: CartItem[] = [];
+      for (const { position, product_id } of items) {
+        const product = known.get(product_id);
+        if (!product) return { ...state, stale: true };
+        cart.push({ position, product });
+      }
+      return { ...state, live: { ...state.live, cart } };
+    }
+    case 'stock.changed': {
+      const skus = (p.skus ?? []) as { sku_id: number; stock: number }[];
+      return { ...state, live: withStock(state.live, skus) };
+    }
+    case 'flashsale.created':
+      return { ...state, flashSales: upsert(state.flashSales, (p as { sale: FlashSale }).sale) };
+    case 'flashsale.changed': {
+      const sales = (p.sales ?? []) as { id: number; remaining: number }[];
+      const left = new Map(sales.map((s) => [s.id, s.remaining]));
+      return {
+        ...state,
+        flashSales: state.flashSales.map((s) => (left.has(s.id) ? { ...s, remaining: left.get(s.id)! } : s)),
+      };
+    }
+    case 'flashsale.ended': {
+      const { id, sku_id, stock } = p as { id: number; sku_id: number; stock: number };
+      return {
+        ...state,
+        flashSales: state.flashSales.map((s) => (s.id === id ? { ...s, open: false } : s)),
+        live: withStock(state.live, [{ sku_id, stock }]),
+      };
+    }
+    case 'coupon.created':
+      return { ...state, coupons: upsert(state.coupons, (p as { coupon: Coupon }).coupon, true) };
+    case 'lottery.created':
+    case 'lottery.drawn':
+      return { ...state, lotteries: upsert(state.lotteries, (p as { lottery: Lottery }).lottery, true) };
+    case 'comments': {
+      const seen = new Set(state.comments.map((c) => c.id));
+      const added = ((p.comments ?? []) as Comment[]).filter((c) => !seen.has(c.id));
+      if (added.length === 0) return state;
+      return {
+        ...state,
+        comments: [...state.comments, ...added].slice(-KEPT_COMMENTS),
+        fresh: [...state.fresh, ...added].slice(-KEPT_COMMENTS),
+      };
+    }
+    case 'comment.hidden': {
+      const id = p.comment_id as number;
+      return {
+        ...state,
+        comments: state.comments.filter((c) => c.id !== id),
+        fresh: state.fresh.filter((c) => c.id !== id),
+      };
+    }
+    case 'likes':
+      return { ...state, likes: Math.max(state.likes, Number(p.total) || 0) };
+    case 'viewers':
+      return { ...state, viewers: Number(p.now) || 0 };
+    default:
+      return state;
+  }
+}
+
+function withStock(live: Live, skus: { sku_id: number; stock: number }[]): Live {
+  const left = new Map(skus.map((s) => [s.sku_id, s.stock]));
+  return mapProducts(live, (product) =>
+    product.skus.some((sku) => left.has(sku.id))
+      ? { ...product, skus: product.skus.map((sku) => (left.has(sku.id) ? { ...sku, stock: left.get(sku.id)! } : sku)) }
+      : product,
+  );
+}
+
+/** The sale running on one of `product`'s SKUs at `nowMs` (relay clock), or one about to start. */
+export function saleFor(state: RoomState, product: Product, nowMs: number): FlashSale | undefined {
+  const skus = new Set(product.skus.map((s) => s.id));
+  return state.flashSales.find((s) => s.open && skus.has(s.sku_id) && nowMs < s.ends_at_ms);
+}
+
+export function pinnedItem(state: RoomState): CartItem | undefined {
+  const pin = state.live.pin;
+  return pin ? state.live.cart.find((item) => item.product.id === pin.product_id) : undefined;
+}
+
+/** Units left across a product's SKUs. */
+export function stockOf(product: Product): number {
+  return product.skus.reduce((sum, sku) => sum + sku.stock, 0);
+}
+
+/** Below this many units left, cards say how many remain. */
+export const LOW_STOCK = 10;
