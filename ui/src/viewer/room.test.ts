@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { cart, event, product, room, sale } from './fixtures';
+import { applyEvent, fromRoom, KEPT_COMMENTS, pinnedItem, saleFor, stockOf, withLive } from './room';
+
+const start = () => fromRoom(room(), 999_000);
+
+describe('room state', () => {
+  it('takes the relay clock and the resume point from the snapshot', () => {
+    const state = start();
+    expect(state.clockOffsetMs).toBe(1000);
+    expect(state.lastEventId).toBe(10);
+    expect(state.viewers).toBe(3);
+  });
+
+  it('ignores an event it already has, so the snapshot and the socket can both deliver it', () => {
+    const state = start();
+    expect(applyEvent(state, event('likes', { total: 99 }, 10))).toBe(state);
+    const once = applyEvent(state, event('likes', { total: 99 }, 11));
+    expect(once.likes).toBe(99);
+    expect(applyEvent(once, event('likes', { total: 99 }, 11))).toBe(once);
+  });
+
+  it('pins and unpins, taking the fresher product from the event', () => {
+    const fresh = { ...product(2), title: '改名后的商品' };
+    const pinned = applyEvent(start(), event('pin.changed', { pin: { id: 1, product_id: 2, selling_point: '专享', started_at_ms: 1 }, position: 2, product: fresh }));
+    expect(pinnedItem(pinned)?.product.title).toBe('改名后的商品');
+    expect(pinned.live.pin?.selling_point).toBe('专享');
+    const unpinned = applyEvent(pinned, event('pin.changed', { pin: null }));
+    expect(pinnedItem(unpinned)).toBeUndefined();
+  });
+
+  it('reorders the cart, and asks for the live again when the cart names a product it has not seen', () => {
+    const reordered = applyEvent(start(), event('cart.changed', { items: [{ position: 1, product_id: 2 }, { position: 2, product_id: 1 }] }));
+    expect(reordered.live.cart.map((i) => i.product.id)).toEqual([2, 1]);
+    const stale = applyEvent(reordered, event('cart.changed', { items: [{ position: 1, product_id: 3 }] }));
+    expect(stale.stale).toBe(true);
+    expect(stale.live.cart.map((i) => i.product.id)).toEqual([2, 1]);
+    const reloaded = withLive(stale, { ...stale.live, cart: cart(product(3)) });
+    expect(reloaded.stale).toBe(false);
+    expect(reloaded.live.cart[0]!.product.id).toBe(3);
+  });
+
+  it('follows stock and flash-sale units from orders and the end of a sale', () => {
+    let state = applyEvent(start(), event('stock.changed', { skus: [{ sku_id: 10, product_id: 1, stock: 4 }] }));
+    expect(stockOf(state.live.cart[0]!.product)).toBe(4);
+    state = applyEvent(state, event('flashsale.created', { sale: sale(), server_now_ms: 1_000_000 }));
+    expect(saleFor(state, state.live.cart[0]!.product, 1_000_500)?.remaining).toBe(5);
+    expect(saleFor(state, state.live.cart[1]!.product, 1_000_500)).toBeUndefined();
+    state = applyEvent(state, event('flashsale.changed', { sales: [{ id: 1, remaining: 2 }] }));
+    expect(state.flashSales[0]!.remaining).toBe(2);
+    // Past its end a sale no longer applies, even before the relay says it ended.
+    expect(saleFor(state, state.live.cart[0]!.product, 1_060_000)).toBeUndefined();
+    state = applyEvent(state, event('flashsale.ended', { id: 1, sold: 3, returned: 2, sku_id: 10, stock: 6 }));
+    expect(state.flashSales[0]!.open).toBe(false);
+    expect(saleFor(state, state.live.cart[0]!.product, 1_000_500)).toBeUndefined();
+    expect(stockOf(state.live.cart[0]!.product)).toBe(6);
+  });
+
+  it('adds comments once, keeps the latest, and drops hidden ones', () => {
+    const comment = (id: number) => ({ id, live_id: 7, viewer_id: 1, nickname: '观众', body: `第${id}条`, created_at_ms: 0 });
+    let state = applyEvent(start(), event('comments', { comments: [comment(1), comment(2)] }));
+    state = applyEvent(state, event('comments', { comments: [comment(2), comment(3)] }));
+    expect(state.comments.map((c) => c.id)).toEqual([1, 2, 3]);
+    expect(state.fresh.map((c) => c.id)).toEqual([1, 2, 3]);
+    state = applyEvent(state, event('comment.hidden', { comment_id: 2 }));
+    expect(state.comments.map((c) => c.id)).toEqual([1, 3]);
+    const many = Array.from({ length: KEPT_COMMENTS + 5 }, (_, i) => comment(100 + i));
+    state = applyEvent(state, event('comments', { comments: many }));
+    expect(state.comments).toHaveLength(KEPT_COMMENTS);
+    expect(state.comments.at(-1)!.id).toBe(100 + KEPT_COMMENTS + 4);
+  });
+
+  it('counts viewers and likes, and records lotteries, coupons and the live status', () => {
+    let state = applyEvent(start(), event('viewers', { now: 42, peak: 50 }));
+    state = applyEvent(state, event('likes', { total: 120, delta: 3 }));
+    const lottery = { id: 1, live_id: 7, prize: '保温杯', winners: 1, ends_at_ms: 2, seed_sha256: 'x', drawn: false, entrants: 0, winner_ids: [] };
+    state = applyEvent(state, event('lottery.created', { lottery, server_now_ms: 1 }));
+    state = applyEvent(state, event('lottery.drawn', { lottery: { ...lottery, drawn: true, winner_ids: [5] } }));
+    const coupon = { id: 3, live_id: 7, title: '满50减10', amount_off_fen: 1000, threshold_fen: 5000, quantity: 10, claimed: 0, per_user_limit: 1, valid_from_ms: 0, valid_until_ms: 9e12 };
+    state = applyEvent(state, event('coupon.created', { coupon }));
+    state = applyEvent(state, event('live.status', { status: 'ended' }));
+    expect(state.viewers).toBe(42);
+    expect(state.likes).toBe(120);
+    expect(state.lotteries).toHaveLength(1);
+    expect(state.lotteries[0]!.winner_ids).toEqual([5]);
+    expect(state.coupons[0]!.title).toBe('满50减10');
+    expect(state.live.status).toBe('ended');
+    expect(state.seenServerMs).toBeGreaterThan(1_000_000);
+  });
+});
