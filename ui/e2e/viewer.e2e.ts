@@ -19,6 +19,7 @@ const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isM
 interface Product {
   id: number;
   title: string;
+  price_fen: number;
   skus: { id: number; name: string; stock: number }[];
 }
 interface Live {
@@ -231,5 +232,81 @@ describe('viewer page', () => {
     }
     expect(await a.page.locator('.chat-feedback').textContent()).toMatch(/^发送太快了，请 \d+ 秒后再试$/);
     await Promise.all([a.context.close(), b.context.close()]);
+  });
+
+  it('claims a coupon handed out in the live and uses it at checkout', async () => {
+    const { context, page } = await viewerPage();
+    await call('POST', '/api/coupons', {
+      live_id: liveId,
+      title: '直播间满50减10',
+      amount_off_fen: 1000,
+      threshold_fen: 5000,
+      quantity: 100,
+      valid_until_ms: Date.now() + 3_600_000,
+    });
+    const coupons = page.getByRole('region', { name: '优惠券' });
+    await coupons.getByRole('button', { name: '领取' }).click({ timeout: 2000 });
+    await coupons.getByRole('button', { name: '已领取' }).waitFor();
+
+    // A product no 秒杀 has run on (a sold-out sale holds its SKU until the sale ends).
+    const sales = await call<{ sku_id: number }[]>('GET', `/api/lives/${liveId}/flash-sales`);
+    const onSale = new Set(sales.map((sale) => sale.sku_id));
+    const product = (await cart()).find(
+      (i) => i.product.skus.length === 1 && !onSale.has(i.product.skus[0]!.id) && i.product.price_fen >= 5000,
+    )!.product;
+    await page.getByRole('button', { name: /小黄车/ }).click();
+    await page.getByRole('dialog', { name: '小黄车' }).getByRole('button', { name: new RegExp(product.title) }).click();
+    await page.getByRole('button', { name: '立即购买' }).click();
+    // The coupons this phone holds load with the form; the best one that applies is chosen.
+    await expect
+      .poll(() => page.getByLabel('优惠券').locator('option:checked').textContent())
+      .toBe('直播间满50减10 (-¥10.00)');
+    expect(await page.getByTestId('checkout-total').textContent()).toBe(`¥${((product.price_fen - 1000) / 100).toFixed(2)}`);
+    await context.close();
+  });
+
+  it('joins a keyword lottery after commenting the keyword and shows the result at the draw', async () => {
+    const { context, page } = await viewerPage();
+    await call('POST', `/api/lives/${liveId}/lotteries`, { prize: '保温杯一只', winners: 1, keyword: '想要', duration_secs: 10 });
+    const lottery = page.getByTestId('lottery');
+    await lottery.waitFor({ timeout: 2000 });
+    expect(await lottery.textContent()).toContain('发送口令「想要」参与');
+    await lottery.getByRole('button', { name: '参与抽奖' }).click();
+    await lottery.getByText('先在评论区发送口令「想要」再参与').waitFor();
+
+    const input = page.getByRole('textbox', { name: '说点什么…' });
+    await input.fill('我想要保温杯');
+    await input.press('Enter');
+    await expect.poll(() => input.inputValue()).toBe('');
+    await lottery.getByRole('button', { name: '参与抽奖' }).click();
+    await lottery.getByRole('button', { name: '已参与' }).waitFor();
+    // The relay draws when the time is up; the only entrant wins.
+    await lottery.getByText('恭喜你抽中 保温杯一只！').waitFor({ timeout: 20_000 });
+    await context.close();
+  });
+
+  it('stays usable with text at 200 %', async () => {
+    const { context, page } = await viewerPage();
+    await page.evaluate(() => (document.documentElement.style.fontSize = '200%'));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, 'no sideways scrolling').toBeLessThanOrEqual(0);
+    await page.getByRole('button', { name: /小黄车/ }).click();
+    const first = page.getByRole('dialog', { name: '小黄车' }).getByRole('listitem').first();
+    expect(await first.isVisible()).toBe(true);
+    await context.close();
+  });
+
+  it('shows the stream as away when the publisher drops and plays again when it comes back', async () => {
+    const { context, page } = await viewerPage();
+    await expect.poll(() => framesDecoded(page), { timeout: 15_000 }).toBeGreaterThan(0);
+    await publisher.close();
+    await page.getByText('主播暂时离开，马上回来').waitFor({ timeout: 20_000 });
+
+    publisher = await browser.newPage();
+    await publisher.goto(`${relay.url}/`);
+    await publishFakeCamera(publisher, 'demo', relay.keys.demo!);
+    await expect.poll(() => page.evaluate(() => window.anchordeskPlayer?.state), { timeout: 20_000 }).toBe('playing');
+    await keepsIncreasing(() => framesDecoded(page), 3);
+    await context.close();
   });
 });

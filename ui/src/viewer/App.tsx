@@ -40,8 +40,8 @@ export function App() {
   const [sheet, setSheet] = useState<Sheet>();
   const liveId = target.kind === 'live' ? target.id : undefined;
   const { room, load } = useRoom(liveId);
-  const counting = Boolean(room && (room.flashSales.some((s) => s.open) || room.lotteries.some((l) => !l.drawn)));
-  const ticked = useRelayNow(room?.clockOffsetMs ?? 0, counting);
+  // Countdowns, coupon validity and lottery results all read this clock: it ticks every second.
+  const ticked = useRelayNow(room?.clockOffsetMs ?? 0);
   const now = Math.max(ticked, room?.seenServerMs ?? 0);
 
   useEffect(() => {

@@ -33,9 +33,10 @@ function savedShipping(): Shipping {
 export function usableCoupons(claims: CouponClaim[], liveId: number, subtotalFen: number, nowMs: number) {
   return claims
     .filter(
+      // `== null`: the relay sends absent options as null, though the bindings say optional.
       ({ coupon, used_order_id }) =>
-        used_order_id === undefined &&
-        (coupon.live_id === undefined || coupon.live_id === liveId) &&
+        used_order_id == null &&
+        (coupon.live_id == null || coupon.live_id === liveId) &&
         coupon.threshold_fen <= subtotalFen &&
         coupon.valid_from_ms <= nowMs &&
         nowMs < coupon.valid_until_ms,

@@ -52,11 +52,13 @@ export function Player({ stream, children }: { stream: string; children?: ReactN
     element.addEventListener('playing', onPlaying);
 
     // A picture that stops moving (the anchor's connection dropped, the relay restarted).
-    let lastTime = -1;
+    // Frames shown, not currentTime: a WebRTC stream's clock runs on without any frames.
+    let lastFrames = -1;
     let lastMoved = Date.now();
     const watchdog = setInterval(() => {
-      if (element.currentTime !== lastTime) {
-        lastTime = element.currentTime;
+      const frames = element.getVideoPlaybackQuality?.().totalVideoFrames ?? element.currentTime;
+      if (frames !== lastFrames) {
+        lastFrames = frames;
         lastMoved = Date.now();
       } else if (Date.now() - lastMoved > STALL_MS && !stopped) {
         lastMoved = Date.now();

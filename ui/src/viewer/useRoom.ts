@@ -64,11 +64,10 @@ export function useRoom(liveId: number | undefined) {
   return { room, load, socket };
 }
 
-/** The relay's clock, ticking once a second while `active`. */
-export function useRelayNow(offsetMs: number, active: boolean): number {
+/** The relay's clock, ticking once a second. */
+export function useRelayNow(offsetMs: number): number {
   const [now, setNow] = useState(() => Date.now() + offsetMs);
   useEffect(() => {
-    if (!active) return;
     // At once (a sale that just opened must not show the clock of when the page last ticked),
     // then every second.
     const tick = () => setNow(Date.now() + offsetMs);
@@ -78,6 +77,6 @@ export function useRelayNow(offsetMs: number, active: boolean): number {
       clearTimeout(first);
       clearInterval(timer);
     };
-  }, [offsetMs, active]);
+  }, [offsetMs]);
   return now;
 }
