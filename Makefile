@@ -10,7 +10,7 @@ NPM ?= npm
 TAURI_DRIVER_VERSION := 2.1.0
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test demo deps deps-run tools ui ui-deps build release lint rust-test ui-check e2e bench clean
+.PHONY: run test demo deps deps-run tools ui ui-deps build release lint rust-test ui-check e2e bench bench-viewer clean
 
 run: deps-run ui
 	$(CARGO) run -p anchordesk
@@ -87,6 +87,13 @@ bench: deps-run ui
 	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
 	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20
 	$(CARGO) run --release -p anchordesk-bench --bin abr
+	$(MAKE) bench-viewer
+
+# The viewer page in Chromium against the release relay: first frame over WHEP and HLS, bundle
+# size (bench/viewer/first-frame.ts). Needs root for its network namespace, like make e2e.
+bench-viewer: deps-run ui
+	$(CARGO) build --release -p anchordesk-relay
+	ANCHORDESK_RELAY_BIN=$(CURDIR)/target/release/anchordesk-relay scripts/in-netns.sh $(NPM) --prefix ui run bench
 
 clean:
 	$(CARGO) clean
