@@ -20,6 +20,10 @@ export const en: Messages = {
       viewerPage: 'Viewer page',
       error: 'Error',
     },
+    share: {
+      qr: 'QR code of the viewer page: {{url}}',
+      loopback: 'Only this PC can open it. For phones, run the relay on a LAN address (anchordesk-relay serve --listen 0.0.0.0:8080).',
+    },
   },
   viewer: {
     title: 'AnchorDesk Live Room',

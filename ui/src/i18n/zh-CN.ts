@@ -19,6 +19,10 @@ export const zhCN = {
       viewerPage: '观众页面',
       error: '错误',
     },
+    share: {
+      qr: '观众页面二维码：{{url}}',
+      loopback: '当前只有本机能打开。手机扫码观看需要中继监听局域网地址（独立运行 anchordesk-relay serve --listen 0.0.0.0:8080）。',
+    },
   },
   viewer: {
     title: 'AnchorDesk 直播间',

@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { RelayStatus } from '../bindings/RelayStatus';
+import { ShareLink } from './ShareLink';
 
 type Badge = 'starting' | 'running' | 'unhealthy' | 'failed' | 'stopped';
 
@@ -27,7 +28,7 @@ export function RelayPanel({ status }: { status: RelayStatus }) {
           </dd>
           <dt>{t('studio.relay.viewerPage')}</dt>
           <dd>
-            <code>{`${status.url}/`}</code>
+            <ShareLink url={`${status.url}/`} />
           </dd>
         </dl>
       )}
