@@ -57,6 +57,10 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub payment_secret: Option<String>,
+    /// A test gateway on this relay: buyers "pay" their own orders through a signed callback
+    /// (needs the payment secret). For trying the buying loop and for tests; never in a real shop.
+    #[arg(long, env = "ANCHORDESK_PAYMENT_SANDBOX")]
+    pub payment_sandbox: bool,
     /// Addresses WebRTC binds and offers to peers (comma-separated); 0.0.0.0 means every
     /// non-loopback interface [default: 0.0.0.0,127.0.0.1].
     #[arg(
@@ -97,6 +101,8 @@ pub struct FileConfig {
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: Option<i64>,
     pub payment_secret: Option<String>,
+    /// `true`: the test gateway (see `--payment-sandbox`).
+    pub payment_sandbox: Option<bool>,
     /// Words masked (or refused) in comments.
     pub sensitive_words: Option<Vec<String>>,
     /// `mask` (default) or `reject`.
@@ -123,6 +129,8 @@ pub struct Config {
     pub ui_dir: Option<PathBuf>,
     pub order_expiry_minutes: i64,
     pub payment_secret: Option<String>,
+    /// Buyers can pay through a test gateway on this relay.
+    pub payment_sandbox: bool,
     pub sensitive_words: Vec<String>,
     pub comment_filter: FilterMode,
     pub audit_retention_days: i64,
@@ -233,6 +241,12 @@ impl Config {
                 message: "must be at least 16 characters".into(),
             });
         }
+        if config.payment_sandbox && config.payment_secret.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "payment_sandbox",
+                message: "needs payment_secret: the sandbox pays through signed callbacks".into(),
+            });
+        }
         Ok(config)
     }
 
@@ -266,6 +280,7 @@ impl Config {
                 .or(file.order_expiry_minutes)
                 .unwrap_or(DEFAULT_ORDER_EXPIRY_MINUTES),
             payment_secret: args.payment_secret.or(file.payment_secret),
+            payment_sandbox: args.payment_sandbox || file.payment_sandbox.unwrap_or(false),
             sensitive_words: file.sensitive_words.unwrap_or_default(),
             comment_filter: file.comment_filter.unwrap_or_default(),
             audit_retention_days: file
@@ -291,6 +306,7 @@ impl Config {
             ui_dir: None,
             order_expiry_minutes: DEFAULT_ORDER_EXPIRY_MINUTES,
             payment_secret: None,
+            payment_sandbox: false,
             sensitive_words: Vec::new(),
             comment_filter: FilterMode::Mask,
             audit_retention_days: crate::audit::DEFAULT_RETENTION_DAYS,
@@ -338,6 +354,7 @@ mod tests {
             ui_dir: None,
             order_expiry_minutes: Some(30),
             payment_secret: None,
+            payment_sandbox: Some(true),
             sensitive_words: None,
             comment_filter: None,
             audit_retention_days: None,
@@ -357,6 +374,10 @@ mod tests {
             vec!["203.0.113.7".parse::<IpAddr>().unwrap()]
         );
         assert_eq!(config.listen, addr("127.0.0.1:9000"));
+        assert!(
+            config.payment_sandbox,
+            "the file turns the sandbox on without a flag"
+        );
         assert_eq!(config.data_dir, PathBuf::from("/srv/shop"));
         assert_eq!(config.ui_dir, None);
         assert_eq!(config.order_expiry_minutes, 30);

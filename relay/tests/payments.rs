@@ -22,9 +22,14 @@ struct PaidShop {
 
 impl PaidShop {
     async fn open() -> Self {
+        Self::open_with(false).await
+    }
+
+    async fn open_with(sandbox: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = common::config(dir.path()).await;
         config.payment_secret = Some(SECRET.into());
+        config.payment_sandbox = sandbox;
         let relay = anchordesk_relay::start(&config).await.unwrap();
         let sku = common::product(relay.store(), "蚕丝被", 39_900, 10)
             .await
@@ -233,4 +238,93 @@ async fn offline_payment_is_confirmed_by_staff_only() {
     };
     assert_eq!(status, 401);
     shop.relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sandbox_gateway_pays_a_buyers_own_order_through_a_signed_callback_once() {
+    let methods = |shop: &PaidShop| {
+        let request = shop
+            .http
+            .get(format!("{}/api/payments/methods", shop.relay.url()));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let pay = |shop: &PaidShop, id: i64, token: &str| {
+        let request = shop
+            .http
+            .post(format!(
+                "{}/api/payments/signed/sandbox/{id}",
+                shop.relay.url()
+            ))
+            .bearer_auth(token);
+        async move {
+            let res = request.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Off unless asked for: no sandbox flag on the method, and its route answers 404.
+    let plain = PaidShop::open().await;
+    assert!(
+        methods(&plain)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["sandbox"] == false)
+    );
+    let id = plain.order("plain-order-1").await["id"].as_i64().unwrap();
+    assert_eq!(pay(&plain, id, &plain.viewer).await.0, 404);
+    assert_eq!(plain.status_of(id).await, "created");
+
+    let shop = PaidShop::open_with(true).await;
+    let offered = methods(&shop).await;
+    let signed = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["provider"] == "signed")
+        .unwrap();
+    assert_eq!(signed["sandbox"], true);
+    let order = shop.order("sandbox-order-1").await;
+    let id = order["id"].as_i64().unwrap();
+
+    // Someone else's order is not theirs to pay.
+    let stranger = common::viewer_token(shop.relay.store()).await;
+    assert_eq!(pay(&shop, id, &stranger).await.0, 404);
+    assert_eq!(pay(&shop, id, "not-a-token").await.0, 401);
+
+    let (status, paid) = pay(&shop, id, &shop.viewer).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["status"], "paid");
+    let (status, again) = pay(&shop, id, &shop.viewer).await;
+    assert_eq!(status, 200, "paying twice records one payment: {again}");
+    let log = events::list(shop.relay.store(), shop.live_id, 0, true, 1000)
+        .await
+        .unwrap();
+    assert_eq!(log.iter().filter(|e| e.kind == "order.paid").count(), 1);
+    let recorded: (String, i64) =
+        sqlx::query_as("select reference, amount_fen from payments where order_id = $1")
+            .bind(id)
+            .fetch_one(shop.relay.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        recorded,
+        (
+            format!("sandbox-order-{id}"),
+            order["total_fen"].as_i64().unwrap()
+        )
+    );
+}
+
+#[test]
+fn the_sandbox_needs_the_payment_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = anchordesk_relay::ServeArgs {
+        data_dir: Some(dir.path().to_owned()),
+        payment_sandbox: true,
+        ..Default::default()
+    };
+    let error = anchordesk_relay::Config::resolve(args).unwrap_err();
+    assert!(error.to_string().contains("payment_sandbox"), "{error}");
 }

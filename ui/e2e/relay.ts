@@ -29,7 +29,9 @@ function createStream(dataDir: string, name: string): string {
 
 /// A relay on loopback with a fresh data directory; `demo` seeds the demo shop (12 products in its
 /// live's 小黄车, on the stream `demo`) first.
-export async function startRelay(options: { streams?: string[]; demo?: boolean } = {}): Promise<Relay> {
+export async function startRelay(
+  options: { streams?: string[]; demo?: boolean; args?: string[]; env?: Record<string, string> } = {},
+): Promise<Relay> {
   const bin = RELAY_BIN;
   const dataDir = mkdtempSync(join(tmpdir(), 'anchordesk-e2e-'));
   let demo: Relay['demo'];
@@ -45,9 +47,9 @@ export async function startRelay(options: { streams?: string[]; demo?: boolean }
   }
   const keys: Record<string, string> = {};
   for (const name of options.streams ?? []) keys[name] = createStream(dataDir, name);
-  const child: ChildProcess = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  const child: ChildProcess = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ANCHORDESK_LISTEN: undefined, ANCHORDESK_CONFIG: undefined },
+    env: { ...process.env, ANCHORDESK_LISTEN: undefined, ANCHORDESK_CONFIG: undefined, ...options.env },
   });
   const url = await new Promise<string>((ok, fail) => {
     child.once('error', fail);

@@ -45,7 +45,13 @@ const cart = async () => (await call<Live>('GET', `/api/lives/${liveId}`)).cart;
 const orders = () => call<Order[]>('GET', `/api/orders?live_id=${liveId}`);
 
 beforeAll(async () => {
-  relay = await startRelay({ demo: true, streams: ['demo'] });
+  // The signed payment provider with its test gateway, so a buyer can go through a pay step.
+  relay = await startRelay({
+    demo: true,
+    streams: ['demo'],
+    args: ['--payment-sandbox'],
+    env: { ANCHORDESK_PAYMENT_SECRET: 'e2e-gateway-secret-0123456789' },
+  });
   liveId = relay.demo!.liveId;
   const login = await fetch(`${relay.url}/api/auth/login`, {
     method: 'POST',
@@ -166,7 +172,9 @@ describe('viewer page', () => {
     await page.getByLabel('手机号').fill('13800138000');
     await page.getByRole('button', { name: '提交订单' }).dblclick();
     await page.getByTestId('order-placed').waitFor();
-    expect(await page.getByTestId('order-placed').textContent()).toContain('货到付款');
+    // The shop's payment methods: offline instructions and the gateway's pay step.
+    await page.getByTestId('order-placed').getByText(/货到付款/).waitFor();
+    expect(await page.getByTestId('order-status').textContent()).toBe('待支付');
 
     const after = await orders();
     expect(after.length, 'a double click makes one order').toBe(ordersBefore + 1);
@@ -177,11 +185,16 @@ describe('viewer page', () => {
     );
     expect(events.filter((e) => e.kind === 'order.created').map((e) => e.payload.order?.id)).toEqual([after[0]!.id]);
 
+    // The signed provider's test gateway: a pay step, then the order is paid for the shop too.
+    await page.getByRole('button', { name: /^支付 ¥[\d.]+（测试网关）$/ }).click();
+    await expect.poll(() => page.getByTestId('order-status').textContent()).toBe('已支付');
+    expect((await call<{ status: string }>('GET', `/api/orders/${after[0]!.id}`)).status).toBe('paid');
+
     // The order is in this phone's list.
     await page.getByRole('button', { name: '完成' }).click();
     await page.getByRole('button', { name: '我的订单' }).click();
     await expect.poll(() => page.getByTestId('my-order').count()).toBe(1);
-    expect(await page.getByTestId('my-order').textContent()).toContain('待支付');
+    expect(await page.getByTestId('my-order').textContent()).toContain('已支付');
     await context.close();
   });
 

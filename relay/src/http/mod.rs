@@ -55,6 +55,8 @@ pub struct AppState {
     pub order_ttl_ms: i64,
     /// Payment providers by name; `offline` is always there.
     pub payments: Arc<Vec<Arc<dyn PaymentProvider>>>,
+    /// The test gateway (`--payment-sandbox`): signs callbacks for the `signed` provider.
+    pub payment_sandbox: Option<Arc<SignedCallbackProvider>>,
     /// Comments and likes with their batching.
     pub interaction: Arc<Interaction>,
     /// Audit entries older than this are purged.
@@ -86,6 +88,7 @@ impl AppState {
             ui: Arc::new(ui),
             order_ttl_ms: crate::config::DEFAULT_ORDER_EXPIRY_MINUTES * 60_000,
             payments: Arc::new(vec![Arc::new(OfflineProvider::default())]),
+            payment_sandbox: None,
             audit_retention_ms: crate::audit::DEFAULT_RETENTION_DAYS * 24 * 3600 * 1000,
             presence: Presence::default(),
             images_dir: std::env::temp_dir().join("anchordesk-images"),
@@ -100,6 +103,12 @@ impl AppState {
         let mut providers: Vec<Arc<dyn PaymentProvider>> = self.payments.iter().cloned().collect();
         providers.push(Arc::new(SignedCallbackProvider::new(secret)));
         self.payments = Arc::new(providers);
+        self
+    }
+
+    /// Turns on the test gateway, signing with the signed provider's secret.
+    pub fn with_payment_sandbox(mut self, secret: &str) -> Self {
+        self.payment_sandbox = Some(Arc::new(SignedCallbackProvider::new(secret)));
         self
     }
 

@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::Staff;
+use super::auth::{Authenticated, Staff};
 use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppPath, AppState, Error, Result};
 use crate::api::ErrorBody;
 use crate::auth::Principal;
-use crate::commerce::orders::Order;
+use crate::commerce::orders::{self, Order};
 use crate::commerce::payments::{self, PaymentCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(methods))
         .routes(routes!(callback))
         .routes(routes!(mark_paid))
+        .routes(routes!(sandbox_pay))
 }
 
 #[derive(Debug, Serialize, TS, ToSchema)]
@@ -33,6 +34,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct PaymentMethod {
     pub provider: String,
     pub instructions: String,
+    /// A test gateway on this relay pays the buyer's order:
+    /// `POST /api/payments/{provider}/sandbox/{order_id}`.
+    pub sandbox: bool,
 }
 
 /// The answer to a gateway's callback.
@@ -71,6 +75,7 @@ async fn methods(State(state): State<AppState>) -> Json<Vec<PaymentMethod>> {
             .map(|p| PaymentMethod {
                 provider: p.name().to_owned(),
                 instructions: p.instructions(),
+                sandbox: state.payment_sandbox.is_some() && p.name() == SANDBOX_PROVIDER,
             })
             .collect(),
     )
@@ -136,6 +141,79 @@ async fn callback(
             CallbackStatus::AlreadyRecorded
         },
     }))
+}
+
+/// The provider the test gateway pays through.
+const SANDBOX_PROVIDER: &str = "signed";
+
+/// The test gateway (`--payment-sandbox`): the buyer confirms paying their own order, and the
+/// relay sends itself the signed callback a real gateway would, through the same verification.
+/// Paying again is a no-op.
+#[utoipa::path(
+    post,
+    path = "/api/payments/{provider}/sandbox/{order_id}",
+    operation_id = "sandbox_pay",
+    tag = tag::PAYMENTS,
+    security(("bearer" = [])),
+    params(
+        ("provider" = String, Path, description = "`signed`"),
+        ("order_id" = i64, Path, description = "The buyer's order"),
+    ),
+    responses(
+        (status = 200, description = "The order, paid", body = Order),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No sandbox on this relay, or no such order of the caller's", body = ErrorBody),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn sandbox_pay(
+    State(state): State<AppState>,
+    Authenticated(buyer): Authenticated,
+    AppPath((provider_name, order_id)): AppPath<(String, i64)>,
+) -> Result<Json<Order>> {
+    let gateway = state
+        .payment_sandbox
+        .clone()
+        .filter(|_| provider_name == SANDBOX_PROVIDER)
+        .ok_or_else(|| Error::NotFound(format!("payment sandbox for {provider_name}")))?;
+    let provider = state
+        .payment_provider(SANDBOX_PROVIDER)
+        .ok_or_else(|| Error::NotFound(format!("payment provider {provider_name}")))?;
+    if !matches!(buyer, Principal::Viewer { .. }) {
+        return Err(Error::Forbidden(
+            "the buyer pays, with a viewer account".into(),
+        ));
+    }
+    let order = orders::get(&state.store, &buyer, order_id).await?;
+    let notice = PaymentCallback {
+        order_id,
+        amount_fen: order.total_fen,
+        // One payment per order: a second tap records nothing new.
+        transaction_id: format!("sandbox-order-{order_id}"),
+    };
+    let body = serde_json::to_vec(&notice).map_err(|e| Error::Internal(e.to_string()))?;
+    let now_secs = crate::error::now_ms() / 1000;
+    let signature = gateway.sign(now_secs, &body);
+    let verified = provider
+        .verify_callback(
+            Some(&now_secs.to_string()),
+            Some(&signature),
+            &body,
+            now_secs,
+        )
+        .map_err(|rejection| Error::Internal(format!("sandbox callback refused: {rejection}")))?;
+    let changed = payments::mark_paid(
+        &state.store,
+        verified.order_id,
+        provider.name(),
+        &verified.transaction_id,
+        Some(verified.amount_fen),
+    )
+    .await?;
+    state.events.publish(changed.events);
+    Ok(Json(changed.value.0))
 }
 
 /// Staff confirm an offline payment (cash on delivery, transfer received).

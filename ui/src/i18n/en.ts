@@ -87,6 +87,7 @@ export const en: Messages = {
       placing: 'Placing…',
       placed: 'Order {{id}} placed',
       howToPay: 'How to pay',
+      sandboxPay: 'Pay {{amount}} (test gateway)',
       errors: {
         nameRequired: 'Enter the recipient’s name',
         nameTooLong: 'The name can be at most 20 characters',

@@ -86,6 +86,7 @@ export const zhCN = {
       placing: '提交中…',
       placed: '下单成功，订单号 {{id}}',
       howToPay: '支付方式',
+      sandboxPay: '支付 {{amount}}（测试网关）',
       errors: {
         nameRequired: '请填写收货人姓名',
         nameTooLong: '收货人姓名最多 20 个字',

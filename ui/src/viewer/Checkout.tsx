@@ -213,27 +213,58 @@ export function Checkout({
   );
 }
 
-/** After ordering: the order, what it costs and how to pay. */
-export function Placed({ order, onClose }: { order: Order; onClose: () => void }) {
+/** After ordering: the order, what it costs and how to pay (a pay step where a gateway takes it). */
+export function Placed({ order: placed, token, onClose }: { order: Order; token: string; onClose: () => void }) {
   const { t } = useTranslation();
+  const [order, setOrder] = useState(placed);
   const [methods, setMethods] = useState<PaymentMethod[]>([]);
+  const [paying, setPaying] = useState(false);
+  const [failure, setFailure] = useState<string>();
   useEffect(() => {
     api<PaymentMethod[]>('/api/payments/methods')
       .then(setMethods)
       .catch(() => setMethods([]));
   }, []);
+  const pay = async (method: PaymentMethod) => {
+    setPaying(true);
+    setFailure(undefined);
+    try {
+      setOrder(await api<Order>(`/api/payments/${method.provider}/sandbox/${order.id}`, { method: 'POST', token }));
+    } catch (e) {
+      setFailure(errorText(t, e));
+    } finally {
+      setPaying(false);
+    }
+  };
   return (
     <section className="placed" aria-live="polite" data-testid="order-placed">
       <h3>{t('viewer.checkout.placed', { id: order.id })}</h3>
       <p>
-        {t('viewer.orders.total')} <strong>{formatFen(order.total_fen)}</strong> · {t(`viewer.orders.status.${order.status}`)}
+        {t('viewer.orders.total')} <strong>{formatFen(order.total_fen)}</strong> ·{' '}
+        <span data-testid="order-status">{t(`viewer.orders.status.${order.status}`)}</span>
       </p>
-      <h4>{t('viewer.checkout.howToPay')}</h4>
-      <ul className="pay-methods">
-        {methods.map((m) => (
-          <li key={m.provider}>{m.instructions}</li>
-        ))}
-      </ul>
+      {order.status === 'created' && (
+        <>
+          <h4>{t('viewer.checkout.howToPay')}</h4>
+          <ul className="pay-methods">
+            {methods.map((m) => (
+              <li key={m.provider}>
+                {m.instructions}
+                {m.sandbox && (
+                  <button type="button" className="primary" disabled={paying} onClick={() => void pay(m)}>
+                    {t('viewer.checkout.sandboxPay', { amount: formatFen(order.total_fen) })}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {failure && (
+        <p className="form-error" role="alert">
+          {failure}
+        </p>
+      )}
       <button type="button" className="primary" onClick={onClose}>
         {t('viewer.done')}
       </button>

@@ -133,7 +133,7 @@ export function ProductSheet({
           }}
         />
       )}
-      {step.kind === 'placed' && <Placed order={step.order} onClose={onClose} />}
+      {step.kind === 'placed' && token && <Placed order={step.order} token={token} onClose={onClose} />}
     </div>
   );
 }
