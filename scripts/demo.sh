@@ -11,7 +11,9 @@ relay_out="$(mktemp)"
 seed_out="$(target/debug/anchordesk-relay demo seed --data-dir "$data_dir")"
 # The demo live's stream, so OBS, ffmpeg or a WHIP client can go live on it at once.
 stream_out="$(target/debug/anchordesk-relay stream create demo --data-dir "$data_dir" --listen "$listen")"
-target/debug/anchordesk-relay serve --listen "$listen" --data-dir "$data_dir" >"$relay_out" &
+# A throw-away shop: its test payment gateway is on, so the viewer page's pay step can be tried.
+ANCHORDESK_PAYMENT_SECRET="demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+  target/debug/anchordesk-relay serve --listen "$listen" --data-dir "$data_dir" --payment-sandbox >"$relay_out" &
 relay_pid=$!
 trap 'kill "$relay_pid" 2>/dev/null; wait "$relay_pid" 2>/dev/null; rm -rf "$data_dir" "$relay_out"' EXIT
 
