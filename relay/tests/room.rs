@@ -24,14 +24,11 @@ async fn room_shows_the_pin_sales_coupons_lotteries_and_latest_comments_with_the
         http.post(url(path)).bearer_auth(token).json(&body).send()
     };
 
-    let empty: Value = http
-        .get(url(format!("/api/lives/{live_id}/room")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read_room = || {
+        let request = http.get(url(format!("/api/lives/{live_id}/room")));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let empty = read_room().await;
     assert_eq!(empty["last_event_id"], 0);
     assert_eq!(
         empty["on_air"], false,
@@ -102,14 +99,7 @@ async fn room_shows_the_pin_sales_coupons_lotteries_and_latest_comments_with_the
     // Comments and likes are written in batches; wait for them to reach the log.
     let mut room = Value::Null;
     for _ in 0..50 {
-        room = http
-            .get(url(format!("/api/lives/{live_id}/room")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        room = read_room().await;
         if room["likes"] == 7
             && room["comments"]
                 .as_array()

@@ -123,16 +123,7 @@ async fn callback(
                 _ => Error::Unauthorized,
             }
         })?;
-    let changed = payments::mark_paid(
-        &state.store,
-        callback.order_id,
-        provider.name(),
-        &callback.transaction_id,
-        Some(callback.amount_fen),
-    )
-    .await?;
-    state.events.publish(changed.events);
-    let (order, newly_paid) = changed.value;
+    let (order, newly_paid) = record_verified(&state, provider.name(), &callback).await?;
     Ok(Json(CallbackAck {
         order_id: order.id,
         status: if newly_paid {
@@ -204,16 +195,27 @@ async fn sandbox_pay(
             now_secs,
         )
         .map_err(|rejection| Error::Internal(format!("sandbox callback refused: {rejection}")))?;
+    Ok(Json(
+        record_verified(&state, provider.name(), &verified).await?.0,
+    ))
+}
+
+/// Records a verified gateway notice (a repeat is a no-op) and publishes what changed.
+async fn record_verified(
+    state: &AppState,
+    provider: &str,
+    notice: &PaymentCallback,
+) -> Result<(Order, bool)> {
     let changed = payments::mark_paid(
         &state.store,
-        verified.order_id,
-        provider.name(),
-        &verified.transaction_id,
-        Some(verified.amount_fen),
+        notice.order_id,
+        provider,
+        &notice.transaction_id,
+        Some(notice.amount_fen),
     )
     .await?;
     state.events.publish(changed.events);
-    Ok(Json(changed.value.0))
+    Ok(changed.value)
 }
 
 /// Staff confirm an offline payment (cash on delivery, transfer received).

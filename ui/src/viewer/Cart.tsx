@@ -4,6 +4,7 @@ import type { FlashSale } from '../bindings/FlashSale';
 import type { Product } from '../bindings/Product';
 import { formatFen } from './money';
 import { stockOf } from './room';
+import { Sheet } from './Sheet';
 
 /** 小黄车: the live's products numbered as the anchor calls them ("3号链接"). */
 export function CartDrawer({
@@ -21,13 +22,7 @@ export function CartDrawer({
 }) {
   const { t } = useTranslation();
   return (
-    <div className="sheet" role="dialog" aria-modal="true" aria-label={t('viewer.cart.title')}>
-      <header className="sheet-head">
-        <h2>{t('viewer.cart.title')}</h2>
-        <button type="button" className="close" onClick={onClose} aria-label={t('viewer.close')}>
-          ×
-        </button>
-      </header>
+    <Sheet label={t('viewer.cart.title')} onClose={onClose}>
       {items.length === 0 ? (
         <p className="empty">{t('viewer.cart.empty')}</p>
       ) : (
@@ -61,6 +56,6 @@ export function CartDrawer({
           })}
         </ol>
       )}
-    </div>
+    </Sheet>
   );
 }

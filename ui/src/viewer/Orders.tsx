@@ -4,6 +4,7 @@ import type { Order } from '../bindings/Order';
 import { api } from './api';
 import { errorText } from './errors';
 import { formatFen } from './money';
+import { Sheet } from './Sheet';
 
 /** 我的订单: this device's orders, newest first, read when opened. */
 export function MyOrders({ token, onClose }: { token: string; onClose: () => void }) {
@@ -16,13 +17,7 @@ export function MyOrders({ token, onClose }: { token: string; onClose: () => voi
       .catch((e: unknown) => setFailure(errorText(t, e)));
   }, [token, t]);
   return (
-    <div className="sheet" role="dialog" aria-modal="true" aria-label={t('viewer.orders.title')}>
-      <header className="sheet-head">
-        <h2>{t('viewer.orders.title')}</h2>
-        <button type="button" className="close" onClick={onClose} aria-label={t('viewer.close')}>
-          ×
-        </button>
-      </header>
+    <Sheet label={t('viewer.orders.title')} onClose={onClose}>
       {failure && <p role="alert">{failure}</p>}
       {orders && orders.length === 0 && <p className="empty">{t('viewer.orders.empty')}</p>}
       <ul className="order-list">
@@ -42,6 +37,6 @@ export function MyOrders({ token, onClose }: { token: string; onClose: () => voi
           </li>
         ))}
       </ul>
-    </div>
+    </Sheet>
   );
 }

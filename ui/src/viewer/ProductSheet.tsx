@@ -5,6 +5,7 @@ import type { FlashSale } from '../bindings/FlashSale';
 import type { Order } from '../bindings/Order';
 import { Checkout, Placed } from './Checkout';
 import { formatCountdown, formatFen, secondsLeft } from './money';
+import { Sheet } from './Sheet';
 
 /** Most units one order line takes from the page (the relay has its own limits). */
 const MAX_QUANTITY = 99;
@@ -44,15 +45,16 @@ export function ProductSheet({
   const unitPrice = onSale ? onSale.sale_price_fen : (sku?.price_fen ?? product.price_fen);
 
   return (
-    <div className="sheet product-sheet" role="dialog" aria-modal="true" aria-label={product.title}>
-      <header className="sheet-head">
-        <h2>
+    <Sheet
+      label={product.title}
+      className="product-sheet"
+      onClose={onClose}
+      heading={
+        <>
           <span className="position">{item.position}</span> {product.title}
-        </h2>
-        <button type="button" className="close" onClick={onClose} aria-label={t('viewer.close')}>
-          ×
-        </button>
-      </header>
+        </>
+      }
+    >
       {step.kind === 'detail' && (
         <div className="detail">
           {product.images[0] && <img className="hero" src={product.images[0].url} alt={product.title} />}
@@ -134,6 +136,6 @@ export function ProductSheet({
         />
       )}
       {step.kind === 'placed' && token && <Placed order={step.order} token={token} onClose={onClose} />}
-    </div>
+    </Sheet>
   );
 }
