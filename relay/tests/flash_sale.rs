@@ -223,6 +223,21 @@ async fn the_limit_holds_and_unsold_units_return_when_the_sale_stops() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(shop.sale(sale_id).await.remaining, 10);
+    // Viewer pages learn both: the units the sale took from stock, and the unit it got back.
+    let log = events::list(shop.relay.store(), shop.live_id, 0, false, 1000)
+        .await
+        .unwrap();
+    let reserved = log.iter().find(|e| e.kind == "stock.changed").unwrap();
+    assert_eq!(reserved.payload["skus"][0]["stock"], 40);
+    let returned = log
+        .iter()
+        .rev()
+        .find(|e| e.kind == "flashsale.changed")
+        .unwrap();
+    assert_eq!(
+        returned.payload["sales"],
+        json!([{ "id": sale_id, "remaining": 10 }])
+    );
     let (status, _) = buy(
         &shop.http,
         &url,

@@ -302,18 +302,17 @@ async fn the_sandbox_gateway_pays_a_buyers_own_order_through_a_signed_callback_o
         .await
         .unwrap();
     assert_eq!(log.iter().filter(|e| e.kind == "order.paid").count(), 1);
-    let recorded: (String, i64) =
-        sqlx::query_as("select reference, amount_fen from payments where order_id = $1")
+    let recorded: (String, String, i64) =
+        sqlx::query_as("select provider, reference, amount_fen from payments where order_id = $1")
             .bind(id)
             .fetch_one(shop.relay.store().pool())
             .await
             .unwrap();
+    let total = order["total_fen"].as_i64().unwrap();
     assert_eq!(
         recorded,
-        (
-            format!("sandbox-order-{id}"),
-            order["total_fen"].as_i64().unwrap()
-        )
+        ("sandbox".into(), format!("sandbox-order-{id}"), total),
+        "test payments are recorded apart from the gateway's"
     );
 }
 

@@ -115,15 +115,15 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
 
     let mut tx = store.begin_write().await?;
     lives::require_open(&mut tx, live_id).await?;
-    let sku: Option<(i64, i64)> = sqlx::query_as(
-        "select s.price_fen, s.stock from skus s join live_products lp on lp.product_id = s.product_id \
+    let sku: Option<(i64, i64, i64)> = sqlx::query_as(
+        "select s.price_fen, s.stock, s.product_id from skus s join live_products lp on lp.product_id = s.product_id \
          where s.id = $1 and lp.live_id = $2",
     )
     .bind(new.sku_id)
     .bind(live_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((price, stock)) = sku else {
+    let Some((price, stock, product_id)) = sku else {
         return Err(Error::invalid(
             "sku_id",
             "no such SKU among this live's cart products",
@@ -147,15 +147,16 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
             "flash sale {other} for this SKU is still open"
         )));
     }
-    let reserved = sqlx::query("update skus set stock = stock - $1 where id = $2 and stock >= $1")
-        .bind(new.quantity)
-        .bind(new.sku_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if reserved == 0 {
+    let stock_left: Option<i64> = sqlx::query_scalar(
+        "update skus set stock = stock - $1 where id = $2 and stock >= $1 returning stock",
+    )
+    .bind(new.quantity)
+    .bind(new.sku_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(stock_left) = stock_left else {
         return Err(Error::invalid("quantity", format!("only {stock} in stock")));
-    }
+    };
     let id: i64 = sqlx::query_scalar(
         "insert into flash_sales (live_id, sku_id, sale_price_fen, quantity, remaining, per_user_limit, \
          starts_at_ms, ends_at_ms, status, created_at_ms) values ($1, $2, $3, $4, $4, $5, $6, $7, 'open', $8) returning id",
@@ -171,7 +172,7 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
     .fetch_one(&mut *tx)
     .await?;
     let sale = load(&mut tx, id).await?;
-    let event = events::append(
+    let created = events::append(
         &mut tx,
         live_id,
         "flashsale.created",
@@ -179,10 +180,19 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
         announce(&sale),
     )
     .await?;
+    // The reserved units leave the SKU's own stock: pages showing it must know.
+    let reserved = events::append(
+        &mut tx,
+        live_id,
+        "stock.changed",
+        Audience::Public,
+        json!({ "skus": [{ "sku_id": new.sku_id, "product_id": product_id, "stock": stock_left }] }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Changed {
         value: sale,
-        events: vec![event],
+        events: vec![created, reserved],
     })
 }
 
@@ -269,29 +279,37 @@ pub async fn take(
 
 /// Gives units of a cancelled order back: to the sale while it is open, else to the SKU.
 /// Returns the SKU's stock when it changed.
+/// Where units of a cancelled order went back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GivenBack {
+    /// To the sale, still open: it has this many left now.
+    Sale { sale_id: i64, remaining: i64 },
+    /// To the SKU's stock (the sale has ended): it has this many now.
+    Stock(i64),
+}
+
 pub async fn give_back(
     conn: &mut Conn,
     sale_id: i64,
     sku_id: i64,
     viewer_id: i64,
     quantity: i64,
-) -> Result<Option<i64>> {
+) -> Result<GivenBack> {
     sqlx::query("update flash_sale_buyers set quantity = case when quantity > $1 then quantity - $1 else 0 end where flash_sale_id = $2 and viewer_id = $3")
         .bind(quantity)
         .bind(sale_id)
         .bind(viewer_id)
         .execute(&mut *conn)
         .await?;
-    let back_to_sale = sqlx::query(
-        "update flash_sales set remaining = remaining + $1 where id = $2 and status = 'open'",
+    let back_to_sale: Option<i64> = sqlx::query_scalar(
+        "update flash_sales set remaining = remaining + $1 where id = $2 and status = 'open' returning remaining",
     )
     .bind(quantity)
     .bind(sale_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if back_to_sale == 1 {
-        return Ok(None);
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(remaining) = back_to_sale {
+        return Ok(GivenBack::Sale { sale_id, remaining });
     }
     let stock: i64 =
         sqlx::query_scalar("update skus set stock = stock + $1 where id = $2 returning stock")
@@ -299,7 +317,7 @@ pub async fn give_back(
             .bind(sku_id)
             .fetch_one(conn)
             .await?;
-    Ok(Some(stock))
+    Ok(GivenBack::Stock(stock))
 }
 
 async fn close(conn: &mut Conn, sale: &FlashSale) -> Result<Event> {

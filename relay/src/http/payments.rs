@@ -136,6 +136,8 @@ async fn callback(
 
 /// The provider the test gateway pays through.
 const SANDBOX_PROVIDER: &str = "signed";
+/// What its payments are recorded as.
+const SANDBOX_RECORD: &str = "sandbox";
 
 /// The test gateway (`--payment-sandbox`): the buyer confirms paying their own order, and the
 /// relay sends itself the signed callback a real gateway would, through the same verification.
@@ -196,7 +198,8 @@ async fn sandbox_pay(
         )
         .map_err(|rejection| Error::Internal(format!("sandbox callback refused: {rejection}")))?;
     Ok(Json(
-        record_verified(&state, provider.name(), &verified).await?.0,
+        // Recorded under a name of its own, so staff never mistake a test payment for money.
+        record_verified(&state, SANDBOX_RECORD, &verified).await?.0,
     ))
 }
 

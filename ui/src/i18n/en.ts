@@ -32,6 +32,7 @@ export const en: Messages = {
     noLive: 'No live right now',
     relayUnreachable: 'Cannot reach the live service, please refresh later',
     retryLater: 'Check your connection and refresh the page',
+    reconnecting: 'Connection lost, reconnecting…',
     watching: '{{count}} watching',
     actions: 'Live room actions',
     close: 'Close',
@@ -39,6 +40,7 @@ export const en: Messages = {
     done: 'Done',
     player: {
       video: 'Live video',
+      tapToPlay: 'Tap to play',
       unmute: 'Tap to unmute',
       useHls: 'Stuttering? Use the standard line',
       useWebrtc: 'Use the low-latency line',
@@ -117,7 +119,7 @@ export const en: Messages = {
       send: 'Send',
     },
     likes: {
-      like: 'Like',
+      like: 'Like, {{count}} so far',
     },
     coupons: {
       title: 'Coupons',

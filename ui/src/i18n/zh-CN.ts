@@ -31,6 +31,7 @@ export const zhCN = {
     noLive: '暂无直播',
     relayUnreachable: '无法连接直播服务，请稍后刷新',
     retryLater: '请检查网络后刷新页面',
+    reconnecting: '连接中断，正在重新连接…',
     watching: '{{count}} 人在看',
     actions: '直播间操作',
     close: '关闭',
@@ -38,6 +39,7 @@ export const zhCN = {
     done: '完成',
     player: {
       video: '直播画面',
+      tapToPlay: '点击播放',
       unmute: '点击开启声音',
       useHls: '卡顿？切换普通线路',
       useWebrtc: '切换低延迟线路',
@@ -116,7 +118,7 @@ export const zhCN = {
       send: '发送',
     },
     likes: {
-      like: '点赞',
+      like: '点赞，共 {{count}}',
     },
     coupons: {
       title: '优惠券',

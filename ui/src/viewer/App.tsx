@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
 import type { Live } from '../bindings/Live';
+import type { Product } from '../bindings/Product';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
 import { api } from './api';
 import { CartDrawer } from './Cart';
@@ -12,7 +13,7 @@ import { MyOrders } from './Orders';
 import { PinnedCard } from './PinnedCard';
 import { Player } from './Player';
 import { ProductSheet } from './ProductSheet';
-import { pinnedItem, saleFor } from './room';
+import { pinnedItem, salesFor } from './room';
 import { ensureViewer, type ViewerSession } from './session';
 import { useRelayNow, useRoom } from './useRoom';
 
@@ -28,7 +29,7 @@ export function currentLive(lives: Live[]): Live | undefined {
 }
 
 type Target = { kind: 'loading' } | { kind: 'none' } | { kind: 'unreachable' } | { kind: 'live'; id: number };
-type Sheet = { kind: 'cart' } | { kind: 'product'; productId: number } | { kind: 'orders' } | undefined;
+type Sheet = { kind: 'cart' } | { kind: 'product'; item: CartItem } | { kind: 'orders' } | undefined;
 
 export function App() {
   const { t, i18n } = useTranslation();
@@ -39,7 +40,7 @@ export function App() {
   const [viewer, setViewer] = useState<ViewerSession>();
   const [sheet, setSheet] = useState<Sheet>();
   const liveId = target.kind === 'live' ? target.id : undefined;
-  const { room, load } = useRoom(liveId);
+  const { room, load, socket } = useRoom(liveId);
   // Countdowns, coupon validity and lottery results all read this clock: it ticks every second.
   const ticked = useRelayNow(room?.clockOffsetMs ?? 0);
   const now = Math.max(ticked, room?.seenServerMs ?? 0);
@@ -58,14 +59,20 @@ export function App() {
       .catch(() => setTarget({ kind: 'unreachable' }));
   }, [target.kind]);
 
+  // The viewer account; a failed attempt (the relay restarting, a flaky network) is retried.
+  const [sessionTry, setSessionTry] = useState(0);
   useEffect(() => {
+    let retry: ReturnType<typeof setTimeout> | undefined;
     ensureViewer()
       .then(setViewer)
-      .catch(() => setViewer(undefined));
-  }, []);
+      .catch(() => {
+        retry = setTimeout(() => setSessionTry((n) => n + 1), 3000);
+      });
+    return () => clearTimeout(retry);
+  }, [sessionTry]);
 
   const openProduct = (item: CartItem) => {
-    setSheet({ kind: 'product', productId: item.product.id });
+    setSheet({ kind: 'product', item });
     if (viewer && liveId !== undefined) {
       void api(`/api/lives/${liveId}/clicks`, { token: viewer.token, body: { product_id: item.product.id } }).catch(
         () => undefined,
@@ -75,7 +82,13 @@ export function App() {
 
   const unreachable = target.kind === 'unreachable' || load.kind === 'unreachable';
   const pinned = room && pinnedItem(room);
-  const sheetItem = sheet?.kind === 'product' ? room?.live.cart.find((i) => i.product.id === sheet.productId) : undefined;
+  // The cart's fresh copy while the product is in it; the opened one if the anchor removes it,
+  // so a buyer in the middle of checkout keeps the form.
+  const sheetItem =
+    sheet?.kind === 'product'
+      ? (room?.live.cart.find((i) => i.product.id === sheet.item.product.id) ?? sheet.item)
+      : undefined;
+  const salesOf = (product: Product) => (room ? salesFor(room, product, now) : []);
   const lottery = room?.lotteries[0];
 
   return (
@@ -89,6 +102,11 @@ export function App() {
         )}
         <LanguageSwitch />
       </header>
+      {socket === 'reconnecting' && (
+        <p className="reconnecting" role="status">
+          {t('viewer.reconnecting')}
+        </p>
+      )}
       <main className="stage">
         {unreachable && <p role="alert">{t('viewer.relayUnreachable')}</p>}
         {(target.kind === 'none' || load.kind === 'missing') && <p className="offline">{t('viewer.noLive')}</p>}
@@ -103,7 +121,7 @@ export function App() {
               <PinnedCard
                 item={pinned}
                 sellingPoint={room.live.pin?.selling_point ?? ''}
-                sale={saleFor(room, pinned.product, now)}
+                sales={salesOf(pinned.product)}
                 now={now}
                 onBuy={() => openProduct(pinned)}
               />
@@ -130,7 +148,8 @@ export function App() {
             <CartDrawer
               items={room.live.cart}
               pinnedId={room.live.pin?.product_id}
-              saleFor={(product) => saleFor(room, product, now)}
+              salesFor={salesOf}
+              now={now}
               onOpen={openProduct}
               onClose={() => setSheet(undefined)}
             />
@@ -141,7 +160,7 @@ export function App() {
               item={sheetItem}
               liveId={liveId}
               token={viewer?.token}
-              sale={saleFor(room, sheetItem.product, now)}
+              sales={salesOf(sheetItem.product)}
               now={now}
               onPlaced={() => undefined}
               onClose={() => setSheet(undefined)}

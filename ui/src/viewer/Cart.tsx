@@ -3,20 +3,22 @@ import type { CartItem } from '../bindings/CartItem';
 import type { FlashSale } from '../bindings/FlashSale';
 import type { Product } from '../bindings/Product';
 import { formatFen } from './money';
-import { stockOf } from './room';
+import { headlineSale, unitsLeft } from './room';
 import { Sheet } from './Sheet';
 
 /** 小黄车: the live's products numbered as the anchor calls them ("3号链接"). */
 export function CartDrawer({
   items,
   pinnedId,
-  saleFor,
+  now,
+  salesFor,
   onOpen,
   onClose,
 }: {
   items: CartItem[];
   pinnedId?: number;
-  saleFor: (product: Product) => FlashSale | undefined;
+  salesFor: (product: Product) => FlashSale[];
+  now: number;
   onOpen: (item: CartItem) => void;
   onClose: () => void;
 }) {
@@ -28,8 +30,11 @@ export function CartDrawer({
       ) : (
         <ol className="cart-list">
           {items.map((item) => {
-            const sale = saleFor(item.product);
-            const left = stockOf(item.product);
+            const sales = salesFor(item.product);
+            // Only a sale that has started sets the price; one still to come is a tag.
+            const headline = headlineSale(sales, now);
+            const sale = headline && headline.starts_at_ms <= now ? headline : undefined;
+            const left = unitsLeft(item.product, sales, now);
             return (
               <li key={item.product.id}>
                 <button type="button" className="cart-item" onClick={() => onOpen(item)}>

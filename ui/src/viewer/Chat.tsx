@@ -30,9 +30,11 @@ export function Danmaku({ comments }: { comments: Comment[] }) {
       return next.slice(-MAX_FLYING);
     });
   }
+  // A comment staff hid leaves the sky at once.
+  const present = new Set(comments.map((c) => c.id));
   return (
     <div className="danmaku" aria-hidden="true">
-      {flying.map(({ comment, lane }) => (
+      {flying.filter(({ comment }) => present.has(comment.id)).map(({ comment, lane }) => (
         <span
           key={comment.id}
           className="danmaku-item"

@@ -55,6 +55,7 @@ export interface CheckoutLine {
 export function Checkout({
   liveId,
   token,
+  orderKey,
   line,
   now,
   onPlaced,
@@ -62,6 +63,8 @@ export function Checkout({
 }: {
   liveId: number;
   token: string;
+  /** Sent with the order; the same key for every attempt at the same order. */
+  orderKey: string;
   line: CheckoutLine;
   now: number;
   onPlaced: (order: Order) => void;
@@ -75,13 +78,22 @@ export function Checkout({
   const [failure, setFailure] = useState<string>();
   const [claims, setClaims] = useState<CouponClaim[]>([]);
   const [claimId, setClaimId] = useState<number | 'none'>();
-  const [key] = useState(newIdempotencyKey);
   const busy = useRef(false);
   const [sending, setSending] = useState(false);
   const subtotal = line.unitPriceFen * line.quantity;
   const usable = usableCoupons(claims, liveId, subtotal, now);
   const chosen = claimId === 'none' ? undefined : (usable.find((c) => c.id === claimId) ?? usable[0]);
   const total = Math.max(0, subtotal - (chosen?.coupon.amount_off_fen ?? 0));
+
+  // The address is kept on this phone as it is typed: going back to the product, or the
+  // next order, finds it filled in.
+  useEffect(() => {
+    try {
+      localStorage.setItem(SHIPPING_KEY, JSON.stringify(shipping));
+    } catch {
+      // Not remembered (private mode).
+    }
+  }, [shipping]);
 
   useEffect(() => {
     api<CouponClaim[]>('/api/me/coupons', { token })
@@ -115,13 +127,7 @@ export function Checkout({
       coupon_claim_id: chosen?.id,
     };
     try {
-      const order = await api<Order>('/api/orders', { token, body, headers: { 'idempotency-key': key } });
-      try {
-        localStorage.setItem(SHIPPING_KEY, JSON.stringify(body.shipping));
-      } catch {
-        // Not remembered; the order is placed all the same.
-      }
-      onPlaced(order);
+      onPlaced(await api<Order>('/api/orders', { token, body, headers: { 'idempotency-key': orderKey } }));
     } catch (e) {
       const field = e instanceof ApiError ? shippingField(e.field) : undefined;
       if (field && e instanceof ApiError) setServerErrors({ [field]: e.message });

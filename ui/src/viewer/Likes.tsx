@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api } from './api';
 
-/** Taps are sent at most once a second, as one count (the relay aggregates them too). */
+/** Taps are sent once a second from the first unsent one, as one count (the relay aggregates them too). */
 const FLUSH_MS = 1000;
+/** The most one request may carry (the relay takes 1–100). */
+const MAX_BATCH = 100;
 const HEART_MS = 1200;
 
 export function LikeButton({ liveId, token, total }: { liveId: number; token?: string; total: number }) {
@@ -11,17 +12,41 @@ export function LikeButton({ liveId, token, total }: { liveId: number; token?: s
   const [unsent, setUnsent] = useState(0);
   const [hearts, setHearts] = useState<number[]>([]);
   const nextHeart = useRef(0);
+  // Counted outside React state too, so the timer and page-hide read the latest number.
+  const pending = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const flushLikes = useRef<() => void>(() => undefined);
 
   useEffect(() => {
-    if (unsent === 0 || !token) return;
-    const timer = setTimeout(() => {
+    if (!token) return;
+    const flush = (keepalive: boolean) => {
+      clearTimeout(timer.current);
+      timer.current = undefined;
+      while (pending.current > 0) {
+        const count = Math.min(MAX_BATCH, pending.current);
+        pending.current -= count;
+        void fetch(`/api/lives/${liveId}/likes`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ count }),
+          keepalive,
+        }).catch(() => undefined);
+      }
       setUnsent(0);
-      void api(`/api/lives/${liveId}/likes`, { token, body: { count: unsent } }).catch(() => undefined);
-    }, FLUSH_MS);
-    return () => clearTimeout(timer);
-  }, [unsent, liveId, token]);
+    };
+    flushLikes.current = () => flush(false);
+    // Taps in the last second are sent as the page goes away, not dropped.
+    const onHide = () => flush(true);
+    window.addEventListener('pagehide', onHide);
+    return () => {
+      window.removeEventListener('pagehide', onHide);
+      flush(true);
+    };
+  }, [liveId, token]);
 
   const tap = () => {
+    pending.current += 1;
+    timer.current ??= setTimeout(() => flushLikes.current(), FLUSH_MS);
     setUnsent((n) => n + 1);
     const id = nextHeart.current++;
     setHearts((h) => [...h.slice(-11), id]);
@@ -35,8 +60,14 @@ export function LikeButton({ liveId, token, total }: { liveId: number; token?: s
           ❤
         </span>
       ))}
-      <button type="button" className="like" onClick={tap} disabled={!token} aria-label={t('viewer.likes.like')}>
-        ❤ <span data-testid="like-count">{total + unsent}</span>
+      <button
+        type="button"
+        className="like"
+        onClick={tap}
+        disabled={!token}
+        aria-label={t('viewer.likes.like', { count: total + unsent })}
+      >
+        <span aria-hidden="true">❤</span> <span data-testid="like-count">{total + unsent}</span>
       </button>
     </div>
   );

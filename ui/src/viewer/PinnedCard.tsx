@@ -2,25 +2,27 @@ import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
 import type { FlashSale } from '../bindings/FlashSale';
 import { formatCountdown, formatFen, secondsLeft } from './money';
-import { LOW_STOCK, stockOf } from './room';
+import { headlineSale, LOW_STOCK, unitsLeft } from './room';
 
 /** The 讲解 card: what the anchor is presenting now, over the bottom of the video. */
 export function PinnedCard({
   item,
   sellingPoint,
-  sale,
+  sales,
   now,
   onBuy,
 }: {
   item: CartItem;
   sellingPoint: string;
-  sale?: FlashSale;
+  /** Open sales on the product's SKUs. */
+  sales: FlashSale[];
   now: number;
   onBuy: () => void;
 }) {
   const { t } = useTranslation();
   const { product } = item;
-  const left = sale ? sale.remaining : stockOf(product);
+  const sale = headlineSale(sales, now);
+  const left = unitsLeft(product, sales, now);
   const started = sale && now >= sale.starts_at_ms;
   const image = product.images[0];
   return (

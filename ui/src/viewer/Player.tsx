@@ -31,37 +31,55 @@ export function Player({ stream, children }: { stream: string; children?: ReactN
   const [attempt, setAttempt] = useState(0);
   const [muted, setMuted] = useState(true);
   const [fellBack, setFellBack] = useState(false);
+  const [needsTap, setNeedsTap] = useState(false);
+  // WebRTC that has played once in this page is worth reconnecting; WebRTC that never
+  // showed a frame is blocked on this network, and HLS takes over.
+  const webrtcPlayed = useRef(false);
 
   useEffect(() => {
     const element = video.current;
     if (!element) return;
     let playback: Playback | undefined;
     let stopped = false;
+    let playing = false;
     const timers: ReturnType<typeof setTimeout>[] = [];
-    const retry = (ms: number) => timers.push(setTimeout(() => setAttempt((n) => n + 1), ms));
+    const again = (ms: number) => timers.push(setTimeout(() => setAttempt((n) => n + 1), ms));
+    const fallBack = () => {
+      setFellBack(true);
+      setMode('hls');
+    };
     const report = (next: PlayerState) => {
       if (stopped) return;
       setState(next);
       window.anchordeskPlayer = { mode, state: next, pc: playback?.pc };
+      if (next === 'failed' && mode === 'webrtc' && !webrtcPlayed.current) return fallBack();
       if (next === 'offline' || next === 'failed') {
         playback?.close();
-        retry(RETRY_MS);
+        again(RETRY_MS);
       }
     };
-    const onPlaying = () => report('playing');
+    const onPlaying = () => {
+      playing = true;
+      if (mode === 'webrtc') webrtcPlayed.current = true;
+      setNeedsTap(false);
+      report('playing');
+    };
     element.addEventListener('playing', onPlaying);
+    const onPageHide = () => playback?.close();
+    window.addEventListener('pagehide', onPageHide);
 
-    // A picture that stops moving (the anchor's connection dropped, the relay restarted).
-    // Frames shown, not currentTime: a WebRTC stream's clock runs on without any frames.
+    // A picture that stops moving once it played (the anchor's connection dropped, the relay
+    // restarted). Frames shown, not currentTime: a WebRTC stream's clock runs on without
+    // frames. Not while paused or in a background tab, where nothing is drawn.
     let lastFrames = -1;
     let lastMoved = Date.now();
     const watchdog = setInterval(() => {
       const frames = element.getVideoPlaybackQuality?.().totalVideoFrames ?? element.currentTime;
-      if (frames !== lastFrames) {
+      if (!playing || element.paused || document.hidden || frames !== lastFrames) {
         lastFrames = frames;
         lastMoved = Date.now();
       } else if (Date.now() - lastMoved > STALL_MS && !stopped) {
-        lastMoved = Date.now();
+        playing = false;
         report('connecting');
         playback?.close();
         setAttempt((n) => n + 1);
@@ -76,26 +94,30 @@ export function Player({ stream, children }: { stream: string; children?: ReactN
         playback = p;
         window.anchordeskPlayer = { mode, state: 'connecting', pc: p.pc };
         if (mode === 'webrtc') {
+          // A first start gets longer before HLS takes over; a reconnect of a stream that
+          // played is retried as soon as it would have counted as stalled.
+          const limit = webrtcPlayed.current ? STALL_MS : WEBRTC_START_TIMEOUT_MS;
           timers.push(
             setTimeout(() => {
-              if (!stopped && element.readyState < 2) {
-                setFellBack(true);
-                setMode('hls');
-              }
-            }, WEBRTC_START_TIMEOUT_MS),
+              if (stopped || playing) return;
+              if (webrtcPlayed.current) report('failed');
+              else fallBack();
+            }, limit),
           );
         }
-        void element.play().catch(() => undefined);
+        element.play().catch((e: unknown) => {
+          // Autoplay refused (iOS low-power mode, a strict browser setting): ask for a tap.
+          if (!stopped && e instanceof DOMException && e.name === 'NotAllowedError') setNeedsTap(true);
+        });
       })
       .catch((e: unknown) => {
         if (stopped) return;
         if (e instanceof OfflineError) {
           setState('offline');
           window.anchordeskPlayer = { mode, state: 'offline' };
-          retry(e.retryAfterMs);
-        } else if (mode === 'webrtc') {
-          setFellBack(true);
-          setMode('hls');
+          again(e.retryAfterMs);
+        } else if (mode === 'webrtc' && !webrtcPlayed.current) {
+          fallBack();
         } else {
           report('failed');
         }
@@ -105,6 +127,7 @@ export function Player({ stream, children }: { stream: string; children?: ReactN
       clearInterval(watchdog);
       timers.forEach(clearTimeout);
       element.removeEventListener('playing', onPlaying);
+      window.removeEventListener('pagehide', onPageHide);
       playback?.close();
       element.srcObject = null;
     };
@@ -124,6 +147,11 @@ export function Player({ stream, children }: { stream: string; children?: ReactN
         </div>
       )}
       {children}
+      {needsTap && (
+        <button type="button" className="tap-to-play" onClick={() => void video.current?.play()}>
+          {t('viewer.player.tapToPlay')}
+        </button>
+      )}
       <div className="player-controls">
         {muted && state === 'playing' && (
           <button type="button" className="unmute" onClick={() => setMuted(false)}>

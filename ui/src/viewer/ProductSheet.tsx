@@ -3,8 +3,9 @@ import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
 import type { FlashSale } from '../bindings/FlashSale';
 import type { Order } from '../bindings/Order';
-import { Checkout, Placed } from './Checkout';
+import { Checkout, newIdempotencyKey, Placed } from './Checkout';
 import { formatCountdown, formatFen, secondsLeft } from './money';
+import { headlineSale, runningSale } from './room';
 import { Sheet } from './Sheet';
 
 /** Most units one order line takes from the page (the relay has its own limits). */
@@ -17,7 +18,7 @@ export function ProductSheet({
   item,
   liveId,
   token,
-  sale,
+  sales,
   now,
   onPlaced,
   onClose,
@@ -25,23 +26,35 @@ export function ProductSheet({
   item: CartItem;
   liveId: number;
   token?: string;
-  sale?: FlashSale;
+  /** Open sales on the product's SKUs. */
+  sales: FlashSale[];
   now: number;
   onPlaced: (order: Order) => void;
   onClose: () => void;
 }) {
   const { t } = useTranslation();
   const { product } = item;
-  const inStock = product.skus.filter((s) => s.stock > 0 || s.id === sale?.sku_id);
-  const [skuId, setSkuId] = useState<number | undefined>(
-    product.skus.length === 1 ? product.skus[0]!.id : (sale?.sku_id ?? inStock[0]?.id),
+  /** Units a buyer of this SKU can get now: the running sale's, else the SKU's stock. */
+  const unitsOf = (skuId: number) => {
+    const sale = runningSale(sales, skuId, now);
+    return sale ? sale.remaining : (product.skus.find((s) => s.id === skuId)?.stock ?? 0);
+  };
+  const [skuId, setSkuId] = useState<number | undefined>(() =>
+    product.skus.length === 1
+      ? product.skus[0]!.id
+      : (headlineSale(sales, now)?.sku_id ?? product.skus.find((s) => unitsOf(s.id) > 0)?.id),
   );
-  const [quantity, setQuantity] = useState(1);
+  const [wanted, setWanted] = useState(1);
   const [step, setStep] = useState<Step>({ kind: 'detail' });
+  // One key until an order is confirmed: going back and buying again after a lost answer
+  // resends the same order instead of making a second one.
+  const [orderKey, setOrderKey] = useState(newIdempotencyKey);
   const sku = product.skus.find((s) => s.id === skuId);
-  const onSale = sale && sku && sale.sku_id === sku.id && now >= sale.starts_at_ms ? sale : undefined;
-  const available = onSale ? onSale.remaining : (sku?.stock ?? 0);
+  const onSale = sku && runningSale(sales, sku.id, now);
+  const available = sku ? unitsOf(sku.id) : 0;
   const maxQuantity = Math.max(1, Math.min(MAX_QUANTITY, available, onSale ? onSale.per_user_limit : MAX_QUANTITY));
+  // Stock can fall while the sheet is open; never send more than is left.
+  const quantity = Math.min(wanted, maxQuantity);
   const unitPrice = onSale ? onSale.sale_price_fen : (sku?.price_fen ?? product.price_fen);
 
   return (
@@ -80,14 +93,14 @@ export function ProductSheet({
                   name="sku"
                   value={s.id}
                   checked={s.id === skuId}
-                  disabled={s.stock === 0 && s.id !== sale?.sku_id}
+                  disabled={unitsOf(s.id) === 0}
                   onChange={() => {
                     setSkuId(s.id);
-                    setQuantity(1);
+                    setWanted(1);
                   }}
                 />
                 {s.name}
-                {s.stock === 0 && s.id !== sale?.sku_id ? ` (${t('viewer.card.soldOut')})` : ''}
+                {unitsOf(s.id) === 0 ? ` (${t('viewer.card.soldOut')})` : ''}
               </label>
             ))}
           </fieldset>
@@ -96,7 +109,7 @@ export function ProductSheet({
             <button
               type="button"
               aria-label={t('viewer.product.less')}
-              onClick={() => setQuantity((q) => Math.max(1, q - 1))}
+              onClick={() => setWanted(Math.max(1, quantity - 1))}
               disabled={quantity <= 1}
             >
               −
@@ -105,7 +118,7 @@ export function ProductSheet({
             <button
               type="button"
               aria-label={t('viewer.product.more')}
-              onClick={() => setQuantity((q) => Math.min(maxQuantity, q + 1))}
+              onClick={() => setWanted(Math.min(maxQuantity, quantity + 1))}
               disabled={quantity >= maxQuantity}
             >
               +
@@ -126,10 +139,12 @@ export function ProductSheet({
         <Checkout
           liveId={liveId}
           token={token}
+          orderKey={orderKey}
           now={now}
           line={{ skuId: sku.id, title: product.title, skuName: sku.name, unitPriceFen: unitPrice, quantity }}
           onBack={() => setStep({ kind: 'detail' })}
           onPlaced={(order) => {
+            setOrderKey(newIdempotencyKey());
             setStep({ kind: 'placed', order });
             onPlaced(order);
           }}

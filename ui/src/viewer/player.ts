@@ -48,9 +48,13 @@ export async function playWhep(
 ): Promise<Playback> {
   const pc = new RTCPeerConnection();
   let session: string | null = null;
+  let closed = false;
   const close = () => {
+    if (closed) return;
+    closed = true;
     pc.close();
-    if (session) void fetch(session, { method: 'DELETE' }).catch(() => undefined);
+    // keepalive: the relay still hears of it when the page is going away.
+    if (session) void fetch(session, { method: 'DELETE', keepalive: true }).catch(() => undefined);
   };
   try {
     pc.addTransceiver('video', { direction: 'recvonly' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cart, event, product, room, sale } from './fixtures';
-import { applyEvent, fromRoom, KEPT_COMMENTS, pinnedItem, saleFor, stockOf, withLive } from './room';
+import { applyEvent, fromRoom, headlineSale, KEPT_COMMENTS, pinnedItem, runningSale, salesFor, stockOf, unitsLeft } from './room';
 
 const start = () => fromRoom(room(), 999_000);
 
@@ -29,31 +29,52 @@ describe('room state', () => {
     expect(pinnedItem(unpinned)).toBeUndefined();
   });
 
-  it('reorders the cart, and asks for the live again when the cart names a product it has not seen', () => {
+  it('reorders the cart, and asks for the room again when the cart names a product it has not seen', () => {
     const reordered = applyEvent(start(), event('cart.changed', { items: [{ position: 1, product_id: 2 }, { position: 2, product_id: 1 }] }));
     expect(reordered.live.cart.map((i) => i.product.id)).toEqual([2, 1]);
     const stale = applyEvent(reordered, event('cart.changed', { items: [{ position: 1, product_id: 3 }] }));
     expect(stale.stale).toBe(true);
     expect(stale.live.cart.map((i) => i.product.id)).toEqual([2, 1]);
-    const reloaded = withLive(stale, { ...stale.live, cart: cart(product(3)) });
-    expect(reloaded.stale).toBe(false);
-    expect(reloaded.live.cart[0]!.product.id).toBe(3);
+    expect(fromRoom(room({}, cart(product(3))), 0).stale).toBe(false);
   });
 
   it('follows stock and flash-sale units from orders and the end of a sale', () => {
     let state = applyEvent(start(), event('stock.changed', { skus: [{ sku_id: 10, product_id: 1, stock: 4 }] }));
     expect(stockOf(state.live.cart[0]!.product)).toBe(4);
     state = applyEvent(state, event('flashsale.created', { sale: sale(), server_now_ms: 1_000_000 }));
-    expect(saleFor(state, state.live.cart[0]!.product, 1_000_500)?.remaining).toBe(5);
-    expect(saleFor(state, state.live.cart[1]!.product, 1_000_500)).toBeUndefined();
+    const first = () => state.live.cart[0]!.product;
+    expect(salesFor(state, first(), 1_000_500).map((s) => s.remaining)).toEqual([5]);
+    expect(salesFor(state, state.live.cart[1]!.product, 1_000_500)).toEqual([]);
     state = applyEvent(state, event('flashsale.changed', { sales: [{ id: 1, remaining: 2 }] }));
     expect(state.flashSales[0]!.remaining).toBe(2);
+    // A SKU under a running sale offers the sale's units only.
+    expect(unitsLeft(first(), salesFor(state, first(), 1_000_500), 1_000_500)).toBe(2);
     // Past its end a sale no longer applies, even before the relay says it ended.
-    expect(saleFor(state, state.live.cart[0]!.product, 1_060_000)).toBeUndefined();
+    expect(salesFor(state, first(), 1_060_000)).toEqual([]);
     state = applyEvent(state, event('flashsale.ended', { id: 1, sold: 3, returned: 2, sku_id: 10, stock: 6 }));
     expect(state.flashSales[0]!.open).toBe(false);
-    expect(saleFor(state, state.live.cart[0]!.product, 1_000_500)).toBeUndefined();
-    expect(stockOf(state.live.cart[0]!.product)).toBe(6);
+    expect(salesFor(state, first(), 1_000_500)).toEqual([]);
+    expect(stockOf(first())).toBe(6);
+  });
+
+  it('prices each SKU by its own running sale, and shows the sale with units left on the card', () => {
+    const coat = product(1, [
+      [10, 'S', 5],
+      [11, 'M', 0],
+      [12, 'L', 7],
+    ]);
+    const soonOnS = sale({ id: 1, sku_id: 10, starts_at_ms: 2_000_000, ends_at_ms: 2_060_000 });
+    const runningOnM = sale({ id: 2, sku_id: 11, remaining: 3 });
+    const soldOutOnL = sale({ id: 3, sku_id: 12, remaining: 0 });
+    const sales = [soonOnS, runningOnM, soldOutOnL];
+    const now = 1_000_500;
+    expect(runningSale(sales, 10, now)).toBeUndefined();
+    expect(runningSale(sales, 11, now)?.id).toBe(2);
+    expect(headlineSale(sales, now)?.id).toBe(2);
+    expect(headlineSale([soldOutOnL, soonOnS], now)?.id).toBe(3);
+    expect(headlineSale([soonOnS], now)?.id).toBe(1);
+    // S: its stock (its sale has not started); M: the sale's 3; L: its sold-out sale's 0.
+    expect(unitsLeft(coat, sales, now)).toBe(5 + 3 + 0);
   });
 
   it('adds comments once, keeps the latest, and drops hidden ones', () => {

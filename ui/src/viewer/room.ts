@@ -54,11 +54,6 @@ export function fromRoom(room: Room, nowMs: number): RoomState {
   };
 }
 
-/** The live read again after `stale`: its cart and pin, keeping everything else. */
-export function withLive(state: RoomState, live: Live): RoomState {
-  return { ...state, live, stale: false };
-}
-
 function upsert<T extends { id: number }>(list: T[], item: T, newestFirst = false): T[] {
   const i = list.findIndex((x) => x.id === item.id);
   if (i >= 0) return list.map((x, j) => (j === i ? item : x));
@@ -166,10 +161,39 @@ function withStock(live: Live, skus: { sku_id: number; stock: number }[]): Live 
   );
 }
 
-/** The sale running on one of `product`'s SKUs at `nowMs` (relay clock), or one about to start. */
-export function saleFor(state: RoomState, product: Product, nowMs: number): FlashSale | undefined {
+/** Open sales on `product`'s SKUs that have not ended at `nowMs` (relay clock). */
+export function salesFor(state: RoomState, product: Product, nowMs: number): FlashSale[] {
   const skus = new Set(product.skus.map((s) => s.id));
-  return state.flashSales.find((s) => s.open && skus.has(s.sku_id) && nowMs < s.ends_at_ms);
+  return state.flashSales.filter((s) => s.open && skus.has(s.sku_id) && nowMs < s.ends_at_ms);
+}
+
+/** The sale a buyer of `skuId` pays under at `nowMs`: one that has started. */
+export function runningSale(sales: FlashSale[], skuId: number, nowMs: number): FlashSale | undefined {
+  return sales.find((s) => s.sku_id === skuId && s.starts_at_ms <= nowMs);
+}
+
+/**
+ * The sale a product's card shows: a running one with units left, else any running one,
+ * else the next to start (for its countdown).
+ */
+export function headlineSale(sales: FlashSale[], nowMs: number): FlashSale | undefined {
+  const running = sales.filter((s) => s.starts_at_ms <= nowMs);
+  return (
+    running.find((s) => s.remaining > 0) ??
+    running[0] ??
+    [...sales].sort((a, b) => a.starts_at_ms - b.starts_at_ms)[0]
+  );
+}
+
+/**
+ * Units a buyer can still get: a SKU under a running sale offers only the sale's units (the
+ * relay refuses its normal stock until the sale ends), the others their stock.
+ */
+export function unitsLeft(product: Product, sales: FlashSale[], nowMs: number): number {
+  return product.skus.reduce((sum, sku) => {
+    const sale = runningSale(sales, sku.id, nowMs);
+    return sum + (sale ? sale.remaining : sku.stock);
+  }, 0);
 }
 
 export function pinnedItem(state: RoomState): CartItem | undefined {

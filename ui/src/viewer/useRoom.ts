@@ -1,12 +1,11 @@
 import { useEffect, useReducer, useState } from 'react';
 import type { Event } from '../bindings/Event';
-import type { Live } from '../bindings/Live';
 import type { Room } from '../bindings/Room';
 import { api, ApiError } from './api';
-import { applyEvent, fromRoom, withLive, type RoomState } from './room';
+import { applyEvent, fromRoom, type RoomState } from './room';
 import { LiveSocket, type SocketState } from './socket';
 
-type Action = { kind: 'room'; state: RoomState } | { kind: 'event'; event: Event } | { kind: 'live'; live: Live };
+type Action = { kind: 'room'; state: RoomState } | { kind: 'event'; event: Event };
 
 function reducer(state: RoomState | undefined, action: Action): RoomState | undefined {
   switch (action.kind) {
@@ -14,8 +13,6 @@ function reducer(state: RoomState | undefined, action: Action): RoomState | unde
       return action.state;
     case 'event':
       return state && applyEvent(state, action.event);
-    case 'live':
-      return state && withLive(state, action.live);
   }
 }
 
@@ -52,14 +49,21 @@ export function useRoom(liveId: number | undefined) {
     };
   }, [liveId]);
 
-  // A cart change named products this page has not seen: read the live once more.
+  // A cart change named products this page has not seen: read the whole room again. Its
+  // snapshot is at least as new as every event applied so far (its resume point is read
+  // first), so nothing applied is overwritten by an older read, and the socket goes on.
   const stale = room?.stale ?? false;
+  const [reread, setReread] = useState(0);
   useEffect(() => {
     if (!stale || liveId === undefined) return;
-    api<Live>(`/api/lives/${liveId}`)
-      .then((live) => dispatch({ kind: 'live', live }))
-      .catch(() => undefined);
-  }, [stale, liveId]);
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    api<Room>(`/api/lives/${liveId}/room`)
+      .then((snapshot) => dispatch({ kind: 'room', state: fromRoom(snapshot, Date.now()) }))
+      .catch(() => {
+        retry = setTimeout(() => setReread((n) => n + 1), 2000);
+      });
+    return () => clearTimeout(retry);
+  }, [stale, liveId, reread]);
 
   return { room, load, socket };
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{Order, OrderStatus, load};
 use crate::auth::Principal;
 use crate::commerce::Changed;
+use crate::commerce::flash_sales::GivenBack;
 use crate::commerce::{coupons, flash_sales};
 use crate::error::{Error, Result, now_ms};
 use crate::events::{self, Audience, Event};
@@ -28,13 +29,14 @@ async fn close(
         .execute(&mut *conn)
         .await?;
     let mut stock_after = Vec::new();
+    let mut sales_after = Vec::new();
     for item in &order.items {
-        let stock = match item.flash_sale_id {
+        let given_back = match item.flash_sale_id {
             Some(sale) => {
                 flash_sales::give_back(conn, sale, item.sku_id, order.viewer_id, item.quantity)
                     .await?
             }
-            None => Some(
+            None => GivenBack::Stock(
                 sqlx::query_scalar(
                     "update skus set stock = stock + $1 where id = $2 returning stock",
                 )
@@ -44,10 +46,13 @@ async fn close(
                 .await?,
             ),
         };
-        if let Some(left) = stock {
-            stock_after.push(
+        match given_back {
+            GivenBack::Stock(left) => stock_after.push(
                 json!({ "sku_id": item.sku_id, "product_id": item.product_id, "stock": left }),
-            );
+            ),
+            GivenBack::Sale { sale_id, remaining } => {
+                sales_after.push(json!({ "id": sale_id, "remaining": remaining }));
+            }
         }
     }
     let mut events = Vec::new();
@@ -71,6 +76,19 @@ async fn close(
                     "stock.changed",
                     Audience::Public,
                     json!({ "skus": stock_after }),
+                )
+                .await?,
+            );
+        }
+        // Units back in an open 秒杀: a page that said sold out can sell them again.
+        if !sales_after.is_empty() {
+            events.push(
+                events::append(
+                    conn,
+                    live_id,
+                    "flashsale.changed",
+                    Audience::Public,
+                    json!({ "sales": sales_after }),
                 )
                 .await?,
             );
