@@ -1,0 +1,363 @@
+use std::sync::{LazyLock, Mutex};
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use gstreamer::subclass::prelude::*;
+use gstreamer_base::prelude::BaseTransformExt;
+use gstreamer_base::subclass::prelude::*;
+use gstreamer_video::VideoFrameExt;
+use gstreamer_video::subclass::prelude::*;
+
+use super::Mode;
+use super::compose::{self, Backdrop, Fill};
+use super::key::{self, ChromaKey};
+use crate::ops::{self, Plane};
+use crate::pixels::FrameMut;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "anchordeskbackground",
+        gst::DebugColorFlags::empty(),
+        Some("AnchorDesk virtual background"),
+    )
+});
+
+#[derive(Debug, Clone, PartialEq)]
+struct Settings {
+    mode: Mode,
+    key: ChromaKey,
+    blur_radius: u32,
+    colour: u32,
+    image_location: Option<String>,
+    /// Weight of the previous frame's mask, 0–1 (0: none).
+    temporal: f32,
+    /// Mask edge softening, in pixels.
+    feather: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Off,
+            key: ChromaKey::default(),
+            blur_radius: 24,
+            colour: 0x20_20_20,
+            image_location: None,
+            temporal: 0.5,
+            feather: 2,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    previous_mask: Option<Plane>,
+    /// The picture for `image` mode: (path, width, height) it was made for, and the pixels.
+    backdrop: Option<((String, usize, usize), Backdrop)>,
+    picture: Option<(String, image::RgbImage)>,
+}
+
+#[derive(Default)]
+pub struct Background {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+}
+
+fn rgb(colour: u32) -> [u8; 3] {
+    [(colour >> 16) as u8, (colour >> 8) as u8, colour as u8]
+}
+
+impl Background {
+    fn settings(&self) -> std::sync::MutexGuard<'_, Settings> {
+        self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update_passthrough(&self) {
+        let off = self.settings().mode == Mode::Off;
+        self.obj().set_passthrough(off);
+    }
+
+    /// The picture for `image` mode, scaled to cover the frame; loaded once per path and size.
+    fn backdrop<'a>(
+        &self,
+        state: &'a mut State,
+        path: &str,
+        w: usize,
+        h: usize,
+    ) -> Option<&'a Backdrop> {
+        let wanted = (path.to_owned(), w, h);
+        if state.backdrop.as_ref().map(|(k, _)| k) != Some(&wanted) {
+            if state.picture.as_ref().map(|(p, _)| p.as_str()) != Some(path) {
+                match image::open(path) {
+                    Ok(picture) => state.picture = Some((path.to_owned(), picture.to_rgb8())),
+                    Err(e) => {
+                        gst::element_imp_warning!(
+                            self,
+                            gst::ResourceError::OpenRead,
+                            ("Cannot read the background picture {path}: {e}")
+                        );
+                        state.picture = None;
+                        state.backdrop = None;
+                        return None;
+                    }
+                }
+            }
+            let picture = &state.picture.as_ref()?.1;
+            state.backdrop = Some((wanted, Backdrop::cover(picture, w, h)));
+        }
+        state.backdrop.as_ref().map(|(_, b)| b)
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for Background {
+    const NAME: &'static str = "GstAnchordeskBackground";
+    type Type = super::Background;
+    type ParentType = gstreamer_video::VideoFilter;
+}
+
+fn unit(name: &str, nick: &str, blurb: &str, default: f32) -> glib::ParamSpec {
+    glib::ParamSpecFloat::builder(name)
+        .nick(nick)
+        .blurb(blurb)
+        .minimum(0.0)
+        .maximum(1.0)
+        .default_value(default)
+        .mutable_playing()
+        .build()
+}
+
+impl ObjectImpl for Background {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let d = Settings::default();
+            vec![
+                glib::ParamSpecEnum::builder_with_default("mode", d.mode)
+                    .nick("Mode")
+                    .blurb("What replaces the background")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("key-color")
+                    .nick("Key colour")
+                    .blurb("The screen's colour as 0xRRGGBB (green screen 0x00B140, blue 0x0047BB)")
+                    .maximum(0xFF_FF_FF)
+                    .default_value(u32::from_be_bytes([
+                        0,
+                        d.key.key[0],
+                        d.key.key[1],
+                        d.key.key[2],
+                    ]))
+                    .mutable_playing()
+                    .build(),
+                unit(
+                    "similarity",
+                    "Similarity",
+                    "Chroma distance to the key under which a pixel is background",
+                    d.key.similarity,
+                ),
+                unit(
+                    "smoothness",
+                    "Smoothness",
+                    "Width of the soft band above the similarity",
+                    d.key.smoothness,
+                ),
+                unit(
+                    "spill",
+                    "Spill suppression",
+                    "How much of the key's tint kept pixels near it lose",
+                    d.key.spill,
+                ),
+                unit(
+                    "temporal",
+                    "Temporal smoothing",
+                    "Weight of the previous frame's mask (against flicker)",
+                    d.temporal,
+                ),
+                glib::ParamSpecUInt::builder("feather")
+                    .nick("Feather")
+                    .blurb("Softening of the mask's edge, in pixels")
+                    .maximum(64)
+                    .default_value(d.feather)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("blur-radius")
+                    .nick("Blur radius")
+                    .blurb("Background blur in pixels (mode blur)")
+                    .minimum(1)
+                    .maximum(256)
+                    .default_value(d.blur_radius)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("color")
+                    .nick("Colour")
+                    .blurb("Background colour as 0xRRGGBB (mode colour)")
+                    .maximum(0xFF_FF_FF)
+                    .default_value(d.colour)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("image-location")
+                    .nick("Image location")
+                    .blurb("Background picture (PNG, JPEG, WebP), scaled to fill (mode image)")
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        {
+            let mut s = self.settings();
+            match pspec.name() {
+                "mode" => s.mode = value.get().expect("type checked upstream"),
+                "key-color" => s.key.key = rgb(value.get().expect("type checked upstream")),
+                "similarity" => s.key.similarity = value.get().expect("type checked upstream"),
+                "smoothness" => s.key.smoothness = value.get().expect("type checked upstream"),
+                "spill" => s.key.spill = value.get().expect("type checked upstream"),
+                "temporal" => s.temporal = value.get().expect("type checked upstream"),
+                "feather" => s.feather = value.get().expect("type checked upstream"),
+                "blur-radius" => s.blur_radius = value.get().expect("type checked upstream"),
+                "color" => s.colour = value.get().expect("type checked upstream"),
+                "image-location" => s.image_location = value.get().expect("type checked upstream"),
+                _ => unreachable!("only the properties above are installed"),
+            }
+            gst::debug!(CAT, imp = self, "{} changed", pspec.name());
+        }
+        self.update_passthrough();
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = self.settings();
+        let [r, g, b] = s.key.key;
+        match pspec.name() {
+            "mode" => s.mode.to_value(),
+            "key-color" => u32::from_be_bytes([0, r, g, b]).to_value(),
+            "similarity" => s.key.similarity.to_value(),
+            "smoothness" => s.key.smoothness.to_value(),
+            "spill" => s.key.spill.to_value(),
+            "temporal" => s.temporal.to_value(),
+            "feather" => s.feather.to_value(),
+            "blur-radius" => s.blur_radius.to_value(),
+            "color" => s.colour.to_value(),
+            "image-location" => s.image_location.to_value(),
+            _ => unreachable!("only the properties above are installed"),
+        }
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        self.update_passthrough();
+    }
+}
+
+impl GstObjectImpl for Background {}
+
+impl ElementImpl for Background {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "AnchorDesk background",
+                "Filter/Effect/Video",
+                "Blur, picture or colour behind the person, keyed from a green screen",
+                "AnchorDesk",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = crate::rgb_caps();
+            vec![
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid template"),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &caps,
+                )
+                .expect("valid template"),
+            ]
+        });
+        TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for Background {
+    const MODE: gstreamer_base::subclass::BaseTransformMode =
+        gstreamer_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        // A new stream starts without the last one's mask.
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .previous_mask = None;
+        Ok(())
+    }
+}
+
+impl VideoFilterImpl for Background {
+    fn transform_frame_ip(
+        &self,
+        frame: &mut gstreamer_video::VideoFrameRef<&mut gst::BufferRef>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings().clone();
+        let layout = crate::layout_of(frame.format()).ok_or(gst::FlowError::NotNegotiated)?;
+        let (width, height) = (frame.width() as usize, frame.height() as usize);
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data_mut(0).map_err(|_| gst::FlowError::Error)?;
+        let mut view = FrameMut {
+            data,
+            width,
+            height,
+            stride,
+            layout,
+        };
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+
+        let mut mask = key::mask(&view, &settings.key);
+        if let Some(previous) = state
+            .previous_mask
+            .as_ref()
+            .filter(|p| p.w == width && p.h == height)
+        {
+            let keep = settings.temporal.clamp(0.0, 1.0);
+            for (m, p) in mask.data.iter_mut().zip(&previous.data) {
+                *m = *m * (1.0 - keep) + p * keep;
+            }
+        }
+        state.previous_mask = Some(mask.clone());
+        if settings.feather > 0 {
+            mask = ops::box_blur(&mask, settings.feather as usize);
+        }
+        key::suppress_spill(&mut view, &settings.key);
+
+        let colour = rgb(settings.colour);
+        match settings.mode {
+            Mode::Off => {}
+            Mode::Blur => {
+                compose::compose(&mut view, &mask, Fill::Blur(settings.blur_radius as usize))
+            }
+            Mode::Colour => compose::compose(&mut view, &mask, Fill::Colour(colour)),
+            Mode::Image => {
+                let path = settings.image_location.unwrap_or_default();
+                match self.backdrop(&mut state, &path, width, height) {
+                    Some(backdrop) => compose::compose(&mut view, &mask, Fill::Picture(backdrop)),
+                    // No readable picture: a colour, never the green screen itself.
+                    None => compose::compose(&mut view, &mask, Fill::Colour(colour)),
+                }
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

@@ -1,0 +1,40 @@
+//! `anchordeskbackground`: replaces what is behind the person with a blur of the frame, a
+//! picture or a colour. The person is told from the background by a chroma key ([`key`]),
+//! with the mask smoothed over time against flicker and feathered at its edge.
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+
+pub mod compose;
+mod imp;
+pub mod key;
+
+glib::wrapper! {
+    pub struct Background(ObjectSubclass<imp::Background>)
+        @extends gstreamer_video::VideoFilter, gstreamer_base::BaseTransform, gst::Element, gst::Object;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstAnchordeskBackgroundMode")]
+pub enum Mode {
+    #[default]
+    #[enum_value(name = "Off: pass frames through", nick = "off")]
+    Off,
+    #[enum_value(name = "Blur the background", nick = "blur")]
+    Blur,
+    #[enum_value(name = "A picture behind the person", nick = "image")]
+    Image,
+    #[enum_value(name = "A colour behind the person", nick = "colour")]
+    Colour,
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    gst::Element::register(
+        Some(plugin),
+        "anchordeskbackground",
+        gst::Rank::NONE,
+        Background::static_type(),
+    )
+}

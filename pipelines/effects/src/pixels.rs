@@ -1,0 +1,170 @@
+//! Packed 4-byte RGB frames (RGBA, BGRA, RGBx, BGRx) as the effects see them, and what they
+//! read from them: luma and a skin likelihood.
+
+use crate::ops::{self, Plane};
+
+/// Byte offsets of red, green and blue in a 4-byte pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub r: usize,
+    pub g: usize,
+    pub b: usize,
+}
+
+impl Layout {
+    pub const RGBX: Self = Self { r: 0, g: 1, b: 2 };
+    pub const BGRX: Self = Self { r: 2, g: 1, b: 0 };
+}
+
+/// A frame's pixels, mutable in place.
+pub struct FrameMut<'a> {
+    pub data: &'a mut [u8],
+    pub width: usize,
+    pub height: usize,
+    /// Bytes from one row to the next (≥ 4 × width).
+    pub stride: usize,
+    pub layout: Layout,
+}
+
+impl FrameMut<'_> {
+    #[inline]
+    pub fn rgb(&self, x: usize, y: usize) -> [f32; 3] {
+        let i = y * self.stride + 4 * x;
+        let p = &self.data[i..i + 4];
+        [
+            f32::from(p[self.layout.r]),
+            f32::from(p[self.layout.g]),
+            f32::from(p[self.layout.b]),
+        ]
+    }
+
+    /// One channel (by byte offset) as a plane of 0–255 values.
+    pub fn channel(&self, offset: usize) -> Plane {
+        let mut out = Plane::new(self.width, self.height);
+        for y in 0..self.height {
+            let row = &self.data[y * self.stride..];
+            for (x, v) in out.data[y * self.width..(y + 1) * self.width]
+                .iter_mut()
+                .enumerate()
+            {
+                *v = f32::from(row[4 * x + offset]);
+            }
+        }
+        out
+    }
+
+    /// BT.601 luma, 0–255.
+    pub fn luma(&self) -> Plane {
+        let mut out = Plane::new(self.width, self.height);
+        let Layout { r, g, b } = self.layout;
+        for y in 0..self.height {
+            let row = &self.data[y * self.stride..];
+            for (x, v) in out.data[y * self.width..(y + 1) * self.width]
+                .iter_mut()
+                .enumerate()
+            {
+                let p = &row[4 * x..4 * x + 4];
+                *v = 0.299 * f32::from(p[r]) + 0.587 * f32::from(p[g]) + 0.114 * f32::from(p[b]);
+            }
+        }
+        out
+    }
+
+    /// Adds `delta[y][x]` to all three colour channels (a change of brightness that keeps hue).
+    pub fn add_luma(&mut self, delta: &Plane) {
+        let Layout { r, g, b } = self.layout;
+        for y in 0..self.height {
+            let d = &delta.data[y * self.width..(y + 1) * self.width];
+            let row = &mut self.data[y * self.stride..];
+            for (x, &dv) in d.iter().enumerate() {
+                if dv == 0.0 {
+                    continue;
+                }
+                let p = &mut row[4 * x..4 * x + 4];
+                for c in [r, g, b] {
+                    p[c] = (f32::from(p[c]) + dv).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+        }
+    }
+}
+
+/// (Cb, Cr) of a pixel, full range, 128 = neutral.
+#[inline]
+pub fn chroma([r, g, b]: [f32; 3]) -> (f32, f32) {
+    (
+        128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b,
+        128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b,
+    )
+}
+
+/// Skin likelihood 0–1 per pixel: an ellipse in the CbCr plane around the skin cluster
+/// (Cb 77–127, Cr 133–173 in the classic rule), soft at its rim, dropped in deep shadow and
+/// blown highlights. Computed at half size and smoothed, so it has no hard pixel edges.
+pub fn skin_mask(frame: &FrameMut<'_>) -> Plane {
+    let (w, h) = (frame.width.div_ceil(2), frame.height.div_ceil(2));
+    let mut small = Plane::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let px = frame.rgb((2 * x).min(frame.width - 1), (2 * y).min(frame.height - 1));
+            small.data[y * w + x] = skin_likelihood(px);
+        }
+    }
+    let soft = ops::box_blur(&small, 2);
+    ops::resize(&soft, frame.width, frame.height)
+}
+
+#[inline]
+pub fn skin_likelihood(px: [f32; 3]) -> f32 {
+    let luma = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+    let (cb, cr) = chroma(px);
+    let d = (((cb - 102.0) / 25.0).powi(2) + ((cr - 153.0) / 20.0).powi(2)).sqrt();
+    let in_ellipse = 1.0 - ops::smoothstep(0.7, 1.2, d);
+    let lit = ops::smoothstep(30.0, 60.0, luma) * (1.0 - ops::smoothstep(240.0, 252.0, luma));
+    in_ellipse * lit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skin_tones_score_high_and_green_blue_and_grey_low() {
+        for skin in [
+            [224.0, 172.0, 140.0],
+            [198.0, 134.0, 103.0],
+            [141.0, 85.0, 60.0],
+        ] {
+            assert!(skin_likelihood(skin) > 0.8, "{skin:?}");
+        }
+        for other in [
+            [40.0, 180.0, 70.0],
+            [30.0, 60.0, 200.0],
+            [128.0, 128.0, 128.0],
+            [10.0, 8.0, 6.0],
+        ] {
+            assert!(skin_likelihood(other) < 0.1, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn luma_and_add_luma_honour_the_channel_order_and_stride() {
+        let mut data = vec![0u8; 2 * 12];
+        // 2×2 BGRx with a 12-byte stride (4 bytes of padding per row).
+        data[0..4].copy_from_slice(&[255, 0, 0, 0]); // blue
+        data[4..8].copy_from_slice(&[0, 0, 255, 0]); // red
+        let mut frame = FrameMut {
+            data: &mut data,
+            width: 2,
+            height: 2,
+            stride: 12,
+            layout: Layout::BGRX,
+        };
+        let y = frame.luma();
+        assert!((y.at(0, 0) - 0.114 * 255.0).abs() < 0.01);
+        assert!((y.at(1, 0) - 0.299 * 255.0).abs() < 0.01);
+        frame.add_luma(&Plane::filled(2, 2, 10.0));
+        assert_eq!(&data[0..4], &[255, 10, 10, 0]);
+        assert_eq!(&data[8..12], &[0, 0, 0, 0], "padding untouched");
+    }
+}
