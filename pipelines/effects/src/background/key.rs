@@ -48,27 +48,32 @@ pub fn mask(frame: &FrameMut<'_>, key: &ChromaKey) -> Plane {
     out
 }
 
-/// Desaturates kept pixels towards their luma in proportion to how close their chroma is to
-/// the key's: green light bounced onto hair and shoulders turns neutral instead of green.
+/// Takes the key colour's tint off kept pixels ("despill"): where the key's dominant channel
+/// (green for a green screen) stands above both others, it is lowered towards the larger of
+/// them by `spill`. Green light bounced onto hair and shoulders turns neutral. As in every
+/// keyer, a green garment in front of a green screen loses some green too.
 pub fn suppress_spill(frame: &mut FrameMut<'_>, key: &ChromaKey) {
     if key.spill <= 0.0 {
         return;
     }
-    let k = chroma(key.key.map(f32::from));
-    let reach = key.similarity + key.smoothness + 0.25;
+    let k = key.key;
+    let dominant = (0..3).max_by_key(|&c| k[c]).unwrap_or(1);
+    let others = [(dominant + 1) % 3, (dominant + 2) % 3];
+    // A grey or pale key has no tint to take off.
+    if i32::from(k[dominant]) - i32::from(k[others[0]].max(k[others[1]])) < 30 {
+        return;
+    }
     let layout = frame.layout;
+    let offsets = [layout.r, layout.g, layout.b];
+    let (d, o0, o1) = (offsets[dominant], offsets[others[0]], offsets[others[1]]);
     for y in 0..frame.height {
+        let row = &mut frame.data[y * frame.stride..];
         for x in 0..frame.width {
-            let px = frame.rgb(x, y);
-            let d = distance(chroma(px), k);
-            let s = key.spill * (1.0 - smoothstep(key.similarity, reach, d));
-            if s <= 0.0 {
-                continue;
-            }
-            let luma = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
-            let i = y * frame.stride + 4 * x;
-            for (c, v) in [(layout.r, px[0]), (layout.g, px[1]), (layout.b, px[2])] {
-                frame.data[i + c] = (v + (luma - v) * s).round().clamp(0.0, 255.0) as u8;
+            let p = &mut row[4 * x..4 * x + 4];
+            let limit = p[o0].max(p[o1]);
+            if p[d] > limit {
+                let excess = f32::from(p[d] - limit);
+                p[d] = (f32::from(p[d]) - key.spill * excess).round() as u8;
             }
         }
     }
