@@ -34,18 +34,45 @@ impl Plane {
 }
 
 /// Mean over a (2r+1)² window, the window clamped at the borders (so edges are not darkened).
+/// Running sums along rows, then a running column sum down the image: O(1) per pixel whatever
+/// `r`, and both passes walk memory in order.
 pub fn box_blur(src: &Plane, r: usize) -> Plane {
     if r == 0 || src.w == 0 || src.h == 0 {
         return src.clone();
     }
-    let horizontal = blur_rows(&src.data, src.w, src.h, r);
-    let transposed = transpose(&horizontal, src.w, src.h);
-    let vertical = blur_rows(&transposed, src.h, src.w, r);
-    Plane {
-        w: src.w,
-        h: src.h,
-        data: transpose(&vertical, src.h, src.w),
+    let (w, h) = (src.w, src.h);
+    let rows = blur_rows(&src.data, w, h, r);
+    let mut out = Plane::new(w, h);
+    let mut column = vec![0.0f32; w];
+    // Window [y - r, y + r] ∩ [0, h - 1].
+    let first = (r + 1).min(h);
+    for y in 0..first {
+        for (c, v) in column.iter_mut().zip(&rows[y * w..(y + 1) * w]) {
+            *c += v;
+        }
     }
+    let mut count = first;
+    for y in 0..h {
+        let inv = 1.0 / count as f32;
+        for (o, c) in out.data[y * w..(y + 1) * w].iter_mut().zip(&column) {
+            *o = c * inv;
+        }
+        let enter = y + r + 1;
+        if enter < h {
+            for (c, v) in column.iter_mut().zip(&rows[enter * w..(enter + 1) * w]) {
+                *c += v;
+            }
+            count += 1;
+        }
+        if y >= r {
+            let leave = y - r;
+            for (c, v) in column.iter_mut().zip(&rows[leave * w..(leave + 1) * w]) {
+                *c -= v;
+            }
+            count -= 1;
+        }
+    }
+    out
 }
 
 /// Blurs each row of a `w`×`h` array along x. Running sums, so the cost does not grow with `r`.
@@ -54,7 +81,6 @@ fn blur_rows(data: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
     for y in 0..h {
         let row = &data[y * w..(y + 1) * w];
         let dst = &mut out[y * w..(y + 1) * w];
-        // Window [x - r, x + r] ∩ [0, w - 1].
         let mut sum: f32 = row[..(r + 1).min(w)].iter().sum();
         let mut count = (r + 1).min(w);
         for x in 0..w {
@@ -73,20 +99,55 @@ fn blur_rows(data: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
     out
 }
 
-fn transpose(data: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let mut out = vec![0.0; w * h];
-    // Blocks keep both sides in cache.
-    const B: usize = 32;
-    for by in (0..h).step_by(B) {
-        for bx in (0..w).step_by(B) {
-            for y in by..(by + B).min(h) {
-                for x in bx..(bx + B).min(w) {
-                    out[x * h + y] = data[y * w + x];
-                }
-            }
+/// Samples a low-resolution plane at full-resolution pixel centres, a row at a time: the two
+/// source rows are blended once per output row, then each pixel is one lerp. Brings masks and
+/// coefficients computed small back to the frame without a full-size copy.
+pub struct Upsampler {
+    xs: Vec<(usize, usize, f32)>,
+    sy: f32,
+    src_h: usize,
+    row: Vec<f32>,
+}
+
+impl Upsampler {
+    pub fn new(src_w: usize, src_h: usize, dst_w: usize, dst_h: usize) -> Self {
+        let last = src_w.max(1) - 1;
+        let sx = src_w as f32 / dst_w as f32;
+        let xs = (0..dst_w)
+            .map(|x| {
+                let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, last as f32);
+                let x0 = fx.floor() as usize;
+                (x0, (x0 + 1).min(last), fx - x0 as f32)
+            })
+            .collect();
+        Self {
+            xs,
+            sy: src_h as f32 / dst_h as f32,
+            src_h,
+            row: vec![0.0; src_w],
         }
     }
-    out
+
+    /// Prepares output row `y` of `src`; then [`Self::at`] gives its pixels.
+    pub fn row(&mut self, src: &Plane, y: usize) {
+        let last = self.src_h.max(1) - 1;
+        let fy = ((y as f32 + 0.5) * self.sy - 0.5).clamp(0.0, last as f32);
+        let y0 = fy.floor() as usize;
+        let y1 = (y0 + 1).min(last);
+        let t = fy - y0 as f32;
+        let a = &src.data[y0 * src.w..(y0 + 1) * src.w];
+        let b = &src.data[y1 * src.w..(y1 + 1) * src.w];
+        for ((o, a), b) in self.row.iter_mut().zip(a).zip(b) {
+            *o = a + (b - a) * t;
+        }
+    }
+
+    #[inline]
+    pub fn at(&self, x: usize) -> f32 {
+        let (x0, x1, t) = self.xs[x];
+        let (a, b) = (self.row[x0], self.row[x1]);
+        a + (b - a) * t
+    }
 }
 
 /// Half size (rounded up), each value the mean of its 2×2 block (odd edges reuse the last column/row).

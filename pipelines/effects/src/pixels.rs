@@ -82,11 +82,65 @@ impl FrameMut<'_> {
                 }
                 let p = &mut row[4 * x..4 * x + 4];
                 for c in [r, g, b] {
-                    p[c] = (f32::from(p[c]) + dv).round().clamp(0.0, 255.0) as u8;
+                    p[c] = to_byte(f32::from(p[c]) + dv);
                 }
             }
         }
     }
+}
+
+impl FrameMut<'_> {
+    /// Red, green and blue averaged over `factor`×`factor` blocks (edge blocks over what is
+    /// there): the frame small, in one pass over its bytes.
+    pub fn block_means(&self, factor: usize) -> [Plane; 3] {
+        let (w, h) = (self.width.div_ceil(factor), self.height.div_ceil(factor));
+        let mut sums = [vec![0u32; w * h], vec![0u32; w * h], vec![0u32; w * h]];
+        let mut counts = vec![0u32; w * h];
+        let Layout { r, g, b } = self.layout;
+        for y in 0..self.height {
+            let row = &self.data[y * self.stride..y * self.stride + 4 * self.width];
+            let base = (y / factor) * w;
+            // A block's pixels of this row at a time: no division per pixel.
+            for (bx, block) in row.chunks(4 * factor).enumerate() {
+                let (mut sr, mut sg, mut sb) = (0u32, 0u32, 0u32);
+                for p in block.chunks_exact(4) {
+                    sr += u32::from(p[r]);
+                    sg += u32::from(p[g]);
+                    sb += u32::from(p[b]);
+                }
+                let i = base + bx;
+                sums[0][i] += sr;
+                sums[1][i] += sg;
+                sums[2][i] += sb;
+                counts[i] += (block.len() / 4) as u32;
+            }
+        }
+        sums.map(|sum| Plane {
+            w,
+            h,
+            data: sum
+                .iter()
+                .zip(&counts)
+                .map(|(s, n)| *s as f32 / (*n).max(1) as f32)
+                .collect(),
+        })
+    }
+
+    /// BT.601 luma of row `y` into `out` (length `width`).
+    pub fn luma_row(&self, y: usize, out: &mut [f32]) {
+        let Layout { r, g, b } = self.layout;
+        let row = &self.data[y * self.stride..y * self.stride + 4 * self.width];
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
+            *o = 0.299 * f32::from(p[r]) + 0.587 * f32::from(p[g]) + 0.114 * f32::from(p[b]);
+        }
+    }
+}
+
+/// A value to a byte, rounded. `f32::round` is a libm call on baseline x86-64 (no SSE4.1);
+/// adding ½ to a clamped, non-negative value and truncating is one instruction.
+#[inline]
+pub fn to_byte(v: f32) -> u8 {
+    (v.clamp(0.0, 255.0) + 0.5) as u8
 }
 
 /// (Cb, Cr) of a pixel, full range, 128 = neutral.

@@ -3,7 +3,7 @@
 //! pixels near the key colour lose its tint (spill suppression).
 
 use crate::ops::{Plane, smoothstep};
-use crate::pixels::{FrameMut, chroma};
+use crate::pixels::{FrameMut, Layout, chroma};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChromaKey {
@@ -34,16 +34,16 @@ fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt() / 181.0
 }
 
-/// Foreground alpha per pixel: 0 = key colour (background), 1 = keep.
-pub fn mask(frame: &FrameMut<'_>, key: &ChromaKey) -> Plane {
+/// Foreground alpha (0 = key colour, 1 = keep) at 1/`scale` of the frame's size, from the
+/// chroma of each block's mean colour: an edge block gets an in-between alpha, which is the
+/// soft edge a keyed person needs anyway.
+pub fn mask(frame: &FrameMut<'_>, key: &ChromaKey, scale: usize) -> Plane {
     let k = chroma(key.key.map(f32::from));
-    let mut out = Plane::new(frame.width, frame.height);
-    for y in 0..frame.height {
-        for x in 0..frame.width {
-            let d = distance(chroma(frame.rgb(x, y)), k);
-            out.data[y * frame.width + x] =
-                smoothstep(key.similarity, key.similarity + key.smoothness, d);
-        }
+    let [r, g, b] = frame.block_means(scale.max(1));
+    let mut out = Plane::new(r.w, r.h);
+    for (i, o) in out.data.iter_mut().enumerate() {
+        let d = distance(chroma([r.data[i], g.data[i], b.data[i]]), k);
+        *o = smoothstep(key.similarity, key.similarity + key.smoothness, d);
     }
     out
 }
@@ -52,29 +52,40 @@ pub fn mask(frame: &FrameMut<'_>, key: &ChromaKey) -> Plane {
 /// (green for a green screen) stands above both others, it is lowered towards the larger of
 /// them by `spill`. Green light bounced onto hair and shoulders turns neutral. As in every
 /// keyer, a green garment in front of a green screen loses some green too.
-pub fn suppress_spill(frame: &mut FrameMut<'_>, key: &ChromaKey) {
-    if key.spill <= 0.0 {
-        return;
+#[derive(Debug, Clone, Copy)]
+pub struct Despill {
+    dominant: usize,
+    others: [usize; 2],
+    amount: f32,
+}
+
+impl Despill {
+    /// `None` when there is nothing to do: no spill asked for, or a grey key with no tint.
+    pub fn new(key: &ChromaKey, layout: Layout) -> Option<Self> {
+        let k = key.key;
+        let dominant = (0..3).max_by_key(|&c| k[c]).unwrap_or(1);
+        let others = [(dominant + 1) % 3, (dominant + 2) % 3];
+        if key.spill <= 0.0
+            || i32::from(k[dominant]) - i32::from(k[others[0]].max(k[others[1]])) < 30
+        {
+            return None;
+        }
+        let offsets = [layout.r, layout.g, layout.b];
+        Some(Self {
+            dominant: offsets[dominant],
+            others: [offsets[others[0]], offsets[others[1]]],
+            amount: key.spill.min(1.0),
+        })
     }
-    let k = key.key;
-    let dominant = (0..3).max_by_key(|&c| k[c]).unwrap_or(1);
-    let others = [(dominant + 1) % 3, (dominant + 2) % 3];
-    // A grey or pale key has no tint to take off.
-    if i32::from(k[dominant]) - i32::from(k[others[0]].max(k[others[1]])) < 30 {
-        return;
-    }
-    let layout = frame.layout;
-    let offsets = [layout.r, layout.g, layout.b];
-    let (d, o0, o1) = (offsets[dominant], offsets[others[0]], offsets[others[1]]);
-    for y in 0..frame.height {
-        let row = &mut frame.data[y * frame.stride..];
-        for x in 0..frame.width {
-            let p = &mut row[4 * x..4 * x + 4];
-            let limit = p[o0].max(p[o1]);
-            if p[d] > limit {
-                let excess = f32::from(p[d] - limit);
-                p[d] = (f32::from(p[d]) - key.spill * excess).round() as u8;
-            }
+
+    /// One 4-byte pixel, in place.
+    #[inline]
+    pub fn apply(&self, p: &mut [u8]) {
+        let limit = p[self.others[0]].max(p[self.others[1]]);
+        let v = p[self.dominant];
+        if v > limit {
+            p[self.dominant] =
+                crate::pixels::to_byte(f32::from(v) - self.amount * f32::from(v - limit));
         }
     }
 }

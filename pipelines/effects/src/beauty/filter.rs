@@ -29,36 +29,107 @@ fn whitening_curve(v: f32, beta: f32) -> f32 {
     255.0 * (1.0 + (beta - 1.0) * v / 255.0).ln() / beta.ln()
 }
 
+/// Coefficients and the mask are computed at a quarter of the size, where a skin texture is
+/// already averaged away; only the final pass (and the sharpening's 3×3 detail) runs at full
+/// size. The smoothing is the fast guided filter's `q = a·I + b` with `a`, `b` from the small
+/// picture, folded into one delta `A·I + B` with the skin mask and the strength.
+const SCALE: usize = 4;
+
 pub fn apply(frame: &mut FrameMut<'_>, s: Strengths) {
     if s.is_identity() || frame.width == 0 || frame.height == 0 {
         return;
     }
-    let luma = frame.luma();
-    let skin = pixels::skin_mask(frame);
-    let mut delta = Plane::new(frame.width, frame.height);
+    let (w, h) = (frame.width, frame.height);
+    let [r, g, b] = frame.block_means(SCALE);
+    let (qw, qh) = (r.w, r.h);
+    let mut luma = Plane::new(qw, qh);
+    let mut skin = Plane::new(qw, qh);
+    for i in 0..qw * qh {
+        let px = [r.data[i], g.data[i], b.data[i]];
+        luma.data[i] = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
+        skin.data[i] = pixels::skin_likelihood(px);
+    }
+    let skin = ops::box_blur(&skin, 1);
+
+    // delta = A·Y + B from the smoothing (zero without it).
+    let (mut coef_a, mut coef_b) = (Plane::new(qw, qh), Plane::new(qw, qh));
     if s.smooth > 0.0 {
+        let radius = (smoothing_radius(w, h) / SCALE).max(1);
         // Variance below eps counts as texture to flatten: σ ≈ 20 levels at full strength.
         let eps = (20.0 * s.smooth).powi(2);
-        let smooth = ops::guided_self_fast(&luma, smoothing_radius(frame.width, frame.height), eps);
-        for i in 0..delta.data.len() {
-            delta.data[i] += skin.data[i] * s.smooth.min(1.0) * (smooth.data[i] - luma.data[i]);
+        let mean = ops::box_blur(&luma, radius);
+        let squares = Plane {
+            w: qw,
+            h: qh,
+            data: luma.data.iter().map(|v| v * v).collect(),
+        };
+        let mean_sq = ops::box_blur(&squares, radius);
+        let (mut a, mut b) = (Plane::new(qw, qh), Plane::new(qw, qh));
+        for i in 0..qw * qh {
+            let var = (mean_sq.data[i] - mean.data[i] * mean.data[i]).max(0.0);
+            a.data[i] = var / (var + eps);
+            b.data[i] = (1.0 - a.data[i]) * mean.data[i];
+        }
+        let (a, b) = (ops::box_blur(&a, radius), ops::box_blur(&b, radius));
+        let k = s.smooth.min(1.0);
+        for i in 0..qw * qh {
+            coef_a.data[i] = skin.data[i] * k * (a.data[i] - 1.0);
+            coef_b.data[i] = skin.data[i] * k * b.data[i];
         }
     }
-    if s.whiten > 0.0 {
-        let beta = 1.0 + 3.0 * s.whiten;
-        for i in 0..delta.data.len() {
-            let v = luma.data[i];
-            delta.data[i] += skin.data[i] * (whitening_curve(v, beta) - v);
+    // Whitening as a table on the rounded luma.
+    let beta = 1.0 + 3.0 * s.whiten;
+    let whiten: Vec<f32> = (0..256)
+        .map(|v| {
+            if s.whiten > 0.0 {
+                whitening_curve(v as f32, beta) - v as f32
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let sharpen = 1.5 * s.sharpen;
+
+    let mut up_a = ops::Upsampler::new(qw, qh, w, h);
+    let mut up_b = ops::Upsampler::new(qw, qh, w, h);
+    let mut up_skin = ops::Upsampler::new(qw, qh, w, h);
+    // Luma of rows y-1, y, y+1 for the sharpening's 3×3 mean (edges repeat).
+    let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
+    frame.luma_row(0, &mut rows[0]);
+    frame.luma_row(0, &mut rows[1]);
+    let mut column = vec![0.0f32; w];
+    let layout = frame.layout;
+    for y in 0..h {
+        if y + 1 < h {
+            frame.luma_row(y + 1, &mut rows[2]);
+        } else {
+            let (done, next) = rows.split_at_mut(2);
+            next[0].clone_from(&done[1]);
         }
-    }
-    if s.sharpen > 0.0 {
-        let blurred = ops::box_blur(&luma, 1);
-        let amount = 1.5 * s.sharpen;
-        for i in 0..delta.data.len() {
-            delta.data[i] += (1.0 - skin.data[i]) * amount * (luma.data[i] - blurred.data[i]);
+        up_a.row(&coef_a, y);
+        up_b.row(&coef_b, y);
+        up_skin.row(&skin, y);
+        if sharpen > 0.0 {
+            for x in 0..w {
+                column[x] = rows[0][x] + rows[1][x] + rows[2][x];
+            }
         }
+        let row = &mut frame.data[y * frame.stride..y * frame.stride + 4 * w];
+        for (x, p) in row.chunks_exact_mut(4).enumerate() {
+            let luma = rows[1][x];
+            let m = up_skin.at(x);
+            let mut delta = up_a.at(x) * luma + up_b.at(x) + m * whiten[luma as usize];
+            if sharpen > 0.0 {
+                let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
+                let mean = (column[l] + column[x] + column[r]) / 9.0;
+                delta += (1.0 - m) * sharpen * (luma - mean);
+            }
+            for c in [layout.r, layout.g, layout.b] {
+                p[c] = pixels::to_byte(f32::from(p[c]) + delta);
+            }
+        }
+        rows.rotate_left(1);
     }
-    frame.add_luma(&delta);
 }
 
 #[cfg(test)]
