@@ -32,12 +32,21 @@ What the conversion does
     (72-1)*2+2-144 = 0.)
   * HARD_SWISH: ONNX HardSwish only exists from opset 14, so at opset 13 it is lowered to the exact
     equivalent x * HardSigmoid(x, alpha=1/6, beta=0.5) (= x * relu6(x+3)/6, as TFLite computes it).
+  * Each 2x bilinear half_pixel Resize becomes Pad(edge,1) -> Resize -> Slice. The numbers stay the
+    same, but the result no longer depends on how a runtime treats the source coordinate -0.25 at
+    the top/left border. onnxruntime clamps it; tract's Resize extrapolates. Because of the
+    squeeze-excite blocks, extrapolating there changed outputs across the whole image by up to 0.9.
+    See make_resize_border_safe().
+  * tf2onnx's transpose optimizer is taught that HardSigmoid is elementwise, so the graph is NCHW
+    inside with a single input Transpose. No-op Reshapes are dropped, and generated names are made
+    deterministic, so the output file is byte-for-byte reproducible (same sha256 on every run).
   * The result is checked: onnx.checker (full_check), only op types from ALLOWED_OPS, the ConvTranspose
     weights equal the transposed TFLite kernel, and the ONNX output matches MediaPipe's own runtime
     (a MediaPipe CalculatorGraph: ImageToTensorCalculator -> InferenceCalculator with MediaPipe's
     TfLiteCustomOpResolverCalculator -> raw output tensor) within 1e-3 on the two test photos and on
     random images, all fed as 256x144 RGB so no resampling happens inside MediaPipe, and with the exact
-    float input tensor MediaPipe built being fed to onnxruntime as well.
+    float input tensor MediaPipe built being fed to onnxruntime as well. Also checked: an ONNX variant
+    whose Resize extrapolates at the border (as tract's does) gives exactly the same output.
 
 The ONNX model keeps the TFLite layout: input "input_1" float32 [1,144,256,3] NHWC RGB 0..1, output
 "segment_back" float32 [1,144,256,1] probability (NHWC).
@@ -167,7 +176,7 @@ def register_handlers(ct_opts):
     class Convolution2DTransposeBias:  # pylint: disable=unused-variable
         @classmethod
         def version_1(cls, ctx, node, **kwargs):
-            x, w, b = node.input
+            x, w = node.input[0], node.input[1]  # input[2] = bias, used as is
             x_shape = ctx.get_shape(x)       # NHWC
             out_shape = ctx.get_shape(node.output[0])  # NHWC
             w_shape = ctx.get_shape(w)       # OHWI
@@ -197,7 +206,6 @@ def register_handlers(ct_opts):
             ctx.set_shape(t_out.output[0], out_shape)
             ctx.set_dtype(t_out.output[0], dtype)
             ctx.set_shape(node.output[0], nchw)
-            del b
 
     @tf_op("HardSwish")
     class HardSwishOpset13:  # pylint: disable=unused-variable
@@ -623,8 +631,8 @@ def iou_report(sess):
 
 
 def main():
-    # tf2onnx's optimizers iterate over sets of strings, so node/initializer names (and so the file's
-    # bytes and sha256) depend on Python's string hash seed. Pin it to get a reproducible file.
+    # Pin Python's string hash seed for a steadier tf2onnx run. It is not enough on its own: tf2onnx
+    # also iterates sets of graph objects. remove_noop_reshapes() and canonicalize_names() do the rest.
     if os.environ.get("PYTHONHASHSEED") != "0":
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)

@@ -10,12 +10,13 @@ photo's full resolution.
 What counts as the person (also in LICENSES.md):
   * the body with hair, skin, clothes and worn equipment (the astronaut's flight suit with its neck
     ring, patches, straps, connectors and glove; the cameraman's coat, shirt and gloves);
-  * a small object held in the hands and overlapping the body outline: the camcorder (with its wrist
-    strap);
-  * NOT: objects that are only carried or that stand apart from the body. These are the helmet held
-    in front of the astronaut's right side (including where it hides her arm), the tripod under the
-    camcorder (mount plate, pan bar, column, legs, including where the column passes in front of the
-    sleeve), the flag, the shuttle model and all the other background.
+  * objects the person holds or carries against the body, in front of it: the camcorder (with its
+    wrist strap) and the astronaut's helmet, held at her right side, where it hides her arm. A
+    host holding a product up to the camera should stay visible when the background is replaced;
+  * NOT: things standing on the ground or apart from the body. That is the whole tripod: its legs,
+    column, mount plate and pan bar, also where the bar is in his hand and where the column passes
+    in front of the sleeve. Also not: the flag, the shuttle model, the table, the sky, the grass and
+    the buildings.
 
 Pinned environment: same venv as assets/models/requirements.txt (opencv-python-headless==4.11.0.86,
 numpy==1.26.4, pillow==13.0.0). Run:
@@ -40,7 +41,7 @@ MAX_HOLE = 40         # enclosed background holes smaller than this (px) are fil
 SEEDS = {
     "astronaut": {
         # x0, y0, x1, y1 (inclusive-exclusive); outside = definite background
-        "rect": (10, 10, 374, 512),
+        "rect": (10, 10, 512, 512),
         "fg_strokes": [
             (8, [(175, 70), (200, 35), (240, 25), (275, 40), (290, 80)]),          # hair
             (30, [(225, 85), (225, 150)]),                                          # face
@@ -54,6 +55,8 @@ SEEDS = {
             (6, [(120, 500), (160, 505)]),                                          # purple glove
             (6, [(250, 330), (258, 490)]),                                          # white strap
             (8, [(290, 350), (320, 350)]),                                          # name tag
+            (5, [(495, 466), (500, 508)]),                                          # helmet side fitting
+            (3, [(508, 484), (509, 508)]),                                          # helmet side fitting
             (8, [(335, 290), (348, 325)]),                                          # right shoulder
             (8, [(185, 255), (215, 258), (250, 263)]),                              # inner collar fabric
             (8, [(137, 190), (148, 165), (175, 155)]),                              # inside of the neck ring
@@ -69,16 +72,21 @@ SEEDS = {
             (10, [(320, 20), (330, 110), (322, 160)]),                              # wall right of head
             (6, [(345, 175), (365, 235)]),                                          # wall by right shoulder
             (3, [(362, 290), (364, 346)]),                                          # wall strip right of the suit
+            (4, [(508, 385), (509, 440)]),                                          # backdrop right of the helmet
         ],
         "bg_polygons": [
             # wall between the chin, the neck ring and the right shoulder
             [(262, 150), (330, 140), (330, 232), (310, 232), (300, 212), (291, 196), (280, 186),
              (266, 178), (261, 168)],
-            # the helmet, inset a few pixels from its outline
-            [(287, 511), (286, 470), (290, 430), (300, 400), (312, 380), (328, 366), (345, 358),
-             (373, 354), (373, 511)],
+            # shuttle model, table and backdrop right of the person, above the helmet
+            [(368, 0), (512, 0), (512, 372), (490, 370), (470, 352), (440, 338), (400, 334),
+             (372, 336)],
         ],
-        "fg_polygons": [],
+        "fg_polygons": [
+            # the helmet she holds (black visor), inset from its white rim
+            [(296, 505), (300, 440), (320, 398), (360, 372), (420, 366), (460, 386), (478, 415),
+             (484, 450), (472, 505)],
+        ],
     },
     "camera": {
         "rect": (0, 58, 336, 512),
