@@ -123,7 +123,12 @@ fn the_chroma_key_replaces_the_screen_keeps_the_subject_and_takes_the_green_off_
     let magenta = [255, 0, 255];
     let out = run(
         "anchordeskbackground",
-        &[("mode", "colour"), ("color", "16711935"), ("temporal", "0")],
+        &[
+            ("mode", "colour"),
+            ("mask-source", "chroma-key"),
+            ("color", "16711935"),
+            ("temporal", "0"),
+        ],
         w,
         h,
         input.clone(),

@@ -9,9 +9,9 @@ use gstreamer_base::subclass::prelude::*;
 use gstreamer_video::VideoFrameExt;
 use gstreamer_video::subclass::prelude::*;
 
-use super::Mode;
 use super::compose::{self, Backdrop, Fill};
 use super::key::{self, ChromaKey};
+use super::{MaskSource, Mode};
 use crate::ops::{self, Plane};
 use crate::pixels::FrameMut;
 
@@ -26,6 +26,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 #[derive(Debug, Clone, PartialEq)]
 struct Settings {
     mode: Mode,
+    source: MaskSource,
     key: ChromaKey,
     blur_radius: u32,
     colour: u32,
@@ -40,6 +41,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             mode: Mode::Off,
+            source: MaskSource::Person,
             key: ChromaKey::default(),
             blur_radius: 24,
             colour: 0x20_20_20,
@@ -53,6 +55,8 @@ impl Default for Settings {
 #[derive(Default)]
 struct State {
     previous_mask: Option<Plane>,
+    /// Person segmentation, started on the first frame that needs it.
+    segmenter: Option<crate::segment::Worker>,
     /// The picture for `image` mode: (path, width, height) it was made for, and the pixels.
     backdrop: Option<((String, usize, usize), Backdrop)>,
     picture: Option<(String, image::RgbImage)>,
@@ -76,6 +80,40 @@ impl Background {
     fn update_passthrough(&self) {
         let off = self.settings().mode == Mode::Off;
         self.obj().set_passthrough(off);
+    }
+
+    /// The newest person mask (256×144), starting the segmentation thread on first use.
+    fn person_mask(&self, state: &mut State, view: &FrameMut<'_>) -> Result<Plane, gst::FlowError> {
+        if state.segmenter.is_none() {
+            match crate::segment::Worker::start() {
+                Ok(worker) => state.segmenter = Some(worker),
+                Err(e) => {
+                    gst::element_imp_error!(
+                        self,
+                        gst::LibraryError::Init,
+                        ("Cannot load the person segmentation model: {e}")
+                    );
+                    return Err(gst::FlowError::Error);
+                }
+            }
+        }
+        let worker = state.segmenter.as_ref().ok_or(gst::FlowError::Error)?;
+        let mut mask = worker
+            .exchange(crate::segment::input_of(view))
+            .map_err(|e| {
+                gst::element_imp_error!(
+                    self,
+                    gst::LibraryError::Failed,
+                    ("Person segmentation failed: {e}")
+                );
+                gst::FlowError::Error
+            })?;
+        // The model's probabilities are soft far into the background (0.1–0.3 is common):
+        // a steep ramp around 0.5 turns them into a clean alpha, the feather softens the rim.
+        for m in &mut mask.data {
+            *m = ops::smoothstep(0.3, 0.7, *m);
+        }
+        Ok(mask)
     }
 
     /// The picture for `image` mode, scaled to cover the frame; loaded once per path and size.
@@ -136,6 +174,11 @@ impl ObjectImpl for Background {
                 glib::ParamSpecEnum::builder_with_default("mode", d.mode)
                     .nick("Mode")
                     .blurb("What replaces the background")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("mask-source", d.source)
+                    .nick("Mask source")
+                    .blurb("What tells the person from the background")
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("key-color")
@@ -211,6 +254,7 @@ impl ObjectImpl for Background {
             let mut s = self.settings();
             match pspec.name() {
                 "mode" => s.mode = value.get().expect("type checked upstream"),
+                "mask-source" => s.source = value.get().expect("type checked upstream"),
                 "key-color" => s.key.key = rgb(value.get().expect("type checked upstream")),
                 "similarity" => s.key.similarity = value.get().expect("type checked upstream"),
                 "smoothness" => s.key.smoothness = value.get().expect("type checked upstream"),
@@ -232,6 +276,7 @@ impl ObjectImpl for Background {
         let [r, g, b] = s.key.key;
         match pspec.name() {
             "mode" => s.mode.to_value(),
+            "mask-source" => s.source.to_value(),
             "key-color" => u32::from_be_bytes([0, r, g, b]).to_value(),
             "similarity" => s.key.similarity.to_value(),
             "smoothness" => s.key.smoothness.to_value(),
@@ -297,11 +342,10 @@ impl BaseTransformImpl for Background {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        // A new stream starts without the last one's mask.
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .previous_mask = None;
+        // A new stream starts without the last one's mask; the segmentation thread ends.
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.previous_mask = None;
+        state.segmenter = None;
         Ok(())
     }
 }
@@ -325,12 +369,15 @@ impl VideoFilterImpl for Background {
         };
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
 
-        // The key at half size: a quarter of the work, and edges are feathered anyway.
-        let mut mask = key::mask(&view, &settings.key, 2);
+        let mut mask = match settings.source {
+            // The key at half size: a quarter of the work, and edges are feathered anyway.
+            MaskSource::ChromaKey => key::mask(&view, &settings.key, 2),
+            MaskSource::Person => self.person_mask(&mut state, &view)?,
+        };
         if let Some(previous) = state
             .previous_mask
             .as_ref()
-            .filter(|p| p.w == width && p.h == height)
+            .filter(|p| p.w == mask.w && p.h == mask.h)
         {
             let keep = settings.temporal.clamp(0.0, 1.0);
             for (m, p) in mask.data.iter_mut().zip(&previous.data) {
@@ -341,7 +388,10 @@ impl VideoFilterImpl for Background {
         if settings.feather > 0 {
             mask = ops::box_blur(&mask, (settings.feather as usize).div_ceil(2));
         }
-        let despill = key::Despill::new(&settings.key, layout);
+        let despill = match settings.source {
+            MaskSource::ChromaKey => key::Despill::new(&settings.key, layout),
+            MaskSource::Person => None,
+        };
 
         let colour = rgb(settings.colour);
         match settings.mode {

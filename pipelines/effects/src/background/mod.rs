@@ -1,6 +1,7 @@
 //! `anchordeskbackground`: replaces what is behind the person with a blur of the frame, a
-//! picture or a colour. The person is told from the background by a chroma key ([`key`]),
-//! with the mask smoothed over time against flicker and feathered at its edge.
+//! picture or a colour. The person is told from the background by person segmentation
+//! ([`crate::segment`], on a thread of its own) or by a chroma key ([`key`]), the mask
+//! smoothed over time against flicker and feathered at its edge.
 
 use gstreamer as gst;
 use gstreamer::glib;
@@ -28,6 +29,18 @@ pub enum Mode {
     Image,
     #[enum_value(name = "A colour behind the person", nick = "colour")]
     Colour,
+}
+
+/// What tells the person from the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstAnchordeskMaskSource")]
+pub enum MaskSource {
+    #[default]
+    #[enum_value(name = "Person segmentation (any background)", nick = "person")]
+    Person,
+    #[enum_value(name = "Chroma key (green or blue screen)", nick = "chroma-key")]
+    ChromaKey,
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
