@@ -48,6 +48,7 @@ pub fn init() -> Result<()> {
         gstreamer::init().map_err(|e| Error::Init(e.to_string()))?;
         gstrswebrtc::plugin_register_static()
             .and_then(|()| gstrsrtp::plugin_register_static())
+            .and_then(|()| gstanchordesk::register_static())
             .map_err(|e| Error::Init(format!("registering gst-plugins-rs: {e}")))
     })
     .clone()
@@ -65,6 +66,7 @@ fn package_for(element: &str) -> &'static str {
         | "volume" => "gstreamer1.0-plugins-base",
         "avenc_aac" => "gstreamer1.0-libav",
         "whipclientsink" => "built in (gst-plugin-webrtc)",
+        "anchordeskbeauty" | "anchordeskbackground" => "built in (anchordesk-effects)",
         _ => "gstreamer1.0-plugins-good",
     }
 }

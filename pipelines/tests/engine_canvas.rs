@@ -27,6 +27,7 @@ fn layer(id: &str, source: Source, x: i32, y: i32, width: u32, height: u32) -> L
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
+        effects: Default::default(),
     }
 }
 
@@ -343,4 +344,66 @@ fn engines_started_together_all_compose_frames() {
             engine.shutdown();
         }
     }
+}
+
+#[test]
+fn camera_effects_switch_on_live_on_the_running_camera() {
+    use anchordesk_pipelines::scene::{Background, BackgroundMode, MaskSource};
+    let mut camera = layer(
+        "camera",
+        Source::Camera {
+            device: "test".into(),
+            mode: None,
+        },
+        0,
+        0,
+        1280,
+        720,
+    );
+    let engine = start(vec![camera.clone()]);
+    let orange = |frame: &RgbaImage| {
+        frame
+            .pixels
+            .chunks_exact(4)
+            .filter(|p| close([p[0], p[1], p[2], p[3]], [255, 128, 0]))
+            .count()
+    };
+    assert_eq!(orange(&settled_frame(&engine)), 0);
+
+    // The test camera's SMPTE bars include a full green one: key it out, put orange behind.
+    camera.effects.background = Background {
+        mode: BackgroundMode::Colour,
+        source: MaskSource::ChromaKey,
+        key_colour: "#00FF00".into(),
+        similarity: 0.1,
+        colour: "#FF8000".into(),
+        ..Background::default()
+    };
+    camera.effects.beauty.smooth = 0.5;
+    engine
+        .set_scenes(scenes(vec![camera.clone()]), Transition::Cut)
+        .unwrap();
+    // The change reaches the preview a few frames later (queues, the preview's own rate).
+    let until = |done: &dyn Fn(usize) -> bool| {
+        (0..10)
+            .map(|_| orange(&settled_frame(&engine)))
+            .find(|n| done(*n))
+    };
+    let keyed = until(&|n| n > 0).unwrap_or(0);
+    // One bar of seven across the top two thirds of the picture.
+    assert!(keyed > 1280 * 720 / 16, "{keyed} orange pixels");
+    assert!(
+        engine
+            .stats()
+            .borrow()
+            .layers
+            .iter()
+            .all(|l| l.problem.is_none())
+    );
+
+    camera.effects = Default::default();
+    engine
+        .set_scenes(scenes(vec![camera]), Transition::Cut)
+        .unwrap();
+    assert_eq!(until(&|n| n == 0), Some(0), "off again");
 }

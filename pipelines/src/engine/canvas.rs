@@ -248,6 +248,14 @@ fn update_in_place(node: &mut LayerNode, layer: &Layer, zorder: u32) {
             _ => {}
         }
     }
+    if node.layer.effects != layer.effects
+        && let (Some(beauty), Some(background)) = (
+            node.source.bin.by_name("beauty"),
+            node.source.bin.by_name("background"),
+        )
+    {
+        sources::configure_effects(&beauty, &background, &layer.effects);
+    }
     if node.layer.crop != layer.crop
         && let Some(cropper) = node.source.bin.by_name("crop")
     {

@@ -10,7 +10,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use crate::scene::{Canvas, Crop, Layer, Rgba, Source};
+use crate::scene::{
+    BackgroundMode, Beauty, Canvas, Crop, Effects, Layer, MaskSource, Rgba, Source,
+};
 use crate::{Error, Result, make};
 
 /// A CJK-capable family (Debian's fonts-noto-cjk) so Chinese titles never show as boxes.
@@ -117,7 +119,9 @@ fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
             let (w, h, fps) = mode.map_or((1280, 720, canvas.fps), |m| {
                 (m.width as i32, m.height as i32, m.fps)
             });
-            vec![src, filter_element(&raw_caps(w, h, fps, None))?]
+            let mut chain = vec![src, filter_element(&raw_caps(w, h, fps, None))?];
+            chain.extend(camera_effects(&layer.effects)?);
+            chain
         }
         Source::Camera { device, mode } => {
             open_camera(device)?;
@@ -130,11 +134,9 @@ fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
                     .field("height", mode.height as i32)
                     .field("framerate", gst::Fraction::new(mode.fps as i32, 1));
             }
-            vec![
-                src,
-                filter_element(&caps.build())?,
-                element("videoconvert")?,
-            ]
+            let mut chain = vec![src, filter_element(&caps.build())?];
+            chain.extend(camera_effects(&layer.effects)?);
+            chain
         }
         Source::Screen { display, window } => {
             let src = element("ximagesrc")?;
@@ -233,6 +235,64 @@ pub fn set_crop(cropper: &gst::Element, crop: &Crop) {
     cropper.set_property("right", crop.right as i32);
     cropper.set_property("bottom", crop.bottom as i32);
     cropper.set_property("left", crop.left as i32);
+}
+
+/// Beauty and background after a camera, always (each passes buffers through untouched while
+/// off), so effects can be switched on live without reopening the camera. They work on RGBA.
+fn camera_effects(effects: &Effects) -> Result<Vec<gst::Element>, String> {
+    let rgba = gst::Caps::builder("video/x-raw")
+        .field("format", "RGBA")
+        .build();
+    let beauty = make("anchordeskbeauty", Some("beauty")).map_err(|e| e.to_string())?;
+    let background = make("anchordeskbackground", Some("background")).map_err(|e| e.to_string())?;
+    configure_effects(&beauty, &background, effects);
+    Ok(vec![
+        element("videoconvert")?,
+        filter_element(&rgba)?,
+        beauty,
+        background,
+    ])
+}
+
+/// Sets the effect elements to `effects` (also while playing).
+pub fn configure_effects(beauty: &gst::Element, background: &gst::Element, effects: &Effects) {
+    let Beauty {
+        smooth,
+        whiten,
+        sharpen,
+    } = effects.beauty;
+    beauty.set_property("smooth", smooth as f32);
+    beauty.set_property("whiten", whiten as f32);
+    beauty.set_property("sharpen", sharpen as f32);
+    let b = &effects.background;
+    let rgb =
+        |colour: &str| Rgba::parse(colour).map_or(0, |c| u32::from_be_bytes([0, c.r, c.g, c.b]));
+    background.set_property_from_str(
+        "mode",
+        match b.mode {
+            BackgroundMode::Off => "off",
+            BackgroundMode::Blur => "blur",
+            BackgroundMode::Image => "image",
+            BackgroundMode::Colour => "colour",
+        },
+    );
+    background.set_property_from_str(
+        "mask-source",
+        match b.source {
+            MaskSource::Person => "person",
+            MaskSource::ChromaKey => "chroma-key",
+        },
+    );
+    background.set_property("key-color", rgb(&b.key_colour));
+    background.set_property("similarity", b.similarity as f32);
+    background.set_property("smoothness", b.smoothness as f32);
+    background.set_property("spill", b.spill as f32);
+    background.set_property("blur-radius", b.blur_radius);
+    background.set_property("color", rgb(&b.colour));
+    background.set_property(
+        "image-location",
+        b.image.as_ref().map(|p| p.to_string_lossy().into_owned()),
+    );
 }
 
 fn element(factory: &str) -> Result<gst::Element, String> {

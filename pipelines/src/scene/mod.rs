@@ -73,6 +73,90 @@ pub struct Layer {
     pub opacity: f64,
     #[serde(default = "yes")]
     pub visible: bool,
+    /// Beauty and virtual background; camera layers only, changeable live.
+    #[serde(default, skip_serializing_if = "Effects::is_off")]
+    pub effects: Effects,
+}
+
+/// A camera layer's effects (`anchordeskbeauty` and `anchordeskbackground`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Effects {
+    pub beauty: Beauty,
+    pub background: Background,
+}
+
+impl Effects {
+    pub fn is_off(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Strengths 0.0–1.0; all 0 leaves the picture untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Beauty {
+    pub smooth: f64,
+    pub whiten: f64,
+    pub sharpen: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackgroundMode {
+    #[default]
+    Off,
+    Blur,
+    Image,
+    Colour,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskSource {
+    /// Person segmentation: any background.
+    #[default]
+    Person,
+    /// A green (or blue) screen.
+    ChromaKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Background {
+    pub mode: BackgroundMode,
+    pub source: MaskSource,
+    /// The screen's colour, `#RRGGBB`.
+    pub key_colour: String,
+    /// 0.0–1.0 (chroma distance under which a pixel is background).
+    pub similarity: f64,
+    /// 0.0–1.0 (soft band above `similarity`).
+    pub smoothness: f64,
+    /// 0.0–1.0 (how much of the key's tint kept pixels lose).
+    pub spill: f64,
+    /// Pixels, 1–256 (mode blur).
+    pub blur_radius: u32,
+    /// `#RRGGBB` (mode colour).
+    pub colour: String,
+    /// A PNG, JPEG or WebP, scaled to fill (mode image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<PathBuf>,
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Self {
+            mode: BackgroundMode::Off,
+            source: MaskSource::Person,
+            key_colour: "#00B140".into(),
+            similarity: 0.16,
+            smoothness: 0.08,
+            spill: 0.7,
+            blur_radius: 24,
+            colour: "#202020".into(),
+            image: None,
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -256,6 +340,7 @@ impl SceneCollection {
                     crop: Crop::default(),
                     opacity: 1.0,
                     visible: true,
+                    effects: Effects::default(),
                 }],
             }],
             active_scene: None,

@@ -188,3 +188,63 @@ fn the_test_pattern_collection_is_valid() {
     };
     SceneCollection::test_pattern(canvas).validate().unwrap();
 }
+
+#[test]
+fn camera_effects_round_trip_and_are_checked() {
+    let mut collection = SceneCollection::test_pattern(Canvas {
+        width: 1280,
+        height: 720,
+        fps: 30,
+    });
+    let layer = &mut collection.scenes[0].layers[0];
+    layer.effects.beauty.smooth = 0.6;
+    layer.effects.background.mode = BackgroundMode::Blur;
+    let json = serde_json::to_value(&collection).unwrap();
+    assert_eq!(
+        json["scenes"][0]["layers"][0]["effects"]["beauty"]["smooth"],
+        0.6
+    );
+    assert_eq!(
+        json["scenes"][0]["layers"][0]["effects"]["background"]["mode"],
+        "blur"
+    );
+    let back: SceneCollection = serde_json::from_value(json).unwrap();
+    assert_eq!(back, collection);
+    back.validate().unwrap();
+    // Layers without effects do not write the key at all.
+    let plain = SceneCollection::test_pattern(Canvas {
+        width: 1280,
+        height: 720,
+        fps: 30,
+    });
+    assert!(
+        serde_json::to_value(&plain).unwrap()["scenes"][0]["layers"][0]
+            .get("effects")
+            .is_none()
+    );
+
+    let field = |edit: &dyn Fn(&mut Layer)| {
+        let mut c = collection.clone();
+        edit(&mut c.scenes[0].layers[0]);
+        c.validate().unwrap_err().field
+    };
+    assert_eq!(
+        field(&|l| l.effects.beauty.smooth = 1.5),
+        "scenes[0].layers[0].effects.beauty.smooth"
+    );
+    assert_eq!(
+        field(&|l| l.effects.background.key_colour = "green".into()),
+        "scenes[0].layers[0].effects.background.key_colour"
+    );
+    assert_eq!(
+        field(&|l| l.effects.background.mode = BackgroundMode::Image),
+        "scenes[0].layers[0].effects.background.image"
+    );
+    assert_eq!(
+        field(&|l| l.source = Source::Colour {
+            colour: "#000000".into()
+        }),
+        "scenes[0].layers[0].effects",
+        "effects belong to cameras"
+    );
+}

@@ -2,7 +2,10 @@
 
 use std::collections::HashSet;
 
-use super::{CANVAS_FPS, CANVAS_SIZES, Layer, Rgba, SCENE_VERSION, SceneCollection, Source};
+use super::{
+    BackgroundMode, CANVAS_FPS, CANVAS_SIZES, Effects, Layer, Rgba, SCENE_VERSION, SceneCollection,
+    Source,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -147,7 +150,53 @@ impl Layer {
                 "must be between 0.0 and 1.0",
             ));
         }
-        self.source.validate(&format!("{at}.source"))
+        self.source.validate(&format!("{at}.source"))?;
+        if !self.effects.is_off() {
+            if !matches!(self.source, Source::Camera { .. }) {
+                return Err(SceneError::new(
+                    format!("{at}.effects"),
+                    "beauty and background apply to camera layers only",
+                ));
+            }
+            self.effects.validate(&format!("{at}.effects"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Effects {
+    fn validate(&self, at: &str) -> Result<(), SceneError> {
+        let b = &self.background;
+        for (name, value) in [
+            ("beauty.smooth", self.beauty.smooth),
+            ("beauty.whiten", self.beauty.whiten),
+            ("beauty.sharpen", self.beauty.sharpen),
+            ("background.similarity", b.similarity),
+            ("background.smoothness", b.smoothness),
+            ("background.spill", b.spill),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(SceneError::new(
+                    format!("{at}.{name}"),
+                    "must be between 0.0 and 1.0",
+                ));
+            }
+        }
+        if !(1..=256).contains(&b.blur_radius) {
+            return Err(SceneError::new(
+                format!("{at}.background.blur_radius"),
+                "must be between 1 and 256",
+            ));
+        }
+        check_colour(&b.key_colour, &format!("{at}.background.key_colour"))?;
+        check_colour(&b.colour, &format!("{at}.background.colour"))?;
+        if b.mode == BackgroundMode::Image && b.image.is_none() {
+            return Err(SceneError::new(
+                format!("{at}.background.image"),
+                "mode image needs a picture",
+            ));
+        }
+        Ok(())
     }
 }
 
