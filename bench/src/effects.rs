@@ -14,6 +14,7 @@ use gstanchordesk::background::key::{self, ChromaKey};
 use gstanchordesk::beauty::filter::{self, Strengths};
 use gstanchordesk::ops;
 use gstanchordesk::pixels::{FrameMut, Layout};
+use gstanchordesk::segment::{self, Segmenter};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use serde_json::{Value, json};
@@ -116,18 +117,63 @@ fn main() -> Result<()> {
     gstanchordesk::register_static().context("registering the effects")?;
     let chroma = ChromaKey::default();
 
+    // Person segmentation: the inference (on its own thread in the element) and what the
+    // video thread does per frame (the model's input, then compositing with the newest mask).
+    let segmenter = Segmenter::new().map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut sizes = Vec::new();
+    let mut inference = Vec::new();
     for (w, h) in [(1280usize, 720usize), (1920, 1080)] {
         let frame = studio_frame(w, h);
+        let mut copy = frame.clone();
+        let view = FrameMut {
+            data: &mut copy,
+            width: w,
+            height: h,
+            stride: 4 * w,
+            layout: Layout::RGBX,
+        };
+        let input = segment::input_of(&view);
+        let person = segmenter
+            .run(input.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for _ in 0..frames.min(30) {
+            let start = Instant::now();
+            segmenter
+                .run(input.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            inference.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
         let beauty = time_per_frame(&frame, w, h, frames, &|v| filter::apply(v, STRENGTHS));
         let background = time_per_frame(&frame, w, h, frames, &|v| background_step(v, &chroma));
+        let background_person = time_per_frame(&frame, w, h, frames, &|v| {
+            let _ = segment::input_of(v);
+            compose::compose(v, &person, Fill::Blur(24), None);
+        });
         let chain = time_per_frame(&frame, w, h, frames, &|v| {
             filter::apply(v, STRENGTHS);
             background_step(v, &chroma);
         });
-        println!("{w}x{h}: beauty {beauty}, background {background}, chain {chain}");
-        sizes.push(json!({ "width": w, "height": h, "beauty": beauty, "background_chroma_blur": background, "chain": chain }));
+        let chain_person = time_per_frame(&frame, w, h, frames, &|v| {
+            filter::apply(v, STRENGTHS);
+            let _ = segment::input_of(v);
+            compose::compose(v, &person, Fill::Blur(24), None);
+        });
+        println!(
+            "{w}x{h}: beauty {beauty}, background {background}, person {background_person}, chain {chain}, chain with person {chain_person}"
+        );
+        sizes.push(json!({
+            "width": w, "height": h, "beauty": beauty,
+            "background_chroma_blur": background, "background_person_blur_video_thread": background_person,
+            "chain": chain, "chain_person_video_thread": chain_person,
+        }));
     }
+    inference.sort_by(f64::total_cmp);
+    let inference_ms = json!({
+        "mean_ms": inference.iter().sum::<f64>() / inference.len() as f64,
+        "p50_ms": inference[inference.len() / 2],
+        "p95_ms": inference[inference.len() * 95 / 100],
+    });
+    println!("segmentation inference (256x144): {inference_ms}");
 
     let chain =
         "anchordeskbeauty smooth=0.7 whiten=0.3 sharpen=0.3 ! anchordeskbackground mode=blur ! ";
@@ -149,6 +195,7 @@ fn main() -> Result<()> {
             feather 2, despill, blur 24 px; pipeline: videotestsrc is-live 30 fps RGBA ! effects ! fakesink sync=true, \
             CPU of this process over {seconds} s after 2 s, baseline the same pipeline without effects"),
         "sizes": sizes,
+        "segmentation_inference_256x144": inference_ms,
         "pipeline_720p30_cpu_percent": with_effects,
         "pipeline_720p30_baseline_cpu_percent": baseline,
         "target": format!("chain at 720p <= {TARGET_CHAIN_720P_MS} ms/frame on one core"),
