@@ -87,6 +87,7 @@ bench: deps-run ui
 	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
 	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20
 	$(CARGO) run --release -p anchordesk-bench --bin abr
+	$(CARGO) run --release -p anchordesk-bench --bin effects
 	$(MAKE) bench-viewer
 
 # The viewer page in Chromium against the release relay: first frame over WHEP and HLS, bundle

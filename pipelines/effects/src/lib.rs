@@ -30,6 +30,21 @@ pub(crate) fn rgb_caps() -> gst::Caps {
         .build()
 }
 
+/// The always-present `src` and `sink` pads of both elements, with [`rgb_caps`].
+pub(crate) fn pad_templates() -> Vec<gst::PadTemplate> {
+    let caps = rgb_caps();
+    [
+        ("src", gst::PadDirection::Src),
+        ("sink", gst::PadDirection::Sink),
+    ]
+    .into_iter()
+    .map(|(name, direction)| {
+        gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps)
+            .expect("valid template")
+    })
+    .collect()
+}
+
 /// Where red, green and blue sit in a pixel of this format.
 pub(crate) fn layout_of(format: gstreamer_video::VideoFormat) -> Option<pixels::Layout> {
     use gstreamer_video::VideoFormat as F;

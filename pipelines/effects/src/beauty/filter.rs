@@ -57,20 +57,7 @@ pub fn apply(frame: &mut FrameMut<'_>, s: Strengths) {
         let radius = (smoothing_radius(w, h) / SCALE).max(1);
         // Variance below eps counts as texture to flatten: σ ≈ 20 levels at full strength.
         let eps = (20.0 * s.smooth).powi(2);
-        let mean = ops::box_blur(&luma, radius);
-        let squares = Plane {
-            w: qw,
-            h: qh,
-            data: luma.data.iter().map(|v| v * v).collect(),
-        };
-        let mean_sq = ops::box_blur(&squares, radius);
-        let (mut a, mut b) = (Plane::new(qw, qh), Plane::new(qw, qh));
-        for i in 0..qw * qh {
-            let var = (mean_sq.data[i] - mean.data[i] * mean.data[i]).max(0.0);
-            a.data[i] = var / (var + eps);
-            b.data[i] = (1.0 - a.data[i]) * mean.data[i];
-        }
-        let (a, b) = (ops::box_blur(&a, radius), ops::box_blur(&b, radius));
+        let (a, b) = ops::guided_coefficients(&luma, radius, eps);
         let k = s.smooth.min(1.0);
         for i in 0..qw * qh {
             coef_a.data[i] = skin.data[i] * k * (a.data[i] - 1.0);
