@@ -106,81 +106,96 @@ pub fn input_of(frame: &FrameMut<'_>) -> Vec<f32> {
 struct Exchange {
     /// The newest picture waiting for inference (an older one is dropped unrun).
     pending: Option<Vec<f32>>,
-    /// The newest mask, and how many have been made.
+    /// The newest mask.
     mask: Option<Plane>,
-    made: u64,
     stop: bool,
+    /// Why segmentation stopped for good (the model did not load, or inference failed or
+    /// panicked); the thread has ended.
     failed: Option<String>,
 }
 
-/// Segmentation on its own thread.
+/// What [`Worker::exchange`] has for the frame.
+#[derive(Debug)]
+pub enum Newest {
+    /// The newest mask (possibly a few frames old).
+    Mask(Plane),
+    /// None yet: the model is loading or the first inference runs.
+    NotYet,
+    /// Segmentation stopped for good, with why.
+    Failed(String),
+}
+
+/// Segmentation on its own thread: the model loads there, inference runs there, and the video
+/// thread never waits for either.
 pub struct Worker {
     shared: Arc<(Mutex<Exchange>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+fn run_worker(shared: &(Mutex<Exchange>, Condvar)) -> Result<(), String> {
+    let (lock, wake) = shared;
+    let segmenter = Segmenter::new().map_err(|e| format!("cannot load the model: {e}"))?;
+    loop {
+        let input = {
+            let mut x = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while x.pending.is_none() && !x.stop {
+                x = wake.wait(x).unwrap_or_else(|p| p.into_inner());
+            }
+            match x.pending.take() {
+                Some(input) if !x.stop => input,
+                _ => return Ok(()),
+            }
+        };
+        let mask = segmenter
+            .run(input)
+            .map_err(|e| format!("inference failed: {e}"))?;
+        if mask.data.len() != INPUT_W * INPUT_H {
+            return Err(format!(
+                "the model gave {} values, not {}",
+                mask.data.len(),
+                INPUT_W * INPUT_H
+            ));
+        }
+        let mut x = lock.lock().unwrap_or_else(|p| p.into_inner());
+        x.mask = Some(mask);
+    }
+}
+
 impl Worker {
-    pub fn start() -> TractResult<Self> {
-        let segmenter = Segmenter::new()?;
+    pub fn start() -> Result<Self, String> {
         let shared = Arc::new((Mutex::new(Exchange::default()), Condvar::new()));
         let inner = shared.clone();
         let thread = std::thread::Builder::new()
             .name("anchordesk-segment".into())
             .spawn(move || {
-                let (lock, wake) = &*inner;
-                loop {
-                    let input = {
-                        let mut x = lock.lock().unwrap_or_else(|p| p.into_inner());
-                        while x.pending.is_none() && !x.stop {
-                            x = wake.wait(x).unwrap_or_else(|p| p.into_inner());
-                        }
-                        if x.stop {
-                            return;
-                        }
-                        x.pending.take().expect("checked above")
-                    };
-                    let result = segmenter.run(input);
-                    let mut x = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    match result {
-                        Ok(mask) => {
-                            x.mask = Some(mask);
-                            x.made += 1;
-                        }
-                        Err(e) => x.failed = Some(e.to_string()),
-                    }
-                    wake.notify_all();
+                // A panic in tract must not leave the video thread with a silent mask forever.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_worker(&inner)))
+                        .unwrap_or_else(|_| Err("the segmentation thread panicked".to_owned()));
+                if let Err(why) = outcome {
+                    inner.0.lock().unwrap_or_else(|p| p.into_inner()).failed = Some(why);
                 }
             })
-            .map_err(|e| {
-                tract_onnx::prelude::TractError::msg(format!(
-                    "cannot start the segmentation thread: {e}"
-                ))
-            })?;
+            .map_err(|e| format!("cannot start the segmentation thread: {e}"))?;
         Ok(Self {
             shared,
             thread: Some(thread),
         })
     }
 
-    /// Hands over the newest picture; returns the newest mask, waiting for one only if none
-    /// was ever made (the first frame). An inference error is returned once.
-    pub fn exchange(&self, input: Vec<f32>) -> Result<Plane, String> {
+    /// Hands over the newest picture and returns what there is now, without waiting.
+    pub fn exchange(&self, input: Vec<f32>) -> Newest {
         let (lock, wake) = &*self.shared;
         let mut x = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(why) = &x.failed {
+            return Newest::Failed(why.clone());
+        }
         x.pending = Some(input);
         wake.notify_all();
-        while x.mask.is_none() && x.failed.is_none() {
-            x = wake.wait(x).unwrap_or_else(|p| p.into_inner());
+        match &x.mask {
+            Some(mask) => Newest::Mask(mask.clone()),
+            None => Newest::NotYet,
         }
-        if let Some(error) = x.failed.take() {
-            return Err(error);
-        }
-        Ok(x.mask.clone().expect("checked above"))
-    }
-
-    /// Masks made so far.
-    pub fn made(&self) -> u64 {
-        self.shared.0.lock().unwrap_or_else(|p| p.into_inner()).made
     }
 }
 

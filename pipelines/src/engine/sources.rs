@@ -265,17 +265,24 @@ pub fn configure_effects(beauty: &gst::Element, background: &gst::Element, effec
     beauty.set_property("whiten", whiten as f32);
     beauty.set_property("sharpen", sharpen as f32);
     let b = &effects.background;
+    // Off goes first and on goes last: a frame between two of these calls never runs a
+    // half-set background (say blur with the person source when the chroma key was asked for).
+    let set_mode = || {
+        background.set_property_from_str(
+            "mode",
+            match b.mode {
+                BackgroundMode::Off => "off",
+                BackgroundMode::Blur => "blur",
+                BackgroundMode::Image => "image",
+                BackgroundMode::Colour => "colour",
+            },
+        )
+    };
+    if b.mode == BackgroundMode::Off {
+        set_mode();
+    }
     let rgb =
         |colour: &str| Rgba::parse(colour).map_or(0, |c| u32::from_be_bytes([0, c.r, c.g, c.b]));
-    background.set_property_from_str(
-        "mode",
-        match b.mode {
-            BackgroundMode::Off => "off",
-            BackgroundMode::Blur => "blur",
-            BackgroundMode::Image => "image",
-            BackgroundMode::Colour => "colour",
-        },
-    );
     background.set_property_from_str(
         "mask-source",
         match b.source {
@@ -293,6 +300,9 @@ pub fn configure_effects(beauty: &gst::Element, background: &gst::Element, effec
         "image-location",
         b.image.as_ref().map(|p| p.to_string_lossy().into_owned()),
     );
+    if b.mode != BackgroundMode::Off {
+        set_mode();
+    }
 }
 
 fn element(factory: &str) -> Result<gst::Element, String> {

@@ -57,6 +57,12 @@ struct State {
     previous_mask: Option<Plane>,
     /// Person segmentation, started on the first frame that needs it.
     segmenter: Option<crate::segment::Worker>,
+    /// It failed (warned once); not retried until the element restarts.
+    segmentation_failed: bool,
+    /// The mask source and frame size `previous_mask` belongs to.
+    previous_kind: Option<(MaskSource, usize, usize)>,
+    /// A background picture that could not be read: not retried until the path changes.
+    unreadable: Option<String>,
     /// The picture for `image` mode: (path, width, height) it was made for, and the pixels.
     backdrop: Option<((String, usize, usize), Backdrop)>,
     picture: Option<(String, image::RgbImage)>,
@@ -83,37 +89,47 @@ impl Background {
     }
 
     /// The newest person mask (256×144), starting the segmentation thread on first use.
-    fn person_mask(&self, state: &mut State, view: &FrameMut<'_>) -> Result<Plane, gst::FlowError> {
+    /// The newest person mask (256×144), starting the segmentation thread on first use.
+    /// `None` while the model loads, and for good once segmentation failed (warned once):
+    /// the camera stays on air, unchanged, rather than the layer failing.
+    fn person_mask(&self, state: &mut State, view: &FrameMut<'_>) -> Option<Plane> {
+        if state.segmentation_failed {
+            return None;
+        }
         if state.segmenter.is_none() {
             match crate::segment::Worker::start() {
                 Ok(worker) => state.segmenter = Some(worker),
                 Err(e) => {
-                    gst::element_imp_error!(
-                        self,
-                        gst::LibraryError::Init,
-                        ("Cannot load the person segmentation model: {e}")
-                    );
-                    return Err(gst::FlowError::Error);
+                    self.segmentation_stopped(state, &e);
+                    return None;
                 }
             }
         }
-        let worker = state.segmenter.as_ref().ok_or(gst::FlowError::Error)?;
-        let mut mask = worker
-            .exchange(crate::segment::input_of(view))
-            .map_err(|e| {
-                gst::element_imp_error!(
-                    self,
-                    gst::LibraryError::Failed,
-                    ("Person segmentation failed: {e}")
-                );
-                gst::FlowError::Error
-            })?;
+        let worker = state.segmenter.as_ref()?;
+        let mut mask = match worker.exchange(crate::segment::input_of(view)) {
+            crate::segment::Newest::Mask(mask) => mask,
+            crate::segment::Newest::NotYet => return None,
+            crate::segment::Newest::Failed(why) => {
+                self.segmentation_stopped(state, &why);
+                return None;
+            }
+        };
         // The model's probabilities are soft far into the background (0.1–0.3 is common):
         // a steep ramp around 0.5 turns them into a clean alpha, the feather softens the rim.
         for m in &mut mask.data {
             *m = ops::smoothstep(0.3, 0.7, *m);
         }
-        Ok(mask)
+        Some(mask)
+    }
+
+    fn segmentation_stopped(&self, state: &mut State, why: &str) {
+        gst::element_imp_warning!(
+            self,
+            gst::LibraryError::Failed,
+            ("Person segmentation is off: {why}. The camera is shown without a virtual background.")
+        );
+        state.segmentation_failed = true;
+        state.segmenter = None;
     }
 
     /// The picture for `image` mode, scaled to cover the frame; loaded once per path and size.
@@ -125,11 +141,15 @@ impl Background {
         h: usize,
     ) -> Option<&'a Backdrop> {
         let wanted = (path.to_owned(), w, h);
+        if state.unreadable.as_deref() == Some(path) {
+            return None;
+        }
         if state.backdrop.as_ref().map(|(k, _)| k) != Some(&wanted) {
             if state.picture.as_ref().map(|(p, _)| p.as_str()) != Some(path) {
                 match image::open(path) {
                     Ok(picture) => state.picture = Some((path.to_owned(), picture.to_rgb8())),
                     Err(e) => {
+                        state.unreadable = Some(path.to_owned());
                         gst::element_imp_warning!(
                             self,
                             gst::ResourceError::OpenRead,
@@ -324,10 +344,8 @@ impl BaseTransformImpl for Background {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        // A new stream starts without the last one's mask; the segmentation thread ends.
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.previous_mask = None;
-        state.segmenter = None;
+        // A new stream starts afresh: no old mask, no segmentation thread, failures retried.
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = State::default();
         Ok(())
     }
 }
@@ -349,13 +367,26 @@ impl VideoFilterImpl for Background {
             stride,
             layout,
         };
+        if settings.mode == Mode::Off {
+            return Ok(gst::FlowSuccess::Ok);
+        }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
 
         let mut mask = match settings.source {
             // The key at half size: a quarter of the work, and edges are feathered anyway.
             MaskSource::ChromaKey => key::mask(&view, &settings.key, 2),
-            MaskSource::Person => self.person_mask(&mut state, &view)?,
+            MaskSource::Person => match self.person_mask(&mut state, &view) {
+                Some(mask) => mask,
+                // No mask yet (or none to be had): the frame goes out as it came.
+                None => return Ok(gst::FlowSuccess::Ok),
+            },
         };
+        // Smoothing over time only between masks of the same source and frame size.
+        let kind = Some((settings.source, width, height));
+        if state.previous_kind != kind {
+            state.previous_mask = None;
+            state.previous_kind = kind;
+        }
         if let Some(previous) = state
             .previous_mask
             .as_ref()
@@ -368,7 +399,9 @@ impl VideoFilterImpl for Background {
         }
         state.previous_mask = Some(mask.clone());
         if settings.feather > 0 {
-            mask = ops::box_blur(&mask, (settings.feather as usize).div_ceil(2));
+            // `feather` is in frame pixels; the mask is smaller.
+            let radius = (settings.feather as f32 * mask.w as f32 / width as f32).round() as usize;
+            mask = ops::box_blur(&mask, radius.max(1));
         }
         let despill = match settings.source {
             MaskSource::ChromaKey => key::Despill::new(&settings.key, layout),
