@@ -19,14 +19,6 @@ impl Plane {
         }
     }
 
-    pub fn filled(w: usize, h: usize, value: f32) -> Self {
-        Self {
-            w,
-            h,
-            data: vec![value; w * h],
-        }
-    }
-
     #[inline]
     pub fn at(&self, x: usize, y: usize) -> f32 {
         self.data[y * self.w + x]
@@ -150,23 +142,6 @@ impl Upsampler {
     }
 }
 
-/// Half size (rounded up), each value the mean of its 2×2 block (odd edges reuse the last column/row).
-pub fn downsample2(src: &Plane) -> Plane {
-    let (w, h) = (src.w.div_ceil(2), src.h.div_ceil(2));
-    let mut out = Plane::new(w, h);
-    for y in 0..h {
-        let y0 = 2 * y;
-        let y1 = (y0 + 1).min(src.h - 1);
-        for x in 0..w {
-            let x0 = 2 * x;
-            let x1 = (x0 + 1).min(src.w - 1);
-            out.data[y * w + x] =
-                0.25 * (src.at(x0, y0) + src.at(x1, y0) + src.at(x0, y1) + src.at(x1, y1));
-        }
-    }
-    out
-}
-
 /// Bilinear resize to `w`×`h` (pixel centres aligned).
 pub fn resize(src: &Plane, w: usize, h: usize) -> Plane {
     if src.w == w && src.h == h {
@@ -223,21 +198,6 @@ pub fn guided_coefficients(src: &Plane, r: usize, eps: f32) -> (Plane, Plane) {
     (box_blur(&a, r), box_blur(&b, r))
 }
 
-/// The guided filter applied: `a·I + b` (see [`guided_coefficients`]).
-pub fn guided_self(src: &Plane, r: usize, eps: f32) -> Plane {
-    let (a, b) = guided_coefficients(src, r, eps);
-    Plane {
-        w: src.w,
-        h: src.h,
-        data: src
-            .data
-            .iter()
-            .zip(a.data.iter().zip(&b.data))
-            .map(|(i, (a, b))| a * i + b)
-            .collect(),
-    }
-}
-
 /// Hermite step from 0 at `lo` to 1 at `hi`.
 #[inline]
 pub fn smoothstep(lo: f32, hi: f32, x: f32) -> f32 {
@@ -251,6 +211,21 @@ pub fn smoothstep(lo: f32, hi: f32, x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The guided filter applied: `a·I + b` (see [`guided_coefficients`]).
+    fn guided_self(src: &Plane, r: usize, eps: f32) -> Plane {
+        let (a, b) = guided_coefficients(src, r, eps);
+        Plane {
+            w: src.w,
+            h: src.h,
+            data: src
+                .data
+                .iter()
+                .zip(a.data.iter().zip(&b.data))
+                .map(|(i, (a, b))| a * i + b)
+                .collect(),
+        }
+    }
 
     fn ramp(w: usize, h: usize) -> Plane {
         Plane {
@@ -286,7 +261,7 @@ mod tests {
     #[test]
     fn resizing_keeps_a_ramp_a_ramp_and_odd_sizes_work() {
         let src = ramp(9, 3);
-        let half = downsample2(&src);
+        let half = resize(&src, 5, 2);
         assert_eq!((half.w, half.h), (5, 2));
         let back = resize(&half, 9, 3);
         assert_eq!((back.w, back.h), (9, 3));

@@ -38,58 +38,6 @@ impl FrameMut<'_> {
         ]
     }
 
-    /// One channel (by byte offset) as a plane of 0–255 values.
-    pub fn channel(&self, offset: usize) -> Plane {
-        let mut out = Plane::new(self.width, self.height);
-        for y in 0..self.height {
-            let row = &self.data[y * self.stride..];
-            for (x, v) in out.data[y * self.width..(y + 1) * self.width]
-                .iter_mut()
-                .enumerate()
-            {
-                *v = f32::from(row[4 * x + offset]);
-            }
-        }
-        out
-    }
-
-    /// BT.601 luma, 0–255.
-    pub fn luma(&self) -> Plane {
-        let mut out = Plane::new(self.width, self.height);
-        let Layout { r, g, b } = self.layout;
-        for y in 0..self.height {
-            let row = &self.data[y * self.stride..];
-            for (x, v) in out.data[y * self.width..(y + 1) * self.width]
-                .iter_mut()
-                .enumerate()
-            {
-                let p = &row[4 * x..4 * x + 4];
-                *v = 0.299 * f32::from(p[r]) + 0.587 * f32::from(p[g]) + 0.114 * f32::from(p[b]);
-            }
-        }
-        out
-    }
-
-    /// Adds `delta[y][x]` to all three colour channels (a change of brightness that keeps hue).
-    pub fn add_luma(&mut self, delta: &Plane) {
-        let Layout { r, g, b } = self.layout;
-        for y in 0..self.height {
-            let d = &delta.data[y * self.width..(y + 1) * self.width];
-            let row = &mut self.data[y * self.stride..];
-            for (x, &dv) in d.iter().enumerate() {
-                if dv == 0.0 {
-                    continue;
-                }
-                let p = &mut row[4 * x..4 * x + 4];
-                for c in [r, g, b] {
-                    p[c] = to_byte(f32::from(p[c]) + dv);
-                }
-            }
-        }
-    }
-}
-
-impl FrameMut<'_> {
     /// Red, green and blue averaged over `factor`×`factor` blocks (edge blocks over what is
     /// there): the frame small, in one pass over its bytes.
     pub fn block_means(&self, factor: usize) -> [Plane; 3] {
@@ -152,22 +100,6 @@ pub fn chroma([r, g, b]: [f32; 3]) -> (f32, f32) {
     )
 }
 
-/// Skin likelihood 0–1 per pixel: an ellipse in the CbCr plane around the skin cluster
-/// (Cb 77–127, Cr 133–173 in the classic rule), soft at its rim, dropped in deep shadow and
-/// blown highlights. Computed at half size and smoothed, so it has no hard pixel edges.
-pub fn skin_mask(frame: &FrameMut<'_>) -> Plane {
-    let (w, h) = (frame.width.div_ceil(2), frame.height.div_ceil(2));
-    let mut small = Plane::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let px = frame.rgb((2 * x).min(frame.width - 1), (2 * y).min(frame.height - 1));
-            small.data[y * w + x] = skin_likelihood(px);
-        }
-    }
-    let soft = ops::box_blur(&small, 2);
-    ops::resize(&soft, frame.width, frame.height)
-}
-
 #[inline]
 pub fn skin_likelihood(px: [f32; 3]) -> f32 {
     let luma = 0.299 * px[0] + 0.587 * px[1] + 0.114 * px[2];
@@ -202,23 +134,27 @@ mod tests {
     }
 
     #[test]
-    fn luma_and_add_luma_honour_the_channel_order_and_stride() {
+    fn luma_rows_and_block_means_honour_the_channel_order_and_stride() {
         let mut data = vec![0u8; 2 * 12];
         // 2×2 BGRx with a 12-byte stride (4 bytes of padding per row).
         data[0..4].copy_from_slice(&[255, 0, 0, 0]); // blue
         data[4..8].copy_from_slice(&[0, 0, 255, 0]); // red
-        let mut frame = FrameMut {
+        data[8..12].copy_from_slice(&[99, 99, 99, 99]); // padding: never read
+        let frame = FrameMut {
             data: &mut data,
             width: 2,
             height: 2,
             stride: 12,
             layout: Layout::BGRX,
         };
-        let y = frame.luma();
-        assert!((y.at(0, 0) - 0.114 * 255.0).abs() < 0.01);
-        assert!((y.at(1, 0) - 0.299 * 255.0).abs() < 0.01);
-        frame.add_luma(&Plane::filled(2, 2, 10.0));
-        assert_eq!(&data[0..4], &[255, 10, 10, 0]);
-        assert_eq!(&data[8..12], &[0, 0, 0, 0], "padding untouched");
+        let mut row = [0.0f32; 2];
+        frame.luma_row(0, &mut row);
+        assert!((row[0] - 0.114 * 255.0).abs() < 0.01);
+        assert!((row[1] - 0.299 * 255.0).abs() < 0.01);
+        let [r, g, b] = frame.block_means(2);
+        assert_eq!((r.w, r.h), (1, 1));
+        assert!((r.data[0] - 255.0 / 4.0).abs() < 0.01, "red {}", r.data[0]);
+        assert!((b.data[0] - 255.0 / 4.0).abs() < 0.01, "blue {}", b.data[0]);
+        assert_eq!(g.data[0], 0.0);
     }
 }

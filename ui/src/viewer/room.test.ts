@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cart, event, product, room, sale } from './fixtures';
-import { applyEvent, fromRoom, headlineSale, KEPT_COMMENTS, pinnedItem, runningSale, salesFor, stockOf, unitsLeft } from './room';
+import { applyEvent, fromRoom, headlineSale, KEPT_COMMENTS, pinnedItem, runningSale, salesFor, unitsLeft } from './room';
 
 const start = () => fromRoom(room(), 999_000);
 
@@ -40,7 +40,7 @@ describe('room state', () => {
 
   it('follows stock and flash-sale units from orders and the end of a sale', () => {
     let state = applyEvent(start(), event('stock.changed', { skus: [{ sku_id: 10, product_id: 1, stock: 4 }] }));
-    expect(stockOf(state.live.cart[0]!.product)).toBe(4);
+    expect(unitsLeft(state.live.cart[0]!.product, [], 0)).toBe(4);
     state = applyEvent(state, event('flashsale.created', { sale: sale(), server_now_ms: 1_000_000 }));
     const first = () => state.live.cart[0]!.product;
     expect(salesFor(state, first(), 1_000_500).map((s) => s.remaining)).toEqual([5]);
@@ -54,7 +54,7 @@ describe('room state', () => {
     state = applyEvent(state, event('flashsale.ended', { id: 1, sold: 3, returned: 2, sku_id: 10, stock: 6 }));
     expect(state.flashSales[0]!.open).toBe(false);
     expect(salesFor(state, first(), 1_000_500)).toEqual([]);
-    expect(stockOf(first())).toBe(6);
+    expect(unitsLeft(first(), [], 0)).toBe(6);
   });
 
   it('prices each SKU by its own running sale, and shows the sale with units left on the card', () => {

@@ -201,10 +201,5 @@ export function pinnedItem(state: RoomState): CartItem | undefined {
   return pin ? state.live.cart.find((item) => item.product.id === pin.product_id) : undefined;
 }
 
-/** Units left across a product's SKUs. */
-export function stockOf(product: Product): number {
-  return product.skus.reduce((sum, sku) => sum + sku.stock, 0);
-}
-
 /** Below this many units left, cards say how many remain. */
 export const LOW_STOCK = 10;
