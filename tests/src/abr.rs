@@ -372,12 +372,13 @@ impl Rig {
         let link = ShapedLink::create(6_000)?;
         let data = tempfile::tempdir()?;
         let key = crate::media::create_stream_with_cli(relay, data.path(), "abr")?;
-        let mut relay = crate::spawn_relay_with(
-            link.command(relay).into(),
-            &format!("{}:0", netns::VETH_B),
-            data.path(),
-        )
-        .await?;
+        let mut command = link.command(relay);
+        // Only the veth address: a socket on the namespace's loopback, paired with the
+        // viewer's veth candidate, fails every write ("Invalid argument") and once won ICE.
+        command.env("ANCHORDESK_ICE_ADDRESSES", netns::VETH_B);
+        let mut relay =
+            crate::spawn_relay_with(command.into(), &format!("{}:0", netns::VETH_B), data.path())
+                .await?;
         // "anchordesk-relay RTMP ingest on rtmp://…/live/<stream>?key=<key>"
         let line = relay.stdout.next_line().await?.unwrap_or_default();
         let rtmp = line
