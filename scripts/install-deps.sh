@@ -18,7 +18,7 @@ build_pkgs=(
   fonts-noto-cjk
 )
 test_pkgs=(
-  xvfb xauth imagemagick webkit2gtk-driver dbus-x11 fonts-dejavu-core chromium ffmpeg iproute2 iptables python3
+  xvfb xauth imagemagick webkit2gtk-driver dbus-x11 fonts-dejavu-core chromium chromium-driver ffmpeg iproute2 iptables python3
   postgresql
 )
 

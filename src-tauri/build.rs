@@ -10,6 +10,13 @@ fn main() {
     // anything else the webview invokes is refused.
     let attributes = tauri_build::Attributes::new()
         .config_path("../tauri.conf.json")
-        .app_manifest(tauri_build::AppManifest::new().commands(&["relay_status"]));
+        .app_manifest(tauri_build::AppManifest::new().commands(&[
+            "relay_status",
+            "studio_info",
+            "relay_call",
+            "go_live",
+            "stop_live",
+            "load_demo_products",
+        ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

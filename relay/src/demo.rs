@@ -47,15 +47,37 @@ pub struct Seeded {
 /// Seeds an empty shop. Refuses a store that already has products: a demo must never
 /// mix into a real shop's catalogue.
 pub async fn seed(store: &Store, images_dir: &Path, owner_password: &str) -> Result<Seeded> {
-    let existing: i64 = sqlx::query_scalar("select count(*) from products")
-        .fetch_one(store.pool())
-        .await?;
-    if existing > 0 {
-        return Err(Error::Conflict(format!(
-            "this data directory already has {existing} products; seed only a fresh one"
-        )));
-    }
+    refuse_a_shop_with_products(store).await?;
     auth::create_staff(store, "owner", owner_password, Role::Owner).await?;
+    let ids = seed_products(store, images_dir).await?;
+    let live = lives::create(
+        store,
+        &NewLive {
+            title: "AnchorDesk 演示直播间".into(),
+            stream_name: Some("demo".into()),
+        },
+    )
+    .await?;
+    lives::replace_cart(
+        store,
+        live.id,
+        &CartReplace {
+            product_ids: ids.clone(),
+        },
+    )
+    .await?;
+    Ok(Seeded {
+        owner: "owner".into(),
+        products: ids.len(),
+        live_id: live.id,
+    })
+}
+
+/// Adds the demo catalogue (a dozen products with SKUs and a generated picture each) to an
+/// empty shop; the studio's "load demo products" for trying the console. Returns their ids
+/// in catalogue order.
+pub async fn seed_products(store: &Store, images_dir: &Path) -> Result<Vec<i64>> {
+    refuse_a_shop_with_products(store).await?;
     let mut ids = Vec::with_capacity(CATALOGUE.len());
     for (title, price_fen, skus) in CATALOGUE {
         let new = NewProduct {
@@ -80,27 +102,20 @@ pub async fn seed(store: &Store, images_dir: &Path, owner_password: &str) -> Res
         images::add(store, images_dir, id, &picture).await?;
         ids.push(id);
     }
-    let live = lives::create(
-        store,
-        &NewLive {
-            title: "AnchorDesk 演示直播间".into(),
-            stream_name: Some("demo".into()),
-        },
-    )
-    .await?;
-    lives::replace_cart(
-        store,
-        live.id,
-        &CartReplace {
-            product_ids: ids.clone(),
-        },
-    )
-    .await?;
-    Ok(Seeded {
-        owner: "owner".into(),
-        products: ids.len(),
-        live_id: live.id,
-    })
+    Ok(ids)
+}
+
+/// A demo must never mix into a real shop's catalogue.
+async fn refuse_a_shop_with_products(store: &Store) -> Result<()> {
+    let existing: i64 = sqlx::query_scalar("select count(*) from products")
+        .fetch_one(store.pool())
+        .await?;
+    if existing > 0 {
+        return Err(Error::Conflict(format!(
+            "this shop already has {existing} products; demo products go only into an empty one"
+        )));
+    }
+    Ok(())
 }
 
 /// A saturated colour for a hue in degrees (HSV with full saturation and value 0.85).

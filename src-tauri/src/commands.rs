@@ -1,13 +1,76 @@
 //! Tauri commands: one-line delegations to the services managed in `setup`.
 
+use serde_json::Value;
 use tauri::State;
 
+use crate::engine_host::EngineHost;
+use crate::relay_client::CallError;
 use crate::relay_host::{RelayHost, RelayStatus};
+use crate::session::{Session, StudioInfo};
 
 /// The bundled relay's state, URL and health (the UI also listens to `relay-status`).
 #[tauri::command]
 pub fn relay_status(host: State<'_, RelayHost>) -> RelayStatus {
     host.status()
+}
+
+/// The session's relay and live, once connected (the UI also listens to `studio-ready`).
+#[tauri::command]
+pub fn studio_info(session: State<'_, Session>) -> Option<StudioInfo> {
+    session.info()
+}
+
+/// One relay API request as the session's staff account; errors carry the relay's code,
+/// field and message.
+#[tauri::command]
+pub async fn relay_call(
+    session: State<'_, Session>,
+    method: String,
+    path: String,
+    body: Option<Value>,
+) -> Result<Value, CallError> {
+    let client = session.client()?;
+    client.call(&method, &path, body.as_ref()).await
+}
+
+/// Puts the live on air and publishes the programme to the session's relay.
+#[tauri::command]
+pub async fn go_live(
+    session: State<'_, Session>,
+    engine: State<'_, EngineHost>,
+) -> Result<(), CallError> {
+    let (whip_url, key) = session.prepare_go_live().await?;
+    engine
+        .go_live(&whip_url, &key)
+        .map_err(|e| CallError::local("engine", e))
+}
+
+/// Stops publishing; the live stays open so the anchor can come back.
+#[tauri::command]
+pub fn stop_live(engine: State<'_, EngineHost>) -> Result<(), CallError> {
+    engine
+        .stop_live()
+        .map_err(|e| CallError::local("engine", e))
+}
+
+/// Fills an empty shop on the bundled relay with the demo catalogue, to try the console.
+#[tauri::command]
+pub async fn load_demo_products(host: State<'_, RelayHost>) -> Result<usize, CallError> {
+    let (Some(store), Some(images)) = (host.store(), host.images_dir()) else {
+        return Err(CallError::local(
+            "not_connected",
+            "内置服务器未运行 bundled relay not running",
+        ));
+    };
+    anchordesk_relay::demo::seed_products(&store, &images)
+        .await
+        .map(|ids| ids.len())
+        .map_err(|e| CallError {
+            status: 409,
+            code: "conflict".into(),
+            message: e.to_string(),
+            field: None,
+        })
 }
 
 #[cfg(test)]

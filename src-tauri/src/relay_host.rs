@@ -141,6 +141,16 @@ impl RelayHost {
         }
     }
 
+    /// The running relay's database, for the studio's own session on it.
+    pub fn store(&self) -> Option<anchordesk_relay::Store> {
+        self.lock().relay.as_ref().map(|r| r.store().clone())
+    }
+
+    /// Where the running relay keeps product pictures.
+    pub fn images_dir(&self) -> Option<PathBuf> {
+        self.lock().relay.as_ref().map(|r| r.config().images_dir())
+    }
+
     /// Stops the monitor, lets in-flight requests finish and closes the database.
     pub async fn shutdown(&self) {
         let (relay, monitor) = {

@@ -6,11 +6,36 @@ use anyhow::Context as _;
 use tauri::webview::PageLoadEvent;
 use tauri::{Emitter, Manager, RunEvent};
 
+use crate::engine_host::{EngineHost, PREVIEW_EVENT, STATS_EVENT, StudioEngineConfig};
+use crate::relay_client::RELAY_EVENT;
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
+use crate::session::Session;
+
+/// Tauri event with the [`crate::session::StudioInfo`] once the session is connected.
+pub const STUDIO_READY_EVENT: &str = "studio-ready";
+/// Tauri event with a message when the session or the engine could not start.
+pub const STUDIO_ERROR_EVENT: &str = "studio-error";
 
 pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let app = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![crate::commands::relay_status])
+        .invoke_handler(tauri::generate_handler![
+            crate::commands::relay_status,
+            crate::commands::studio_info,
+            crate::commands::relay_call,
+            crate::commands::go_live,
+            crate::commands::stop_live,
+            crate::commands::load_demo_products,
+        ])
+        // The newest preview JPEG; the page asks for it on each `preview-frame` event.
+        .register_uri_scheme_protocol("preview", |ctx, _request| {
+            let jpeg = ctx.app_handle().state::<EngineHost>().preview_jpeg();
+            let builder = tauri::http::Response::builder().header("cache-control", "no-store");
+            match jpeg {
+                Some(jpeg) => builder.header("content-type", "image/jpeg").body(jpeg),
+                None => builder.status(404).body(Vec::new()),
+            }
+            .expect("static response parts are valid")
+        })
         // Also the readiness signal end-to-end tests wait for before acting on the window.
         .on_page_load(|_webview, payload| {
             if payload.event() == PageLoadEvent::Finished {
@@ -25,13 +50,43 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
                 }
             });
             app.manage(host.clone());
+            let engine = EngineHost::default();
+            app.manage(engine.clone());
+            let session = Session::default();
+            app.manage(session.clone());
             let data_dir = match data_dir {
                 Some(dir) => dir,
                 None => app.path().app_data_dir().context("no app data directory")?,
             };
+            start_engine(app.handle().clone(), engine.clone());
+            let handle = app.handle().clone();
+            let cache_dir = data_dir.join("cache").join("cards");
             tauri::async_runtime::spawn(async move {
-                // The failure is already in the status the window shows.
-                let _ = host.start(data_dir).await;
+                // A relay failure is already in the status the window shows.
+                let Ok(url) = host.start(data_dir).await else {
+                    return;
+                };
+                let Some(store) = host.store() else {
+                    return;
+                };
+                let events = handle.clone();
+                let connected = session
+                    .connect_bundled(&url, &store, engine, cache_dir, move |event| {
+                        if let Err(e) = events.emit(RELAY_EVENT, event) {
+                            tracing::warn!("cannot emit a relay event: {e}");
+                        }
+                    })
+                    .await;
+                let emitted = match connected {
+                    Ok(info) => handle.emit(STUDIO_READY_EVENT, info),
+                    Err(e) => {
+                        tracing::error!("studio session failed: {e:#}");
+                        handle.emit(STUDIO_ERROR_EVENT, format!("{e:#}"))
+                    }
+                };
+                if let Err(e) = emitted {
+                    tracing::warn!("cannot emit the session state: {e}");
+                }
             });
             // Ctrl-C in the terminal or a session logout closes the studio the same way as
             // its window does, so the relay drains and the database is closed.
@@ -54,6 +109,12 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     app.run(|app, event| {
         if let RunEvent::Exit = event {
             tracing::info!("studio exiting");
+            if let Some(session) = app.try_state::<Session>() {
+                session.close();
+            }
+            if let Some(engine) = app.try_state::<EngineHost>() {
+                engine.shutdown();
+            }
             if let Some(host) = app.try_state::<RelayHost>() {
                 let host = host.inner().clone();
                 tauri::async_runtime::block_on(host.shutdown());
@@ -61,4 +122,43 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Starts the engine off the main thread (opening a camera can take a second) and forwards
+/// its preview and stats to the window.
+fn start_engine(handle: tauri::AppHandle, engine: EngineHost) {
+    std::thread::spawn(move || {
+        let config = match StudioEngineConfig::from_env() {
+            Ok(config) => config,
+            Err(e) => {
+                let _ = handle.emit(STUDIO_ERROR_EVENT, e);
+                return;
+            }
+        };
+        let previews = handle.clone();
+        let stats = handle.clone();
+        let started = engine.start(
+            &config,
+            move |frame| {
+                let _ = previews.emit(
+                    PREVIEW_EVENT,
+                    serde_json::json!({
+                        "sequence": frame.sequence,
+                        "width": frame.width,
+                        "height": frame.height,
+                    }),
+                );
+            },
+            move |current| {
+                let _ = stats.emit(STATS_EVENT, current);
+            },
+        );
+        if let Err(e) = started {
+            tracing::error!("video engine failed to start: {e}");
+            let _ = handle.emit(
+                STUDIO_ERROR_EVENT,
+                format!("视频引擎启动失败 video engine: {e}"),
+            );
+        }
+    });
 }

@@ -13,6 +13,7 @@ use tokio::io::AsyncBufReadExt;
 pub mod abr;
 pub mod media;
 pub mod netns;
+pub mod studio;
 pub mod x11;
 pub use x11::request_window_close;
 
@@ -182,6 +183,51 @@ impl TauriDriver {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Debian's `chromedriver` (package chromium-driver) driving Debian's Chromium, headless, as
+/// a phone-sized viewer.
+#[derive(Debug)]
+pub struct ChromeDriver {
+    pub port: u16,
+    _child: KillOnDrop,
+}
+
+impl ChromeDriver {
+    pub fn start() -> Result<Self> {
+        let port = free_port();
+        let log = std::fs::File::create(artifacts_dir().join("chromedriver.log"))?;
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start chromedriver (Debian package: chromium-driver)")?;
+        let child = KillOnDrop(child);
+        wait_for_port(port, Duration::from_secs(20)).context("chromedriver did not start")?;
+        Ok(Self {
+            port,
+            _child: child,
+        })
+    }
+
+    /// A WebDriver session on a headless 390×844 Chromium.
+    pub async fn phone(&self) -> Result<fantoccini::Client> {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--window-size=390,844", "--autoplay-policy=no-user-gesture-required"],
+            }),
+        );
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("cannot open a WebDriver session on Chromium")
     }
 }
 

@@ -193,3 +193,268 @@ async fn closing_the_studio_window_stops_the_bundled_relay_cleanly() -> Result<(
     assert!(data_dir.path().join("anchordesk.db").exists());
     Ok(())
 }
+
+/// Polls until `probe` returns `Some`, or fails with `what` after `within`.
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the studio page has an element for `css` now.
+async fn has(client: &Client, css: &str) -> Result<bool> {
+    Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
+}
+
+use anchordesk_e2e::studio::{CARD_PANEL_720P, card_in_picture, card_panel_white, card_price_red};
+
+/// The anchor's and the assistant's loop in the real studio: load products, add one to the
+/// cart, go live to the bundled relay, press hotkey 1. The relay reports the pin, the card is
+/// in the outgoing video (decoded from the relay's WHEP), a Chromium viewer page shows it, and
+/// an order placed on that page appears in the studio's order feed within a second.
+#[tokio::test(flavor = "multi_thread")]
+async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() -> Result<()> {
+    let _turn = ONE_STUDIO.lock().await;
+    let data_dir = tempfile::tempdir()?;
+    let xvfb = Xvfb::start()?;
+    let driver = TauriDriver::start(
+        &xvfb.display,
+        &[
+            ("ANCHORDESK_DATA_DIR", data_dir.path()),
+            ("ANCHORDESK_CAMERA", std::path::Path::new("test")),
+            ("ANCHORDESK_AUDIO", std::path::Path::new("silence")),
+        ],
+    )?;
+    let client = step("open session", connect(&driver)).await?;
+    let url = step("wait for running relay", wait_for_running_relay(&client)).await?;
+
+    step("load demo products", async {
+        eventually("the console", Duration::from_secs(30), || async {
+            Ok(has(&client, "[data-testid=load-demo]").await?.then_some(()))
+        })
+        .await?;
+        client
+            .find(Locator::Css("[data-testid=load-demo]"))
+            .await?
+            .click()
+            .await?;
+        eventually("the catalogue", Duration::from_secs(10), || async {
+            Ok(has(&client, "[data-testid=catalogue] li button")
+                .await?
+                .then_some(()))
+        })
+        .await
+    })
+    .await?;
+    step("add the first product to the cart", async {
+        client
+            .find(Locator::Css("[data-testid=catalogue] li button"))
+            .await?
+            .click()
+            .await?;
+        eventually("the cart", Duration::from_secs(10), || async {
+            Ok(has(&client, "[data-testid=cart] li").await?.then_some(()))
+        })
+        .await
+    })
+    .await?;
+
+    let lives: serde_json::Value = reqwest::get(format!("{url}/api/lives"))
+        .await?
+        .json()
+        .await?;
+    let live = &lives[0];
+    let live_id = live["id"].as_i64().context("live id")?;
+    let stream = live["stream_name"]
+        .as_str()
+        .context("stream name")?
+        .to_owned();
+    let product_id = live["cart"][0]["product"]["id"].as_i64().context("cart")?;
+
+    step("go live", async {
+        client
+            .find(Locator::Css("[data-testid=go-live]"))
+            .await?
+            .click()
+            .await?;
+        eventually("the studio says live", Duration::from_secs(30), || async {
+            let state = client
+                .find(Locator::Css("[data-testid=live-state]"))
+                .await?
+                .attr("data-state")
+                .await?;
+            Ok((state.as_deref() == Some("live")).then_some(()))
+        })
+        .await
+    })
+    .await?;
+
+    anchordesk_pipelines::init()?;
+    let http = reqwest::Client::new();
+    let mut player = step("watch over WHEP", async {
+        eventually("a WHEP session", Duration::from_secs(15), || async {
+            Ok(anchordesk_e2e::media::WhepPlayer::join(
+                &http,
+                &url,
+                &stream,
+                "127.0.0.1".parse()?,
+                false,
+            )
+            .await
+            .ok())
+        })
+        .await
+    })
+    .await?;
+    player.decodable_only();
+    let decoder = anchordesk_e2e::media::H264Decoder::new()?;
+    let (_, before) = decoder
+        .watch_until(&mut player, Duration::from_secs(15), |_| true)
+        .await?;
+    let before = before.context("no picture from the relay before the pin")?;
+    save_png(&before, "studio-outgoing-before-pin.png")?;
+    assert_eq!((before.width, before.height), (1280, 720));
+    assert!(
+        card_panel_white(&before, CARD_PANEL_720P) < 0.5,
+        "the card's place is already white before any pin"
+    );
+
+    let pressed = Instant::now();
+    step("press hotkey 1", async {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        // A key press on the window, wherever focus is (not typed into an element).
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '1' })
+            .then(KeyAction::Up { value: '1' });
+        client.perform_actions(keys).await?;
+        Ok(())
+    })
+    .await?;
+    let pinned_after = eventually(
+        "the relay reports the pin",
+        Duration::from_secs(5),
+        || async {
+            let live: serde_json::Value = reqwest::get(format!("{url}/api/lives/{live_id}"))
+                .await?
+                .json()
+                .await?;
+            Ok((live["pin"]["product_id"].as_i64() == Some(product_id)).then(|| pressed.elapsed()))
+        },
+    )
+    .await?;
+    let (shown, frame) = decoder
+        .watch_until(&mut player, Duration::from_secs(10), |f| {
+            card_in_picture(f, CARD_PANEL_720P)
+        })
+        .await?;
+    let in_video_after = pressed.elapsed();
+    let frame = frame.context("no picture after the pin")?;
+    save_png(&frame, "studio-outgoing-with-card.png")?;
+    let png = client.screenshot().await?;
+    std::fs::write(artifacts_dir().join("studio-live.png"), &png)?;
+    assert!(
+        shown,
+        "the card never appeared whole in the outgoing video (panel white {:.2}, price red {:.4})",
+        card_panel_white(&frame, CARD_PANEL_720P),
+        card_price_red(&frame, CARD_PANEL_720P)
+    );
+    eprintln!(
+        "studio e2e: pin reported by the relay after {pinned_after:?}, card in the decoded video after {in_video_after:?}"
+    );
+
+    let chrome = anchordesk_e2e::ChromeDriver::start()?;
+    let phone = step("open the viewer page", chrome.phone()).await?;
+    let order_started = step("buy from the pinned card", async {
+        phone.goto(&format!("{url}/live/{live_id}")).await?;
+        let card = eventually(
+            "the pinned card on the page",
+            Duration::from_secs(15),
+            || async {
+                Ok(phone
+                    .find_all(Locator::Css("[data-testid=pinned-card] button"))
+                    .await?
+                    .into_iter()
+                    .next())
+            },
+        )
+        .await?;
+        card.click().await?;
+        phone
+            .wait()
+            .for_element(Locator::XPath("//button[normalize-space()='立即购买']"))
+            .await?
+            .click()
+            .await?;
+        phone
+            .wait()
+            .for_element(Locator::Css("input[id$='-name']"))
+            .await?
+            .send_keys("张三")
+            .await?;
+        phone
+            .find(Locator::Css("input[id$='-phone']"))
+            .await?
+            .send_keys("13800138000")
+            .await?;
+        phone
+            .find(Locator::Css("textarea[id$='-address']"))
+            .await?
+            .send_keys("上海市浦东新区世纪大道 100 号")
+            .await?;
+        let submit = phone
+            .find(Locator::XPath("//button[normalize-space()='提交订单']"))
+            .await?;
+        let started = Instant::now();
+        submit.click().await?;
+        Ok(started)
+    })
+    .await?;
+    let png = phone.screenshot().await?;
+    std::fs::write(artifacts_dir().join("studio-viewer-phone.png"), &png)?;
+
+    let order_in_feed = eventually(
+        "the order in the studio feed",
+        Duration::from_secs(10),
+        || async {
+            Ok(has(&client, "[data-testid=orders] li.new")
+                .await?
+                .then(|| order_started.elapsed()))
+        },
+    )
+    .await?;
+    eprintln!("studio e2e: order submitted on the phone → studio feed in {order_in_feed:?}");
+    assert!(
+        order_in_feed < Duration::from_millis(1000),
+        "the order took {order_in_feed:?} to reach the studio's feed"
+    );
+    let feed = client
+        .find(Locator::Css("[data-testid=orders]"))
+        .await?
+        .text()
+        .await?;
+    assert!(feed.contains("张三"), "feed: {feed}");
+
+    let png = step("screenshot", async { Ok(client.screenshot().await?) }).await?;
+    std::fs::write(artifacts_dir().join("studio-live.png"), &png)?;
+    let _ = tokio::time::timeout(Duration::from_secs(10), phone.close()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    Ok(())
+}
+
+fn save_png(frame: &anchordesk_e2e::media::RgbaFrame, name: &str) -> Result<()> {
+    let image = image::RgbaImage::from_raw(frame.width, frame.height, frame.data.clone())
+        .context("frame size")?;
+    image.save(artifacts_dir().join(name))?;
+    Ok(())
+}

@@ -537,6 +537,27 @@ impl Engine {
         })
     }
 
+    /// Replaces, in every scene, the layers whose id starts with `prefix` by `layers`, on top.
+    /// For overlays the studio drives, such as the pinned product's card, which must stay on
+    /// the picture across scene switches. Empty `layers` removes the overlay.
+    pub fn set_overlay(&self, prefix: &str, layers: &[Layer]) -> Result<()> {
+        for layer in layers {
+            layer.validate("layer")?;
+            if !layer.id.starts_with(prefix) {
+                return Err(Error::Invalid(format!(
+                    "layer: overlay layer '{}' must start with '{prefix}'",
+                    layer.id
+                )));
+            }
+        }
+        let mut scenes = self.scenes();
+        for scene in &mut scenes.scenes {
+            scene.layers.retain(|l| !l.id.starts_with(prefix));
+            scene.layers.extend(layers.iter().cloned());
+        }
+        self.set_scenes(scenes, Transition::Cut)
+    }
+
     /// Applies `edit` to a copy of one scene and shows the result (nothing changes on error).
     fn edit_scene(
         &self,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::packetizer::Depacketizer;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -267,6 +268,8 @@ pub struct FrameStats {
     pub first_packets: Vec<String>,
     /// From the POST to the first complete frame.
     pub first_frame_after: Option<Duration>,
+    /// RTP packets that never arrived (gaps in the sequence numbers).
+    pub lost_packets: usize,
 }
 
 /// A WHEP player.
@@ -279,6 +282,12 @@ pub struct WhepPlayer {
     pub stats: FrameStats,
     depacketizer: H264Packet,
     frame: Vec<u8>,
+    last_sequence: Option<u16>,
+    /// See [`WhepPlayer::decodable_only`].
+    decodable_only: bool,
+    /// A packet was lost: pictures are skipped until the next keyframe.
+    awaiting_keyframe: bool,
+    last_keyframe_request: Option<Instant>,
 }
 
 impl WhepPlayer {
@@ -317,7 +326,35 @@ impl WhepPlayer {
             stats: FrameStats::default(),
             depacketizer: H264Packet::default(),
             frame: Vec::new(),
+            last_sequence: None,
+            decodable_only: false,
+            awaiting_keyframe: false,
+            last_keyframe_request: None,
         })
+    }
+
+    /// From now on, hands out only pictures a decoder can show whole, as a real player
+    /// does: after a lost packet it asks for a keyframe (PLI) and skips pictures until one
+    /// comes. Off by default, where every reassembled picture counts (the media tests).
+    pub fn decodable_only(&mut self) {
+        self.decodable_only = true;
+    }
+
+    async fn request_keyframe(&mut self, video: &Arc<dyn TrackRemote>, media_ssrc: u32) {
+        if self
+            .last_keyframe_request
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(500))
+        {
+            return;
+        }
+        self.last_keyframe_request = Some(Instant::now());
+        let pli = PictureLossIndication {
+            sender_ssrc: 0,
+            media_ssrc,
+        };
+        if let Err(e) = video.write_rtcp(vec![Box::new(pli)]).await {
+            eprintln!("WHEP player: keyframe request not sent: {e}");
+        }
     }
 
     /// Reads video until `frames` more frames are complete or `within` passes.
@@ -378,6 +415,19 @@ impl WhepPlayer {
                     t => t.to_string(),
                 });
             }
+            let sequence = packet.header.sequence_number;
+            if let Some(last) = self.last_sequence.replace(sequence) {
+                let gap = sequence.wrapping_sub(last).wrapping_sub(1);
+                // Small gaps only: a large one is a reordered or repeated packet.
+                if gap > 0 && gap < 1000 {
+                    self.stats.lost_packets += usize::from(gap);
+                    if self.decodable_only {
+                        self.frame.clear();
+                        self.awaiting_keyframe = true;
+                        self.request_keyframe(&video, packet.header.ssrc).await;
+                    }
+                }
+            }
             let data = self
                 .depacketizer
                 .depacketize(&packet.payload)
@@ -385,6 +435,14 @@ impl WhepPlayer {
             self.frame.extend_from_slice(&data);
             self.stats.bytes += packet.payload.len();
             if packet.header.marker && !self.frame.is_empty() {
+                if self.awaiting_keyframe {
+                    if !annex_b_nal_types(&self.frame).contains(&5) {
+                        self.frame.clear();
+                        self.request_keyframe(&video, packet.header.ssrc).await;
+                        continue;
+                    }
+                    self.awaiting_keyframe = false;
+                }
                 if self.stats.frames == 0 {
                     self.stats.first_frame_nal_types = annex_b_nal_types(&self.frame);
                     self.stats.first_frame_after = Some(self.started.elapsed());

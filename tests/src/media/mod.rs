@@ -2,9 +2,11 @@
 //! player or a minimal WHIP publisher) and GStreamer's `whipclientsink` as a publisher.
 
 pub mod client;
+pub mod decode;
 pub mod gst_publisher;
 
 pub use client::{FrameStats, WebRtcClient, WhepPlayer};
+pub use decode::{H264Decoder, RgbaFrame};
 pub use gst_publisher::GstWhipPublisher;
 
 /// Creates a stream with the relay binary's CLI (`stream create`) in `data_dir` and returns the

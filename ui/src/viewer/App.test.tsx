@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initI18n, setLanguage } from '../i18n';
 import { App, currentLive, liveIdFromPath } from './App';
@@ -51,7 +51,8 @@ describe('viewer page', () => {
     render(<App />);
     await screen.findByRole('heading', { level: 1, name: '冬季上新专场' });
     expect(screen.getByTestId('viewer-count').textContent).toBe('3 人在看');
-    expect(document.title).toBe('冬季上新专场 · AnchorDesk 直播间');
+    // The title is set by an effect after the render that shows the heading.
+    await waitFor(() => expect(document.title).toBe('冬季上新专场 · AnchorDesk 直播间'));
     fireEvent.click(screen.getByRole('button', { name: '小黄车 2' }));
     const drawer = screen.getByRole('dialog', { name: '小黄车' });
     const items = within(drawer).getAllByRole('listitem');

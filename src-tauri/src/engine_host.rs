@@ -1,0 +1,252 @@
+//! The video engine inside the studio: started with the window, its preview served to the
+//! page as JPEGs over the `preview://` scheme, its stats pushed once a second.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anchordesk_pipelines::engine::{
+    AudioInput, AudioSource, EncoderChoice, Engine, EngineConfig, EngineStats, PreviewFrame,
+};
+use anchordesk_pipelines::outputs::{BitrateRange, OutputKind, OutputSpec, RateControl};
+use anchordesk_pipelines::scene::{Canvas, Layer, SceneCollection, Source};
+
+/// Tauri event with `{sequence, width, height}` of the newest preview JPEG; the page then
+/// loads `preview://localhost/frame?seq=<sequence>`.
+pub const PREVIEW_EVENT: &str = "preview-frame";
+/// Tauri event with the engine's [`EngineStats`], once a second.
+pub const STATS_EVENT: &str = "engine-stats";
+/// The id of the output to the studio's own relay.
+pub const RELAY_OUTPUT: &str = "relay";
+/// Preview frames sent to the page per second at most: the page is a monitor, not the
+/// programme, and each frame costs a JPEG decode in the webview.
+const PREVIEW_FPS: u64 = 15;
+
+/// What the studio starts the engine with; from the environment so tests and kiosks can pin
+/// it (`ANCHORDESK_CAMERA`, `ANCHORDESK_CANVAS`, `ANCHORDESK_AUDIO`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudioEngineConfig {
+    pub camera: String,
+    pub canvas: Canvas,
+    pub audio: AudioSource,
+}
+
+impl StudioEngineConfig {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let camera = var("ANCHORDESK_CAMERA").unwrap_or_else(|| {
+            if std::path::Path::new("/dev/video0").exists() {
+                "/dev/video0".into()
+            } else {
+                "test".into()
+            }
+        });
+        let canvas = match var("ANCHORDESK_CANVAS").as_deref() {
+            None | Some("landscape") => Canvas {
+                width: 1280,
+                height: 720,
+                fps: 30,
+            },
+            Some("portrait") => Canvas {
+                width: 720,
+                height: 1280,
+                fps: 30,
+            },
+            Some(other) => {
+                return Err(format!(
+                    "ANCHORDESK_CANVAS: expected landscape or portrait, got {other:?}"
+                ));
+            }
+        };
+        let audio = match var("ANCHORDESK_AUDIO").as_deref() {
+            None | Some("default") => AudioSource::Device { id: None },
+            Some("tone") => AudioSource::Tone { frequency: 440.0 },
+            Some("silence") => AudioSource::Silence,
+            Some(other) => {
+                return Err(format!(
+                    "ANCHORDESK_AUDIO: expected default, tone or silence, got {other:?}"
+                ));
+            }
+        };
+        Ok(Self {
+            camera,
+            canvas,
+            audio,
+        })
+    }
+
+    /// One scene with the camera filling the canvas.
+    fn scenes(&self) -> SceneCollection {
+        let mut scenes = SceneCollection::test_pattern(self.canvas);
+        scenes.scenes[0].name = "主场景".into();
+        let camera: &mut Layer = &mut scenes.scenes[0].layers[0];
+        camera.name = "摄像头".into();
+        camera.source = Source::Camera {
+            device: self.camera.clone(),
+            mode: None,
+        };
+        scenes
+    }
+}
+
+/// Cheap to clone; all clones share one engine.
+#[derive(Clone, Default)]
+pub struct EngineHost {
+    engine: Arc<Mutex<Option<Arc<Engine>>>>,
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl EngineHost {
+    /// Starts the engine and the threads that forward its preview and stats. A failure is kept
+    /// for [`Self::failure`] and returned.
+    pub fn start(
+        &self,
+        config: &StudioEngineConfig,
+        on_preview: impl Fn(&PreviewFrame) + Send + 'static,
+        on_stats: impl Fn(&EngineStats) + Send + 'static,
+    ) -> Result<(), String> {
+        let started = Engine::start(EngineConfig {
+            scenes: config.scenes(),
+            encoder: EncoderChoice::Auto,
+            video_bitrate_kbps: 4000,
+            audio: vec![AudioInput::new("mic", config.audio.clone())],
+        });
+        let engine = match started {
+            Ok(engine) => Arc::new(engine),
+            Err(e) => {
+                let message = e.to_string();
+                *lock(&self.failure) = Some(message.clone());
+                return Err(message);
+            }
+        };
+        *lock(&self.engine) = Some(engine.clone());
+        let mut preview = engine.preview();
+        let weak = Arc::downgrade(&engine);
+        std::thread::Builder::new()
+            .name("studio-preview".into())
+            .spawn(move || {
+                let period = Duration::from_millis(1000 / PREVIEW_FPS);
+                while weak.strong_count() > 0 {
+                    std::thread::sleep(period);
+                    if preview.has_changed().is_err() {
+                        return;
+                    }
+                    if let Some(frame) = preview.borrow_and_update().clone() {
+                        on_preview(&frame);
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        let mut stats = engine.stats();
+        let weak = Arc::downgrade(&engine);
+        std::thread::Builder::new()
+            .name("studio-stats".into())
+            .spawn(move || {
+                while weak.strong_count() > 0 {
+                    std::thread::sleep(Duration::from_millis(250));
+                    match stats.has_changed() {
+                        Ok(true) => on_stats(&stats.borrow_and_update().clone()),
+                        Ok(false) => {}
+                        Err(_) => return,
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        lock(&self.engine).clone()
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.failure).clone()
+    }
+
+    /// The newest preview JPEG.
+    pub fn preview_jpeg(&self) -> Option<Vec<u8>> {
+        let engine = self.engine()?;
+        let frame = engine.preview().borrow().clone()?;
+        Some(frame.jpeg.clone())
+    }
+
+    /// Publishes to a relay over WHIP (adaptive bitrate with GCC).
+    pub fn go_live(&self, whip_url: &str, key: &str) -> Result<(), String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        engine
+            .start_output(OutputSpec {
+                id: RELAY_OUTPUT.into(),
+                kind: OutputKind::Whip {
+                    url: whip_url.to_owned(),
+                    key: key.to_owned(),
+                    bitrate: BitrateRange {
+                        start_kbps: 2500,
+                        min_kbps: 300,
+                        max_kbps: 6000,
+                    },
+                    stun_server: None,
+                    rate_control: RateControl::GccProbe,
+                    mitigation: Default::default(),
+                },
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn stop_live(&self) -> Result<(), String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        engine.stop_output(RELAY_OUTPUT).map_err(|e| e.to_string())
+    }
+
+    fn not_running(&self) -> String {
+        self.failure()
+            .map(|e| format!("视频引擎未运行 video engine not running: {e}"))
+            .unwrap_or_else(|| "视频引擎尚未启动 video engine still starting".into())
+    }
+
+    pub fn shutdown(&self) {
+        if let Some(engine) = lock(&self.engine).take() {
+            engine.shutdown();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_picks_camera_canvas_and_audio_with_clear_errors() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let config = StudioEngineConfig::from_vars(vars(&[
+            ("ANCHORDESK_CAMERA", "test"),
+            ("ANCHORDESK_CANVAS", "portrait"),
+            ("ANCHORDESK_AUDIO", "silence"),
+        ]))
+        .unwrap();
+        assert_eq!(config.camera, "test");
+        assert!(config.canvas.is_portrait());
+        assert_eq!(config.audio, AudioSource::Silence);
+        let scenes = config.scenes();
+        scenes.validate().unwrap();
+        assert_eq!(scenes.scenes[0].layers[0].rect.height, 1280);
+
+        let err =
+            StudioEngineConfig::from_vars(vars(&[("ANCHORDESK_CANVAS", "square")])).unwrap_err();
+        assert!(err.contains("ANCHORDESK_CANVAS"), "{err}");
+        let err = StudioEngineConfig::from_vars(vars(&[("ANCHORDESK_AUDIO", "loud")])).unwrap_err();
+        assert!(err.contains("ANCHORDESK_AUDIO"), "{err}");
+    }
+}

@@ -1,0 +1,289 @@
+//! The studio's working session: which relay it talks to, as whom, which live it runs, and the
+//! live's events, which go to the window and drive the 讲解 card in the outgoing video.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anchordesk_relay::Store;
+use anchordesk_relay::auth::{self, Role};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use crate::card::{self, CARD_PREFIX, CardContent};
+use crate::engine_host::EngineHost;
+use crate::relay_client::{CallError, RelayClient};
+
+/// The staff account the studio uses on its bundled relay.
+const STUDIO_ACCOUNT: &str = "studio";
+const DEFAULT_LIVE_TITLE: &str = "我的直播间";
+
+/// What the window needs to know about the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct StudioInfo {
+    pub relay_url: String,
+    pub live_id: i64,
+    pub live_title: String,
+    pub stream_name: String,
+}
+
+/// Cheap to clone; clones share one session.
+#[derive(Clone, Default)]
+pub struct Session {
+    inner: Arc<Mutex<Option<Connected>>>,
+}
+
+#[derive(Clone)]
+struct Connected {
+    client: RelayClient,
+    info: StudioInfo,
+    stop: CancellationToken,
+}
+
+impl Session {
+    /// Opens the studio's session on the relay it bundles: its own owner account (created on
+    /// first start with a random password nobody uses), the newest live not yet ended (or a
+    /// new one), and the live's events from now on.
+    pub async fn connect_bundled(
+        &self,
+        relay_url: &str,
+        store: &Store,
+        engine: EngineHost,
+        cache_dir: PathBuf,
+        on_event: impl Fn(&Value) + Send + Sync + 'static,
+    ) -> anyhow::Result<StudioInfo> {
+        match auth::create_staff(store, STUDIO_ACCOUNT, &auth::random_hex(32), Role::Owner).await {
+            Ok(_) | Err(anchordesk_relay::error::Error::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let session = auth::open_staff_session(store, STUDIO_ACCOUNT).await?;
+        let client = RelayClient::new(relay_url, session.token);
+        self.connect(client, engine, cache_dir, on_event).await
+    }
+
+    async fn connect(
+        &self,
+        client: RelayClient,
+        engine: EngineHost,
+        cache_dir: PathBuf,
+        on_event: impl Fn(&Value) + Send + Sync + 'static,
+    ) -> anyhow::Result<StudioInfo> {
+        let live = current_live(&client).await?;
+        let live_id = live["id"].as_i64().unwrap_or_default();
+        let info = StudioInfo {
+            relay_url: client.base().to_owned(),
+            live_id,
+            live_title: live["title"].as_str().unwrap_or_default().to_owned(),
+            stream_name: live["stream_name"].as_str().unwrap_or_default().to_owned(),
+        };
+        // The resume point first, then the state: an event in between is applied twice,
+        // which the card tolerates (it shows the newest pin), but none is lost.
+        let room = client
+            .call("GET", &format!("/api/lives/{live_id}/room"), None)
+            .await?;
+        let after = room["last_event_id"].as_i64().unwrap_or(0);
+        let stop = CancellationToken::new();
+        let (cards, card_queue) = mpsc::unbounded_channel();
+        if let Some(pin) = room["live"].get("pin").filter(|p| !p.is_null()) {
+            let product = room["live"]["cart"]
+                .as_array()
+                .and_then(|cart| {
+                    cart.iter()
+                        .find(|item| item["product"]["id"] == pin["product_id"])
+                })
+                .cloned()
+                .unwrap_or(Value::Null);
+            let _ = cards.send(json!({
+                "pin": pin, "position": product["position"], "product": product["product"],
+            }));
+        }
+        tokio::spawn(show_cards(
+            card_queue,
+            client.clone(),
+            engine,
+            cache_dir,
+            stop.clone(),
+        ));
+        let follower = client.clone();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            follower
+                .follow_events(live_id, after, stopped, move |event| {
+                    if event["kind"] == "pin.changed" {
+                        let _ = cards.send(event["payload"].clone());
+                    }
+                    on_event(&event);
+                })
+                .await;
+        });
+        *lock(&self.inner) = Some(Connected {
+            client,
+            info: info.clone(),
+            stop,
+        });
+        Ok(info)
+    }
+
+    pub fn info(&self) -> Option<StudioInfo> {
+        lock(&self.inner).as_ref().map(|c| c.info.clone())
+    }
+
+    pub fn client(&self) -> Result<RelayClient, CallError> {
+        lock(&self.inner)
+            .as_ref()
+            .map(|c| c.client.clone())
+            .ok_or_else(|| CallError::local("not_connected", "尚未连接服务器 not connected yet"))
+    }
+
+    /// Marks the live on air and returns where and with which key to publish. The key is
+    /// rotated each time: the studio keeps no publish key on disk for its own relay.
+    pub async fn prepare_go_live(&self) -> Result<(String, String), CallError> {
+        let client = self.client()?;
+        let info = self.info().expect("a client implies info");
+        let name = &info.stream_name;
+        let key = match client
+            .call("POST", &format!("/api/streams/{name}/key"), None)
+            .await
+        {
+            Ok(key) => key,
+            Err(e) if e.status == 404 => {
+                client
+                    .call("POST", "/api/streams", Some(&json!({ "name": name })))
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
+        let live = client
+            .call("GET", &format!("/api/lives/{}", info.live_id), None)
+            .await?;
+        if live["status"] == "scheduled" {
+            client
+                .call(
+                    "POST",
+                    &format!("/api/lives/{}/status", info.live_id),
+                    Some(&json!({ "status": "live" })),
+                )
+                .await?;
+        }
+        let field = |k: &str| key[k].as_str().unwrap_or_default().to_owned();
+        Ok((field("whip_url"), field("key")))
+    }
+
+    pub fn close(&self) {
+        if let Some(connected) = lock(&self.inner).take() {
+            connected.stop.cancel();
+        }
+    }
+}
+
+/// The live the studio runs: the newest one not ended, else a new one.
+async fn current_live(client: &RelayClient) -> Result<Value, CallError> {
+    let lives = client.call("GET", "/api/lives", None).await?;
+    let newest_open = lives.as_array().and_then(|lives| {
+        lives
+            .iter()
+            .filter(|l| l["status"] != "ended")
+            .max_by_key(|l| l["id"].as_i64())
+            .cloned()
+    });
+    match newest_open {
+        Some(live) => Ok(live),
+        None => {
+            client
+                .call(
+                    "POST",
+                    "/api/lives",
+                    Some(&json!({ "title": DEFAULT_LIVE_TITLE })),
+                )
+                .await
+        }
+    }
+}
+
+/// Applies pins to the outgoing video one at a time, in event order, so a slow picture
+/// download never lets an older card replace a newer one.
+async fn show_cards(
+    mut pins: mpsc::UnboundedReceiver<Value>,
+    client: RelayClient,
+    engine: EngineHost,
+    cache_dir: PathBuf,
+    stop: CancellationToken,
+) {
+    while let Some(mut payload) = tokio::select! {
+        _ = stop.cancelled() => None,
+        p = pins.recv() => p,
+    } {
+        // Only the newest pin matters when several queued up.
+        while let Ok(newer) = pins.try_recv() {
+            payload = newer;
+        }
+        let content = CardContent::from_pin_event(&payload);
+        let picture = match content.as_ref().and_then(|c| c.image_url.clone()) {
+            Some(url) => fetch_picture(&client, &url, &cache_dir).await,
+            None => None,
+        };
+        // A pin that comes while the engine is still starting waits for it.
+        let mut waited = 0;
+        let engine = loop {
+            if let Some(engine) = engine.engine() {
+                break Some(engine);
+            }
+            if engine.failure().is_some() || waited >= 100 {
+                break None;
+            }
+            waited += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let Some(engine) = engine else {
+            tracing::warn!("no video engine: the 讲解 card is not in the video");
+            continue;
+        };
+        let layers = content
+            .map(|c| card::layers(&c, picture, engine.scenes().canvas))
+            .unwrap_or_default();
+        let applied =
+            tokio::task::spawn_blocking(move || engine.set_overlay(CARD_PREFIX, &layers)).await;
+        match applied {
+            Ok(Ok(())) => tracing::info!("讲解 card updated in the video"),
+            Ok(Err(e)) => tracing::warn!("cannot show the 讲解 card: {e}"),
+            Err(e) => tracing::warn!("card task failed: {e}"),
+        }
+    }
+}
+
+/// The product's picture saved under `cache_dir` (relay pictures are content-addressed, so a
+/// saved file never goes stale). `None` when it cannot be fetched: the card shows without it.
+async fn fetch_picture(client: &RelayClient, url: &str, cache_dir: &Path) -> Option<PathBuf> {
+    let name = url.rsplit('/').next().filter(|n| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    })?;
+    let path = cache_dir.join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    let bytes = match reqwest::get(format!("{}{url}", client.base())).await {
+        Ok(r) if r.status().is_success() => r.bytes().await.ok()?,
+        Ok(r) => {
+            tracing::warn!(url, status = %r.status(), "card picture not fetched");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(url, "card picture not fetched: {e}");
+            return None;
+        }
+    };
+    tokio::fs::create_dir_all(cache_dir).await.ok()?;
+    let partial = path.with_extension("part");
+    tokio::fs::write(&partial, &bytes).await.ok()?;
+    tokio::fs::rename(&partial, &path).await.ok()?;
+    Some(path)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

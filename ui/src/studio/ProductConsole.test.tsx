@@ -1,0 +1,110 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Live } from '../bindings/Live';
+import { initI18n } from '../i18n';
+import { cart, product } from '../viewer/fixtures';
+import { ProductConsole } from './ProductConsole';
+
+beforeAll(() => {
+  initI18n();
+});
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+});
+
+interface Call {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+/** A relay behind mocked IPC: one live with products 1–3 in its cart, product 4 outside. */
+function relay(fail?: (call: Call) => unknown) {
+  const calls: Call[] = [];
+  const live: Live = {
+    id: 7,
+    title: '测试直播',
+    stream_name: 'live-7',
+    status: 'live',
+    created_at_ms: 1,
+    cart: cart(product(1), product(2), product(3)),
+  };
+  mockIPC(
+    (cmd, args) => {
+      if (cmd !== 'relay_call') return undefined;
+      const call = args as unknown as Call;
+      calls.push(call);
+      const failure = fail?.(call);
+      if (failure) throw failure;
+      if (call.path === '/api/products') return [product(1), product(2), product(3), product(4)];
+      if (call.path === '/api/lives/7/pin' && call.method === 'POST') {
+        const productId = (call.body as { product_id: number }).product_id;
+        live.pin = { id: 1, product_id: productId, selling_point: '', started_at_ms: 2 };
+        return structuredClone(live);
+      }
+      if (call.path === '/api/lives/7/pin' && call.method === 'DELETE') {
+        live.pin = undefined;
+        return structuredClone(live);
+      }
+      if (call.path === '/api/lives/7') return structuredClone(live);
+      return undefined;
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+const pins = (calls: Call[]) =>
+  calls.filter((c) => c.path.endsWith('/pin')).map((c) => [c.method, (c.body as { product_id?: number } | null)?.product_id]);
+
+describe('product console', () => {
+  it('lists the cart numbered as the anchor calls the products, and the rest of the catalogue', async () => {
+    relay();
+    render(<ProductConsole liveId={7} relayUrl="http://relay" />);
+    const items = await within(await screen.findByTestId('cart')).findAllByRole('listitem');
+    expect(items.map((li) => li.querySelector('.position')?.textContent)).toEqual(['1', '2', '3']);
+    const catalogue = await screen.findByTestId('catalogue');
+    await waitFor(() => expect(within(catalogue).getAllByRole('listitem')).toHaveLength(1));
+  });
+
+  it('pins product N with hotkey N and unpins with 0', async () => {
+    const calls = relay();
+    render(<ProductConsole liveId={7} relayUrl="http://relay" />);
+    await within(await screen.findByTestId('cart')).findAllByRole('listitem');
+    fireEvent.keyDown(window, { key: '2' });
+    await screen.findByText('正在讲解 2 号链接');
+    expect(pins(calls)).toEqual([['POST', product(2).id]]);
+    fireEvent.keyDown(window, { key: '0' });
+    await screen.findByText('已取消讲解');
+    expect(pins(calls)).toEqual([
+      ['POST', product(2).id],
+      ['DELETE', undefined],
+    ]);
+  });
+
+  it('ignores digits typed into the search field and says when the cart has no product N', async () => {
+    const calls = relay();
+    render(<ProductConsole liveId={7} relayUrl="http://relay" />);
+    await within(await screen.findByTestId('cart')).findAllByRole('listitem');
+    fireEvent.keyDown(screen.getByRole('searchbox'), { key: '1' });
+    fireEvent.keyDown(window, { key: '9' });
+    expect((await screen.findByRole('alert')).textContent).toBe('小黄车里没有 9 号链接');
+    expect(pins(calls)).toEqual([]);
+  });
+
+  it("shows the relay's own message when a pin is refused", async () => {
+    relay((call) =>
+      call.method === 'POST' && call.path.endsWith('/pin')
+        ? { status: 409, code: 'conflict', message: 'the live has ended; its pin is frozen' }
+        : null,
+    );
+    render(<ProductConsole liveId={7} relayUrl="http://relay" />);
+    await within(await screen.findByTestId('cart')).findAllByRole('listitem');
+    fireEvent.click(screen.getByRole('button', { name: /讲解 1 号链接/ }));
+    expect((await screen.findByRole('alert')).textContent).toBe('the live has ended; its pin is frozen');
+  });
+});

@@ -1,0 +1,213 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Event } from '../bindings/Event';
+import type { Live } from '../bindings/Live';
+import type { Product } from '../bindings/Product';
+import { ApiError } from '../viewer/api';
+import { formatFen } from '../viewer/money';
+import { hotkeyAction } from './hotkeys';
+import { command, relayCall, useBackendEvent } from './ipc';
+
+export const RELAY_EVENT = 'relay-event';
+
+/** Events after which the live (its cart and pin) is read again. */
+const LIVE_EVENTS = new Set(['cart.changed', 'pin.changed', 'stock.changed', 'live.status']);
+
+/**
+ * The 中控台's product side: the catalogue with search, this live's 小黄车 numbered as the
+ * anchor calls them, and 讲解 pin/unpin by click or hotkey (1–9, 0 unpins).
+ */
+export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl: string }) {
+  const { t } = useTranslation();
+  const [live, setLive] = useState<Live | null>(null);
+  const [catalogue, setCatalogue] = useState<Product[]>([]);
+  const [query, setQuery] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const reloadLive = useCallback(async () => {
+    setLive(await relayCall<Live>('GET', `/api/lives/${liveId}`));
+  }, [liveId]);
+  const reloadCatalogue = useCallback(async () => {
+    setCatalogue(await relayCall<Product[]>('GET', '/api/products'));
+  }, []);
+
+  const run = useCallback(async (action: () => Promise<unknown>, done?: string) => {
+    setError(null);
+    try {
+      await action();
+      if (done) setNotice(done);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    let active = true;
+    Promise.all([relayCall<Live>('GET', `/api/lives/${liveId}`), relayCall<Product[]>('GET', '/api/products')])
+      .then(([current, products]) => {
+        if (!active) return;
+        setLive(current);
+        setCatalogue(products);
+      })
+      .catch((e: unknown) => {
+        if (active) setError(e instanceof ApiError ? e.message : String(e));
+      });
+    return () => {
+      active = false;
+    };
+  }, [liveId]);
+
+  useBackendEvent<Event>(RELAY_EVENT, (event) => {
+    if (event.live_id === liveId && LIVE_EVENTS.has(event.kind)) void run(reloadLive);
+  });
+
+  const cart = useMemo(() => live?.cart ?? [], [live]);
+  const inCart = new Set(cart.map((item) => item.product.id));
+  const pinnedId = live?.pin?.product_id;
+
+  const pin = useCallback(
+    (productId: number, position: number) =>
+      run(async () => {
+        setLive(await relayCall<Live>('POST', `/api/lives/${liveId}/pin`, { product_id: productId }));
+      }, t('studio.products.pinned', { position })),
+    [liveId, run, t],
+  );
+  const unpin = useCallback(
+    () =>
+      run(async () => {
+        await relayCall('DELETE', `/api/lives/${liveId}/pin`);
+        await reloadLive();
+      }, t('studio.products.unpinned')),
+    [liveId, reloadLive, run, t],
+  );
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const action = hotkeyAction(event);
+      if (!action) return;
+      event.preventDefault();
+      if (action.kind === 'unpin') {
+        if (pinnedId != null) void unpin();
+        return;
+      }
+      const item = cart[action.position - 1];
+      if (item) void pin(item.product.id, item.position);
+      else setError(t('studio.products.noSuchPosition', { position: action.position }));
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [cart, pin, pinnedId, unpin, t]);
+
+  const matches = catalogue.filter(
+    (p) => !inCart.has(p.id) && p.title.toLowerCase().includes(query.trim().toLowerCase()),
+  );
+
+  return (
+    <section className="panel console" aria-labelledby="console-heading">
+      <h2 id="console-heading">{t('studio.products.heading')}</h2>
+      <p className="muted">{t('studio.products.hotkeys')}</p>
+      {error && (
+        <p role="alert" className="error" data-testid="console-error">
+          {error}
+        </p>
+      )}
+      {notice && !error && (
+        <p role="status" className="notice">
+          {notice}
+        </p>
+      )}
+
+      <h3>{t('studio.products.cart', { count: cart.length })}</h3>
+      {cart.length === 0 && <p className="muted">{t('studio.products.cartEmpty')}</p>}
+      <ol className="cart" data-testid="cart">
+        {cart.map((item) => {
+          const pinned = item.product.id === pinnedId;
+          const stock = item.product.skus.reduce((sum, s) => sum + s.stock, 0);
+          return (
+            <li key={item.product.id} className={pinned ? 'pinned' : undefined} data-product-id={item.product.id}>
+              <span className="position">{item.position}</span>
+              {item.product.images[0] && (
+                <img src={`${relayUrl}${item.product.images[0].url}`} alt="" width={40} height={40} />
+              )}
+              <span className="title">{item.product.title}</span>
+              <span className="price">{formatFen(item.product.price_fen)}</span>
+              <span className={stock < 10 ? 'stock low' : 'stock'}>{t('studio.products.stock', { count: stock })}</span>
+              {pinned ? (
+                <button type="button" className="primary" onClick={() => void unpin()} aria-pressed="true">
+                  {t('studio.products.unpin')}
+                </button>
+              ) : (
+                <button
+                  type="button"
+                  onClick={() => void pin(item.product.id, item.position)}
+                  aria-pressed="false"
+                  aria-label={t('studio.products.pinN', { position: item.position, title: item.product.title })}
+                >
+                  {t('studio.products.pin')}
+                </button>
+              )}
+              <button
+                type="button"
+                className="link"
+                aria-label={t('studio.products.removeN', { title: item.product.title })}
+                onClick={() =>
+                  void run(async () => {
+                    setLive(await relayCall<Live>('DELETE', `/api/lives/${liveId}/cart/${item.product.id}`));
+                  })
+                }
+              >
+                {t('studio.products.remove')}
+              </button>
+            </li>
+          );
+        })}
+      </ol>
+
+      <h3>{t('studio.products.catalogue')}</h3>
+      <input
+        type="search"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+        placeholder={t('studio.products.search')}
+        aria-label={t('studio.products.search')}
+      />
+      {catalogue.length === 0 && (
+        <p>
+          {t('studio.products.catalogueEmpty')}{' '}
+          <button
+            type="button"
+            data-testid="load-demo"
+            onClick={() =>
+              void run(async () => {
+                await command('load_demo_products');
+                await reloadCatalogue();
+              })
+            }
+          >
+            {t('studio.products.loadDemo')}
+          </button>
+        </p>
+      )}
+      <ul className="catalogue" data-testid="catalogue">
+        {matches.map((p) => (
+          <li key={p.id}>
+            <span className="title">{p.title}</span>
+            <span className="price">{formatFen(p.price_fen)}</span>
+            <button
+              type="button"
+              aria-label={t('studio.products.addN', { title: p.title })}
+              onClick={() =>
+                void run(async () => {
+                  setLive(await relayCall<Live>('POST', `/api/lives/${liveId}/cart`, { product_id: p.id }));
+                })
+              }
+            >
+              {t('studio.products.add')}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
