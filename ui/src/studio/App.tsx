@@ -1,11 +1,13 @@
 import { useTranslation } from 'react-i18next';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
 import { useEngineStats } from './engineStats';
+import { CommentFeed } from './CommentFeed';
 import { GoLive } from './GoLive';
 import { OrderFeed } from './OrderFeed';
 import { Preview } from './Preview';
 import { ProductConsole } from './ProductConsole';
 import { RelayPanel } from './RelayPanel';
+import { SaleTools } from './SaleTools';
 import { useRelayStatus } from './relayStatus';
 import { useStudioInfo } from './useStudio';
 
@@ -29,7 +31,10 @@ export function App() {
       <main className="docks">
         <div className="dock left">
           {info ? (
-            <ProductConsole liveId={info.live_id} relayUrl={info.relay_url} />
+            <>
+              <ProductConsole liveId={info.live_id} relayUrl={info.relay_url} />
+              <SaleTools liveId={info.live_id} />
+            </>
           ) : (
             <p className="panel muted">{t('studio.connecting')}</p>
           )}
@@ -40,6 +45,7 @@ export function App() {
         </div>
         <div className="dock right">
           {info && <OrderFeed liveId={info.live_id} />}
+          {info && <CommentFeed liveId={info.live_id} />}
           <RelayPanel status={relay} />
         </div>
       </main>

@@ -108,3 +108,28 @@ describe('product console', () => {
     expect((await screen.findByRole('alert')).textContent).toBe('the live has ended; its pin is frozen');
   });
 });
+
+describe('price and stock during the live', () => {
+  it('checks the typed price and stock, then patches the SKU in fen', async () => {
+    const calls = relay();
+    render(<ProductConsole liveId={7} relayUrl="http://relay" />);
+    await within(await screen.findByTestId('cart')).findAllByRole('listitem');
+    fireEvent.click(screen.getByRole('button', { name: '修改 商品2 的价格和库存' }));
+    const editor = screen.getByTestId(`sku-editor-${product(2).id}`);
+    fireEvent.change(within(editor).getByLabelText(/价格/), { target: { value: '29.99.1' } });
+    fireEvent.change(within(editor).getByLabelText('库存'), { target: { value: '-3' } });
+    fireEvent.click(within(editor).getByRole('button', { name: '保存' }));
+    expect(within(editor).getAllByRole('alert').map((a) => a.textContent)).toEqual([
+      '请输入正确的金额，最多两位小数',
+      '库存是不小于 0 的整数',
+    ]);
+    expect(calls.filter((c) => c.method === 'PATCH')).toEqual([]);
+    fireEvent.change(within(editor).getByLabelText(/价格/), { target: { value: '29.9' } });
+    fireEvent.change(within(editor).getByLabelText('库存'), { target: { value: '0' } });
+    fireEvent.click(within(editor).getByRole('button', { name: '保存' }));
+    await within(editor).findByText('已保存');
+    expect(calls.filter((c) => c.method === 'PATCH')).toEqual([
+      { method: 'PATCH', path: `/api/products/${product(2).id}/skus/${product(2).skus[0]!.id}`, body: { price_fen: 2990, stock: 0 } },
+    ]);
+  });
+});

@@ -6,6 +6,7 @@ import type { Product } from '../bindings/Product';
 import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
 import { hotkeyAction } from './hotkeys';
+import { SkuEditor } from './SkuEditor';
 import { command, relayCall, useBackendEvent } from './ipc';
 
 export const RELAY_EVENT = 'relay-event';
@@ -24,6 +25,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
   const [query, setQuery] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [editing, setEditing] = useState<number | null>(null);
 
   const reloadLive = useCallback(async () => {
     setLive(await relayCall<Live>('GET', `/api/lives/${liveId}`));
@@ -150,6 +152,15 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
               <button
                 type="button"
                 className="link"
+                aria-expanded={editing === item.product.id}
+                aria-label={t('studio.products.editN', { title: item.product.title })}
+                onClick={() => setEditing(editing === item.product.id ? null : item.product.id)}
+              >
+                {t('studio.products.edit')}
+              </button>
+              <button
+                type="button"
+                className="link"
                 aria-label={t('studio.products.removeN', { title: item.product.title })}
                 onClick={() =>
                   void run(async () => {
@@ -159,6 +170,9 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
               >
                 {t('studio.products.remove')}
               </button>
+              {editing === item.product.id && (
+                <SkuEditor product={item.product} onSaved={() => void run(reloadLive)} />
+              )}
             </li>
           );
         })}

@@ -1,0 +1,62 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { emit } from '@tauri-apps/api/event';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Comment } from '../bindings/Comment';
+import { initI18n } from '../i18n';
+import { event, room } from '../viewer/fixtures';
+import { CommentFeed } from './CommentFeed';
+
+beforeAll(() => {
+  initI18n();
+});
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+});
+
+const comment = (id: number, nickname: string, body: string): Comment => ({
+  id,
+  live_id: 7,
+  viewer_id: 100 + id,
+  nickname,
+  body,
+  created_at_ms: id,
+});
+
+describe('comment feed', () => {
+  it('follows comments, hides one and mutes its author, with the room figures', async () => {
+    const calls: { method: string; path: string; body: unknown }[] = [];
+    mockIPC(
+      (cmd, args) => {
+        if (cmd !== 'relay_call') return undefined;
+        const call = args as unknown as (typeof calls)[number];
+        calls.push(call);
+        if (call.path === '/api/lives/7/room') return room({ comments: [comment(1, '小红', '3号有货吗')] });
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    render(<CommentFeed liveId={7} />);
+    const list = await screen.findByTestId('comments');
+    await within(list).findByText('3号有货吗');
+
+    await act(() => emit('relay-event', event('comments', { comments: [comment(2, '阿强', '想要链接')] })));
+    await within(list).findByText('想要链接');
+    await act(() => emit('relay-event', event('likes', { total: 520 })));
+    expect(screen.getByTestId('room-figures').textContent).toContain('520 赞');
+
+    fireEvent.click(screen.getByRole('button', { name: '禁言 阿强' }));
+    await screen.findByText('已禁言 阿强 10 分钟');
+    fireEvent.click(screen.getByRole('button', { name: '隐藏 小红 的评论' }));
+    await screen.findByText('评论已隐藏');
+    expect(calls.filter((c) => c.method === 'POST')).toEqual([
+      { method: 'POST', path: '/api/viewers/102/mute', body: { minutes: 10 } },
+      { method: 'POST', path: '/api/comments/1/hide', body: null },
+    ]);
+    await act(() => emit('relay-event', event('comment.hidden', { comment_id: 1 })));
+    await waitFor(() => expect(within(list).queryByText('3号有货吗')).toBeNull());
+  });
+});

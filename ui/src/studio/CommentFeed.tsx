@@ -1,0 +1,102 @@
+import { useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Event } from '../bindings/Event';
+import type { Room } from '../bindings/Room';
+import { ApiError } from '../viewer/api';
+import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
+import { relayCall, useBackendEvent } from './ipc';
+import { RELAY_EVENT } from './ProductConsole';
+
+/** How long "mute" silences a viewer. */
+export const MUTE_MINUTES = 10;
+
+/**
+ * Comments as they come, newest at the bottom, with the room's likes and viewers; staff hide
+ * a comment (it disappears from every page) or mute its author for ten minutes.
+ */
+export function CommentFeed({ liveId }: { liveId: number }) {
+  const { t } = useTranslation();
+  const [room, setRoom] = useState<RoomState | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    let active = true;
+    relayCall<Room>('GET', `/api/lives/${liveId}/room`)
+      .then((r) => {
+        if (active) setRoom((current) => current ?? fromRoom(r, Date.now()));
+      })
+      .catch((e: unknown) => {
+        if (active) setError(e instanceof ApiError ? e.message : String(e));
+      });
+    return () => {
+      active = false;
+    };
+  }, [liveId]);
+
+  useBackendEvent<Event>(RELAY_EVENT, (event) => {
+    if (event.live_id !== liveId) return;
+    setRoom((current) => (current ? applyEvent(current, event) : current));
+  });
+
+  const act = async (path: string, body: unknown, done: string) => {
+    setError(null);
+    try {
+      await relayCall('POST', path, body);
+      setNotice(done);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+
+  const comments = room?.comments.slice(-100) ?? [];
+  return (
+    <section className="panel feed comments" aria-labelledby="comments-heading">
+      <h2 id="comments-heading">{t('studio.comments.heading')}</h2>
+      <p className="muted" data-testid="room-figures">
+        {t('studio.comments.viewers', { count: room?.viewers ?? 0 })} · {t('studio.comments.likes', { count: room?.likes ?? 0 })}
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {notice && !error && (
+        <p role="status" className="notice">
+          {notice}
+        </p>
+      )}
+      {comments.length === 0 && <p className="muted">{t('studio.comments.empty')}</p>}
+      <ul className="comment-list" data-testid="comments" aria-live="polite">
+        {comments.map((c) => (
+          <li key={c.id} data-comment-id={c.id}>
+            <span className="who">{c.nickname}</span>
+            <span className="body">{c.body}</span>
+            <button
+              type="button"
+              className="link"
+              aria-label={t('studio.comments.hideN', { nickname: c.nickname })}
+              onClick={() => void act(`/api/comments/${c.id}/hide`, null, t('studio.comments.hidden'))}
+            >
+              {t('studio.comments.hide')}
+            </button>
+            <button
+              type="button"
+              className="link"
+              aria-label={t('studio.comments.muteN', { nickname: c.nickname })}
+              onClick={() =>
+                void act(
+                  `/api/viewers/${c.viewer_id}/mute`,
+                  { minutes: MUTE_MINUTES },
+                  t('studio.comments.muted', { nickname: c.nickname, minutes: MUTE_MINUTES }),
+                )
+              }
+            >
+              {t('studio.comments.mute')}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
