@@ -17,6 +17,10 @@ fn main() {
             "go_live",
             "stop_live",
             "load_demo_products",
+            "scenes",
+            "set_scenes",
+            "cameras",
+            "set_audio",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

@@ -53,9 +53,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn summary(mut ms: Vec<f64>) -> Value {
+fn summary(ms: Vec<f64>) -> Value {
+    let in_order: Vec<f64> = ms.iter().map(|v| (v * 10.0).round() / 10.0).collect();
+    let mut ms = ms;
     ms.sort_by(f64::total_cmp);
     json!({
+        "in_order_ms": in_order,
         "samples": ms.len(),
         "p50_ms": percentile(&ms, 0.5),
         "p95_ms": percentile(&ms, 0.95),
@@ -105,6 +108,7 @@ async fn main() -> Result<()> {
             move |frame| {
                 *seen.lock().unwrap() += frame.jpeg.len() as u64;
             },
+            |_| {},
             |_| {},
         )
         .map_err(anyhow::Error::msg)?;
@@ -277,7 +281,7 @@ async fn order_latencies(
             .error_for_status()?
             .json()
             .await?;
-        let id = placed["order"]["id"].as_i64().context("order id")?;
+        let id = placed["id"].as_i64().context("order id")?;
         let arrived = loop {
             let (seen, at) = tokio::time::timeout(Duration::from_secs(5), events.recv())
                 .await?

@@ -1,5 +1,6 @@
 //! Tauri commands: one-line delegations to the services managed in `setup`.
 
+use anchordesk_pipelines::scene::SceneCollection;
 use serde_json::Value;
 use tauri::State;
 
@@ -71,6 +72,47 @@ pub async fn load_demo_products(host: State<'_, RelayHost>) -> Result<usize, Cal
             message: e.to_string(),
             field: None,
         })
+}
+
+/// The scenes for the scene, layer and effects docks (without the studio's overlays).
+#[tauri::command]
+pub fn scenes(engine: State<'_, EngineHost>) -> Result<SceneCollection, CallError> {
+    engine.scenes().map_err(|e| CallError::local("engine", e))
+}
+
+/// Shows the edited scenes (a switch fades over `fade_ms`, 0 cuts); invalid ones change
+/// nothing and the error names the field.
+#[tauri::command]
+pub fn set_scenes(
+    engine: State<'_, EngineHost>,
+    scenes: SceneCollection,
+    fade_ms: u64,
+) -> Result<(), CallError> {
+    engine
+        .set_scenes(scenes, fade_ms)
+        .map_err(|e| CallError::local("invalid", e))
+}
+
+/// Cameras present now, for the layer dock's device picker.
+#[tauri::command]
+pub async fn cameras() -> Result<Vec<anchordesk_pipelines::devices::Camera>, CallError> {
+    tauri::async_runtime::spawn_blocking(anchordesk_pipelines::devices::cameras)
+        .await
+        .map_err(|e| CallError::local("engine", e.to_string()))?
+        .map_err(|e| CallError::local("engine", e.to_string()))
+}
+
+/// The microphone's gain (0.0–4.0), mute and noise suppression.
+#[tauri::command]
+pub fn set_audio(
+    engine: State<'_, EngineHost>,
+    gain: f64,
+    muted: bool,
+    noise_suppression: bool,
+) -> Result<(), CallError> {
+    engine
+        .set_audio(gain, muted, noise_suppression)
+        .map_err(|e| CallError::local("invalid", e))
 }
 
 #[cfg(test)]

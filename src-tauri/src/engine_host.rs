@@ -1,11 +1,13 @@
 //! The video engine inside the studio: started with the window, its preview served to the
 //! page as JPEGs over the `preview://` scheme, its stats pushed once a second.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anchordesk_pipelines::engine::{
-    AudioInput, AudioSource, EncoderChoice, Engine, EngineConfig, EngineStats, PreviewFrame,
+    AudioInput, AudioLevel, AudioSource, EncoderChoice, Engine, EngineConfig, EngineStats,
+    PreviewFrame, Transition,
 };
 use anchordesk_pipelines::outputs::{BitrateRange, OutputKind, OutputSpec, RateControl};
 use anchordesk_pipelines::scene::{Canvas, Layer, SceneCollection, Source};
@@ -15,6 +17,10 @@ use anchordesk_pipelines::scene::{Canvas, Layer, SceneCollection, Source};
 pub const PREVIEW_EVENT: &str = "preview-frame";
 /// Tauri event with the engine's [`EngineStats`], once a second.
 pub const STATS_EVENT: &str = "engine-stats";
+/// Tauri event with the audio inputs' meters (`{input: {peak_db, rms_db}}`), ten times a second.
+pub const AUDIO_LEVELS_EVENT: &str = "audio-levels";
+/// The studio's one audio input.
+pub const MIC_INPUT: &str = "mic";
 /// The id of the output to the studio's own relay.
 pub const RELAY_OUTPUT: &str = "relay";
 /// Preview frames sent to the page per second at most: the page is a monitor, not the
@@ -106,12 +112,13 @@ impl EngineHost {
         config: &StudioEngineConfig,
         on_preview: impl Fn(&PreviewFrame) + Send + 'static,
         on_stats: impl Fn(&EngineStats) + Send + 'static,
+        on_levels: impl Fn(&HashMap<String, AudioLevel>) + Send + 'static,
     ) -> Result<(), String> {
         let started = Engine::start(EngineConfig {
             scenes: config.scenes(),
             encoder: EncoderChoice::Auto,
             video_bitrate_kbps: 4000,
-            audio: vec![AudioInput::new("mic", config.audio.clone())],
+            audio: vec![AudioInput::new(MIC_INPUT, config.audio.clone())],
         });
         let engine = match started {
             Ok(engine) => Arc::new(engine),
@@ -140,16 +147,20 @@ impl EngineHost {
             })
             .map_err(|e| e.to_string())?;
         let mut stats = engine.stats();
+        let mut levels = engine.audio_levels();
         let weak = Arc::downgrade(&engine);
         std::thread::Builder::new()
             .name("studio-stats".into())
             .spawn(move || {
                 while weak.strong_count() > 0 {
-                    std::thread::sleep(Duration::from_millis(250));
+                    std::thread::sleep(Duration::from_millis(100));
                     match stats.has_changed() {
                         Ok(true) => on_stats(&stats.borrow_and_update().clone()),
                         Ok(false) => {}
                         Err(_) => return,
+                    }
+                    if let Ok(true) = levels.has_changed() {
+                        on_levels(&levels.borrow_and_update().clone());
                     }
                 }
             })
@@ -199,6 +210,50 @@ impl EngineHost {
         engine.stop_output(RELAY_OUTPUT).map_err(|e| e.to_string())
     }
 
+    /// The scenes as the user edits them: without the studio's own overlays (the 讲解 card).
+    pub fn scenes(&self) -> Result<SceneCollection, String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        let mut scenes = engine.scenes();
+        for scene in &mut scenes.scenes {
+            scene.layers.retain(|l| !is_overlay(l));
+        }
+        Ok(scenes)
+    }
+
+    /// Shows the user's edited scenes; the overlays now on air stay on top of every scene,
+    /// whatever copy of the scenes the window edited.
+    pub fn set_scenes(&self, mut scenes: SceneCollection, fade_ms: u64) -> Result<(), String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        let overlay: Vec<Layer> = engine
+            .scenes()
+            .active()
+            .map(|s| s.layers.iter().filter(|l| is_overlay(l)).cloned().collect())
+            .unwrap_or_default();
+        for scene in &mut scenes.scenes {
+            scene.layers.retain(|l| !is_overlay(l));
+            scene.layers.extend(overlay.iter().cloned());
+        }
+        let transition = if fade_ms == 0 {
+            Transition::Cut
+        } else {
+            Transition::Fade(Duration::from_millis(fade_ms.min(5000)))
+        };
+        engine
+            .set_scenes(scenes, transition)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn set_audio(&self, gain: f64, muted: bool, noise_suppression: bool) -> Result<(), String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        if !(0.0..=4.0).contains(&gain) {
+            return Err(format!("gain: {gain} is outside 0.0–4.0"));
+        }
+        engine
+            .set_audio_gain(MIC_INPUT, gain, muted)
+            .and_then(|()| engine.set_noise_suppression(MIC_INPUT, noise_suppression))
+            .map_err(|e| e.to_string())
+    }
+
     fn not_running(&self) -> String {
         self.failure()
             .map(|e| format!("视频引擎未运行 video engine not running: {e}"))
@@ -210,6 +265,10 @@ impl EngineHost {
             engine.shutdown();
         }
     }
+}
+
+fn is_overlay(layer: &Layer) -> bool {
+    layer.id.starts_with(crate::card::CARD_PREFIX)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -6,7 +6,9 @@ use anyhow::Context as _;
 use tauri::webview::PageLoadEvent;
 use tauri::{Emitter, Manager, RunEvent};
 
-use crate::engine_host::{EngineHost, PREVIEW_EVENT, STATS_EVENT, StudioEngineConfig};
+use crate::engine_host::{
+    AUDIO_LEVELS_EVENT, EngineHost, PREVIEW_EVENT, STATS_EVENT, StudioEngineConfig,
+};
 use crate::relay_client::RELAY_EVENT;
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
 use crate::session::Session;
@@ -25,6 +27,10 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             crate::commands::go_live,
             crate::commands::stop_live,
             crate::commands::load_demo_products,
+            crate::commands::scenes,
+            crate::commands::set_scenes,
+            crate::commands::cameras,
+            crate::commands::set_audio,
         ])
         // The newest preview JPEG; the page asks for it on each `preview-frame` event.
         .register_uri_scheme_protocol("preview", |ctx, _request| {
@@ -137,6 +143,7 @@ fn start_engine(handle: tauri::AppHandle, engine: EngineHost) {
         };
         let previews = handle.clone();
         let stats = handle.clone();
+        let levels = handle.clone();
         let started = engine.start(
             &config,
             move |frame| {
@@ -151,6 +158,9 @@ fn start_engine(handle: tauri::AppHandle, engine: EngineHost) {
             },
             move |current| {
                 let _ = stats.emit(STATS_EVENT, current);
+            },
+            move |current| {
+                let _ = levels.emit(AUDIO_LEVELS_EVENT, current);
             },
         );
         if let Err(e) = started {

@@ -300,6 +300,23 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     })
     .await?;
 
+    // The scene dock reads the real engine's scenes: the camera layer is listed.
+    step("scene dock", async {
+        eventually(
+            "the camera layer in the dock",
+            Duration::from_secs(10),
+            || async {
+                let text = match client.find(Locator::Css("[data-testid=layers]")).await {
+                    Ok(list) => list.text().await?,
+                    Err(_) => return Ok(None),
+                };
+                Ok(text.contains("摄像头").then_some(()))
+            },
+        )
+        .await
+    })
+    .await?;
+
     anchordesk_pipelines::init()?;
     let http = reqwest::Client::new();
     let mut player = step("watch over WHEP", async {

@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
 import { useEngineStats } from './engineStats';
+import { AudioMixer } from './AudioMixer';
 import { CommentFeed } from './CommentFeed';
 import { GoLive } from './GoLive';
 import { OrderFeed } from './OrderFeed';
@@ -8,6 +9,7 @@ import { Preview } from './Preview';
 import { ProductConsole } from './ProductConsole';
 import { RelayPanel } from './RelayPanel';
 import { SaleTools } from './SaleTools';
+import { ScenesDock } from './ScenesDock';
 import { useRelayStatus } from './relayStatus';
 import { useStudioInfo } from './useStudio';
 
@@ -42,6 +44,8 @@ export function App() {
         <div className="dock centre">
           <Preview />
           <GoLive stats={stats} ready={info !== null} />
+          <ScenesDock ready={stats !== null} />
+          <AudioMixer ready={stats !== null} />
         </div>
         <div className="dock right">
           {info && <OrderFeed liveId={info.live_id} />}

@@ -1,0 +1,89 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initI18n } from '../i18n';
+import type { SceneCollection } from './scenes';
+import { ScenesDock } from './ScenesDock';
+
+beforeAll(() => {
+  initI18n();
+});
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+});
+
+const collection: SceneCollection = {
+  version: 1,
+  canvas: { width: 1280, height: 720, fps: 30 },
+  scenes: [
+    {
+      id: 'main',
+      name: '主场景',
+      layers: [{ id: 'camera', name: '摄像头', source: { kind: 'camera', device: 'test' }, rect: { x: 0, y: 0, width: 1280, height: 720 }, opacity: 1, visible: true }],
+    },
+    { id: 'close-up', name: '商品特写', layers: [] },
+  ],
+};
+
+function engine(refuse?: string) {
+  const sent: { scenes: SceneCollection; fadeMs: number }[] = [];
+  mockIPC(
+    (cmd, args) => {
+      if (cmd === 'scenes') return collection;
+      if (cmd === 'cameras') return [{ device: '/dev/video0', name: 'USB Camera' }];
+      if (cmd === 'set_scenes') {
+        if (refuse) throw { status: 0, code: 'invalid', message: refuse };
+        sent.push(args as unknown as (typeof sent)[number]);
+      }
+      return null;
+    },
+    { shouldMockEvents: true },
+  );
+  return sent;
+}
+
+describe('scenes dock', () => {
+  it('switches scenes with a fade and adds a text layer on top', async () => {
+    const sent = engine();
+    render(<ScenesDock ready />);
+    fireEvent.click(await screen.findByRole('button', { name: '商品特写' }));
+    await waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]!.scenes.active_scene).toBe('close-up');
+    expect(sent[0]!.fadeMs).toBe(500);
+
+    fireEvent.click(screen.getByRole('button', { name: '主场景' }));
+    fireEvent.change(screen.getByRole('combobox', { name: /添加/ }), { target: { value: 'text' } });
+    fireEvent.change(screen.getByRole('textbox', { name: '文字内容' }), { target: { value: '全场包邮' } });
+    fireEvent.click(screen.getByRole('button', { name: '添加图层' }));
+    await waitFor(() => expect(sent).toHaveLength(3));
+    const main = sent[2]!.scenes.scenes[0]!;
+    expect(main.layers.map((l) => l.id)).toEqual(['camera', 'text']);
+    expect(main.layers[1]!.source).toEqual({ kind: 'text', text: '全场包邮', size: 32, colour: '#FFFFFF' });
+    expect(within(screen.getByTestId('layers')).getAllByRole('listitem')[0]!.textContent).toContain('文字');
+  });
+
+  it("sends a camera's beauty and background live, and keeps the engine's state when refused", async () => {
+    const sent = engine();
+    render(<ScenesDock ready />);
+    fireEvent.click(await screen.findByRole('button', { name: /摄像头 · 摄像头/ }));
+    const dock = screen.getByTestId('effects-dock');
+    fireEvent.change(within(dock).getByLabelText('磨皮'), { target: { value: '70' } });
+    fireEvent.change(within(dock).getByLabelText('虚拟背景'), { target: { value: 'blur' } });
+    fireEvent.change(within(dock).getByLabelText('抠像方式'), { target: { value: 'chroma_key' } });
+    await waitFor(() => expect(sent.length).toBeGreaterThan(0));
+    const effects = sent.at(-1)!.scenes.scenes[0]!.layers[0]!.effects!;
+    expect(effects.beauty.smooth).toBe(0.7);
+    expect(effects.background).toMatchObject({ mode: 'blur', source: 'chroma_key', key_colour: '#00B140' });
+  });
+
+  it('says why the engine refused an edit', async () => {
+    engine('layers[0].rect: width must be at least 1');
+    render(<ScenesDock ready />);
+    fireEvent.click(await screen.findByRole('checkbox', { name: /显示/ }));
+    expect((await screen.findByTestId('scenes-error')).textContent).toBe('layers[0].rect: width must be at least 1');
+    expect((screen.getByRole('checkbox', { name: /显示/ }) as HTMLInputElement).checked).toBe(true);
+  });
+});

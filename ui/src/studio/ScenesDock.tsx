@@ -1,0 +1,212 @@
+import { useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ApiError } from '../viewer/api';
+import { EffectsDock } from './EffectsDock';
+import { command } from './ipc';
+import {
+  activeScene,
+  addLayer,
+  addScene,
+  moveLayer,
+  removeLayer,
+  updateLayer,
+  type SceneCollection,
+  type Source,
+  type SourceKind,
+} from './scenes';
+
+interface Camera {
+  device: string;
+  name: string;
+}
+
+const KINDS: SourceKind[] = ['camera', 'screen', 'image', 'media', 'text', 'colour'];
+
+/** Scenes (switch with a cut or a fade) and the active scene's layers: add, reorder, hide, remove. */
+export function ScenesDock({ ready }: { ready: boolean }) {
+  const { t } = useTranslation();
+  const [scenes, setScenes] = useState<SceneCollection | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [fade, setFade] = useState(true);
+  const [kind, setKind] = useState<SourceKind>('camera');
+  const [value, setValue] = useState('');
+  const [cameras, setCameras] = useState<Camera[]>([]);
+  const [selected, setSelected] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!ready) return;
+    let active = true;
+    command<SceneCollection>('scenes')
+      .then((s) => {
+        if (active) setScenes(s);
+      })
+      .catch((e: unknown) => {
+        if (active) setError(e instanceof ApiError ? e.message : String(e));
+      });
+    command<Camera[]>('cameras')
+      .then((c) => {
+        if (active) setCameras(c);
+      })
+      .catch(() => undefined);
+    return () => {
+      active = false;
+    };
+  }, [ready]);
+
+  /** Shows `next`; on a refusal the dock keeps what the engine shows and says why. */
+  const apply = useCallback(
+    async (next: SceneCollection, fadeMs = 0) => {
+      const before = scenes;
+      setScenes(next);
+      setError(null);
+      try {
+        await command('set_scenes', { scenes: next, fadeMs });
+      } catch (e) {
+        setScenes(before);
+        setError(e instanceof ApiError ? e.message : String(e));
+      }
+    },
+    [scenes],
+  );
+
+  if (!scenes) {
+    return (
+      <section className="panel" aria-labelledby="scenes-heading">
+        <h2 id="scenes-heading">{t('studio.scenes.heading')}</h2>
+        {error ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : (
+          <p className="muted">{t('studio.preview.waiting')}</p>
+        )}
+      </section>
+    );
+  }
+  const scene = activeScene(scenes);
+  const sceneId = scene?.id ?? '';
+  const layers = [...(scene?.layers ?? [])].reverse(); // top first, as docks list them
+  const selectedLayer = scene?.layers.find((l) => l.id === selected && l.source.kind === 'camera');
+
+  const newSource = (): Source | null => {
+    const v = value.trim();
+    switch (kind) {
+      case 'camera':
+        return { kind, device: v || cameras[0]?.device || 'test' };
+      case 'screen':
+        return { kind };
+      case 'image':
+        return v ? { kind, path: v } : null;
+      case 'media':
+        return v ? { kind, path: v, looping: true } : null;
+      case 'text':
+        return v ? { kind, text: v, size: 32, colour: '#FFFFFF' } : null;
+      case 'colour':
+        return { kind, colour: /^#[0-9a-fA-F]{6}$/.test(v) ? v : '#000000' };
+    }
+  };
+
+  return (
+    <section className="panel docks-scenes" aria-labelledby="scenes-heading">
+      <h2 id="scenes-heading">{t('studio.scenes.heading')}</h2>
+      {error && (
+        <p role="alert" className="error" data-testid="scenes-error">
+          {error}
+        </p>
+      )}
+      <div className="row wrap" role="group" aria-label={t('studio.scenes.switch')}>
+        {scenes.scenes.map((s) => (
+          <button
+            key={s.id}
+            type="button"
+            aria-pressed={s.id === sceneId}
+            className={s.id === sceneId ? 'primary' : undefined}
+            onClick={() => void apply({ ...scenes, active_scene: s.id }, fade ? 500 : 0)}
+          >
+            {s.name || s.id}
+          </button>
+        ))}
+        <button type="button" className="link" onClick={() => void apply(addScene(scenes, t('studio.scenes.newScene', { n: scenes.scenes.length + 1 })))}>
+          {t('studio.scenes.add')}
+        </button>
+        <label className="inline">
+          <input type="checkbox" checked={fade} onChange={(e) => setFade(e.target.checked)} /> {t('studio.scenes.fade')}
+        </label>
+      </div>
+
+      <h3>{t('studio.scenes.layers')}</h3>
+      <ul className="layers" data-testid="layers">
+        {layers.map((l, i) => (
+          <li key={l.id} className={l.id === selected ? 'selected' : undefined}>
+            <button type="button" className="link name" onClick={() => setSelected(l.id)} aria-pressed={l.id === selected}>
+              {t(`studio.scenes.kind.${l.source.kind}`)} · {l.name || l.id}
+            </button>
+            <label className="inline">
+              <input
+                type="checkbox"
+                checked={l.visible}
+                onChange={(e) => void apply(updateLayer(scenes, sceneId, l.id, (x) => ({ ...x, visible: e.target.checked })))}
+              />{' '}
+              {t('studio.scenes.visible')}
+            </label>
+            <button type="button" className="link" disabled={i === 0} aria-label={t('studio.scenes.upN', { name: l.name || l.id })} onClick={() => void apply(moveLayer(scenes, sceneId, l.id, 1))}>
+              ↑
+            </button>
+            <button type="button" className="link" disabled={i === layers.length - 1} aria-label={t('studio.scenes.downN', { name: l.name || l.id })} onClick={() => void apply(moveLayer(scenes, sceneId, l.id, -1))}>
+              ↓
+            </button>
+            <button type="button" className="link" aria-label={t('studio.scenes.removeN', { name: l.name || l.id })} onClick={() => void apply(removeLayer(scenes, sceneId, l.id))}>
+              ✕
+            </button>
+          </li>
+        ))}
+      </ul>
+
+      <form
+        className="row wrap"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const source = newSource();
+          if (!source) {
+            setError(t('studio.scenes.needValue'));
+            return;
+          }
+          void apply(addLayer(scenes, sceneId, source, t(`studio.scenes.kind.${kind}`)));
+          setValue('');
+        }}
+      >
+        <label className="inline">
+          {t('studio.scenes.newLayer')}{' '}
+          <select value={kind} onChange={(e) => setKind(e.target.value as SourceKind)}>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {t(`studio.scenes.kind.${k}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {kind === 'camera' ? (
+          <select aria-label={t('studio.scenes.device')} value={value} onChange={(e) => setValue(e.target.value)}>
+            <option value="test">{t('studio.scenes.testPattern')}</option>
+            {cameras.map((c) => (
+              <option key={c.device} value={c.device}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        ) : kind !== 'screen' ? (
+          <input aria-label={t(`studio.scenes.valueOf.${kind}`)} placeholder={t(`studio.scenes.valueOf.${kind}`)} value={value} onChange={(e) => setValue(e.target.value)} />
+        ) : null}
+        <button type="submit">{t('studio.scenes.addLayer')}</button>
+      </form>
+
+      {selectedLayer && (
+        <EffectsDock
+          key={selectedLayer.id}
+          layer={selectedLayer}
+          onChange={(effects) => void apply(updateLayer(scenes, sceneId, selectedLayer.id, (x) => ({ ...x, effects })))}
+        />
+      )}
+    </section>
+  );
+}

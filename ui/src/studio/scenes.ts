@@ -1,0 +1,139 @@
+// The engine's scene model as `pipelines::scene` serializes it, and the edits the docks make.
+// Every edit returns a new collection; the dock sends it whole with `set_scenes`.
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type Source =
+  | { kind: 'camera'; device: string; mode?: { width: number; height: number; fps: number } }
+  | { kind: 'screen'; display?: string; window?: number }
+  | { kind: 'image'; path: string }
+  | { kind: 'media'; path: string; looping: boolean }
+  | { kind: 'text'; text: string; font?: string; size: number; colour: string }
+  | { kind: 'colour'; colour: string };
+
+export type SourceKind = Source['kind'];
+
+export interface Beauty {
+  smooth: number;
+  whiten: number;
+  sharpen: number;
+}
+
+export interface Background {
+  mode: 'off' | 'blur' | 'image' | 'colour';
+  source: 'person' | 'chroma_key';
+  key_colour: string;
+  similarity: number;
+  smoothness: number;
+  spill: number;
+  blur_radius: number;
+  colour: string;
+  image?: string;
+}
+
+export interface Effects {
+  beauty: Beauty;
+  background: Background;
+}
+
+export interface Layer {
+  id: string;
+  name: string;
+  source: Source;
+  rect: Rect;
+  crop?: { top: number; right: number; bottom: number; left: number };
+  opacity: number;
+  visible: boolean;
+  effects?: Effects;
+}
+
+export interface Scene {
+  id: string;
+  name: string;
+  layers: Layer[];
+}
+
+export interface SceneCollection {
+  version: number;
+  canvas: { width: number; height: number; fps: number };
+  scenes: Scene[];
+  active_scene?: string;
+}
+
+export const DEFAULT_EFFECTS: Effects = {
+  beauty: { smooth: 0, whiten: 0, sharpen: 0 },
+  background: {
+    mode: 'off',
+    source: 'person',
+    key_colour: '#00B140',
+    similarity: 0.16,
+    smoothness: 0.08,
+    spill: 0.7,
+    blur_radius: 24,
+    colour: '#202020',
+  },
+};
+
+export function activeScene(c: SceneCollection): Scene | undefined {
+  return c.scenes.find((s) => s.id === c.active_scene) ?? c.scenes[0];
+}
+
+function mapScene(c: SceneCollection, sceneId: string, f: (s: Scene) => Scene): SceneCollection {
+  return { ...c, scenes: c.scenes.map((s) => (s.id === sceneId ? f(s) : s)) };
+}
+
+/** A fresh id not used in the scene: `camera`, `camera-2`, … */
+export function freshId(scene: Scene, base: string): string {
+  const used = new Set(scene.layers.map((l) => l.id));
+  if (!used.has(base)) return base;
+  let n = 2;
+  while (used.has(`${base}-${n}`)) n += 1;
+  return `${base}-${n}`;
+}
+
+/** Layers are bottom to top; `delta` +1 moves one step up (towards the front). */
+export function moveLayer(c: SceneCollection, sceneId: string, layerId: string, delta: 1 | -1): SceneCollection {
+  return mapScene(c, sceneId, (s) => {
+    const i = s.layers.findIndex((l) => l.id === layerId);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= s.layers.length) return s;
+    const layers = [...s.layers];
+    [layers[i], layers[j]] = [layers[j]!, layers[i]!];
+    return { ...s, layers };
+  });
+}
+
+export function updateLayer(c: SceneCollection, sceneId: string, layerId: string, f: (l: Layer) => Layer): SceneCollection {
+  return mapScene(c, sceneId, (s) => ({ ...s, layers: s.layers.map((l) => (l.id === layerId ? f(l) : l)) }));
+}
+
+export function removeLayer(c: SceneCollection, sceneId: string, layerId: string): SceneCollection {
+  return mapScene(c, sceneId, (s) => ({ ...s, layers: s.layers.filter((l) => l.id !== layerId) }));
+}
+
+/** A new layer on top: cameras, screens and media fill the canvas; the rest sit in a corner. */
+export function addLayer(c: SceneCollection, sceneId: string, source: Source, name: string): SceneCollection {
+  return mapScene(c, sceneId, (s) => {
+    const { width, height } = c.canvas;
+    const full = source.kind === 'camera' || source.kind === 'screen' || source.kind === 'media';
+    const rect = full
+      ? { x: 0, y: 0, width, height }
+      : source.kind === 'text'
+        ? { x: Math.round(width * 0.05), y: Math.round(height * 0.05), width: Math.round(width * 0.5), height: Math.round(height * 0.12) }
+        : { x: Math.round(width * 0.6), y: Math.round(height * 0.05), width: Math.round(width * 0.35), height: Math.round(height * 0.35) };
+    const layer: Layer = { id: freshId(s, source.kind), name, source, rect, opacity: 1, visible: true };
+    return { ...s, layers: [...s.layers, layer] };
+  });
+}
+
+export function addScene(c: SceneCollection, name: string): SceneCollection {
+  const used = new Set(c.scenes.map((s) => s.id));
+  let n = c.scenes.length + 1;
+  while (used.has(`scene-${n}`)) n += 1;
+  return { ...c, scenes: [...c.scenes, { id: `scene-${n}`, name, layers: [] }] };
+}
