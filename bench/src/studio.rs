@@ -86,6 +86,7 @@ async fn main() -> Result<()> {
         "the product ordered has 100 in stock: at most 100 orders"
     );
 
+    anchordesk_relay::telemetry::init();
     let dir = tempfile::tempdir()?;
     let relay = anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into()))
         .await
@@ -166,7 +167,16 @@ async fn main() -> Result<()> {
         .await?;
     ensure!(playing, "no picture from the relay");
     println!("live for 10 s…");
-    let (live_cpu, live_rss) = usage(10).await;
+    // Watching all along: a player left unread would hand the first pin 10 s of backlog.
+    let (live_cpu, live_rss) = {
+        let start = cpu_seconds("self");
+        let t = Instant::now();
+        decoder
+            .watch_until(&mut player, Duration::from_secs(10), |_| false)
+            .await?;
+        let cpu = (cpu_seconds("self") - start) / t.elapsed().as_secs_f64() * 100.0;
+        (cpu, status_mib(std::process::id(), "VmRSS:"))
+    };
 
     let mut pin_ms = Vec::with_capacity(pins);
     for i in 0..pins {

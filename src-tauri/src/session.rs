@@ -220,6 +220,7 @@ async fn show_cards(
         while let Ok(newer) = pins.try_recv() {
             payload = newer;
         }
+        let started = std::time::Instant::now();
         let content = CardContent::from_pin_event(&payload);
         let picture = match content.as_ref().and_then(|c| c.image_url.clone()) {
             Some(url) => fetch_picture(&client, &url, &cache_dir).await,
@@ -244,10 +245,15 @@ async fn show_cards(
         let layers = content
             .map(|c| card::layers(&c, picture, engine.scenes().canvas))
             .unwrap_or_default();
+        let fetched_ms = started.elapsed().as_millis();
         let applied =
             tokio::task::spawn_blocking(move || engine.set_overlay(CARD_PREFIX, &layers)).await;
         match applied {
-            Ok(Ok(())) => tracing::info!("讲解 card updated in the video"),
+            Ok(Ok(())) => tracing::info!(
+                fetched_ms,
+                applied_ms = started.elapsed().as_millis(),
+                "讲解 card updated in the video"
+            ),
             Ok(Err(e)) => tracing::warn!("cannot show the 讲解 card: {e}"),
             Err(e) => tracing::warn!("card task failed: {e}"),
         }
