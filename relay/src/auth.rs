@@ -176,14 +176,19 @@ pub async fn login(store: &Store, req: &LoginRequest) -> Result<Session> {
     if !verify_password(&req.password, &stored) {
         return Err(Error::Unauthorized);
     }
-    let role = Role::parse(&role).ok_or_else(|| Error::Forbidden("unknown role".into()))?;
+    staff_session(store, id, &req.username, &role).await
+}
+
+/// Stores a new session for staff account `id` and returns it with its principal.
+async fn staff_session(store: &Store, id: i64, username: &str, role: &str) -> Result<Session> {
+    let role = Role::parse(role).ok_or_else(|| Error::Forbidden("unknown role".into()))?;
     let mut conn = store.pool().acquire().await?;
     let token = open_session(&mut conn, Holder::Staff(id)).await?;
     Ok(Session {
         token,
         principal: Principal::Staff {
             id,
-            username: req.username.clone(),
+            username: username.to_owned(),
             role,
         },
     })
@@ -199,17 +204,7 @@ pub async fn open_staff_session(store: &Store, username: &str) -> Result<Session
             .fetch_optional(store.pool())
             .await?;
     let (id, role) = row.ok_or_else(|| Error::NotFound(format!("staff account {username}")))?;
-    let role = Role::parse(&role).ok_or_else(|| Error::Forbidden("unknown role".into()))?;
-    let mut conn = store.pool().acquire().await?;
-    let token = open_session(&mut conn, Holder::Staff(id)).await?;
-    Ok(Session {
-        token,
-        principal: Principal::Staff {
-            id,
-            username: username.to_owned(),
-            role,
-        },
-    })
+    staff_session(store, id, username, &role).await
 }
 
 /// Whose session a token opens.
@@ -338,6 +333,25 @@ mod tests {
         ));
         revoke(&store, &session.token).await.unwrap();
         assert_eq!(authenticate(&store, &session.token).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_process_holding_the_store_opens_a_staff_session_without_the_password() {
+        let (_dir, store) = store().await;
+        create_staff(&store, "studio", "some random words", Role::Owner)
+            .await
+            .unwrap();
+        let session = open_staff_session(&store, "studio").await.unwrap();
+        match authenticate(&store, &session.token).await.unwrap() {
+            Some(Principal::Staff { username, role, .. }) => {
+                assert_eq!((username.as_str(), role), ("studio", Role::Owner));
+            }
+            other => panic!("not a staff session: {other:?}"),
+        }
+        assert!(matches!(
+            open_staff_session(&store, "nobody").await,
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[tokio::test]

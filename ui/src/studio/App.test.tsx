@@ -1,20 +1,11 @@
-import { act, cleanup, render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initI18n } from '../i18n';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
 import { App } from './App';
+import { studioTestSetup } from './testSetup';
 
-beforeAll(() => {
-  initI18n();
-});
-
-afterEach(async () => {
-  cleanup();
-  // Unmounting unlistens asynchronously; let that finish before the mocks are removed.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  clearMocks();
-});
+studioTestSetup();
 
 describe('studio relay panel', () => {
   it('shows the running relay and its URL in Chinese by default', async () => {

@@ -1,21 +1,13 @@
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { emit } from '@tauri-apps/api/event';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
 import type { Comment } from '../bindings/Comment';
-import { initI18n } from '../i18n';
 import { event, room } from '../viewer/fixtures';
 import { CommentFeed } from './CommentFeed';
+import { studioTestSetup } from './testSetup';
 
-beforeAll(() => {
-  initI18n();
-});
-
-afterEach(async () => {
-  cleanup();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  clearMocks();
-});
+studioTestSetup();
 
 const comment = (id: number, nickname: string, body: string): Comment => ({
   id,

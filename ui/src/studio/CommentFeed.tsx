@@ -1,10 +1,10 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Room } from '../bindings/Room';
 import { ApiError } from '../viewer/api';
 import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
-import { relayCall, useBackendEvent } from './ipc';
+import { relayCall, useBackendEvent, useRelayRead } from './ipc';
 import { RELAY_EVENT } from './ProductConsole';
 
 /** How long "mute" silences a viewer. */
@@ -20,19 +20,11 @@ export function CommentFeed({ liveId }: { liveId: number }) {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  useEffect(() => {
-    let active = true;
-    relayCall<Room>('GET', `/api/lives/${liveId}/room`)
-      .then((r) => {
-        if (active) setRoom((current) => current ?? fromRoom(r, Date.now()));
-      })
-      .catch((e: unknown) => {
-        if (active) setError(e instanceof ApiError ? e.message : String(e));
-      });
-    return () => {
-      active = false;
-    };
-  }, [liveId]);
+  useRelayRead<Room>(
+    `/api/lives/${liveId}/room`,
+    (r) => setRoom((current) => current ?? fromRoom(r, Date.now())),
+    setError,
+  );
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     if (event.live_id !== liveId) return;

@@ -1,10 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Order } from '../bindings/Order';
-import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
-import { relayCall, useBackendEvent } from './ipc';
+import { useBackendEvent, useRelayRead } from './ipc';
 import { gmvFen, orderOf, upsertOrder } from './orders';
 import { RELAY_EVENT } from './ProductConsole';
 
@@ -18,20 +17,12 @@ export function OrderFeed({ liveId }: { liveId: number }) {
   const [fresh, setFresh] = useState<Set<number>>(new Set());
   const [error, setError] = useState<string | null>(null);
 
-  useEffect(() => {
-    let active = true;
-    relayCall<Order[]>('GET', `/api/orders?live_id=${liveId}`)
-      .then((list) => {
-        // Events that arrived during the read are newer than the list's copies.
-        if (active) setOrders((current) => current.reduce(upsertOrder, list.reduce(upsertOrder, [] as Order[])));
-      })
-      .catch((e: unknown) => {
-        if (active) setError(e instanceof ApiError ? e.message : String(e));
-      });
-    return () => {
-      active = false;
-    };
-  }, [liveId]);
+  useRelayRead<Order[]>(
+    `/api/orders?live_id=${liveId}`,
+    // Events that arrived during the read are newer than the list's copies.
+    (list) => setOrders((current) => current.reduce(upsertOrder, list.reduce(upsertOrder, [] as Order[]))),
+    setError,
+  );
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     const order = orderOf(event, liveId);

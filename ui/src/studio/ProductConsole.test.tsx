@@ -1,20 +1,12 @@
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
 import type { Live } from '../bindings/Live';
-import { initI18n } from '../i18n';
 import { cart, product } from '../viewer/fixtures';
 import { ProductConsole } from './ProductConsole';
+import { studioTestSetup } from './testSetup';
 
-beforeAll(() => {
-  initI18n();
-});
-
-afterEach(async () => {
-  cleanup();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  clearMocks();
-});
+studioTestSetup();
 
 interface Call {
   method: string;

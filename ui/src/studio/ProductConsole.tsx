@@ -7,7 +7,7 @@ import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
 import { hotkeyAction } from './hotkeys';
 import { SkuEditor } from './SkuEditor';
-import { command, relayCall, useBackendEvent } from './ipc';
+import { command, relayCall, useBackendEvent, useRelayRead } from './ipc';
 
 export const RELAY_EVENT = 'relay-event';
 
@@ -44,21 +44,8 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
     }
   }, []);
 
-  useEffect(() => {
-    let active = true;
-    Promise.all([relayCall<Live>('GET', `/api/lives/${liveId}`), relayCall<Product[]>('GET', '/api/products')])
-      .then(([current, products]) => {
-        if (!active) return;
-        setLive(current);
-        setCatalogue(products);
-      })
-      .catch((e: unknown) => {
-        if (active) setError(e instanceof ApiError ? e.message : String(e));
-      });
-    return () => {
-      active = false;
-    };
-  }, [liveId]);
+  useRelayRead<Live>(`/api/lives/${liveId}`, setLive, setError);
+  useRelayRead<Product[]>('/api/products', setCatalogue, setError);
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     if (event.live_id === liveId && LIVE_EVENTS.has(event.kind)) void run(reloadLive);

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Room } from '../bindings/Room';
 import { ApiError } from '../viewer/api';
 import { formatCountdown, formatFen, secondsLeft } from '../viewer/money';
-import { relayCall, useBackendEvent } from './ipc';
+import { Field } from './Field';
+import { relayCall, useBackendEvent, useRelayRead } from './ipc';
 import { RELAY_EVENT } from './ProductConsole';
 import {
   checkCoupon,
@@ -22,30 +23,6 @@ type Form = 'flash' | 'coupon' | 'lottery';
 /** Events after which the sales, coupons and lotteries are read again. */
 const SALE_EVENTS = /^(flashsale\.|coupon\.|lottery\.|stock\.changed|cart\.changed)/;
 
-function Field(props: {
-  id: string;
-  label: string;
-  error?: string;
-  children: (attrs: { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => ReactNode;
-}) {
-  const errorId = `${props.id}-error`;
-  return (
-    <div className="field">
-      <label htmlFor={props.id}>{props.label}</label>
-      {props.children({
-        id: props.id,
-        'aria-invalid': Boolean(props.error),
-        'aria-describedby': props.error ? errorId : undefined,
-      })}
-      {props.error && (
-        <p className="field-error" id={errorId} role="alert">
-          {props.error}
-        </p>
-      )}
-    </div>
-  );
-}
-
 /** 秒杀, coupons and 福袋 for this live: start them, watch them, stop or draw them. */
 export function SaleTools({ liveId }: { liveId: number }) {
   const { t } = useTranslation();
@@ -62,21 +39,11 @@ export function SaleTools({ liveId }: { liveId: number }) {
     setRoom(await relayCall<Room>('GET', `/api/lives/${liveId}/room`));
   }, [liveId]);
 
+  useRelayRead<Room>(`/api/lives/${liveId}/room`, setRoom, setError);
   useEffect(() => {
-    let active = true;
-    relayCall<Room>('GET', `/api/lives/${liveId}/room`)
-      .then((r) => {
-        if (active) setRoom(r);
-      })
-      .catch((e: unknown) => {
-        if (active) setError(e instanceof ApiError ? e.message : String(e));
-      });
     const tick = setInterval(() => setNow(Date.now()), 1000);
-    return () => {
-      active = false;
-      clearInterval(tick);
-    };
-  }, [liveId]);
+    return () => clearInterval(tick);
+  }, []);
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     if (event.live_id === liveId && SALE_EVENTS.test(event.kind)) void reload().catch(() => undefined);

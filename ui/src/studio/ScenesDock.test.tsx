@@ -1,19 +1,11 @@
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { initI18n } from '../i18n';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
 import type { SceneCollection } from './scenes';
 import { ScenesDock } from './ScenesDock';
+import { studioTestSetup } from './testSetup';
 
-beforeAll(() => {
-  initI18n();
-});
-
-afterEach(async () => {
-  cleanup();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  clearMocks();
-});
+studioTestSetup();
 
 const collection: SceneCollection = {
   version: 1,

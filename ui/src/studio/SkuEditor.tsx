@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { Product } from '../bindings/Product';
 import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
+import { Field } from './Field';
 import { relayCall } from './ipc';
 import { parseYuan } from './saleForms';
 
@@ -64,36 +65,16 @@ export function SkuEditor({ product, onSaved }: { product: Product; onSaved: () 
             }}
           >
             <span className="sku-name">{sku.name}</span>
-            <div className="field">
-              <label htmlFor={priceId}>{t('studio.products.price', { current: formatFen(sku.price_fen) })}</label>
-              <input
-                id={priceId}
-                inputMode="decimal"
-                value={draft.price}
-                aria-invalid={Boolean(priceError)}
-                onChange={(e) => setDrafts({ ...drafts, [sku.id]: { ...draft, price: e.target.value } })}
-              />
-              {priceError && (
-                <p className="field-error" role="alert">
-                  {priceError}
-                </p>
+            <Field id={priceId} label={t('studio.products.price', { current: formatFen(sku.price_fen) })} error={priceError}>
+              {(a) => (
+                <input {...a} inputMode="decimal" value={draft.price} onChange={(e) => setDrafts({ ...drafts, [sku.id]: { ...draft, price: e.target.value } })} />
               )}
-            </div>
-            <div className="field">
-              <label htmlFor={stockId}>{t('studio.products.stockLabel')}</label>
-              <input
-                id={stockId}
-                inputMode="numeric"
-                value={draft.stock}
-                aria-invalid={Boolean(stockError)}
-                onChange={(e) => setDrafts({ ...drafts, [sku.id]: { ...draft, stock: e.target.value } })}
-              />
-              {stockError && (
-                <p className="field-error" role="alert">
-                  {stockError}
-                </p>
+            </Field>
+            <Field id={stockId} label={t('studio.products.stockLabel')} error={stockError}>
+              {(a) => (
+                <input {...a} inputMode="numeric" value={draft.stock} onChange={(e) => setDrafts({ ...drafts, [sku.id]: { ...draft, stock: e.target.value } })} />
               )}
-            </div>
+            </Field>
             <button type="submit">{t('studio.products.save')}</button>
           </form>
         );

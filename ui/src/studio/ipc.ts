@@ -45,3 +45,27 @@ export function useBackendEvent<T>(name: string, handler: (payload: T) => void):
     };
   }, [name]);
 }
+
+/**
+ * Reads `path` from the relay once per `path` while mounted: `onData` gets the answer,
+ * `onError` the relay's message. Answers arriving after unmount or a path change are dropped.
+ */
+export function useRelayRead<T>(path: string, onData: (data: T) => void, onError: (message: string) => void): void {
+  const handlers = useRef({ onData, onError });
+  useEffect(() => {
+    handlers.current = { onData, onError };
+  });
+  useEffect(() => {
+    let active = true;
+    relayCall<T>('GET', path)
+      .then((data) => {
+        if (active) handlers.current.onData(data);
+      })
+      .catch((e: unknown) => {
+        if (active) handlers.current.onError(e instanceof ApiError ? e.message : String(e));
+      });
+    return () => {
+      active = false;
+    };
+  }, [path]);
+}
