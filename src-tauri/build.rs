@@ -21,6 +21,8 @@ fn main() {
             "set_scenes",
             "cameras",
             "set_audio",
+            "studio_mode",
+            "connect_relay",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

@@ -17,6 +17,10 @@ pub struct Cli {
     /// Data directory of the bundled relay (database, uploads) [default: the app's data dir].
     #[arg(long, env = "ANCHORDESK_DATA_DIR", value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// Assistant mode (中控台 on a second PC): no video engine and no bundled relay; the window
+    /// signs in to the anchor's relay with a staff account.
+    #[arg(long, env = "ANCHORDESK_ASSISTANT")]
+    pub assistant: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -118,7 +122,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     anchordesk_relay::telemetry::init();
     match cli.command {
-        None => match crate::studio::run(cli.data_dir) {
+        None => match crate::studio::run(cli.data_dir, cli.assistant) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("anchordesk: error: {e:#}");

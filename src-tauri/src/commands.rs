@@ -2,12 +2,13 @@
 
 use anchordesk_pipelines::scene::SceneCollection;
 use serde_json::Value;
-use tauri::State;
+use tauri::{Emitter, State};
 
 use crate::engine_host::EngineHost;
-use crate::relay_client::CallError;
+use crate::relay_client::{CallError, RELAY_EVENT};
 use crate::relay_host::{RelayHost, RelayStatus};
 use crate::session::{Session, StudioInfo};
+use crate::studio::{STUDIO_READY_EVENT, StudioMode};
 
 /// The bundled relay's state, URL and health (the UI also listens to `relay-status`).
 #[tauri::command]
@@ -113,6 +114,35 @@ pub fn set_audio(
     engine
         .set_audio(gain, muted, noise_suppression)
         .map_err(|e| CallError::local("invalid", e))
+}
+
+/// `studio` or `assistant` (started with `--assistant`).
+#[tauri::command]
+pub fn studio_mode(mode: State<'_, StudioMode>) -> &'static str {
+    mode.0
+}
+
+/// Assistant mode: signs in to the anchor's relay and follows its newest open live.
+#[tauri::command]
+pub async fn connect_relay(
+    app: tauri::AppHandle,
+    session: State<'_, Session>,
+    url: String,
+    username: String,
+    password: String,
+) -> Result<StudioInfo, CallError> {
+    let events = app.clone();
+    let info = session
+        .connect_remote(&url, &username, &password, move |event| {
+            if let Err(e) = events.emit(RELAY_EVENT, event) {
+                tracing::warn!("cannot emit a relay event: {e}");
+            }
+        })
+        .await?;
+    if let Err(e) = app.emit(STUDIO_READY_EVENT, &info) {
+        tracing::warn!("cannot emit the session state: {e}");
+    }
+    Ok(info)
 }
 
 #[cfg(test)]

@@ -61,16 +61,63 @@ impl Session {
         }
         let session = auth::open_staff_session(store, STUDIO_ACCOUNT).await?;
         let client = RelayClient::new(relay_url, session.token);
-        self.connect(client, engine, cache_dir, on_event).await
+        self.connect(client, Some(engine), cache_dir, on_event)
+            .await
+            .map_err(anyhow::Error::from)
+    }
+
+    /// Assistant mode: signs in to another machine's relay as a staff account (no engine
+    /// here, so pins drive no card in this PC's video).
+    pub async fn connect_remote(
+        &self,
+        url: &str,
+        username: &str,
+        password: &str,
+        on_event: impl Fn(&Value) + Send + Sync + 'static,
+    ) -> Result<StudioInfo, CallError> {
+        let base = url.trim().trim_end_matches('/');
+        let valid = reqwest::Url::parse(base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if valid.is_none() {
+            return Err(CallError {
+                status: 0,
+                code: "invalid_field".into(),
+                message: "请输入中继地址，例如 http://192.168.1.20:8080 (a relay URL)".into(),
+                field: Some("url".into()),
+            });
+        }
+        let login = RelayClient::new(base, String::new())
+            .call(
+                "POST",
+                "/api/auth/login",
+                Some(&json!({ "username": username, "password": password })),
+            )
+            .await?;
+        if login["principal"]["kind"] != "staff" {
+            return Err(CallError::local(
+                "forbidden",
+                "这不是员工账号 not a staff account",
+            ));
+        }
+        let token = login["token"].as_str().unwrap_or_default().to_owned();
+        self.close();
+        self.connect(
+            RelayClient::new(base, token),
+            None,
+            PathBuf::new(),
+            on_event,
+        )
+        .await
     }
 
     async fn connect(
         &self,
         client: RelayClient,
-        engine: EngineHost,
+        engine: Option<EngineHost>,
         cache_dir: PathBuf,
         on_event: impl Fn(&Value) + Send + Sync + 'static,
-    ) -> anyhow::Result<StudioInfo> {
+    ) -> Result<StudioInfo, CallError> {
         let live = current_live(&client).await?;
         let live_id = live["id"].as_i64().unwrap_or_default();
         let info = StudioInfo {
@@ -100,13 +147,15 @@ impl Session {
                 "pin": pin, "position": product["position"], "product": product["product"],
             }));
         }
-        tokio::spawn(show_cards(
-            card_queue,
-            client.clone(),
-            engine,
-            cache_dir,
-            stop.clone(),
-        ));
+        if let Some(engine) = engine {
+            tokio::spawn(show_cards(
+                card_queue,
+                client.clone(),
+                engine,
+                cache_dir,
+                stop.clone(),
+            ));
+        }
         let follower = client.clone();
         let stopped = stop.clone();
         tokio::spawn(async move {

@@ -13,12 +13,15 @@ use crate::relay_client::RELAY_EVENT;
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
 use crate::session::Session;
 
+/// `studio` (engine and bundled relay) or `assistant` (a remote relay's console only).
+pub struct StudioMode(pub &'static str);
+
 /// Tauri event with the [`crate::session::StudioInfo`] once the session is connected.
 pub const STUDIO_READY_EVENT: &str = "studio-ready";
 /// Tauri event with a message when the session or the engine could not start.
 pub const STUDIO_ERROR_EVENT: &str = "studio-error";
 
-pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
     let app = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![
             crate::commands::relay_status,
@@ -31,6 +34,8 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             crate::commands::set_scenes,
             crate::commands::cameras,
             crate::commands::set_audio,
+            crate::commands::studio_mode,
+            crate::commands::connect_relay,
         ])
         // The newest preview JPEG; the page asks for it on each `preview-frame` event.
         .register_uri_scheme_protocol("preview", |ctx, _request| {
@@ -60,6 +65,11 @@ pub fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             app.manage(engine.clone());
             let session = Session::default();
             app.manage(session.clone());
+            app.manage(StudioMode(if assistant { "assistant" } else { "studio" }));
+            if assistant {
+                // The 中控台 on a second PC: the window signs in to the anchor's relay.
+                return Ok(());
+            }
             let data_dir = match data_dir {
                 Some(dir) => dir,
                 None => app.path().app_data_dir().context("no app data directory")?,

@@ -475,3 +475,162 @@ fn save_png(frame: &anchordesk_e2e::media::RgbaFrame, name: &str) -> Result<()> 
     image.save(artifacts_dir().join(name))?;
     Ok(())
 }
+
+/// Runs `anchordesk-relay <args> --data-dir DIR` with `ANCHORDESK_PASSWORD` set.
+fn relay_cli(data_dir: &std::path::Path, password: &str, args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new(built_binary("anchordesk-relay"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("ANCHORDESK_PASSWORD", password)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "anchordesk-relay {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The assistant's story: on a second PC, `anchordesk --assistant` (no engine, no bundled
+/// relay) signs in to the anchor's relay with an assistant account, runs the console (hotkey 3
+/// pins the live's third product on that relay) and follows its comments.
+#[tokio::test(flavor = "multi_thread")]
+async fn assistant_mode_runs_the_console_of_a_remote_relay() -> Result<()> {
+    let _turn = ONE_STUDIO.lock().await;
+    let shop = tempfile::tempdir()?;
+    relay_cli(shop.path(), "owner password", &["demo", "seed"])?;
+    relay_cli(
+        shop.path(),
+        "helper password",
+        &[
+            "user",
+            "create",
+            "--username",
+            "helper",
+            "--role",
+            "assistant",
+        ],
+    )?;
+    let relay = anchordesk_e2e::spawn_relay_with(
+        tokio::process::Command::new(built_binary("anchordesk-relay")),
+        "127.0.0.1:0",
+        shop.path(),
+    )
+    .await?;
+    let url = relay.url.clone();
+    let lives: serde_json::Value = reqwest::get(format!("{url}/api/lives"))
+        .await?
+        .json()
+        .await?;
+    let live_id = lives[0]["id"].as_i64().context("the demo live")?;
+    let third = lives[0]["cart"][2]["product"]["id"]
+        .as_i64()
+        .context("cart")?;
+
+    let data_dir = tempfile::tempdir()?;
+    let xvfb = Xvfb::start()?;
+    let driver = TauriDriver::start(
+        &xvfb.display,
+        &[
+            ("ANCHORDESK_DATA_DIR", data_dir.path()),
+            ("ANCHORDESK_ASSISTANT", std::path::Path::new("true")),
+        ],
+    )?;
+    let client = step("open session", connect(&driver)).await?;
+    step("sign in to the relay", async {
+        let field = client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Id("assistant-url"))
+            .await?;
+        field.clear().await?;
+        field.send_keys(&url).await?;
+        client
+            .find(Locator::Id("assistant-username"))
+            .await?
+            .send_keys("helper")
+            .await?;
+        client
+            .find(Locator::Id("assistant-password"))
+            .await?
+            .send_keys("helper password")
+            .await?;
+        client
+            .find(Locator::Css("[data-testid=assistant-connect]"))
+            .await?
+            .click()
+            .await?;
+        eventually("the remote cart", Duration::from_secs(15), || async {
+            Ok((client
+                .find_all(Locator::Css("[data-testid=cart] li"))
+                .await?
+                .len()
+                == 12)
+                .then_some(()))
+        })
+        .await
+    })
+    .await?;
+    assert!(
+        !has(&client, "[data-testid=go-live]").await?,
+        "assistant mode shows no go-live dock"
+    );
+
+    step("press hotkey 3", async {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: '3' })
+            .then(KeyAction::Up { value: '3' });
+        client.perform_actions(keys).await?;
+        Ok(())
+    })
+    .await?;
+    eventually(
+        "the relay reports the pin",
+        Duration::from_secs(5),
+        || async {
+            let live: serde_json::Value = reqwest::get(format!("{url}/api/lives/{live_id}"))
+                .await?
+                .json()
+                .await?;
+            Ok((live["pin"]["product_id"].as_i64() == Some(third)).then_some(()))
+        },
+    )
+    .await?;
+
+    // A viewer's comment reaches the assistant's feed over the remote relay's events.
+    let http = reqwest::Client::new();
+    let viewer: serde_json::Value = http
+        .post(format!("{url}/api/viewers"))
+        .json(&serde_json::json!({ "nickname": "小红" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = viewer["token"].as_str().context("viewer token")?;
+    let posted = http
+        .post(format!("{url}/api/lives/{live_id}/comments"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "body": "3号还有吗" }))
+        .send()
+        .await?;
+    anyhow::ensure!(posted.status().is_success(), "comment: {}", posted.status());
+    eventually(
+        "the comment in the feed",
+        Duration::from_secs(10),
+        || async {
+            let text = match client.find(Locator::Css("[data-testid=comments]")).await {
+                Ok(list) => list.text().await?,
+                Err(_) => return Ok(None),
+            };
+            Ok(text.contains("3号还有吗").then_some(()))
+        },
+    )
+    .await?;
+
+    let png = step("screenshot", async { Ok(client.screenshot().await?) }).await?;
+    std::fs::write(artifacts_dir().join("studio-assistant.png"), &png)?;
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    Ok(())
+}

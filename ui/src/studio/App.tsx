@@ -1,8 +1,10 @@
 import { useTranslation } from 'react-i18next';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
 import { useEngineStats } from './engineStats';
+import { AssistantLogin } from './AssistantLogin';
 import { AudioMixer } from './AudioMixer';
 import { CommentFeed } from './CommentFeed';
+import { Dashboard } from './Dashboard';
 import { GoLive } from './GoLive';
 import { OrderFeed } from './OrderFeed';
 import { Preview } from './Preview';
@@ -11,12 +13,14 @@ import { RelayPanel } from './RelayPanel';
 import { SaleTools } from './SaleTools';
 import { ScenesDock } from './ScenesDock';
 import { useRelayStatus } from './relayStatus';
-import { useStudioInfo } from './useStudio';
+import { useStudioInfo, useStudioMode } from './useStudio';
 
 export function App() {
   const { t } = useTranslation();
   const relay = useRelayStatus();
-  const { info, error } = useStudioInfo();
+  const { info, error, setInfo } = useStudioInfo();
+  const mode = useStudioMode();
+  const assistant = mode === 'assistant';
   const stats = useEngineStats();
   return (
     <div className="studio">
@@ -37,20 +41,37 @@ export function App() {
               <ProductConsole liveId={info.live_id} relayUrl={info.relay_url} />
               <SaleTools liveId={info.live_id} />
             </>
+          ) : assistant ? (
+            <AssistantLogin onConnected={setInfo} />
           ) : (
             <p className="panel muted">{t('studio.connecting')}</p>
           )}
         </div>
         <div className="dock centre">
-          <Preview />
-          <GoLive stats={stats} ready={info !== null} />
-          <ScenesDock ready={stats !== null} />
-          <AudioMixer ready={stats !== null} />
+          {assistant ? (
+            info && <CommentFeed liveId={info.live_id} />
+          ) : (
+            <>
+              <Preview />
+              <GoLive stats={stats} ready={info !== null} />
+              <ScenesDock ready={stats !== null} />
+              <AudioMixer ready={stats !== null} />
+            </>
+          )}
         </div>
         <div className="dock right">
           {info && <OrderFeed liveId={info.live_id} />}
-          {info && <CommentFeed liveId={info.live_id} />}
-          <RelayPanel status={relay} />
+          {info && !assistant && <CommentFeed liveId={info.live_id} />}
+          {info && <Dashboard liveId={info.live_id} />}
+          {assistant ? (
+            info && (
+              <p className="panel muted" data-testid="assistant-relay">
+                {t('studio.assistant.connected', { url: info.relay_url })}
+              </p>
+            )
+          ) : (
+            <RelayPanel status={relay} />
+          )}
         </div>
       </main>
     </div>
