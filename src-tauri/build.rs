@@ -23,6 +23,10 @@ fn main() {
             "set_audio",
             "studio_mode",
             "connect_relay",
+            "presets",
+            "start_destination",
+            "start_recording",
+            "stop_output",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

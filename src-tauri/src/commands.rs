@@ -8,7 +8,7 @@ use crate::engine_host::EngineHost;
 use crate::relay_client::{CallError, RELAY_EVENT};
 use crate::relay_host::{RelayHost, RelayStatus};
 use crate::session::{Session, StudioInfo};
-use crate::studio::{STUDIO_READY_EVENT, StudioMode};
+use crate::studio::{STUDIO_READY_EVENT, StudioMode, StudioPaths};
 
 /// The bundled relay's state, URL and health (the UI also listens to `relay-status`).
 #[tauri::command]
@@ -143,6 +143,46 @@ pub async fn connect_relay(
         tracing::warn!("cannot emit the session state: {e}");
     }
     Ok(info)
+}
+
+/// Platform presets for the destinations dock (fixed servers, or "paste the server").
+#[tauri::command]
+pub fn presets() -> Vec<anchordesk_pipelines::outputs::presets::Preset> {
+    anchordesk_pipelines::outputs::presets::PRESETS.to_vec()
+}
+
+/// Starts pushing to a platform; the key is used for this push only, never stored.
+#[tauri::command]
+pub fn start_destination(
+    engine: State<'_, EngineHost>,
+    preset: String,
+    server: Option<String>,
+    key: String,
+) -> Result<String, CallError> {
+    engine
+        .start_destination(&preset, server.as_deref(), key.trim())
+        .map_err(|e| CallError::local("invalid", e))
+}
+
+/// Starts recording the programme into the studio's data directory; returns the file.
+#[tauri::command]
+pub fn start_recording(
+    engine: State<'_, EngineHost>,
+    paths: State<'_, StudioPaths>,
+) -> Result<String, CallError> {
+    engine
+        // Not `recordings/`: that is where the bundled relay records what it receives.
+        .start_recording(&paths.0.join("studio-recordings"))
+        .map(|p| p.display().to_string())
+        .map_err(|e| CallError::local("engine", e))
+}
+
+/// Stops one output: a destination, the recording or the relay.
+#[tauri::command]
+pub fn stop_output(engine: State<'_, EngineHost>, id: String) -> Result<(), CallError> {
+    engine
+        .stop_output(&id)
+        .map_err(|e| CallError::local("engine", e))
 }
 
 #[cfg(test)]

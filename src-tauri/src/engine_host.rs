@@ -9,7 +9,9 @@ use anchordesk_pipelines::engine::{
     AudioInput, AudioLevel, AudioSource, EncoderChoice, Engine, EngineConfig, EngineStats,
     PreviewFrame, Transition,
 };
-use anchordesk_pipelines::outputs::{BitrateRange, OutputKind, OutputSpec, RateControl};
+use anchordesk_pipelines::outputs::{
+    BitrateRange, OutputKind, OutputSpec, RateControl, RecordFormat, presets,
+};
 use anchordesk_pipelines::scene::{Canvas, Layer, SceneCollection, Source};
 
 /// Tauri event with `{sequence, width, height}` of the newest preview JPEG; the page then
@@ -21,6 +23,8 @@ pub const STATS_EVENT: &str = "engine-stats";
 pub const AUDIO_LEVELS_EVENT: &str = "audio-levels";
 /// The studio's one audio input.
 pub const MIC_INPUT: &str = "mic";
+/// The id of the recording output.
+pub const RECORD_OUTPUT: &str = "record";
 /// The id of the output to the studio's own relay.
 pub const RELAY_OUTPUT: &str = "relay";
 /// Preview frames sent to the page per second at most: the page is a monitor, not the
@@ -203,6 +207,63 @@ impl EngineHost {
                 },
             })
             .map_err(|e| e.to_string())
+    }
+
+    /// A platform destination: the preset's (or the pasted) server with the stream key,
+    /// RTMP(S) or SRT by the server's scheme. Output id `dest-<preset>`.
+    pub fn start_destination(
+        &self,
+        preset: &str,
+        server: Option<&str>,
+        key: &str,
+    ) -> Result<String, String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        let url = presets::push_url(preset, server, key)?;
+        let id = format!("dest-{preset}");
+        let kind = if url.starts_with("srt://") {
+            OutputKind::Srt {
+                url,
+                rate_control: Default::default(),
+            }
+        } else {
+            OutputKind::Rtmp {
+                url,
+                rate_control: Default::default(),
+            }
+        };
+        engine
+            .start_output(OutputSpec {
+                id: id.clone(),
+                kind,
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(id)
+    }
+
+    /// Records the programme to a new fragmented MP4 in `dir` (crash-safe); returns its path.
+    pub fn start_recording(&self, dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let path = dir.join(format!("anchordesk-{stamp}.mp4"));
+        engine
+            .start_output(OutputSpec {
+                id: RECORD_OUTPUT.into(),
+                kind: OutputKind::Record {
+                    path: path.clone(),
+                    format: RecordFormat::Mp4,
+                },
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// Stops any output by id (a destination, the recording, or the relay).
+    pub fn stop_output(&self, id: &str) -> Result<(), String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        engine.stop_output(id).map_err(|e| e.to_string())
     }
 
     pub fn stop_live(&self) -> Result<(), String> {

@@ -13,6 +13,9 @@ use crate::relay_client::RELAY_EVENT;
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
 use crate::session::Session;
 
+/// Where the studio keeps its data (the bundled relay's, recordings, caches).
+pub struct StudioPaths(pub PathBuf);
+
 /// `studio` (engine and bundled relay) or `assistant` (a remote relay's console only).
 pub struct StudioMode(pub &'static str);
 
@@ -36,6 +39,10 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
             crate::commands::set_audio,
             crate::commands::studio_mode,
             crate::commands::connect_relay,
+            crate::commands::presets,
+            crate::commands::start_destination,
+            crate::commands::start_recording,
+            crate::commands::stop_output,
         ])
         // The newest preview JPEG; the page asks for it on each `preview-frame` event.
         .register_uri_scheme_protocol("preview", |ctx, _request| {
@@ -66,14 +73,15 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
             let session = Session::default();
             app.manage(session.clone());
             app.manage(StudioMode(if assistant { "assistant" } else { "studio" }));
-            if assistant {
-                // The 中控台 on a second PC: the window signs in to the anchor's relay.
-                return Ok(());
-            }
             let data_dir = match data_dir {
                 Some(dir) => dir,
                 None => app.path().app_data_dir().context("no app data directory")?,
             };
+            app.manage(StudioPaths(data_dir.clone()));
+            if assistant {
+                // The 中控台 on a second PC: the window signs in to the anchor's relay.
+                return Ok(());
+            }
             start_engine(app.handle().clone(), engine.clone());
             let handle = app.handle().clone();
             let cache_dir = data_dir.join("cache").join("cards");

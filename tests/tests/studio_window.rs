@@ -300,6 +300,36 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     })
     .await?;
 
+    // Recording from the window: started, live, stopped, and the file is on disk.
+    step("record", async {
+        let record = client.find(Locator::Css("[data-testid=record]")).await?;
+        record.click().await?;
+        eventually("the recording live", Duration::from_secs(15), || async {
+            Ok(has(&client, "[data-output-id=record][data-state=live]")
+                .await?
+                .then_some(()))
+        })
+        .await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        record.click().await?;
+        eventually("the recording stopped", Duration::from_secs(15), || async {
+            Ok((!has(&client, "[data-output-id=record][data-state=live]").await?).then_some(()))
+        })
+        .await
+    })
+    .await?;
+    let recordings: Vec<_> = std::fs::read_dir(data_dir.path().join("studio-recordings"))?
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(
+        recordings.len(),
+        1,
+        "one recording file: {:?}",
+        recordings.iter().map(|e| e.path()).collect::<Vec<_>>()
+    );
+    let size = recordings[0].metadata()?.len();
+    assert!(size > 10_000, "the recording has {size} bytes");
+
     // The scene dock reads the real engine's scenes: the camera layer is listed.
     step("scene dock", async {
         eventually(

@@ -5,6 +5,7 @@ import { AssistantLogin } from './AssistantLogin';
 import { AudioMixer } from './AudioMixer';
 import { CommentFeed } from './CommentFeed';
 import { Dashboard } from './Dashboard';
+import { Destinations } from './Destinations';
 import { GoLive } from './GoLive';
 import { OrderFeed } from './OrderFeed';
 import { Preview } from './Preview';
@@ -54,6 +55,7 @@ export function App() {
             <>
               <Preview />
               <GoLive stats={stats} ready={info !== null} />
+              <Destinations stats={stats} ready={stats !== null} />
               <ScenesDock ready={stats !== null} />
               <AudioMixer ready={stats !== null} />
             </>

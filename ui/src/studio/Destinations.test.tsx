@@ -1,0 +1,106 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { mockIPC } from '@tauri-apps/api/mocks';
+import { describe, expect, it } from 'vitest';
+import { Destinations } from './Destinations';
+import type { EngineStats, OutputStats } from './engineStats';
+import { studioTestSetup } from './testSetup';
+
+studioTestSetup();
+
+const PRESETS = [
+  { id: 'kuaishou', name: '快手 Kuaishou', server: null, warning: null },
+  { id: 'bilibili', name: '哔哩哔哩 Bilibili', server: 'rtmp://live-push.bilivideo.com/live-bvc/', warning: null },
+  { id: 'custom', name: '自定义 Custom', server: null, warning: null },
+];
+
+const output = (id: string, state: OutputStats['state'], reason?: string): OutputStats => ({
+  id,
+  kind: 'rtmp',
+  state,
+  reason,
+  target_kbps: 4000,
+  measured_kbps: 3900,
+  fps: 30,
+  dropped_frames: 0,
+  rtt_ms: null,
+  loss: null,
+  reconnects: 0,
+  estimate_kbps: null,
+});
+
+const stats = (outputs: OutputStats[]): EngineStats => ({
+  fps: 30,
+  frames: 100,
+  cpu_percent: 50,
+  encode_latency_ms: null,
+  encoder: 'x264enc',
+  video_bitrate_kbps: 4000,
+  active_scene: 'main',
+  outputs,
+  error: null,
+});
+
+function engine() {
+  const calls: [string, unknown][] = [];
+  mockIPC((cmd, args) => {
+    calls.push([cmd, args]);
+    if (cmd === 'presets') return PRESETS;
+    if (cmd === 'start_destination') {
+      const a = args as { preset: string; server: string | null };
+      if (a.preset === 'kuaishou' && !a.server) {
+        throw { status: 0, code: 'invalid', message: 'server: 快手 Kuaishou gives a push server per live; paste it here' };
+      }
+      return `dest-${a.preset}`;
+    }
+    if (cmd === 'start_recording') return '/data/recordings/anchordesk-1.mp4';
+    return null;
+  });
+  return calls;
+}
+
+describe('destinations', () => {
+  it('pushes to a preset with the pasted key, and puts a missing server at its field', async () => {
+    const calls = engine();
+    render(<Destinations stats={stats([])} ready />);
+    await screen.findByRole('option', { name: '快手 Kuaishou' });
+    fireEvent.change(screen.getByLabelText('平台'), { target: { value: 'kuaishou' } });
+    fireEvent.change(screen.getByLabelText('推流码'), { target: { value: 'abc123' } });
+    fireEvent.click(screen.getByRole('button', { name: '推流到该平台' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('paste it here');
+    expect(screen.getByLabelText('推流地址（服务器）').getAttribute('aria-invalid')).toBe('true');
+
+    fireEvent.change(screen.getByLabelText('平台'), { target: { value: 'bilibili' } });
+    fireEvent.click(screen.getByRole('button', { name: '推流到该平台' }));
+    await waitFor(() =>
+      expect(calls.filter(([c]) => c === 'start_destination').at(-1)).toEqual([
+        'start_destination',
+        { preset: 'bilibili', server: null, key: 'abc123' },
+      ]),
+    );
+  });
+
+  it('shows each output with its state and stops one, or all', async () => {
+    const calls = engine();
+    render(
+      <Destinations
+        stats={stats([output('relay', 'live'), output('dest-bilibili', 'reconnecting', 'connection refused'), output('record', 'live')])}
+        ready
+      />,
+    );
+    const list = screen.getByTestId('outputs');
+    const items = within(list).getAllByRole('listitem');
+    expect(items.map((li) => li.dataset.outputId)).toEqual(['dest-bilibili', 'record']);
+    expect(items[0]!.textContent).toContain('重连中');
+    expect(items[0]!.textContent).toContain('connection refused');
+    expect(screen.getByTestId('record').textContent).toBe('停止录制');
+    fireEvent.click(within(items[0]!).getByRole('button', { name: '停止' }));
+    fireEvent.click(screen.getByRole('button', { name: '全部停止' }));
+    await waitFor(() => expect(calls.filter(([c]) => c === 'stop_output')).toHaveLength(4));
+    expect(calls.filter(([c]) => c === 'stop_output').map(([, a]) => (a as { id: string }).id)).toEqual([
+      'dest-bilibili',
+      'relay',
+      'dest-bilibili',
+      'record',
+    ]);
+  });
+});
