@@ -212,6 +212,22 @@ where
     }
 }
 
+/// Types `text` into the element `locator` finds.
+async fn type_into(client: &Client, locator: Locator<'_>, text: &str) -> Result<()> {
+    client.find(locator).await?.send_keys(text).await?;
+    Ok(())
+}
+
+/// A key press on the window, wherever focus is (not typed into an element).
+async fn press_key(client: &Client, key: char) -> Result<()> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    client.perform_actions(keys).await?;
+    Ok(())
+}
+
 /// Whether the studio page has an element for `css` now.
 async fn has(client: &Client, css: &str) -> Result<bool> {
     Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
@@ -378,16 +394,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     );
 
     let pressed = Instant::now();
-    step("press hotkey 1", async {
-        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-        // A key press on the window, wherever focus is (not typed into an element).
-        let keys = KeyActions::new("keyboard".into())
-            .then(KeyAction::Down { value: '1' })
-            .then(KeyAction::Up { value: '1' });
-        client.perform_actions(keys).await?;
-        Ok(())
-    })
-    .await?;
+    step("press hotkey 1", press_key(&client, '1')).await?;
     let pinned_after = eventually(
         "the relay reports the pin",
         Duration::from_secs(5),
@@ -449,16 +456,13 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
             .await?
             .send_keys("张三")
             .await?;
-        phone
-            .find(Locator::Css("input[id$='-phone']"))
-            .await?
-            .send_keys("13800138000")
-            .await?;
-        phone
-            .find(Locator::Css("textarea[id$='-address']"))
-            .await?
-            .send_keys("上海市浦东新区世纪大道 100 号")
-            .await?;
+        type_into(&phone, Locator::Css("input[id$='-phone']"), "13800138000").await?;
+        type_into(
+            &phone,
+            Locator::Css("textarea[id$='-address']"),
+            "上海市浦东新区世纪大道 100 号",
+        )
+        .await?;
         let submit = phone
             .find(Locator::XPath("//button[normalize-space()='提交订单']"))
             .await?;
@@ -576,16 +580,13 @@ async fn assistant_mode_runs_the_console_of_a_remote_relay() -> Result<()> {
             .await?;
         field.clear().await?;
         field.send_keys(&url).await?;
-        client
-            .find(Locator::Id("assistant-username"))
-            .await?
-            .send_keys("helper")
-            .await?;
-        client
-            .find(Locator::Id("assistant-password"))
-            .await?
-            .send_keys("helper password")
-            .await?;
+        type_into(&client, Locator::Id("assistant-username"), "helper").await?;
+        type_into(
+            &client,
+            Locator::Id("assistant-password"),
+            "helper password",
+        )
+        .await?;
         client
             .find(Locator::Css("[data-testid=assistant-connect]"))
             .await?
@@ -607,15 +608,7 @@ async fn assistant_mode_runs_the_console_of_a_remote_relay() -> Result<()> {
         "assistant mode shows no go-live dock"
     );
 
-    step("press hotkey 3", async {
-        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-        let keys = KeyActions::new("keyboard".into())
-            .then(KeyAction::Down { value: '3' })
-            .then(KeyAction::Up { value: '3' });
-        client.perform_actions(keys).await?;
-        Ok(())
-    })
-    .await?;
+    step("press hotkey 3", press_key(&client, '3')).await?;
     eventually(
         "the relay reports the pin",
         Duration::from_secs(5),

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/react';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
-import { cart, product } from '../viewer/fixtures';
+import { cart, product, room } from '../viewer/fixtures';
 import { App } from './App';
 import { studioTestSetup } from './testSetup';
 
@@ -15,10 +15,15 @@ function assistantBackend(login: (args: Record<string, unknown>) => unknown) {
           return 'assistant';
         case 'connect_relay':
           return login(args as Record<string, unknown>);
-        case 'relay_call':
-          return (args as { path: string }).path === '/api/lives/3'
-            ? { id: 3, title: '店铺直播', stream_name: 'demo', status: 'live', created_at_ms: 1, cart: cart(product(1)) }
-            : [];
+        case 'relay_call': {
+          const path = (args as { path: string }).path;
+          const live = room({}, cart(product(1))).live;
+          // Every read the console makes gets an answer of its real shape.
+          if (path === '/api/lives/3') return { ...live, id: 3 };
+          if (path === '/api/lives/3/room') return room({ live: { ...live, id: 3 } });
+          if (path === '/api/lives/3/stats') return null;
+          return [];
+        }
         default:
           return null;
       }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Live } from '../bindings/Live';
@@ -71,8 +71,12 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
     [liveId, reloadLive, run, t],
   );
 
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
+  // One listener for the console's life that always acts on the newest cart and pin: a key
+  // pressed right after a pin must not meet a listener still holding the previous state.
+  const onHotkey = useRef<(event: KeyboardEvent) => void>(() => undefined);
+  // A layout effect: updated in the same commit that shows the new pin, before any key.
+  useLayoutEffect(() => {
+    onHotkey.current = (event) => {
       const action = hotkeyAction(event);
       if (!action) return;
       event.preventDefault();
@@ -84,9 +88,12 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
       if (item) void pin(item.product.id, item.position);
       else setError(t('studio.products.noSuchPosition', { position: action.position }));
     };
+  });
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => onHotkey.current(event);
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [cart, pin, pinnedId, unpin, t]);
+  }, []);
 
   const matches = catalogue.filter(
     (p) => !inCart.has(p.id) && p.title.toLowerCase().includes(query.trim().toLowerCase()),
