@@ -1,7 +1,8 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
-import { cart, product, room } from '../viewer/fixtures';
+import { cart, event, product, room } from '../viewer/fixtures';
 import { SaleTools } from './SaleTools';
 import { studioTestSetup } from './testSetup';
 
@@ -85,5 +86,18 @@ describe('sale tools', () => {
       path: '/api/lives/7/lotteries',
       body: { prize: '保温杯', winners: 1, keyword: '想要', duration_secs: 180 },
     });
+  });
+
+  it('follows sales from events without reading the room again', async () => {
+    const calls = relay();
+    render(<SaleTools liveId={7} />);
+    await screen.findByRole('option', { name: /1号 商品1 · S/ });
+    const sale = { id: 5, live_id: 7, sku_id: 11, sale_price_fen: 990, quantity: 10, remaining: 10, per_user_limit: 1, starts_at_ms: 0, ends_at_ms: Date.now() + 600_000, open: true };
+    await act(() => emit('relay-event', event('flashsale.created', { sale })));
+    await act(() => emit('relay-event', event('flashsale.changed', { sales: [{ id: 5, remaining: 7 }] })));
+    expect(within(screen.getByTestId('flash-sales')).getByRole('listitem').textContent).toContain('剩 7/10');
+    await act(() => emit('relay-event', event('flashsale.ended', { id: 5, sku_id: 11, stock: 27 })));
+    expect(within(screen.getByTestId('flash-sales')).queryAllByRole('listitem')).toHaveLength(0);
+    expect(calls.filter((c) => c.path === '/api/lives/7/room')).toHaveLength(1);
   });
 });

@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Room } from '../bindings/Room';
 import { ApiError } from '../viewer/api';
 import { formatCountdown, formatFen, secondsLeft } from '../viewer/money';
+import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
 import { Field } from './Field';
 import { relayCall, useBackendEvent, useRelayRead } from './ipc';
 import { RELAY_EVENT } from './ProductConsole';
@@ -20,13 +21,11 @@ import {
 
 type Form = 'flash' | 'coupon' | 'lottery';
 
-/** Events after which the sales, coupons and lotteries are read again. */
-const SALE_EVENTS = /^(flashsale\.|coupon\.|lottery\.|stock\.changed|cart\.changed)/;
 
 /** 秒杀, coupons and 福袋 for this live: start them, watch them, stop or draw them. */
 export function SaleTools({ liveId }: { liveId: number }) {
   const { t } = useTranslation();
-  const [room, setRoom] = useState<Room | null>(null);
+  const [room, setRoom] = useState<RoomState | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [error, setError] = useState<string | null>(null);
   // Field errors of the form last submitted (the three forms share field names).
@@ -35,18 +34,30 @@ export function SaleTools({ liveId }: { liveId: number }) {
   const [coupon, setCoupon] = useState<CouponForm>({ title: '', amountOff: '', threshold: '', quantity: '100', minutes: '60' });
   const [lottery, setLottery] = useState<LotteryForm>({ prize: '', winners: '1', keyword: '', minutes: '3' });
 
+  // The newest state for event handlers: two events in one tick must both apply.
+  const roomRef = useRef<RoomState | null>(null);
+  const show = useCallback((next: RoomState) => {
+    roomRef.current = next;
+    setRoom(next);
+  }, []);
   const reload = useCallback(async () => {
-    setRoom(await relayCall<Room>('GET', `/api/lives/${liveId}/room`));
-  }, [liveId]);
+    show(fromRoom(await relayCall<Room>('GET', `/api/lives/${liveId}/room`), Date.now()));
+  }, [liveId, show]);
 
-  useRelayRead<Room>(`/api/lives/${liveId}/room`, setRoom, setError);
+  useRelayRead<Room>(`/api/lives/${liveId}/room`, (r) => show(fromRoom(r, Date.now())), setError);
   useEffect(() => {
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(tick);
   }, []);
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
-    if (event.live_id === liveId && SALE_EVENTS.test(event.kind)) void reload().catch(() => undefined);
+    // Events carry what changed (a rush sends one per order): apply them rather than read
+    // the room again per event; only a cart naming products not loaded here needs a read.
+    const current = roomRef.current;
+    if (event.live_id !== liveId || !current) return;
+    const next = applyEvent(current, event);
+    show(next);
+    if (next.stale) void reload().catch(() => undefined);
   });
 
   const submit = async <T,>(form: Form, checked: Checked<T>, path: string): Promise<boolean> => {
@@ -140,7 +151,7 @@ export function SaleTools({ liveId }: { liveId: number }) {
           </button>
         </form>
         <ul className="running" data-testid="flash-sales">
-          {(room?.flash_sales ?? []).map((s) => (
+          {(room?.flashSales ?? []).filter((s) => s.open).map((s) => (
             <li key={s.id}>
               <span>{skuLabel(s.sku_id)}</span>
               <span className="price">{formatFen(s.sale_price_fen)}</span>
