@@ -27,6 +27,13 @@ fn main() {
             "start_destination",
             "start_recording",
             "stop_output",
+            "set_canvas",
+            "settings",
+            "update_settings",
+            "save_destination",
+            "forget_destination",
+            "start_saved_destination",
+            "show_comment",
         ]));
     tauri_build::try_build(attributes).expect("tauri-build failed");
 }

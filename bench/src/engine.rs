@@ -31,6 +31,7 @@ fn layer(id: &str, source: Source, rect: Rect) -> Layer {
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
+        locked: false,
         effects: Default::default(),
     }
 }

@@ -100,13 +100,15 @@ async fn main() -> Result<()> {
     let seen = previews.clone();
     engine
         .start(
-            &StudioEngineConfig {
+            StudioEngineConfig {
                 camera: "test".into(),
                 canvas: CANVAS,
                 audio: AudioSource::Silence,
-            },
+            }
+            .scenes(),
+            AudioSource::Silence,
             // The window's share of the preview: each frame's JPEG is read once.
-            move |frame| {
+            move |frame: &anchordesk_pipelines::engine::PreviewFrame| {
                 *seen.lock().unwrap() += frame.jpeg.len() as u64;
             },
             |_| {},

@@ -27,6 +27,7 @@ fn layer(id: &str, source: Source, x: i32, y: i32, width: u32, height: u32) -> L
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
+        locked: false,
         effects: Default::default(),
     }
 }

@@ -10,12 +10,18 @@ use serde_json::Value;
 
 /// Every card layer's id starts with this (see `Engine::set_overlay`).
 pub const CARD_PREFIX: &str = "card-";
+/// The comment the anchor put on screen.
+pub const COMMENT_PREFIX: &str = "comment-";
+/// Every overlay the studio lays over the user's scenes.
+pub const OVERLAY_PREFIXES: [&str; 2] = [CARD_PREFIX, COMMENT_PREFIX];
 
 /// The panel's colour: near-white, so the card reads over any camera picture.
 pub const PANEL_COLOUR: &str = "#FFFFFFF2";
 const TITLE_COLOUR: &str = "#1A1A1AFF";
 const PRICE_COLOUR: &str = "#FF2442FF";
 const BADGE_COLOUR: &str = "#FF6A00FF";
+const COMMENT_PANEL: &str = "#000000B0";
+const COMMENT_TEXT: &str = "#FFFFFFFF";
 
 /// What the card shows, taken from a `pin.changed` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +33,31 @@ pub struct CardContent {
     pub price_fen: i64,
     /// The main picture's relay path (`/images/…`), if the product has one.
     pub image_url: Option<String>,
+    /// The product's SKU ids, to find a 秒杀 on any of them.
+    pub sku_ids: Vec<i64>,
+}
+
+/// A 秒杀 on the pinned product, as the card shows it at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlashOffer {
+    pub price_fen: i64,
+    pub remaining: i64,
+    /// Seconds until it starts (not started) or ends (running).
+    pub seconds: i64,
+    pub started: bool,
+}
+
+impl FlashOffer {
+    /// `剩 12 件 · 04:59`, or `05:00 后开抢` before the start.
+    pub fn countdown(&self) -> String {
+        let s = self.seconds.max(0);
+        let clock = format!("{:02}:{:02}", s / 60, s % 60);
+        if self.started {
+            format!("剩 {} 件 · {clock}", self.remaining)
+        } else {
+            format!("{clock} 后开抢")
+        }
+    }
 }
 
 impl CardContent {
@@ -47,6 +78,11 @@ impl CardContent {
                 .and_then(|i| i.get("url"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            sku_ids: product
+                .get("skus")
+                .and_then(Value::as_array)
+                .map(|skus| skus.iter().filter_map(|s| s.get("id")?.as_i64()).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -82,8 +118,14 @@ pub fn panel_rect(canvas: Canvas) -> Rect {
     }
 }
 
-/// The card's layers, bottom to top. `picture` is the main picture saved locally.
-pub fn layers(card: &CardContent, picture: Option<PathBuf>, canvas: Canvas) -> Vec<Layer> {
+/// The card's layers, bottom to top. `picture` is the main picture saved locally; with a
+/// 秒杀 the card shows its price and countdown instead of the list price.
+pub fn layers(
+    card: &CardContent,
+    picture: Option<PathBuf>,
+    flash: Option<&FlashOffer>,
+    canvas: Canvas,
+) -> Vec<Layer> {
     let panel = panel_rect(canvas);
     let pad = panel.height / 12;
     let picture_side = panel.height - 2 * pad;
@@ -91,6 +133,7 @@ pub fn layers(card: &CardContent, picture: Option<PathBuf>, canvas: Canvas) -> V
     let text_width = panel.width.saturating_sub(picture_side + 3 * pad).max(1);
     let font = |share: f64| ((panel.height as f64 * share).round() as u32).max(6);
     let mut layers = vec![layer(
+        CARD_PREFIX,
         "panel",
         Source::Colour {
             colour: PANEL_COLOUR.into(),
@@ -99,6 +142,7 @@ pub fn layers(card: &CardContent, picture: Option<PathBuf>, canvas: Canvas) -> V
     )];
     if let Some(path) = picture {
         layers.push(layer(
+            CARD_PREFIX,
             "picture",
             Source::Image { path },
             Rect {
@@ -110,10 +154,15 @@ pub fn layers(card: &CardContent, picture: Option<PathBuf>, canvas: Canvas) -> V
         ));
     }
     let line = panel.height / 4;
-    let badge = if card.position > 0 {
-        format!("讲解中 · {}号链接", card.position)
+    let what = if flash.is_some_and(|f| f.started) {
+        "秒杀中"
     } else {
-        "讲解中".to_owned()
+        "讲解中"
+    };
+    let badge = if card.position > 0 {
+        format!("{what} · {}号链接", card.position)
+    } else {
+        what.to_owned()
     };
     layers.push(text(
         "badge",
@@ -135,28 +184,102 @@ pub fn layers(card: &CardContent, picture: Option<PathBuf>, canvas: Canvas) -> V
         text_width,
         line * 2 - pad,
     ));
+    let price_y = panel.y + (panel.height - pad - line) as i32;
+    let Some(flash) = flash else {
+        layers.push(text(
+            "price",
+            yuan(card.price_fen),
+            font(0.13),
+            PRICE_COLOUR,
+            text_x,
+            price_y,
+            text_width,
+            line,
+        ));
+        return layers;
+    };
+    let half = (text_width / 2).max(1);
     layers.push(text(
         "price",
-        yuan(card.price_fen),
+        yuan(flash.price_fen),
         font(0.13),
         PRICE_COLOUR,
         text_x,
-        panel.y + (panel.height - pad - line) as i32,
-        text_width,
+        price_y,
+        half,
         line,
+    ));
+    layers.push(text(
+        "countdown",
+        flash.countdown(),
+        font(0.075),
+        BADGE_COLOUR,
+        text_x + half as i32,
+        price_y + (line / 4) as i32,
+        half,
+        line - line / 4,
     ));
     layers
 }
 
-fn layer(name: &str, source: Source, rect: Rect) -> Layer {
+/// A viewer's comment the anchor put on screen: a dark strip above where the card sits.
+pub fn comment_layers(nickname: &str, body: &str, canvas: Canvas) -> Vec<Layer> {
+    let card = panel_rect(canvas);
+    let height = card.height * 2 / 5;
+    let gap = card.height / 10;
+    let strip = Rect {
+        x: card.x,
+        y: (card.y - gap as i32 - height as i32).max(0),
+        width: card.width,
+        height,
+    };
+    let pad = height / 5;
+    let words: String = body.chars().take(60).collect();
+    vec![
+        layer(
+            COMMENT_PREFIX,
+            "panel",
+            Source::Colour {
+                colour: COMMENT_PANEL.into(),
+            },
+            strip,
+        ),
+        layer(
+            COMMENT_PREFIX,
+            "text",
+            Source::Text {
+                text: format!("{nickname}：{words}"),
+                font: None,
+                size: ((height as f64 * 0.42).round() as u32).max(6),
+                colour: COMMENT_TEXT.into(),
+            },
+            Rect {
+                x: strip.x + pad as i32,
+                y: strip.y + pad as i32,
+                width: strip.width.saturating_sub(2 * pad).max(1),
+                height: (height - 2 * pad).max(1),
+            },
+        ),
+    ]
+}
+
+fn layer(prefix: &str, name: &str, source: Source, rect: Rect) -> Layer {
     Layer {
-        id: format!("{CARD_PREFIX}{name}"),
-        name: format!("讲解卡片 {name}"),
+        id: format!("{prefix}{name}"),
+        name: format!(
+            "{} {name}",
+            if prefix == COMMENT_PREFIX {
+                "上屏评论"
+            } else {
+                "讲解卡片"
+            }
+        ),
         source,
         rect,
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
+        locked: false,
         effects: Effects::default(),
     }
 }
@@ -173,6 +296,7 @@ fn text(
     height: u32,
 ) -> Layer {
     layer(
+        CARD_PREFIX,
         name,
         Source::Text {
             text,
@@ -212,6 +336,7 @@ mod tests {
             "position": 3,
             "product": {
                 "id": 7, "title": "保温杯 316不锈钢 500ml", "price_fen": 6900,
+                "skus": [{ "id": 70 }, { "id": 71 }],
                 "images": [{ "id": 1, "url": "/images/ab.png", "content_type": "image/png",
                              "width": 600, "height": 600 }]
             }
@@ -241,8 +366,16 @@ mod tests {
     fn the_card_is_valid_and_inside_the_canvas_in_both_orientations() {
         let card = CardContent::from_pin_event(&pinned()).unwrap();
         for canvas in [LANDSCAPE, PORTRAIT] {
-            let layers = layers(&card, Some("/tmp/p.png".into()), canvas);
-            assert_eq!(layers.len(), 5);
+            let flash = FlashOffer {
+                price_fen: 4900,
+                remaining: 12,
+                seconds: 299,
+                started: true,
+            };
+            let plain = layers(&card, Some("/tmp/p.png".into()), None, canvas);
+            assert_eq!(plain.len(), 5);
+            let layers = layers(&card, Some("/tmp/p.png".into()), Some(&flash), canvas);
+            assert_eq!(layers.len(), 6);
             let panel = layers[0].rect;
             for l in &layers {
                 l.validate("layer").unwrap();
@@ -269,7 +402,53 @@ mod tests {
             portrait.width > PORTRAIT.width * 8 / 10,
             "a bottom sheet in portrait"
         );
-        let without_picture = layers(&card, None, LANDSCAPE);
+        let without_picture = layers(&card, None, None, LANDSCAPE);
         assert!(without_picture.iter().all(|l| l.id != "card-picture"));
+    }
+
+    fn text_of(layers: &[Layer], id: &str) -> String {
+        match &layers.iter().find(|l| l.id == id).unwrap().source {
+            Source::Text { text, .. } => text.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_flash_sale_shows_its_price_units_and_countdown() {
+        let card = CardContent::from_pin_event(&pinned()).unwrap();
+        assert_eq!(card.sku_ids, vec![70, 71]);
+        let mut flash = FlashOffer {
+            price_fen: 4900,
+            remaining: 12,
+            seconds: 299,
+            started: true,
+        };
+        let on = layers(&card, None, Some(&flash), LANDSCAPE);
+        assert_eq!(text_of(&on, "card-price"), "¥49.00");
+        assert_eq!(text_of(&on, "card-countdown"), "剩 12 件 · 04:59");
+        assert_eq!(text_of(&on, "card-badge"), "秒杀中 · 3号链接");
+        flash.started = false;
+        flash.seconds = 65;
+        assert_eq!(flash.countdown(), "01:05 后开抢");
+        let off = layers(&card, None, None, LANDSCAPE);
+        assert_eq!(text_of(&off, "card-price"), "¥69.00");
+        assert_eq!(text_of(&off, "card-badge"), "讲解中 · 3号链接");
+    }
+
+    #[test]
+    fn a_comment_on_screen_sits_above_the_card_inside_the_canvas() {
+        for canvas in [LANDSCAPE, PORTRAIT] {
+            let long = "好".repeat(200);
+            let layers = comment_layers("小王", &long, canvas);
+            assert_eq!(layers.len(), 2);
+            let card = panel_rect(canvas);
+            for l in &layers {
+                l.validate("layer").unwrap();
+                assert!(l.id.starts_with(COMMENT_PREFIX));
+                assert!(l.rect.y >= 0 && l.rect.y + (l.rect.height as i32) <= card.y);
+            }
+            assert!(text_of(&layers, "comment-text").starts_with("小王："));
+            assert!(text_of(&layers, "comment-text").chars().count() <= 63);
+        }
     }
 }

@@ -8,6 +8,9 @@ use crate::engine_host::EngineHost;
 use crate::relay_client::{CallError, RELAY_EVENT};
 use crate::relay_host::{RelayHost, RelayStatus};
 use crate::session::{Session, StudioInfo};
+use crate::settings::{
+    Orientation, SavedDestination, SettingsStore, SettingsUpdate, StudioSettings,
+};
 use crate::studio::{STUDIO_READY_EVENT, StudioMode, StudioPaths};
 
 /// The bundled relay's state, URL and health (the UI also listens to `relay-status`).
@@ -81,17 +84,42 @@ pub fn scenes(engine: State<'_, EngineHost>) -> Result<SceneCollection, CallErro
     engine.scenes().map_err(|e| CallError::local("engine", e))
 }
 
-/// Shows the edited scenes (a switch fades over `fade_ms`, 0 cuts); invalid ones change
-/// nothing and the error names the field.
+/// Shows the edited scenes (a switch fades over `fade_ms`, 0 cuts) and keeps them for the
+/// next start; invalid ones change nothing and the error names the field.
 #[tauri::command]
 pub fn set_scenes(
     engine: State<'_, EngineHost>,
+    settings: State<'_, SettingsStore>,
     scenes: SceneCollection,
     fade_ms: u64,
 ) -> Result<(), CallError> {
     engine
         .set_scenes(scenes, fade_ms)
-        .map_err(|e| CallError::local("invalid", e))
+        .map_err(CallError::invalid)?;
+    save_scenes(&engine, &settings);
+    Ok(())
+}
+
+/// Landscape or portrait: the engine restarts on the rescaled scenes, which are returned.
+#[tauri::command]
+pub fn set_canvas(
+    engine: State<'_, EngineHost>,
+    settings: State<'_, SettingsStore>,
+    orientation: Orientation,
+) -> Result<SceneCollection, CallError> {
+    let scenes = engine
+        .set_canvas(orientation == Orientation::Portrait)
+        .map_err(CallError::invalid)?;
+    save_scenes(&engine, &settings);
+    Ok(scenes)
+}
+
+/// A scene change is already on screen; failing to save it only costs it at the next start.
+fn save_scenes(engine: &EngineHost, settings: &SettingsStore) {
+    let saved = engine.scenes().and_then(|s| settings.save_scenes(&s));
+    if let Err(e) = saved {
+        tracing::warn!("scenes not saved: {e}");
+    }
 }
 
 /// Cameras present now, for the layer dock's device picker.
@@ -113,7 +141,7 @@ pub fn set_audio(
 ) -> Result<(), CallError> {
     engine
         .set_audio(gain, muted, noise_suppression)
-        .map_err(|e| CallError::local("invalid", e))
+        .map_err(CallError::invalid)
 }
 
 /// `studio` or `assistant` (started with `--assistant`).
@@ -127,6 +155,7 @@ pub fn studio_mode(mode: State<'_, StudioMode>) -> &'static str {
 pub async fn connect_relay(
     app: tauri::AppHandle,
     session: State<'_, Session>,
+    settings: State<'_, SettingsStore>,
     url: String,
     username: String,
     password: String,
@@ -139,6 +168,15 @@ pub async fn connect_relay(
             }
         })
         .await?;
+    // Remembered for the next start; never the password.
+    let remembered = settings.change(|s| {
+        s.relay_url = Some(info.relay_url.clone());
+        s.username = Some(username.trim().to_owned());
+        Ok(())
+    });
+    if let Err(e) = remembered {
+        tracing::warn!("relay address not saved: {e}");
+    }
     if let Err(e) = app.emit(STUDIO_READY_EVENT, &info) {
         tracing::warn!("cannot emit the session state: {e}");
     }
@@ -151,7 +189,7 @@ pub fn presets() -> Vec<anchordesk_pipelines::outputs::presets::Preset> {
     anchordesk_pipelines::outputs::presets::PRESETS.to_vec()
 }
 
-/// Starts pushing to a platform; the key is used for this push only, never stored.
+/// Starts pushing to a platform with a key typed for this push.
 #[tauri::command]
 pub fn start_destination(
     engine: State<'_, EngineHost>,
@@ -161,7 +199,80 @@ pub fn start_destination(
 ) -> Result<String, CallError> {
     engine
         .start_destination(&preset, server.as_deref(), key.trim())
-        .map_err(|e| CallError::local("invalid", e))
+        .map_err(CallError::invalid)
+}
+
+/// Starts a saved destination with its saved key.
+#[tauri::command]
+pub fn start_saved_destination(
+    engine: State<'_, EngineHost>,
+    settings: State<'_, SettingsStore>,
+    id: String,
+) -> Result<String, CallError> {
+    let (destination, key) = settings.destination(&id).map_err(CallError::invalid)?;
+    engine
+        .start_destination(&destination.preset, destination.server.as_deref(), &key)
+        .map_err(CallError::invalid)
+}
+
+/// Saves a destination under a name (its key apart, readable by the user only). The server
+/// and key are checked as a push would check them, so a saved one can start.
+#[tauri::command]
+pub fn save_destination(
+    settings: State<'_, SettingsStore>,
+    name: String,
+    preset: String,
+    server: Option<String>,
+    key: String,
+) -> Result<SavedDestination, CallError> {
+    let server = server
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    anchordesk_pipelines::outputs::presets::push_url(&preset, server.as_deref(), key.trim())
+        .map_err(CallError::invalid)?;
+    settings
+        .save_destination(&name, &preset, server.as_deref(), key.trim())
+        .map_err(CallError::invalid)
+}
+
+#[tauri::command]
+pub fn forget_destination(settings: State<'_, SettingsStore>, id: String) -> Result<(), CallError> {
+    settings.forget_destination(&id).map_err(CallError::invalid)
+}
+
+/// The user's saved settings (language, relay, destinations without keys, effect presets).
+#[tauri::command]
+pub fn settings(settings: State<'_, SettingsStore>) -> StudioSettings {
+    settings.get()
+}
+
+#[tauri::command]
+pub fn update_settings(
+    settings: State<'_, SettingsStore>,
+    update: SettingsUpdate,
+) -> Result<StudioSettings, CallError> {
+    settings.update(update).map_err(CallError::invalid)
+}
+
+/// Puts a viewer's comment on screen over every scene, or takes it off (`comment: null`).
+#[tauri::command]
+pub fn show_comment(
+    session: State<'_, Session>,
+    nickname: Option<String>,
+    body: Option<String>,
+) -> Result<(), CallError> {
+    let comment = match (nickname, body) {
+        (Some(nickname), Some(body)) if !body.trim().is_empty() => {
+            Some((nickname, body.trim().to_owned()))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(CallError::invalid(
+                "body: 评论内容为空 the comment is empty",
+            ));
+        }
+    };
+    session.show_comment(comment)
 }
 
 /// Starts recording the programme into the studio's data directory; returns the file.

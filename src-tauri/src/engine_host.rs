@@ -10,9 +10,10 @@ use anchordesk_pipelines::engine::{
     PreviewFrame, Transition,
 };
 use anchordesk_pipelines::outputs::{
-    BitrateRange, OutputKind, OutputSpec, RateControl, RecordFormat, presets,
+    BitrateRange, OutputKind, OutputSpec, OutputState, RateControl, RecordFormat, presets,
 };
 use anchordesk_pipelines::scene::{Canvas, Layer, SceneCollection, Source};
+use tokio::sync::watch;
 
 /// Tauri event with `{sequence, width, height}` of the newest preview JPEG; the page then
 /// loads `preview://localhost/frame?seq=<sequence>`.
@@ -54,16 +55,8 @@ impl StudioEngineConfig {
             }
         });
         let canvas = match var("ANCHORDESK_CANVAS").as_deref() {
-            None | Some("landscape") => Canvas {
-                width: 1280,
-                height: 720,
-                fps: 30,
-            },
-            Some("portrait") => Canvas {
-                width: 720,
-                height: 1280,
-                fps: 30,
-            },
+            None | Some("landscape") => studio_canvas(false, 30),
+            Some("portrait") => studio_canvas(true, 30),
             Some(other) => {
                 return Err(format!(
                     "ANCHORDESK_CANVAS: expected landscape or portrait, got {other:?}"
@@ -88,7 +81,7 @@ impl StudioEngineConfig {
     }
 
     /// One scene with the camera filling the canvas.
-    fn scenes(&self) -> SceneCollection {
+    pub fn scenes(&self) -> SceneCollection {
         let mut scenes = SceneCollection::test_pattern(self.canvas);
         scenes.scenes[0].name = "主场景".into();
         let camera: &mut Layer = &mut scenes.scenes[0].layers[0];
@@ -101,28 +94,68 @@ impl StudioEngineConfig {
     }
 }
 
+type PreviewCallback = Arc<dyn Fn(&PreviewFrame) + Send + Sync>;
+type StatsCallback = Arc<dyn Fn(&EngineStats) + Send + Sync>;
+type LevelsCallback = Arc<dyn Fn(&HashMap<String, AudioLevel>) + Send + Sync>;
+
+/// What a restarted engine (a canvas change) needs again: its audio and where its preview,
+/// stats and meters go.
+#[derive(Clone)]
+struct Wiring {
+    audio: AudioSource,
+    on_preview: PreviewCallback,
+    on_stats: StatsCallback,
+    on_levels: LevelsCallback,
+}
+
 /// Cheap to clone; all clones share one engine.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct EngineHost {
     engine: Arc<Mutex<Option<Arc<Engine>>>>,
     failure: Arc<Mutex<Option<String>>>,
+    wiring: Arc<Mutex<Option<Wiring>>>,
+    /// Bumped each time a new engine runs, so overlays are laid out again on its canvas.
+    generation: Arc<watch::Sender<u64>>,
+}
+
+impl Default for EngineHost {
+    fn default() -> Self {
+        Self {
+            engine: Default::default(),
+            failure: Default::default(),
+            wiring: Default::default(),
+            generation: Arc::new(watch::Sender::new(0)),
+        }
+    }
 }
 
 impl EngineHost {
-    /// Starts the engine and the threads that forward its preview and stats. A failure is kept
-    /// for [`Self::failure`] and returned.
+    /// Starts the engine on `scenes` and the threads that forward its preview and stats. A
+    /// failure is kept for [`Self::failure`] and returned.
     pub fn start(
         &self,
-        config: &StudioEngineConfig,
-        on_preview: impl Fn(&PreviewFrame) + Send + 'static,
-        on_stats: impl Fn(&EngineStats) + Send + 'static,
-        on_levels: impl Fn(&HashMap<String, AudioLevel>) + Send + 'static,
+        scenes: SceneCollection,
+        audio: AudioSource,
+        on_preview: impl Fn(&PreviewFrame) + Send + Sync + 'static,
+        on_stats: impl Fn(&EngineStats) + Send + Sync + 'static,
+        on_levels: impl Fn(&HashMap<String, AudioLevel>) + Send + Sync + 'static,
     ) -> Result<(), String> {
+        let wiring = Wiring {
+            audio,
+            on_preview: Arc::new(on_preview),
+            on_stats: Arc::new(on_stats),
+            on_levels: Arc::new(on_levels),
+        };
+        *lock(&self.wiring) = Some(wiring.clone());
+        self.run(scenes, wiring)
+    }
+
+    fn run(&self, scenes: SceneCollection, wiring: Wiring) -> Result<(), String> {
         let started = Engine::start(EngineConfig {
-            scenes: config.scenes(),
+            scenes,
             encoder: EncoderChoice::Auto,
             video_bitrate_kbps: 4000,
-            audio: vec![AudioInput::new(MIC_INPUT, config.audio.clone())],
+            audio: vec![AudioInput::new(MIC_INPUT, wiring.audio.clone())],
         });
         let engine = match started {
             Ok(engine) => Arc::new(engine),
@@ -132,9 +165,12 @@ impl EngineHost {
                 return Err(message);
             }
         };
+        *lock(&self.failure) = None;
         *lock(&self.engine) = Some(engine.clone());
+        self.generation.send_modify(|g| *g += 1);
         let mut preview = engine.preview();
         let weak = Arc::downgrade(&engine);
+        let on_preview = wiring.on_preview;
         std::thread::Builder::new()
             .name("studio-preview".into())
             .spawn(move || {
@@ -153,6 +189,7 @@ impl EngineHost {
         let mut stats = engine.stats();
         let mut levels = engine.audio_levels();
         let weak = Arc::downgrade(&engine);
+        let (on_stats, on_levels) = (wiring.on_stats, wiring.on_levels);
         std::thread::Builder::new()
             .name("studio-stats".into())
             .spawn(move || {
@@ -170,6 +207,46 @@ impl EngineHost {
             })
             .map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// Changes between landscape (1280×720) and portrait (720×1280): the engine restarts on
+    /// the rescaled scenes, which are returned. Refused while anything is published or
+    /// recorded, as an encoder cannot change its picture size mid-stream.
+    pub fn set_canvas(&self, portrait: bool) -> Result<SceneCollection, String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        if let Some(busy) = engine
+            .output_stats()
+            .into_iter()
+            .find(|o| !matches!(o.state, OutputState::Stopped | OutputState::Failed { .. }))
+        {
+            return Err(format!(
+                "canvas: 请先停止推流和录制 ({}) stop publishing and recording first",
+                busy.id
+            ));
+        }
+        let scenes = self.scenes()?;
+        let canvas = studio_canvas(portrait, scenes.canvas.fps);
+        if scenes.canvas == canvas {
+            return Ok(scenes);
+        }
+        let rescaled = scenes.with_canvas(canvas);
+        let wiring = lock(&self.wiring)
+            .clone()
+            .ok_or_else(|| self.not_running())?;
+        self.shutdown();
+        drop(engine);
+        if let Err(e) = self.run(rescaled.clone(), wiring.clone()) {
+            // Back to the canvas that worked rather than no picture at all.
+            tracing::error!("engine failed on the new canvas: {e}");
+            self.run(scenes, wiring)?;
+            return Err(format!("canvas: {e}"));
+        }
+        Ok(rescaled)
+    }
+
+    /// Changes each time a new engine starts (first start, canvas change).
+    pub fn generations(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     pub fn engine(&self) -> Option<Arc<Engine>> {
@@ -328,8 +405,16 @@ impl EngineHost {
     }
 }
 
+/// The studio's canvases: 720p, landscape or 9:16.
+pub fn studio_canvas(portrait: bool, fps: u32) -> Canvas {
+    let (width, height) = if portrait { (720, 1280) } else { (1280, 720) };
+    Canvas { width, height, fps }
+}
+
 fn is_overlay(layer: &Layer) -> bool {
-    layer.id.starts_with(crate::card::CARD_PREFIX)
+    crate::card::OVERLAY_PREFIXES
+        .iter()
+        .any(|prefix| layer.id.starts_with(prefix))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -40,6 +40,28 @@ impl CallError {
             field: None,
         }
     }
+
+    /// A refusal whose message starts with the field it is about (`"server: …"`), as the
+    /// engine and the settings word theirs; the field is set so the window marks it.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        let message = message.into();
+        let field = message
+            .split_once(':')
+            .map(|(head, _)| head)
+            .filter(|head| {
+                !head.is_empty()
+                    && head
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+            })
+            .map(str::to_owned);
+        Self {
+            status: 0,
+            code: "invalid".into(),
+            message,
+            field,
+        }
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -73,6 +95,36 @@ impl RelayClient {
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// A product picture (`/images/…`), through the same connection pool as the API.
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, CallError> {
+        if !path.starts_with("/images/") || path.contains("..") {
+            return Err(CallError::local(
+                "invalid_path",
+                format!("not a relay picture: {path}"),
+            ));
+        }
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| CallError::local("network", e.to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(CallError {
+                status: status.as_u16(),
+                code: "not_found".into(),
+                message: format!("{path}: {status}"),
+                field: None,
+            });
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| CallError::local("network", e.to_string()))?;
+        Ok(bytes.to_vec())
     }
 
     /// One API request. `path` must be an `/api/…` path: the window gets no other reach.
@@ -211,5 +263,14 @@ mod tests {
         assert_eq!(e.code, "invalid_path");
         let e = client.call("GET", "/api/me", None).await.unwrap_err();
         assert_eq!((e.status, e.code.as_str()), (0, "network"));
+    }
+
+    #[test]
+    fn a_local_refusal_names_its_field_when_the_message_starts_with_one() {
+        let e = CallError::invalid("server: 需要 rtmp:// 地址");
+        assert_eq!(e.field.as_deref(), Some("server"));
+        let e = CallError::invalid("scenes[0].layers[1].rect.width: must be > 0");
+        assert_eq!(e.field.as_deref(), Some("scenes[0].layers[1].rect.width"));
+        assert_eq!(CallError::invalid("视频引擎未运行: x").field, None);
     }
 }

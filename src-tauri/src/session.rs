@@ -1,7 +1,7 @@
 //! The studio's working session: which relay it talks to, as whom, which live it runs, and the
 //! live's events, which go to the window and drive the 讲解 card in the outgoing video.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anchordesk_relay::Store;
@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::card::{self, CARD_PREFIX, CardContent};
 use crate::engine_host::EngineHost;
+use crate::overlays::{self, OverlayInput};
 use crate::relay_client::{CallError, RelayClient};
 
 /// The staff account the studio uses on its bundled relay.
@@ -41,6 +41,8 @@ struct Connected {
     client: RelayClient,
     info: StudioInfo,
     stop: CancellationToken,
+    /// The overlay painter's input; none without a video engine (assistant mode).
+    overlays: Option<mpsc::UnboundedSender<OverlayInput>>,
 }
 
 impl Session {
@@ -133,36 +135,29 @@ impl Session {
             .await?;
         let after = room["last_event_id"].as_i64().unwrap_or(0);
         let stop = CancellationToken::new();
-        let (cards, card_queue) = mpsc::unbounded_channel();
-        if let Some(pin) = room["live"].get("pin").filter(|p| !p.is_null()) {
-            let product = room["live"]["cart"]
-                .as_array()
-                .and_then(|cart| {
-                    cart.iter()
-                        .find(|item| item["product"]["id"] == pin["product_id"])
-                })
-                .cloned()
-                .unwrap_or(Value::Null);
-            let _ = cards.send(json!({
-                "pin": pin, "position": product["position"], "product": product["product"],
-            }));
-        }
-        if let Some(engine) = engine {
-            tokio::spawn(show_cards(
-                card_queue,
+        let overlays = engine.map(|engine| {
+            let (sender, inputs) = mpsc::unbounded_channel();
+            let _ = sender.send(OverlayInput::Room(room));
+            tokio::spawn(overlays::paint(
+                inputs,
                 client.clone(),
                 engine,
                 cache_dir,
                 stop.clone(),
             ));
-        }
+            sender
+        });
         let follower = client.clone();
         let stopped = stop.clone();
+        let painter = overlays.clone();
         tokio::spawn(async move {
             follower
                 .follow_events(live_id, after, stopped, move |event| {
-                    if event["kind"] == "pin.changed" {
-                        let _ = cards.send(event["payload"].clone());
+                    let kind = event["kind"].as_str().unwrap_or_default();
+                    if let Some(painter) = &painter
+                        && (kind == "pin.changed" || kind.starts_with("flashsale."))
+                    {
+                        let _ = painter.send(OverlayInput::Event(event.clone()));
                     }
                     on_event(&event);
                 })
@@ -172,6 +167,7 @@ impl Session {
             client,
             info: info.clone(),
             stop,
+            overlays,
         });
         Ok(info)
     }
@@ -221,6 +217,23 @@ impl Session {
         Ok((field("whip_url"), field("key")))
     }
 
+    /// Puts a viewer's comment on screen (or takes it off with `None`).
+    pub fn show_comment(&self, comment: Option<(String, String)>) -> Result<(), CallError> {
+        let inner = lock(&self.inner);
+        let connected = inner
+            .as_ref()
+            .ok_or_else(|| CallError::local("not_connected", "尚未连接服务器 not connected yet"))?;
+        let painter = connected.overlays.as_ref().ok_or_else(|| {
+            CallError::local(
+                "no_engine",
+                "助理模式没有视频画面 no video in assistant mode",
+            )
+        })?;
+        painter
+            .send(OverlayInput::Comment(comment))
+            .map_err(|_| CallError::local("engine", "画面已关闭 the studio is closing"))
+    }
+
     pub fn close(&self) {
         if let Some(connected) = lock(&self.inner).take() {
             connected.stop.cancel();
@@ -250,93 +263,6 @@ async fn current_live(client: &RelayClient) -> Result<Value, CallError> {
                 .await
         }
     }
-}
-
-/// Applies pins to the outgoing video one at a time, in event order, so a slow picture
-/// download never lets an older card replace a newer one.
-async fn show_cards(
-    mut pins: mpsc::UnboundedReceiver<Value>,
-    client: RelayClient,
-    engine: EngineHost,
-    cache_dir: PathBuf,
-    stop: CancellationToken,
-) {
-    while let Some(mut payload) = tokio::select! {
-        _ = stop.cancelled() => None,
-        p = pins.recv() => p,
-    } {
-        // Only the newest pin matters when several queued up.
-        while let Ok(newer) = pins.try_recv() {
-            payload = newer;
-        }
-        let started = std::time::Instant::now();
-        let content = CardContent::from_pin_event(&payload);
-        let picture = match content.as_ref().and_then(|c| c.image_url.clone()) {
-            Some(url) => fetch_picture(&client, &url, &cache_dir).await,
-            None => None,
-        };
-        // A pin that comes while the engine is still starting waits for it.
-        let mut waited = 0;
-        let engine = loop {
-            if let Some(engine) = engine.engine() {
-                break Some(engine);
-            }
-            if engine.failure().is_some() || waited >= 100 {
-                break None;
-            }
-            waited += 1;
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        };
-        let Some(engine) = engine else {
-            tracing::warn!("no video engine: the 讲解 card is not in the video");
-            continue;
-        };
-        let layers = content
-            .map(|c| card::layers(&c, picture, engine.scenes().canvas))
-            .unwrap_or_default();
-        let fetched_ms = started.elapsed().as_millis();
-        let applied =
-            tokio::task::spawn_blocking(move || engine.set_overlay(CARD_PREFIX, &layers)).await;
-        match applied {
-            Ok(Ok(())) => tracing::info!(
-                fetched_ms,
-                applied_ms = started.elapsed().as_millis(),
-                "讲解 card updated in the video"
-            ),
-            Ok(Err(e)) => tracing::warn!("cannot show the 讲解 card: {e}"),
-            Err(e) => tracing::warn!("card task failed: {e}"),
-        }
-    }
-}
-
-/// The product's picture saved under `cache_dir` (relay pictures are content-addressed, so a
-/// saved file never goes stale). `None` when it cannot be fetched: the card shows without it.
-async fn fetch_picture(client: &RelayClient, url: &str, cache_dir: &Path) -> Option<PathBuf> {
-    let name = url.rsplit('/').next().filter(|n| {
-        !n.is_empty()
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    })?;
-    let path = cache_dir.join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    let bytes = match reqwest::get(format!("{}{url}", client.base())).await {
-        Ok(r) if r.status().is_success() => r.bytes().await.ok()?,
-        Ok(r) => {
-            tracing::warn!(url, status = %r.status(), "card picture not fetched");
-            return None;
-        }
-        Err(e) => {
-            tracing::warn!(url, "card picture not fetched: {e}");
-            return None;
-        }
-    };
-    tokio::fs::create_dir_all(cache_dir).await.ok()?;
-    let partial = path.with_extension("part");
-    tokio::fs::write(&partial, &bytes).await.ok()?;
-    tokio::fs::rename(&partial, &path).await.ok()?;
-    Some(path)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

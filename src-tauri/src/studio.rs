@@ -12,6 +12,7 @@ use crate::engine_host::{
 use crate::relay_client::RELAY_EVENT;
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
 use crate::session::Session;
+use crate::settings::SettingsStore;
 
 /// Where the studio keeps its data (the bundled relay's, recordings, caches).
 pub struct StudioPaths(pub PathBuf);
@@ -43,6 +44,13 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
             crate::commands::start_destination,
             crate::commands::start_recording,
             crate::commands::stop_output,
+            crate::commands::set_canvas,
+            crate::commands::settings,
+            crate::commands::update_settings,
+            crate::commands::save_destination,
+            crate::commands::forget_destination,
+            crate::commands::start_saved_destination,
+            crate::commands::show_comment,
         ])
         // The newest preview JPEG; the page asks for it on each `preview-frame` event.
         .register_uri_scheme_protocol("preview", |ctx, _request| {
@@ -78,11 +86,13 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
                 None => app.path().app_data_dir().context("no app data directory")?,
             };
             app.manage(StudioPaths(data_dir.clone()));
+            let settings = SettingsStore::open(&data_dir.join("settings"));
+            app.manage(settings.clone());
             if assistant {
                 // The 中控台 on a second PC: the window signs in to the anchor's relay.
                 return Ok(());
             }
-            start_engine(app.handle().clone(), engine.clone());
+            start_engine(app.handle().clone(), engine.clone(), settings);
             let handle = app.handle().clone();
             let cache_dir = data_dir.join("cache").join("cards");
             tauri::async_runtime::spawn(async move {
@@ -149,8 +159,9 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
 }
 
 /// Starts the engine off the main thread (opening a camera can take a second) and forwards
-/// its preview and stats to the window.
-fn start_engine(handle: tauri::AppHandle, engine: EngineHost) {
+/// its preview and stats to the window. It opens on the scenes saved last time, unless the
+/// environment pins the camera or canvas (tests, kiosks).
+fn start_engine(handle: tauri::AppHandle, engine: EngineHost, settings: SettingsStore) {
     std::thread::spawn(move || {
         let config = match StudioEngineConfig::from_env() {
             Ok(config) => config,
@@ -159,11 +170,19 @@ fn start_engine(handle: tauri::AppHandle, engine: EngineHost) {
                 return;
             }
         };
+        let pinned = ["ANCHORDESK_CAMERA", "ANCHORDESK_CANVAS"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some());
+        let scenes = settings
+            .scenes()
+            .filter(|_| !pinned)
+            .unwrap_or_else(|| config.scenes());
         let previews = handle.clone();
         let stats = handle.clone();
         let levels = handle.clone();
         let started = engine.start(
-            &config,
+            scenes,
+            config.audio.clone(),
             move |frame| {
                 let _ = previews.emit(
                     PREVIEW_EVENT,

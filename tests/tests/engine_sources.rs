@@ -25,6 +25,7 @@ fn engine_with(source: Source) -> Result<Engine> {
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
+        locked: false,
         effects: Default::default(),
     };
     Ok(Engine::start(EngineConfig {

@@ -73,6 +73,9 @@ pub struct Layer {
     pub opacity: f64,
     #[serde(default = "yes")]
     pub visible: bool,
+    /// Locked in the studio's editors (no drag, resize or removal there); the engine ignores it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locked: bool,
     /// Beauty and virtual background; camera layers only, changeable live.
     #[serde(default, skip_serializing_if = "Effects::is_off")]
     pub effects: Effects,
@@ -316,6 +319,44 @@ impl SceneCollection {
         self.scenes.iter().find(|s| s.id == id)
     }
 
+    /// The same scenes on another canvas (e.g. landscape → portrait). Layers that filled the
+    /// canvas fill the new one; the others keep their aspect ratio, scaled by the smaller
+    /// factor, with their centre at the same relative place.
+    pub fn with_canvas(&self, canvas: Canvas) -> Self {
+        let (old_w, old_h) = (self.canvas.width as f64, self.canvas.height as f64);
+        let (sx, sy) = (canvas.width as f64 / old_w, canvas.height as f64 / old_h);
+        let s = sx.min(sy);
+        let mut next = self.clone();
+        next.canvas = canvas;
+        for layer in next.scenes.iter_mut().flat_map(|s| s.layers.iter_mut()) {
+            let r = layer.rect;
+            let fills = r.x <= 0
+                && r.y <= 0
+                && r.x + r.width as i32 >= self.canvas.width as i32
+                && r.y + r.height as i32 >= self.canvas.height as i32;
+            layer.rect = if fills {
+                Rect {
+                    x: 0,
+                    y: 0,
+                    width: canvas.width,
+                    height: canvas.height,
+                }
+            } else {
+                let width = ((r.width as f64 * s).round() as u32).max(1);
+                let height = ((r.height as f64 * s).round() as u32).max(1);
+                let cx = (r.x as f64 + r.width as f64 / 2.0) * sx;
+                let cy = (r.y as f64 + r.height as f64 / 2.0) * sy;
+                Rect {
+                    x: (cx - width as f64 / 2.0).round() as i32,
+                    y: (cy - height as f64 / 2.0).round() as i32,
+                    width,
+                    height,
+                }
+            };
+        }
+        next
+    }
+
     /// A one-scene collection: the test-pattern camera filling the canvas.
     pub fn test_pattern(canvas: Canvas) -> Self {
         Self {
@@ -340,6 +381,7 @@ impl SceneCollection {
                     crop: Crop::default(),
                     opacity: 1.0,
                     visible: true,
+                    locked: false,
                     effects: Effects::default(),
                 }],
             }],

@@ -248,3 +248,37 @@ fn camera_effects_round_trip_and_are_checked() {
         "effects belong to cameras"
     );
 }
+
+#[test]
+fn a_canvas_change_keeps_fills_filling_and_other_layers_in_proportion() {
+    let portrait = SceneCollection::from_json(FULL).unwrap();
+    let landscape = portrait.with_canvas(Canvas {
+        width: 1920,
+        height: 1080,
+        fps: 30,
+    });
+    landscape.validate().unwrap();
+    let layers = &landscape.scenes[0].layers;
+    // The background filled the portrait canvas: it fills the landscape one.
+    assert_eq!(
+        layers[0].rect,
+        Rect {
+            x: 0,
+            y: 0,
+            width: 1920,
+            height: 1080
+        }
+    );
+    // The 200×200 logo keeps its square shape (×0.5625) and its centre's relative place.
+    let logo = layers[2].rect;
+    assert_eq!((logo.width, logo.height), (113, 113));
+    assert_eq!(
+        logo.x + logo.width as i32 / 2,
+        (140.0 * 1920.0 / 1080.0) as i32
+    );
+    assert_eq!(landscape.scenes.len(), portrait.scenes.len());
+    assert_eq!(
+        landscape.scenes[0].layers[3].visible,
+        portrait.scenes[0].layers[3].visible
+    );
+}

@@ -1,0 +1,382 @@
+//! The studio's overlays in the outgoing video: the 讲解 card of the pinned product (with its
+//! 秒杀 price and countdown while one runs) and the comment the anchor put on screen. One task
+//! owns them, fed by the live's events, so they are applied in event order and a slow picture
+//! download never lets an older card replace a newer one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anchordesk_pipelines::scene::Layer;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::card::{self, CARD_PREFIX, COMMENT_PREFIX, CardContent, FlashOffer};
+use crate::engine_host::EngineHost;
+use crate::relay_client::RelayClient;
+
+/// How often a running countdown is redrawn; the layers change only once a second.
+const TICK: Duration = Duration::from_millis(250);
+
+pub enum OverlayInput {
+    /// The room as read when the session connected (pin, open sales, the relay's clock).
+    Room(Value),
+    /// One event of the live, as the relay's WebSocket sends it (`{kind, payload, …}`).
+    Event(Value),
+    /// A comment to show on screen (`nickname`, `body`), or `None` to take it off.
+    Comment(Option<(String, String)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Sale {
+    sku_id: i64,
+    price_fen: i64,
+    remaining: i64,
+    starts_at_ms: i64,
+    ends_at_ms: i64,
+}
+
+impl Sale {
+    fn from_json(sale: &Value) -> Option<(i64, Self)> {
+        if sale.get("open").and_then(Value::as_bool) == Some(false) {
+            return None;
+        }
+        let field = |k: &str| sale.get(k).and_then(Value::as_i64);
+        Some((
+            field("id")?,
+            Self {
+                sku_id: field("sku_id")?,
+                price_fen: field("sale_price_fen")?,
+                remaining: field("remaining")?,
+                starts_at_ms: field("starts_at_ms")?,
+                ends_at_ms: field("ends_at_ms")?,
+            },
+        ))
+    }
+}
+
+/// What the overlays show, from the events; pure, so the rules are tested without an engine.
+#[derive(Debug, Default)]
+pub struct OverlayState {
+    card: Option<CardContent>,
+    sales: HashMap<i64, Sale>,
+    /// The relay's clock minus ours: countdowns follow the relay, as the viewer page does.
+    clock_offset_ms: i64,
+    comment: Option<(String, String)>,
+}
+
+impl OverlayState {
+    pub fn apply(&mut self, input: OverlayInput, local_now_ms: i64) {
+        match input {
+            OverlayInput::Room(room) => {
+                if let Some(now) = room.get("server_now_ms").and_then(Value::as_i64) {
+                    self.clock_offset_ms = now - local_now_ms;
+                }
+                self.sales = room
+                    .get("flash_sales")
+                    .and_then(Value::as_array)
+                    .map(|sales| sales.iter().filter_map(Sale::from_json).collect())
+                    .unwrap_or_default();
+                self.card = room_pin(&room)
+                    .as_ref()
+                    .and_then(CardContent::from_pin_event);
+            }
+            OverlayInput::Event(event) => {
+                let payload = &event["payload"];
+                match event["kind"].as_str().unwrap_or_default() {
+                    "pin.changed" => self.card = CardContent::from_pin_event(payload),
+                    "flashsale.created" => {
+                        if let Some(now) = payload.get("server_now_ms").and_then(Value::as_i64) {
+                            self.clock_offset_ms = now - local_now_ms;
+                        }
+                        if let Some((id, sale)) = Sale::from_json(&payload["sale"]) {
+                            self.sales.insert(id, sale);
+                        }
+                    }
+                    "flashsale.changed" => {
+                        for left in payload["sales"].as_array().into_iter().flatten() {
+                            let id = left["id"].as_i64().unwrap_or_default();
+                            if let (Some(sale), Some(remaining)) =
+                                (self.sales.get_mut(&id), left["remaining"].as_i64())
+                            {
+                                sale.remaining = remaining;
+                            }
+                        }
+                    }
+                    "flashsale.ended" => {
+                        if let Some(id) = payload["id"].as_i64() {
+                            self.sales.remove(&id);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            OverlayInput::Comment(comment) => self.comment = comment,
+        }
+    }
+
+    pub fn card(&self) -> Option<&CardContent> {
+        self.card.as_ref()
+    }
+
+    /// The 秒杀 on the pinned product at `local_now_ms`: the one running, else the next to
+    /// start; none once it ended or sold out.
+    pub fn flash_offer(&self, local_now_ms: i64) -> Option<FlashOffer> {
+        let card = self.card.as_ref()?;
+        let now = local_now_ms + self.clock_offset_ms;
+        let sale = self
+            .sales
+            .values()
+            .filter(|s| card.sku_ids.contains(&s.sku_id) && s.remaining > 0 && now < s.ends_at_ms)
+            .min_by_key(|s| (s.starts_at_ms > now, s.ends_at_ms))?;
+        let started = now >= sale.starts_at_ms;
+        let until = if started {
+            sale.ends_at_ms
+        } else {
+            sale.starts_at_ms
+        };
+        Some(FlashOffer {
+            price_fen: sale.price_fen,
+            remaining: sale.remaining,
+            seconds: (until - now + 999) / 1000,
+            started,
+        })
+    }
+
+    pub fn comment(&self) -> Option<&(String, String)> {
+        self.comment.as_ref()
+    }
+}
+
+/// The pin in a room read, shaped as a `pin.changed` payload.
+fn room_pin(room: &Value) -> Option<Value> {
+    let pin = room["live"].get("pin").filter(|p| !p.is_null())?;
+    let item = room["live"]["cart"]
+        .as_array()
+        .and_then(|cart| {
+            cart.iter()
+                .find(|item| item["product"]["id"] == pin["product_id"])
+        })
+        .cloned()
+        .unwrap_or(Value::Null);
+    Some(json!({ "pin": pin, "position": item["position"], "product": item["product"] }))
+}
+
+/// Keeps the engine's overlays in step with the events until `stop`.
+pub async fn paint(
+    mut inputs: mpsc::UnboundedReceiver<OverlayInput>,
+    client: RelayClient,
+    engine: EngineHost,
+    cache_dir: PathBuf,
+    stop: CancellationToken,
+) {
+    let mut state = OverlayState::default();
+    let mut generations = engine.generations();
+    let mut shown: HashMap<&'static str, Vec<Layer>> = HashMap::new();
+    let mut picture: Option<(String, Option<PathBuf>)> = None;
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let started = std::time::Instant::now();
+        let mut from_event = false;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            input = inputs.recv() => {
+                let Some(input) = input else { return };
+                state.apply(input, now_ms());
+                while let Ok(newer) = inputs.try_recv() {
+                    state.apply(newer, now_ms());
+                }
+                from_event = true;
+            }
+            changed = generations.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                // A new engine (canvas change) has none of the overlays, on a new canvas.
+                shown.clear();
+            }
+            _ = tick.tick() => {}
+        }
+        let Some(running) = engine.engine() else {
+            continue;
+        };
+        let canvas = running.scenes().canvas;
+        let image_url = state.card().and_then(|c| c.image_url.clone());
+        let picture_path = match (&picture, image_url) {
+            (Some((url, path)), Some(wanted)) if *url == wanted => path.clone(),
+            (_, Some(wanted)) => {
+                let path = fetch_picture(&client, &wanted, &cache_dir).await;
+                picture = Some((wanted, path.clone()));
+                path
+            }
+            (_, None) => None,
+        };
+        let card_layers = state
+            .card()
+            .map(|c| {
+                card::layers(
+                    c,
+                    picture_path,
+                    state.flash_offer(now_ms()).as_ref(),
+                    canvas,
+                )
+            })
+            .unwrap_or_default();
+        let comment_layers = state
+            .comment()
+            .map(|(who, what)| card::comment_layers(who, what, canvas))
+            .unwrap_or_default();
+        for (prefix, layers) in [(CARD_PREFIX, card_layers), (COMMENT_PREFIX, comment_layers)] {
+            if shown.get(prefix) == Some(&layers)
+                || (layers.is_empty() && !shown.contains_key(prefix))
+            {
+                continue;
+            }
+            let engine = running.clone();
+            let applying = layers.clone();
+            let applied =
+                tokio::task::spawn_blocking(move || engine.set_overlay(prefix, &applying)).await;
+            match applied {
+                Ok(Ok(())) => {
+                    if from_event {
+                        tracing::info!(
+                            prefix,
+                            applied_ms = started.elapsed().as_millis(),
+                            "overlay updated in the video"
+                        );
+                    }
+                    shown.insert(prefix, layers);
+                }
+                Ok(Err(e)) => tracing::warn!("cannot show the {prefix} overlay: {e}"),
+                Err(e) => tracing::warn!("overlay task failed: {e}"),
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The product's picture saved under `cache_dir` (relay pictures are content-addressed, so a
+/// saved file never goes stale). `None` when it cannot be fetched: the card shows without it.
+async fn fetch_picture(client: &RelayClient, url: &str, cache_dir: &Path) -> Option<PathBuf> {
+    let name = url.rsplit('/').next().filter(|n| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    })?;
+    let path = cache_dir.join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    let bytes = match client.get_bytes(url).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(url, "card picture not fetched: {e}");
+            return None;
+        }
+    };
+    tokio::fs::create_dir_all(cache_dir).await.ok()?;
+    let partial = path.with_extension("part");
+    tokio::fs::write(&partial, &bytes).await.ok()?;
+    tokio::fs::rename(&partial, &path).await.ok()?;
+    Some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_000_000;
+
+    fn room(sales: Value) -> Value {
+        json!({
+            "server_now_ms": NOW + 5_000,
+            "flash_sales": sales,
+            "live": {
+                "pin": { "id": 1, "product_id": 7 },
+                "cart": [{ "position": 2, "product": {
+                    "id": 7, "title": "保温杯", "price_fen": 6900, "skus": [{ "id": 70 }]
+                }}]
+            }
+        })
+    }
+
+    fn sale(id: i64, sku: i64, starts: i64, ends: i64) -> Value {
+        json!({ "id": id, "sku_id": sku, "sale_price_fen": 4900, "remaining": 5,
+                "starts_at_ms": starts, "ends_at_ms": ends, "open": true })
+    }
+
+    fn event(kind: &str, payload: Value) -> OverlayInput {
+        OverlayInput::Event(json!({ "kind": kind, "payload": payload }))
+    }
+
+    #[test]
+    fn the_card_counts_down_on_the_relay_clock_and_follows_units_and_the_end() {
+        let mut state = OverlayState::default();
+        // Relay clock is 5 s ahead of ours; the sale runs until relay time NOW + 65 s.
+        state.apply(
+            OverlayInput::Room(room(json!([sale(9, 70, NOW, NOW + 65_000)]))),
+            NOW,
+        );
+        assert_eq!(state.card().unwrap().position, 2);
+        let offer = state.flash_offer(NOW).unwrap();
+        assert_eq!(
+            (offer.started, offer.seconds, offer.remaining),
+            (true, 60, 5)
+        );
+        assert_eq!(offer.countdown(), "剩 5 件 · 01:00");
+
+        state.apply(
+            event(
+                "flashsale.changed",
+                json!({ "sales": [{ "id": 9, "remaining": 1 }] }),
+            ),
+            NOW,
+        );
+        assert_eq!(state.flash_offer(NOW).unwrap().remaining, 1);
+        // Time up on the relay's clock (ours says 5 s are left).
+        assert_eq!(state.flash_offer(NOW + 60_000), None);
+        state.apply(event("flashsale.ended", json!({ "id": 9 })), NOW);
+        assert_eq!(state.flash_offer(NOW), None);
+    }
+
+    #[test]
+    fn a_sale_on_another_product_or_not_started_yet_is_shown_as_such() {
+        let mut state = OverlayState::default();
+        state.apply(
+            OverlayInput::Room(room(json!([sale(1, 99, NOW, NOW + 60_000)]))),
+            NOW,
+        );
+        assert_eq!(state.flash_offer(NOW), None, "another product's sale");
+        state.apply(
+            event(
+                "flashsale.created",
+                json!({ "sale": sale(2, 70, NOW + 30_000, NOW + 90_000), "server_now_ms": NOW }),
+            ),
+            NOW,
+        );
+        let offer = state.flash_offer(NOW).unwrap();
+        assert_eq!((offer.started, offer.seconds), (false, 30));
+        state.apply(event("pin.changed", json!({ "pin": null })), NOW);
+        assert_eq!(state.card(), None);
+        assert_eq!(state.flash_offer(NOW), None);
+    }
+
+    #[test]
+    fn a_comment_is_shown_until_taken_off() {
+        let mut state = OverlayState::default();
+        state.apply(
+            OverlayInput::Comment(Some(("小王".into(), "3号多少钱".into()))),
+            NOW,
+        );
+        assert_eq!(state.comment().unwrap().1, "3号多少钱");
+        state.apply(OverlayInput::Comment(None), NOW);
+        assert_eq!(state.comment(), None);
+    }
+}
