@@ -14,6 +14,7 @@ pub mod abr;
 pub mod media;
 pub mod netns;
 pub mod studio;
+pub mod webdriver;
 pub mod x11;
 pub use x11::request_window_close;
 

@@ -2,63 +2,19 @@
 
 use std::time::{Duration, Instant};
 
+use anchordesk_e2e::webdriver::{
+    connect, eventually, has, press_key, step, type_into, wait_for_running_relay,
+};
 use anchordesk_e2e::{
     KillOnDrop, TauriDriver, Xvfb, artifacts_dir, built_binary, request_window_close,
     wait_for_port_closed,
 };
 use anyhow::{Context, Result, bail};
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::Locator;
 
 /// One studio at a time: two instances running at once interfere (a window close in one is
 /// sometimes lost), which a single user never does, so these tests take turns.
 static ONE_STUDIO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Runs one WebDriver step with a deadline, so a wedged driver fails the test by name
-/// instead of hanging CI.
-async fn step<T>(name: &str, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    eprintln!("studio e2e: {name}");
-    tokio::time::timeout(Duration::from_secs(45), fut)
-        .await
-        .with_context(|| format!("step '{name}' timed out"))?
-        .with_context(|| format!("step '{name}' failed"))
-}
-
-async fn connect(driver: &TauriDriver) -> Result<Client> {
-    let app = built_binary("anchordesk");
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), "wry".into());
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": app.to_string_lossy() }),
-    );
-    ClientBuilder::new(HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver.url())
-        .await
-        .context("cannot open a WebDriver session on the studio")
-}
-
-/// Polls the relay badge until it says running (the relay starts asynchronously).
-async fn wait_for_running_relay(client: &Client) -> Result<String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(badge) = client.find(Locator::Css("[data-testid=relay-state]")).await
-            && badge.attr("data-state").await?.as_deref() == Some("running")
-        {
-            let url = client
-                .find(Locator::Css("[data-testid=relay-url]"))
-                .await?
-                .text()
-                .await?;
-            return Ok(url);
-        }
-        if Instant::now() > deadline {
-            bail!("the studio never showed a running relay");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn studio_window_shows_a_healthy_bundled_relay() -> Result<()> {
@@ -66,7 +22,11 @@ async fn studio_window_shows_a_healthy_bundled_relay() -> Result<()> {
     let data_dir = tempfile::tempdir()?;
     let xvfb = Xvfb::start()?;
     let driver = TauriDriver::start(&xvfb.display, &[("ANCHORDESK_DATA_DIR", data_dir.path())])?;
-    let client = step("open session", connect(&driver)).await?;
+    let client = step(
+        "open session",
+        connect(&driver, &built_binary("anchordesk")),
+    )
+    .await?;
 
     let url = step("wait for running relay", wait_for_running_relay(&client)).await?;
     assert!(
@@ -194,45 +154,6 @@ async fn closing_the_studio_window_stops_the_bundled_relay_cleanly() -> Result<(
     Ok(())
 }
 
-/// Polls until `probe` returns `Some`, or fails with `what` after `within`.
-async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not within {within:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Types `text` into the element `locator` finds.
-async fn type_into(client: &Client, locator: Locator<'_>, text: &str) -> Result<()> {
-    client.find(locator).await?.send_keys(text).await?;
-    Ok(())
-}
-
-/// A key press on the window, wherever focus is (not typed into an element).
-async fn press_key(client: &Client, key: char) -> Result<()> {
-    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
-    let keys = KeyActions::new("keyboard".into())
-        .then(KeyAction::Down { value: key })
-        .then(KeyAction::Up { value: key });
-    client.perform_actions(keys).await?;
-    Ok(())
-}
-
-/// Whether the studio page has an element for `css` now.
-async fn has(client: &Client, css: &str) -> Result<bool> {
-    Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
-}
-
 use anchordesk_e2e::studio::{CARD_PANEL_720P, card_in_picture, card_panel_white, card_price_red};
 
 /// The anchor's and the assistant's loop in the real studio: load products, add one to the
@@ -252,7 +173,11 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
             ("ANCHORDESK_AUDIO", std::path::Path::new("silence")),
         ],
     )?;
-    let client = step("open session", connect(&driver)).await?;
+    let client = step(
+        "open session",
+        connect(&driver, &built_binary("anchordesk")),
+    )
+    .await?;
     let url = step("wait for running relay", wait_for_running_relay(&client)).await?;
 
     step("load demo products", async {
@@ -571,7 +496,11 @@ async fn assistant_mode_runs_the_console_of_a_remote_relay() -> Result<()> {
             ("ANCHORDESK_ASSISTANT", std::path::Path::new("true")),
         ],
     )?;
-    let client = step("open session", connect(&driver)).await?;
+    let client = step(
+        "open session",
+        connect(&driver, &built_binary("anchordesk")),
+    )
+    .await?;
     step("sign in to the relay", async {
         let field = client
             .wait()

@@ -1,6 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
-import { useEngineStats } from './engineStats';
+import { useBitrateHistory, useEngineStats } from './engineStats';
 import { AssistantLogin } from './AssistantLogin';
 import { AudioMixer } from './AudioMixer';
 import { CommentFeed } from './CommentFeed';
@@ -14,6 +14,7 @@ import { RelayPanel } from './RelayPanel';
 import { SaleTools } from './SaleTools';
 import { ScenesDock } from './ScenesDock';
 import { useRelayStatus } from './relayStatus';
+import { useScenes } from './useScenes';
 import { useStudioInfo, useStudioMode } from './useStudio';
 
 export function App() {
@@ -23,6 +24,8 @@ export function App() {
   const mode = useStudioMode();
   const assistant = mode === 'assistant';
   const stats = useEngineStats();
+  const bitrate = useBitrateHistory();
+  const scenes = useScenes(stats !== null);
   return (
     <div className="studio">
       <header className="topbar">
@@ -53,10 +56,10 @@ export function App() {
             info && <CommentFeed liveId={info.live_id} />
           ) : (
             <>
-              <Preview />
-              <GoLive stats={stats} ready={info !== null} />
+              <Preview model={scenes} />
+              <GoLive stats={stats} history={bitrate} ready={info !== null} />
               <Destinations stats={stats} ready={stats !== null} />
-              <ScenesDock ready={stats !== null} />
+              <ScenesDock model={scenes} ready={stats !== null} />
               <AudioMixer ready={stats !== null} />
             </>
           )}

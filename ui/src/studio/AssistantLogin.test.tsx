@@ -1,4 +1,4 @@
-import { fireEvent, render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 import { cart, product, room } from '../viewer/fixtures';
@@ -7,12 +7,14 @@ import { studioTestSetup } from './testSetup';
 
 studioTestSetup();
 
-function assistantBackend(login: (args: Record<string, unknown>) => unknown) {
+function assistantBackend(login: (args: Record<string, unknown>) => unknown, saved: unknown = null) {
   mockIPC(
     (cmd, args) => {
       switch (cmd) {
         case 'studio_mode':
           return 'assistant';
+        case 'settings':
+          return saved;
         case 'connect_relay':
           return login(args as Record<string, unknown>);
         case 'relay_call': {
@@ -70,5 +72,13 @@ describe('assistant mode', () => {
     expect(screen.getByLabelText('中继地址').getAttribute('aria-invalid')).toBe('true');
     fill('http://192.168.1.20:8080');
     expect((await screen.findByTestId('assistant-error')).textContent).toBe('账号或密码不对');
+  });
+
+  it('offers the relay and account used last time, never a password', async () => {
+    assistantBackend(() => null, { relay_url: 'http://192.168.1.20:8080', username: 'helper', destinations: [], effect_presets: [] });
+    render(<App />);
+    await waitFor(() => expect(screen.getByLabelText<HTMLInputElement>('中继地址').value).toBe('http://192.168.1.20:8080'));
+    expect(screen.getByLabelText<HTMLInputElement>('员工账号').value).toBe('helper');
+    expect(screen.getByLabelText<HTMLInputElement>('密码').value).toBe('');
   });
 });

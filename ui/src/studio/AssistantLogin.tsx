@@ -4,15 +4,20 @@ import type { StudioInfo } from '../bindings/StudioInfo';
 import { ApiError } from '../viewer/api';
 import { Field } from './Field';
 import { command } from './ipc';
+import { useSettings } from './settings';
 
 /** Assistant mode: sign in to the anchor's relay with a staff account. */
 export function AssistantLogin({ onConnected }: { onConnected: (info: StudioInfo) => void }) {
   const { t } = useTranslation();
-  const [url, setUrl] = useState('http://');
-  const [username, setUsername] = useState('');
+  // Until edited, the relay and account used last time (the password is never kept).
+  const [typedUrl, setUrl] = useState<string | null>(null);
+  const [typedUsername, setUsername] = useState<string | null>(null);
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ field?: string; message: string } | null>(null);
+  const [settings] = useSettings();
+  const url = typedUrl ?? settings?.relay_url ?? 'http://';
+  const username = typedUsername ?? settings?.username ?? '';
 
   const connect = async () => {
     setBusy(true);

@@ -51,4 +51,37 @@ describe('comment feed', () => {
     await act(() => emit('relay-event', event('comment.hidden', { comment_id: 1 })));
     await waitFor(() => expect(within(list).queryByText('3号有货吗')).toBeNull());
   });
+
+  it('puts a comment on screen in the studio and takes it off; assistants have no video', async () => {
+    const shown: unknown[] = [];
+    let mode = 'studio';
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === 'studio_mode') return mode;
+        if (cmd === 'show_comment') {
+          shown.push(args);
+          return null;
+        }
+        if (cmd === 'relay_call') return room({ comments: [comment(1, '小红', '3号有货吗')] });
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    const { unmount } = render(<CommentFeed liveId={7} />);
+    fireEvent.click(await screen.findByRole('button', { name: '把 小红 的评论放到画面上' }));
+    await screen.findByText('评论在画面上');
+    expect(screen.getByRole('button', { name: '把 小红 的评论放到画面上' }).getAttribute('aria-pressed')).toBe('true');
+    fireEvent.click(screen.getByTestId('comment-off-screen'));
+    await waitFor(() => expect(screen.queryByText('评论在画面上')).toBeNull());
+    expect(shown).toEqual([
+      { nickname: '小红', body: '3号有货吗' },
+      { nickname: null, body: null },
+    ]);
+    unmount();
+
+    mode = 'assistant';
+    render(<CommentFeed liveId={7} />);
+    await screen.findByText('3号有货吗');
+    await waitFor(() => expect(screen.queryByRole('button', { name: '把 小红 的评论放到画面上' })).toBeNull());
+  });
 });

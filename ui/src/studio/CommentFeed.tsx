@@ -4,21 +4,25 @@ import type { Event } from '../bindings/Event';
 import type { Room } from '../bindings/Room';
 import { ApiError } from '../viewer/api';
 import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
-import { relayCall, useBackendEvent, useRelayRead } from './ipc';
+import { command, relayCall, useBackendEvent, useRelayRead } from './ipc';
 import { RELAY_EVENT } from './ProductConsole';
+import { useStudioMode } from './useStudio';
 
 /** How long "mute" silences a viewer. */
 export const MUTE_MINUTES = 10;
 
 /**
  * Comments as they come, newest at the bottom, with the room's likes and viewers; staff hide
- * a comment (it disappears from every page) or mute its author for ten minutes.
+ * a comment (it disappears from every page) or mute its author for ten minutes. In the
+ * studio (not assistant mode) a comment can be put on screen, in the outgoing video.
  */
 export function CommentFeed({ liveId }: { liveId: number }) {
   const { t } = useTranslation();
   const [room, setRoom] = useState<RoomState | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [onScreen, setOnScreen] = useState<number | null>(null);
+  const withVideo = useStudioMode() === 'studio';
 
   useRelayRead<Room>(
     `/api/lives/${liveId}/room`,
@@ -41,6 +45,16 @@ export function CommentFeed({ liveId }: { liveId: number }) {
     }
   };
 
+  const putOnScreen = async (comment: { id: number; nickname: string; body: string } | null) => {
+    setError(null);
+    try {
+      await command('show_comment', comment ? { nickname: comment.nickname, body: comment.body } : { nickname: null, body: null });
+      setOnScreen(comment?.id ?? null);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+
   const comments = room?.comments.slice(-100) ?? [];
   return (
     <section className="panel feed comments" aria-labelledby="comments-heading">
@@ -58,12 +72,31 @@ export function CommentFeed({ liveId }: { liveId: number }) {
           {notice}
         </p>
       )}
+      {onScreen !== null && (
+        <p className="row">
+          <span className="badge badge-live">{t('studio.comments.onScreenNow')}</span>
+          <button type="button" className="link" data-testid="comment-off-screen" onClick={() => void putOnScreen(null)}>
+            {t('studio.comments.offScreen')}
+          </button>
+        </p>
+      )}
       {comments.length === 0 && <p className="muted">{t('studio.comments.empty')}</p>}
       <ul className="comment-list" data-testid="comments" aria-live="polite">
         {comments.map((c) => (
-          <li key={c.id} data-comment-id={c.id}>
+          <li key={c.id} data-comment-id={c.id} data-on-screen={onScreen === c.id || undefined}>
             <span className="who">{c.nickname}</span>
             <span className="body">{c.body}</span>
+            {withVideo && (
+              <button
+                type="button"
+                className="link"
+                aria-label={t('studio.comments.onScreenN', { nickname: c.nickname })}
+                aria-pressed={onScreen === c.id}
+                onClick={() => void putOnScreen(onScreen === c.id ? null : c)}
+              >
+                {t('studio.comments.onScreen')}
+              </button>
+            )}
             <button
               type="button"
               className="link"

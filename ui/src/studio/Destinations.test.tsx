@@ -53,6 +53,12 @@ function engine() {
       return `dest-${a.preset}`;
     }
     if (cmd === 'start_recording') return '/data/recordings/anchordesk-1.mp4';
+    if (cmd === 'settings') return { destinations: [{ id: 'd1', name: '抖音主号', preset: 'custom', server: 'rtmp://push.example/live', has_key: true }], effect_presets: [] };
+    if (cmd === 'save_destination') {
+      const a = args as { name: string; preset: string; server: string | null; key: string };
+      if (!a.name.trim()) throw { status: 0, code: 'invalid', message: 'name: 请填写名称 a name is required', field: 'name' };
+      return { id: 'd2', name: a.name, preset: a.preset, server: a.server ?? undefined, has_key: a.key !== '' };
+    }
     return null;
   });
   return calls;
@@ -102,5 +108,28 @@ describe('destinations', () => {
       'dest-bilibili',
       'record',
     ]);
+  });
+
+  it('saves a destination with its key, starts a saved one and forgets it', async () => {
+    const calls = engine();
+    render(<Destinations stats={stats([])} ready />);
+    const saved = await screen.findByTestId('saved-destinations');
+    expect(saved.textContent).toContain('抖音主号');
+    await screen.findByRole('option', { name: '哔哩哔哩 Bilibili' });
+    fireEvent.change(screen.getByLabelText('平台'), { target: { value: 'bilibili' } });
+    fireEvent.change(screen.getByLabelText('推流码'), { target: { value: 'live_123' } });
+    fireEvent.change(screen.getByLabelText('保存为（名称）'), { target: { value: 'B站' } });
+    fireEvent.click(screen.getByRole('button', { name: '保存此平台' }));
+    await within(saved).findByText('B站');
+    expect(calls.find(([c]) => c === 'save_destination')).toEqual([
+      'save_destination',
+      { name: 'B站', preset: 'bilibili', server: null, key: 'live_123' },
+    ]);
+
+    fireEvent.click(within(saved).getByRole('button', { name: '推流到 抖音主号' }));
+    await waitFor(() => expect(calls.some(([c, a]) => c === 'start_saved_destination' && (a as { id: string }).id === 'd1')).toBe(true));
+    fireEvent.click(screen.getByRole('button', { name: '删除已保存的 抖音主号' }));
+    await waitFor(() => expect(within(saved).queryByText('抖音主号')).toBeNull());
+    expect(calls.some(([c, a]) => c === 'forget_destination' && (a as { id: string }).id === 'd1')).toBe(true);
   });
 });

@@ -2,8 +2,10 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../viewer/api';
 import { RELAY_OUTPUT, type EngineStats, type OutputStats } from './engineStats';
+import type { SavedDestination } from '../bindings/SavedDestination';
 import { Field } from './Field';
 import { command } from './ipc';
+import { useSettings } from './settings';
 
 export const RECORD_OUTPUT = 'record';
 
@@ -28,6 +30,10 @@ export function Destinations({ stats, ready }: { stats: EngineStats | null; read
   const [key, setKey] = useState('');
   const [error, setError] = useState<{ field?: string; message: string } | null>(null);
   const [recording, setRecording] = useState<string | null>(null);
+  const [saveAs, setSaveAs] = useState('');
+  const [settings, setSettings] = useSettings();
+  const saved = settings?.destinations ?? [];
+  const keepSaved = (list: SavedDestination[]) => settings && setSettings({ ...settings, destinations: list });
 
   useEffect(() => {
     let active = true;
@@ -47,8 +53,8 @@ export function Destinations({ stats, ready }: { stats: EngineStats | null; read
       await action();
     } catch (e) {
       const message = e instanceof ApiError ? e.message : String(e);
-      // The engine names the field first: "server: …".
-      const field = /^(server|preset)\b/.exec(message)?.[1];
+      // The engine and the settings name the field first: "server: …".
+      const field = /^(server|preset|name)\b/.exec(message)?.[1];
       setError({ field, message });
     }
   };
@@ -88,6 +94,9 @@ export function Destinations({ stats, ready }: { stats: EngineStats | null; read
           <Field id="dest-key" label={t('studio.destinations.key')}>
             {(a) => <input {...a} type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />}
           </Field>
+          <Field id="dest-name" label={t('studio.destinations.saveAs')} error={error?.field === 'name' ? error.message : undefined}>
+            {(a) => <input {...a} value={saveAs} placeholder={preset?.name ?? ''} onChange={(e) => setSaveAs(e.target.value)} />}
+          </Field>
         </div>
         {preset?.warning && <p className="hint">{preset.warning}</p>}
         {error && !error.field && (
@@ -98,6 +107,23 @@ export function Destinations({ stats, ready }: { stats: EngineStats | null; read
         <div className="row wrap">
           <button type="submit" disabled={!ready}>
             {t('studio.destinations.start')}
+          </button>
+          <button
+            type="button"
+            data-testid="save-destination"
+            onClick={() =>
+              void run(async () => {
+                const d = await command<SavedDestination>('save_destination', {
+                  name: saveAs.trim() || preset?.name || '',
+                  preset: presetId,
+                  server: server.trim() || null,
+                  key,
+                });
+                keepSaved([...saved.filter((s) => s.id !== d.id), d]);
+              })
+            }
+          >
+            {t('studio.destinations.save')}
           </button>
           <button
             type="button"
@@ -124,6 +150,32 @@ export function Destinations({ stats, ready }: { stats: EngineStats | null; read
           </button>
         </div>
       </form>
+      {saved.length > 0 && (
+        <ul className="saved" aria-label={t('studio.destinations.saved')} data-testid="saved-destinations">
+          {saved.map((d) => (
+            <li key={d.id} data-saved-id={d.id}>
+              <span>{d.name}</span>
+              {!d.has_key && <span className="muted">{t('studio.destinations.noKey')}</span>}
+              <button type="button" disabled={!ready} onClick={() => void run(() => command('start_saved_destination', { id: d.id }))}>
+                {t('studio.destinations.startSaved', { name: d.name })}
+              </button>
+              <button
+                type="button"
+                className="link"
+                aria-label={t('studio.destinations.forget', { name: d.name })}
+                onClick={() =>
+                  void run(async () => {
+                    await command('forget_destination', { id: d.id });
+                    keepSaved(saved.filter((s) => s.id !== d.id));
+                  })
+                }
+              >
+                {t('studio.destinations.forgetShort')}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {recording && <p className="muted">{t('studio.destinations.recordingTo', { path: recording })}</p>}
       <ul className="running" data-testid="outputs">
         {outputs.map((o) => (

@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { ApiError } from '../viewer/api';
 import { DEFAULT_EFFECTS, type Background, type Beauty, type Effects, type Layer } from './scenes';
+import { updateSettings, useSettings } from './settings';
 
 /** How long slider moves are gathered before the engine gets them. */
 const SEND_AFTER_MS = 120;
@@ -42,10 +44,70 @@ export function EffectsDock({ layer, onChange }: { layer: Layer; onChange: (effe
   const background = (patch: Partial<Background>) =>
     change({ ...effects, background: { ...effects.background, ...patch } });
   const bg = effects.background;
+  const [settings, setSettings] = useSettings();
+  const presets = settings?.effect_presets ?? [];
+  const [presetName, setPresetName] = useState('');
+  const [presetError, setPresetError] = useState<string | null>(null);
+
+  const savePreset = async () => {
+    setPresetError(null);
+    const name = presetName.trim();
+    if (!name) {
+      setPresetError(t('studio.effects.presetNameMissing'));
+      return;
+    }
+    try {
+      // Same name replaces: a preset is adjusted by saving over it.
+      setSettings(await updateSettings({ effect_presets: [...presets.filter((p) => p.name !== name), { name, effects }] }));
+      setPresetName('');
+    } catch (e) {
+      setPresetError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
 
   return (
     <div className="effects" data-testid="effects-dock" aria-label={t('studio.effects.heading', { name: layer.name || layer.id })} role="group">
       <h3>{t('studio.effects.heading', { name: layer.name || layer.id })}</h3>
+      <div className="row wrap presets">
+        {presets.length > 0 && (
+          <div className="field">
+            <label htmlFor="fx-preset">{t('studio.effects.preset')}</label>
+            <select
+              id="fx-preset"
+              value=""
+              onChange={(e) => {
+                const preset = presets.find((p) => p.name === e.target.value);
+                if (preset) change(preset.effects);
+              }}
+            >
+              <option value="">{t('studio.effects.choosePreset')}</option>
+              {presets.map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        <div className="field">
+          <label htmlFor="fx-preset-name">{t('studio.effects.presetName')}</label>
+          <input
+            id="fx-preset-name"
+            value={presetName}
+            aria-invalid={presetError ? true : undefined}
+            aria-describedby={presetError ? 'fx-preset-error' : undefined}
+            onChange={(e) => setPresetName(e.target.value)}
+          />
+        </div>
+        <button type="button" onClick={() => void savePreset()}>
+          {t('studio.effects.savePreset')}
+        </button>
+      </div>
+      {presetError && (
+        <p role="alert" className="error" id="fx-preset-error">
+          {presetError}
+        </p>
+      )}
       <Slider id="fx-smooth" label={t('studio.effects.smooth')} value={effects.beauty.smooth} onChange={(smooth) => beauty({ smooth })} />
       <Slider id="fx-whiten" label={t('studio.effects.whiten')} value={effects.beauty.whiten} onChange={(whiten) => beauty({ whiten })} />
       <Slider id="fx-sharpen" label={t('studio.effects.sharpen')} value={effects.beauty.sharpen} onChange={(sharpen) => beauty({ sharpen })} />

@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../viewer/api';
-import { RELAY_OUTPUT, type EngineStats } from './engineStats';
+import { BitrateGraph } from './BitrateGraph';
+import { lossPercent, RELAY_OUTPUT, type BitrateSample, type EngineStats } from './engineStats';
 import { command } from './ipc';
 
-/** Start and stop publishing to the studio's relay, with the output's state and figures. */
-export function GoLive({ stats, ready }: { stats: EngineStats | null; ready: boolean }) {
+/** Start and stop publishing to the studio's relay, with the output's state, figures and bitrate graph. */
+export function GoLive({ stats, history, ready }: { stats: EngineStats | null; history: BitrateSample[]; ready: boolean }) {
   const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -53,6 +54,8 @@ export function GoLive({ stats, ready }: { stats: EngineStats | null; ready: boo
           <dd>{(output?.fps ?? stats.fps).toFixed(0)}</dd>
           <dt>{t('studio.live.rtt')}</dt>
           <dd>{output?.rtt_ms != null ? `${Math.round(output.rtt_ms)} ms` : '—'}</dd>
+          <dt>{t('studio.stats.loss')}</dt>
+          <dd data-testid="live-loss">{lossPercent(output?.loss)}</dd>
           <dt>{t('studio.live.dropped')}</dt>
           <dd>{output?.dropped_frames ?? 0}</dd>
           <dt>{t('studio.live.cpu')}</dt>
@@ -61,6 +64,7 @@ export function GoLive({ stats, ready }: { stats: EngineStats | null; ready: boo
           <dd>{stats.encoder}</dd>
         </dl>
       )}
+      {stats && <BitrateGraph history={history} output={output} />}
       {error && (
         <p role="alert" className="error">
           {error}

@@ -1,7 +1,10 @@
 import { convertFileSrc } from '@tauri-apps/api/core';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { CanvasToggle } from './CanvasToggle';
 import { useBackendEvent } from './ipc';
+import { LayerEditor } from './LayerEditor';
+import type { ScenesModel } from './useScenes';
 
 export const PREVIEW_EVENT = 'preview-frame';
 
@@ -11,23 +14,57 @@ interface PreviewFrame {
   height: number;
 }
 
-/** The programme as it leaves the engine, refreshed on each `preview-frame`. */
-export function Preview() {
+/**
+ * The programme as it leaves the engine, refreshed on each `preview-frame`, with the active
+ * scene's layers to select, move and resize over it, and the canvas orientation.
+ */
+export function Preview({ model }: { model: ScenesModel }) {
   const { t } = useTranslation();
+  const hintId = useId();
   const [frame, setFrame] = useState<PreviewFrame | null>(null);
+  const [refusal, setRefusal] = useState<string | null>(null);
   useBackendEvent<PreviewFrame>(PREVIEW_EVENT, setFrame);
+  const collection = model.collection;
+  // The frame's own size wins: after a canvas switch the old frames keep coming for a moment.
+  const size = frame ?? collection?.canvas;
+
   return (
     <section className="preview" aria-label={t('studio.preview.label')}>
-      {frame ? (
-        <img
-          data-testid="preview"
-          data-sequence={frame.sequence}
-          src={`${convertFileSrc('frame', 'preview')}?seq=${frame.sequence}`}
-          alt={t('studio.preview.label')}
-          style={{ aspectRatio: `${frame.width} / ${frame.height}` }}
-        />
+      {collection && (
+        <div className="preview-bar">
+          <CanvasToggle model={model} />
+        </div>
+      )}
+      {size ? (
+        <div
+          className="stage"
+          style={{ aspectRatio: `${size.width} / ${size.height}`, width: `min(100%, calc(60vh * ${size.width / size.height}))` }}
+        >
+          {frame ? (
+            <img
+              data-testid="preview"
+              data-sequence={frame.sequence}
+              src={`${convertFileSrc('frame', 'preview')}?seq=${frame.sequence}`}
+              alt={t('studio.preview.label')}
+              draggable={false}
+            />
+          ) : (
+            <p className="muted">{t('studio.preview.waiting')}</p>
+          )}
+          {collection && <LayerEditor model={model} collection={collection} onRefusal={setRefusal} describedBy={hintId} />}
+        </div>
       ) : (
         <p className="muted">{t('studio.preview.waiting')}</p>
+      )}
+      {collection && (
+        <p id={hintId} className="muted hint-line">
+          {t('studio.preview.hint')}
+        </p>
+      )}
+      {refusal && (
+        <p role="alert" className="error" data-testid="preview-error">
+          {refusal}
+        </p>
       )}
     </section>
   );

@@ -1,8 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 import type { SceneCollection } from './scenes';
-import { ScenesDock } from './ScenesDock';
+import { mockEngine, SceneEditors } from './testScenes';
 import { studioTestSetup } from './testSetup';
 
 studioTestSetup();
@@ -21,26 +20,13 @@ const collection: SceneCollection = {
 };
 
 function engine(refuse?: string) {
-  const sent: { scenes: SceneCollection; fadeMs: number }[] = [];
-  mockIPC(
-    (cmd, args) => {
-      if (cmd === 'scenes') return collection;
-      if (cmd === 'cameras') return [{ device: '/dev/video0', name: 'USB Camera' }];
-      if (cmd === 'set_scenes') {
-        if (refuse) throw { status: 0, code: 'invalid', message: refuse };
-        sent.push(args as unknown as (typeof sent)[number]);
-      }
-      return null;
-    },
-    { shouldMockEvents: true },
-  );
-  return sent;
+  return mockEngine(collection, { refuse }).sent;
 }
 
 describe('scenes dock', () => {
   it('switches scenes with a fade and adds a text layer on top', async () => {
     const sent = engine();
-    render(<ScenesDock ready />);
+    render(<SceneEditors preview={false} />);
     fireEvent.click(await screen.findByRole('button', { name: '商品特写' }));
     await waitFor(() => expect(sent).toHaveLength(1));
     expect(sent[0]!.scenes.active_scene).toBe('close-up');
@@ -59,7 +45,7 @@ describe('scenes dock', () => {
 
   it("sends a camera's beauty and background live, and keeps the engine's state when refused", async () => {
     const sent = engine();
-    render(<ScenesDock ready />);
+    render(<SceneEditors preview={false} />);
     fireEvent.click(await screen.findByRole('button', { name: /摄像头 · 摄像头/ }));
     const dock = screen.getByTestId('effects-dock');
     fireEvent.change(within(dock).getByLabelText('磨皮'), { target: { value: '70' } });
@@ -73,9 +59,25 @@ describe('scenes dock', () => {
 
   it('says why the engine refused an edit', async () => {
     engine('layers[0].rect: width must be at least 1');
-    render(<ScenesDock ready />);
+    render(<SceneEditors preview={false} />);
     fireEvent.click(await screen.findByRole('checkbox', { name: /显示/ }));
     expect((await screen.findByTestId('scenes-error')).textContent).toBe('layers[0].rect: width must be at least 1');
     expect((screen.getByRole('checkbox', { name: /显示/ }) as HTMLInputElement).checked).toBe(true);
+  });
+
+  it('locks a layer against removal and unlocks it as the engine wrote it', async () => {
+    const sent = engine();
+    render(<SceneEditors preview={false} />);
+    const lock = await screen.findByRole('checkbox', { name: '锁定 摄像头' });
+    const remove = screen.getByRole('button', { name: '删除 摄像头' }) as HTMLButtonElement;
+    expect(remove.disabled).toBe(false);
+    fireEvent.click(lock);
+    await waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]!.scenes.scenes[0]!.layers[0]!.locked).toBe(true);
+    expect(remove.disabled).toBe(true);
+    fireEvent.click(lock);
+    await waitFor(() => expect(sent).toHaveLength(2));
+    expect(sent[1]!.scenes.scenes[0]!.layers[0]).not.toHaveProperty('locked');
+    expect(remove.disabled).toBe(false);
   });
 });

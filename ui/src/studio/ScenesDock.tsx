@@ -1,6 +1,5 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ApiError } from '../viewer/api';
 import { EffectsDock } from './EffectsDock';
 import { command } from './ipc';
 import {
@@ -10,10 +9,12 @@ import {
   moveLayer,
   removeLayer,
   updateLayer,
+  type Layer,
   type SceneCollection,
   type Source,
   type SourceKind,
 } from './scenes';
+import type { ScenesModel } from './useScenes';
 
 interface Camera {
   device: string;
@@ -22,27 +23,27 @@ interface Camera {
 
 const KINDS: SourceKind[] = ['camera', 'screen', 'image', 'media', 'text', 'colour'];
 
-/** Scenes (switch with a cut or a fade) and the active scene's layers: add, reorder, hide, remove. */
-export function ScenesDock({ ready }: { ready: boolean }) {
+/** The engine omits `locked` when false; the window does the same, so unlocking sends what it read. */
+function withLock(layer: Layer, locked: boolean): Layer {
+  const next: Layer = { ...layer, locked };
+  if (!locked) delete next.locked;
+  return next;
+}
+
+/** Scenes (switch with a cut or a fade) and the active scene's layers: add, reorder, hide, lock, remove. */
+export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolean }) {
   const { t } = useTranslation();
-  const [scenes, setScenes] = useState<SceneCollection | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { collection: scenes, selected, select } = model;
+  const [refusal, setRefusal] = useState<string | null>(null);
   const [fade, setFade] = useState(true);
   const [kind, setKind] = useState<SourceKind>('camera');
   const [value, setValue] = useState('');
   const [cameras, setCameras] = useState<Camera[]>([]);
-  const [selected, setSelected] = useState<string | null>(null);
+  const error = refusal ?? model.loadError;
 
   useEffect(() => {
     if (!ready) return;
     let active = true;
-    command<SceneCollection>('scenes')
-      .then((s) => {
-        if (active) setScenes(s);
-      })
-      .catch((e: unknown) => {
-        if (active) setError(e instanceof ApiError ? e.message : String(e));
-      });
     command<Camera[]>('cameras')
       .then((c) => {
         if (active) setCameras(c);
@@ -54,20 +55,10 @@ export function ScenesDock({ ready }: { ready: boolean }) {
   }, [ready]);
 
   /** Shows `next`; on a refusal the dock keeps what the engine shows and says why. */
-  const apply = useCallback(
-    async (next: SceneCollection, fadeMs = 0) => {
-      const before = scenes;
-      setScenes(next);
-      setError(null);
-      try {
-        await command('set_scenes', { scenes: next, fadeMs });
-      } catch (e) {
-        setScenes(before);
-        setError(e instanceof ApiError ? e.message : String(e));
-      }
-    },
-    [scenes],
-  );
+  const apply = async (next: SceneCollection, fadeMs = 0) => {
+    setRefusal(null);
+    setRefusal(await model.apply(next, fadeMs));
+  };
 
   if (!scenes) {
     return (
@@ -138,7 +129,7 @@ export function ScenesDock({ ready }: { ready: boolean }) {
       <ul className="layers" data-testid="layers">
         {layers.map((l, i) => (
           <li key={l.id} className={l.id === selected ? 'selected' : undefined}>
-            <button type="button" className="link name" onClick={() => setSelected(l.id)} aria-pressed={l.id === selected}>
+            <button type="button" className="link name" onClick={() => select(l.id)} aria-pressed={l.id === selected}>
               {t(`studio.scenes.kind.${l.source.kind}`)} · {l.name || l.id}
             </button>
             <label className="inline">
@@ -149,13 +140,29 @@ export function ScenesDock({ ready }: { ready: boolean }) {
               />{' '}
               {t('studio.scenes.visible')}
             </label>
+            <label className="inline">
+              <input
+                type="checkbox"
+                checked={l.locked ?? false}
+                aria-label={t('studio.scenes.lockN', { name: l.name || l.id })}
+                onChange={(e) => void apply(updateLayer(scenes, sceneId, l.id, (x) => withLock(x, e.target.checked)))}
+              />{' '}
+              {t('studio.scenes.locked')}
+            </label>
             <button type="button" className="link" disabled={i === 0} aria-label={t('studio.scenes.upN', { name: l.name || l.id })} onClick={() => void apply(moveLayer(scenes, sceneId, l.id, 1))}>
               ↑
             </button>
             <button type="button" className="link" disabled={i === layers.length - 1} aria-label={t('studio.scenes.downN', { name: l.name || l.id })} onClick={() => void apply(moveLayer(scenes, sceneId, l.id, -1))}>
               ↓
             </button>
-            <button type="button" className="link" aria-label={t('studio.scenes.removeN', { name: l.name || l.id })} onClick={() => void apply(removeLayer(scenes, sceneId, l.id))}>
+            <button
+              type="button"
+              className="link"
+              disabled={l.locked}
+              title={l.locked ? t('studio.scenes.lockedHint') : undefined}
+              aria-label={t('studio.scenes.removeN', { name: l.name || l.id })}
+              onClick={() => void apply(removeLayer(scenes, sceneId, l.id))}
+            >
               ✕
             </button>
           </li>
@@ -168,7 +175,7 @@ export function ScenesDock({ ready }: { ready: boolean }) {
           e.preventDefault();
           const source = newSource();
           if (!source) {
-            setError(t('studio.scenes.needValue'));
+            setRefusal(t('studio.scenes.needValue'));
             return;
           }
           void apply(addLayer(scenes, sceneId, source, t(`studio.scenes.kind.${kind}`)));

@@ -1,5 +1,6 @@
 // The engine's scene model as `pipelines::scene` serializes it, and the edits the docks make.
 // Every edit returns a new collection; the dock sends it whole with `set_scenes`.
+import type { Orientation } from '../bindings/Orientation';
 
 export interface Rect {
   x: number;
@@ -49,6 +50,8 @@ export interface Layer {
   crop?: { top: number; right: number; bottom: number; left: number };
   opacity: number;
   visible: boolean;
+  /** The studio's editors neither move, resize nor remove it; the engine ignores it. */
+  locked?: boolean;
   effects?: Effects;
 }
 
@@ -63,6 +66,12 @@ export interface SceneCollection {
   canvas: { width: number; height: number; fps: number };
   scenes: Scene[];
   active_scene?: string;
+}
+
+export type { Orientation };
+
+export function orientationOf(canvas: { width: number; height: number }): Orientation {
+  return canvas.height > canvas.width ? 'portrait' : 'landscape';
 }
 
 export const DEFAULT_EFFECTS: Effects = {

@@ -1,0 +1,96 @@
+//! Driving the real studio window (and Chromium pages) over WebDriver: the steps and waits
+//! the end-to-end tests and the studio-window benchmark share.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::TauriDriver;
+
+/// Runs one WebDriver step with a deadline, so a wedged driver fails the test by name
+/// instead of hanging CI.
+pub async fn step<T>(name: &str, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    eprintln!("studio e2e: {name}");
+    tokio::time::timeout(Duration::from_secs(45), fut)
+        .await
+        .with_context(|| format!("step '{name}' timed out"))?
+        .with_context(|| format!("step '{name}' failed"))
+}
+
+/// A WebDriver session on the studio app at `app` (the `anchordesk` binary).
+pub async fn connect(driver: &TauriDriver, app: &Path) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app.to_string_lossy() }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .context("cannot open a WebDriver session on the studio")
+}
+
+/// Polls the relay badge until it says running (the relay starts asynchronously).
+pub async fn wait_for_running_relay(client: &Client) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(badge) = client.find(Locator::Css("[data-testid=relay-state]")).await
+            && badge.attr("data-state").await?.as_deref() == Some("running")
+        {
+            let url = client
+                .find(Locator::Css("[data-testid=relay-url]"))
+                .await?
+                .text()
+                .await?;
+            return Ok(url);
+        }
+        if Instant::now() > deadline {
+            bail!("the studio never showed a running relay");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Polls until `probe` returns `Some`, or fails with `what` after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Types `text` into the element `locator` finds.
+pub async fn type_into(client: &Client, locator: Locator<'_>, text: &str) -> Result<()> {
+    client.find(locator).await?.send_keys(text).await?;
+    Ok(())
+}
+
+/// A key press on the window, wherever focus is (not typed into an element).
+pub async fn press_key(client: &Client, key: char) -> Result<()> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    client.perform_actions(keys).await?;
+    Ok(())
+}
+
+/// Whether the studio page has an element for `css` now.
+pub async fn has(client: &Client, css: &str) -> Result<bool> {
+    Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
+}
