@@ -250,14 +250,15 @@ pub fn comment_layers(nickname: &str, body: &str, canvas: Canvas) -> Vec<Layer> 
             Source::Text {
                 text: format!("{nickname}：{words}"),
                 font: None,
-                size: ((height as f64 * 0.42).round() as u32).max(6),
+                // Font sizes are points: 0.28 of the strip is one line with room to spare.
+                size: ((height as f64 * 0.28).round() as u32).max(6),
                 colour: COMMENT_TEXT.into(),
             },
             Rect {
                 x: strip.x + pad as i32,
-                y: strip.y + pad as i32,
+                y: strip.y + (pad / 2) as i32,
                 width: strip.width.saturating_sub(2 * pad).max(1),
-                height: (height - 2 * pad).max(1),
+                height: (height - pad).max(1),
             },
         ),
     ]

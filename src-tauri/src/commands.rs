@@ -251,6 +251,7 @@ pub fn update_settings(
     settings: State<'_, SettingsStore>,
     update: SettingsUpdate,
 ) -> Result<StudioSettings, CallError> {
+    tracing::info!(?update, "settings changed from the window");
     settings.update(update).map_err(CallError::invalid)
 }
 

@@ -57,12 +57,14 @@ pub struct EffectPreset {
 #[ts(export)]
 pub struct StudioSettings {
     /// `zh-CN` or `en`; unset follows the default (zh-CN).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub language: Option<String>,
     /// The relay an assistant signed in to last, and with which account.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub relay_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub username: Option<String>,
     pub destinations: Vec<SavedDestination>,

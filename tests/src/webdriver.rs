@@ -74,9 +74,11 @@ where
     }
 }
 
-/// Types `text` into the element `locator` finds.
+/// Types `text` into the element `locator` finds (scrolled into view first).
 pub async fn type_into(client: &Client, locator: Locator<'_>, text: &str) -> Result<()> {
-    client.find(locator).await?.send_keys(text).await?;
+    let element = client.find(locator).await?;
+    scroll_into_view(client, &element).await?;
+    element.send_keys(text).await?;
     Ok(())
 }
 
@@ -93,4 +95,51 @@ pub async fn press_key(client: &Client, key: char) -> Result<()> {
 /// Whether the studio page has an element for `css` now.
 pub async fn has(client: &Client, css: &str) -> Result<bool> {
     Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
+}
+
+/// Brings `element` to the middle of the view: WebKitWebDriver refuses to click or type into
+/// an element scrolled out of a dock's view.
+pub async fn scroll_into_view(
+    client: &Client,
+    element: &fantoccini::elements::Element,
+) -> Result<()> {
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(element)?],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Clicks the element for `css`, scrolled into view first.
+pub async fn click(client: &Client, css: &str) -> Result<()> {
+    let element = client
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| format!("find {css}"))?;
+    scroll_into_view(client, &element).await?;
+    element
+        .click()
+        .await
+        .with_context(|| format!("click {css}"))?;
+    Ok(())
+}
+
+/// Picks `value` in the `<select>` for `css` with the change event a user's pick sends:
+/// clicking an `<option>` through WebKitWebDriver changes the value without one.
+pub async fn choose(client: &Client, css: &str, value: &str) -> Result<()> {
+    let select = client
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| format!("find {css}"))?;
+    client
+        .execute(
+            "arguments[0].value = arguments[1];
+             arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![serde_json::to_value(&select)?, value.into()],
+        )
+        .await
+        .with_context(|| format!("choose {value} in {css}"))?;
+    Ok(())
 }

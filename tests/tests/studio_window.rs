@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use anchordesk_e2e::webdriver::{
-    connect, eventually, has, press_key, step, type_into, wait_for_running_relay,
+    choose, click, connect, eventually, has, press_key, scroll_into_view, step, type_into,
+    wait_for_running_relay,
 };
 use anchordesk_e2e::{
     KillOnDrop, TauriDriver, Xvfb, artifacts_dir, built_binary, request_window_close,
@@ -154,7 +155,10 @@ async fn closing_the_studio_window_stops_the_bundled_relay_cleanly() -> Result<(
     Ok(())
 }
 
-use anchordesk_e2e::studio::{CARD_PANEL_720P, card_in_picture, card_panel_white, card_price_red};
+use anchordesk_e2e::studio::{
+    CARD_PANEL_720P, card_countdown_orange, card_in_picture, card_panel_white, card_price_red,
+    comment_in_picture, comment_strip_dark, comment_strip_text, pinned_product, post_comment,
+};
 
 /// The anchor's and the assistant's loop in the real studio: load products, add one to the
 /// cart, go live to the bundled relay, press hotkey 1. The relay reports the pin, the card is
@@ -317,6 +321,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         card_panel_white(&before, CARD_PANEL_720P) < 0.5,
         "the card's place is already white before any pin"
     );
+    assert!(comment_strip_dark(&before, CARD_PANEL_720P) < 0.5);
 
     let pressed = Instant::now();
     step("press hotkey 1", press_key(&client, '1')).await?;
@@ -324,11 +329,8 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         "the relay reports the pin",
         Duration::from_secs(5),
         || async {
-            let live: serde_json::Value = reqwest::get(format!("{url}/api/lives/{live_id}"))
-                .await?
-                .json()
-                .await?;
-            Ok((live["pin"]["product_id"].as_i64() == Some(product_id)).then(|| pressed.elapsed()))
+            Ok((pinned_product(&url, live_id).await? == Some(product_id))
+                .then(|| pressed.elapsed()))
         },
     )
     .await?;
@@ -420,6 +422,77 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         .text()
         .await?;
     assert!(feed.contains("张三"), "feed: {feed}");
+
+    // A 秒杀 started from the window: the card in the video shows its units and countdown.
+    step("start a flash sale", async {
+        let sku = client
+            .find(Locator::Css("#sale-sku option:nth-child(2)"))
+            .await?
+            .attr("value")
+            .await?
+            .context("the cart's first SKU")?;
+        choose(&client, "#sale-sku", &sku).await?;
+        type_into(&client, Locator::Css("#sale-price"), "1").await?;
+        type_into(&client, Locator::Css("#sale-quantity"), "5").await?;
+        click(&client, "form:has(#sale-sku) button[type=submit]").await?;
+        eventually("the sale in the dock", Duration::from_secs(10), || async {
+            Ok(has(&client, "[data-testid=flash-sales] li")
+                .await?
+                .then_some(()))
+        })
+        .await
+    })
+    .await?;
+    let (shown, frame) = decoder
+        .watch_until(&mut player, Duration::from_secs(10), |f| {
+            card_countdown_orange(f, CARD_PANEL_720P) > 0.004
+        })
+        .await?;
+    let frame = frame.context("no picture after the flash sale")?;
+    save_png(&frame, "studio-outgoing-with-flash-sale.png")?;
+    assert!(
+        shown,
+        "no countdown on the card (orange {:.4})",
+        card_countdown_orange(&frame, CARD_PANEL_720P)
+    );
+
+    // A viewer's comment put on screen from the feed is in the outgoing video.
+    post_comment(&url, live_id, "小李", "主播看看3号").await?;
+    step("put a comment on screen", async {
+        let button = eventually(
+            "the comment's on-screen button",
+            Duration::from_secs(10),
+            || async {
+                Ok(client
+                    // The newest comment's on-screen toggle (ASCII only: WebKitWebDriver
+                    // matches nothing with non-ASCII text in a selector).
+                    .find_all(Locator::Css(
+                        "[data-testid=comments] li:last-child button[aria-pressed]",
+                    ))
+                    .await?
+                    .into_iter()
+                    .next())
+            },
+        )
+        .await?;
+        scroll_into_view(&client, &button).await?;
+        button.click().await?;
+        Ok(())
+    })
+    .await?;
+    let (shown, frame) = decoder
+        .watch_until(&mut player, Duration::from_secs(10), |f| {
+            comment_in_picture(f, CARD_PANEL_720P)
+        })
+        .await?;
+    let frame = frame.context("no picture after the comment")?;
+    save_png(&frame, "studio-outgoing-with-comment.png")?;
+    assert!(
+        shown,
+        "the comment is not on screen (dark {:.2}, text {:.3})",
+        comment_strip_dark(&frame, CARD_PANEL_720P),
+        comment_strip_text(&frame, CARD_PANEL_720P)
+    );
 
     let png = step("screenshot", async { Ok(client.screenshot().await?) }).await?;
     std::fs::write(artifacts_dir().join("studio-live.png"), &png)?;
@@ -541,33 +614,12 @@ async fn assistant_mode_runs_the_console_of_a_remote_relay() -> Result<()> {
     eventually(
         "the relay reports the pin",
         Duration::from_secs(5),
-        || async {
-            let live: serde_json::Value = reqwest::get(format!("{url}/api/lives/{live_id}"))
-                .await?
-                .json()
-                .await?;
-            Ok((live["pin"]["product_id"].as_i64() == Some(third)).then_some(()))
-        },
+        || async { Ok((pinned_product(&url, live_id).await? == Some(third)).then_some(())) },
     )
     .await?;
 
     // A viewer's comment reaches the assistant's feed over the remote relay's events.
-    let http = reqwest::Client::new();
-    let viewer: serde_json::Value = http
-        .post(format!("{url}/api/viewers"))
-        .json(&serde_json::json!({ "nickname": "小红" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = viewer["token"].as_str().context("viewer token")?;
-    let posted = http
-        .post(format!("{url}/api/lives/{live_id}/comments"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "body": "3号还有吗" }))
-        .send()
-        .await?;
-    anyhow::ensure!(posted.status().is_success(), "comment: {}", posted.status());
+    post_comment(&url, live_id, "小红", "3号还有吗").await?;
     eventually(
         "the comment in the feed",
         Duration::from_secs(10),

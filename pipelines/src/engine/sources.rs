@@ -209,6 +209,9 @@ pub fn configure_text(
     overlay.set_property("xpad", 0i32);
     overlay.set_property("ypad", 0i32);
     overlay.set_property_from_str("wrap-mode", "wordchar"); // long Chinese lines wrap too
+    // `size` is the text's size on the canvas: by default textoverlay scales fonts with the
+    // layer's width (÷640), which shrank a 15 px countdown in a 172 px box to 4 px.
+    overlay.set_property("auto-resize", false);
 }
 
 /// Links `elements` in order, adds a `videocrop` named `crop` and ghosts the last src pad.

@@ -28,8 +28,13 @@ export function setLanguage(lang: Language): void {
   }
 }
 
-export function initI18n(): typeof i18n {
-  const lng = initialLanguage(typeof localStorage === 'undefined' ? undefined : localStorage);
+/**
+ * `storage: null` ignores the browser's remembered choice: the studio keeps the language in
+ * the user's settings instead (the webview's storage is shared by every data directory).
+ */
+export function initI18n({ storage }: { storage?: Pick<Storage, 'getItem'> | null } = {}): typeof i18n {
+  const from = storage === undefined ? (typeof localStorage === 'undefined' ? undefined : localStorage) : (storage ?? undefined);
+  const lng = initialLanguage(from);
   if (!i18n.isInitialized) {
     void i18n.use(initReactI18next).init({
       resources: { 'zh-CN': { translation: zhCN }, en: { translation: en } },

@@ -15,6 +15,7 @@ import { SaleTools } from './SaleTools';
 import { ScenesDock } from './ScenesDock';
 import { useRelayStatus } from './relayStatus';
 import { useScenes } from './useScenes';
+import { saveLanguage } from './settings';
 import { useStudioInfo, useStudioMode } from './useStudio';
 
 export function App() {
@@ -31,7 +32,7 @@ export function App() {
       <header className="topbar">
         <h1>{t('studio.title')}</h1>
         {info && <span className="live-title">{info.live_title}</span>}
-        <LanguageSwitch />
+        <LanguageSwitch onChange={saveLanguage} />
       </header>
       {error && (
         <p role="alert" className="error banner" data-testid="studio-error">

@@ -4,10 +4,10 @@ import { initI18n } from '../i18n';
 import '../shared/base.css';
 import './studio.css';
 import { App } from './App';
-import { syncLanguage } from './settings';
+import { applySavedLanguage } from './settings';
 
-initI18n();
-void syncLanguage();
+initI18n({ storage: null });
+void applySavedLanguage();
 const root = document.getElementById('root');
 if (root) {
   createRoot(root).render(

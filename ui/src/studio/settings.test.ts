@@ -1,8 +1,7 @@
 import { mockIPC } from '@tauri-apps/api/mocks';
 import i18n from 'i18next';
 import { describe, expect, it } from 'vitest';
-import { setLanguage } from '../i18n';
-import { syncLanguage } from './settings';
+import { applySavedLanguage, saveLanguage } from './settings';
 import { studioTestSetup } from './testSetup';
 
 studioTestSetup();
@@ -15,10 +14,10 @@ describe('language setting', () => {
       if (cmd === 'update_settings') saved.push(args);
       return null;
     });
-    await syncLanguage();
+    await applySavedLanguage();
     expect(i18n.language).toBe('en');
-    setLanguage('zh-CN');
+    saveLanguage('zh-CN');
     expect(saved.at(-1)).toEqual({ update: { language: 'zh-CN' } });
-    i18n.off('languageChanged');
+    await i18n.changeLanguage('zh-CN');
   });
 });

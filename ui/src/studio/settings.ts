@@ -32,19 +32,21 @@ export function updateSettings(update: SettingsUpdate): Promise<StudioSettings> 
 }
 
 /**
- * The studio's language follows the user's saved choice (not the webview's storage, which a
- * reinstall loses), and each change from the language switch is saved.
+ * The studio opens in the user's saved language (kept by the backend, not in the webview's
+ * storage, which a reinstall loses).
  */
-export async function syncLanguage(): Promise<void> {
+export async function applySavedLanguage(): Promise<void> {
   try {
     const saved = (await command<StudioSettings>('settings'))?.language;
     if (saved && LANGUAGES.includes(saved as Language) && saved !== i18n.language) {
       setLanguage(saved as Language);
     }
   } catch {
-    // No backend (a plain browser): the switch still works for this visit.
+    // No backend (a plain browser): the default language.
   }
-  i18n.on('languageChanged', (language) => {
-    void updateSettings({ language }).catch(() => undefined);
-  });
+}
+
+/** Saves the language chosen in the switch. */
+export function saveLanguage(language: Language): void {
+  void updateSettings({ language }).catch(() => undefined);
 }
