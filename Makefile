@@ -88,6 +88,8 @@ bench: deps-run ui
 	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20
 	$(CARGO) run --release -p anchordesk-bench --bin abr
 	$(CARGO) run --release -p anchordesk-bench --bin effects
+	$(CARGO) run --release -p anchordesk-bench --bin studio -- 20 50
+	$(CARGO) run --release -p anchordesk-bench --bin studio-window -- 20
 	$(MAKE) bench-viewer
 
 # The viewer page in Chromium against the release relay: first frame over WHEP and HLS, bundle

@@ -56,20 +56,49 @@ pub fn relay_binary() -> anyhow::Result<PathBuf> {
     if let Ok(path) = std::env::var("ANCHORDESK_BENCH_RELAY") {
         return Ok(PathBuf::from(path));
     }
+    release_binary("anchordesk-relay", "anchordesk-relay")
+}
+
+/// A binary of this workspace in release mode, built now (a no-op when up to date).
+pub fn release_binary(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = std::process::Command::new(cargo)
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "anchordesk-relay",
-            "--bin",
-            "anchordesk-relay",
-        ])
+        .args(["build", "--release", "-p", package, "--bin", bin])
         .status()?;
-    anyhow::ensure!(status.success(), "building the relay failed");
-    Ok(std::env::current_exe()?.with_file_name("anchordesk-relay"))
+    anyhow::ensure!(status.success(), "building {bin} failed");
+    Ok(std::env::current_exe()?.with_file_name(bin))
+}
+
+/// A process's parent pid and command name from `/proc/<pid>/stat`.
+pub fn parent_and_name(pid: u32) -> Option<(u32, String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, tail) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    let parent = tail.split_whitespace().nth(1)?.parse().ok()?;
+    Some((parent, name))
+}
+
+/// `root` and every process below it, now.
+pub fn process_tree(root: u32) -> Vec<u32> {
+    let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, parent_and_name(pid)?.0)))
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            all.iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    tree
 }
 
 pub use anchordesk_e2e::{RelayProcess, spawn_relay_with};

@@ -143,3 +143,16 @@ pub async fn choose(client: &Client, css: &str, value: &str) -> Result<()> {
         .with_context(|| format!("choose {value} in {css}"))?;
     Ok(())
 }
+
+/// tauri-driver for a studio on the test-pattern camera and silent audio, with its data in
+/// `data_dir`: what the studio tests and benchmarks drive.
+pub fn test_pattern_studio(display: &str, data_dir: &Path) -> Result<TauriDriver> {
+    TauriDriver::start(
+        display,
+        &[
+            ("ANCHORDESK_DATA_DIR", data_dir),
+            ("ANCHORDESK_CAMERA", Path::new("test")),
+            ("ANCHORDESK_AUDIO", Path::new("silence")),
+        ],
+    )
+}

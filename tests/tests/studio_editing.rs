@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use anchordesk_e2e::webdriver::{choose, click, connect, eventually, has, step};
+use anchordesk_e2e::webdriver::{
+    choose, click, connect, eventually, has, step, test_pattern_studio,
+};
 use anchordesk_e2e::{TauriDriver, Xvfb, artifacts_dir, built_binary};
 use anyhow::{Context, Result};
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
@@ -76,14 +78,7 @@ async fn layers_effects_canvas_and_language_are_edited_in_the_window_and_kept() 
     let xvfb = Xvfb::start()?;
     let app = built_binary("anchordesk");
     {
-        let driver = TauriDriver::start(
-            &xvfb.display,
-            &[
-                ("ANCHORDESK_DATA_DIR", data_dir.path()),
-                ("ANCHORDESK_CAMERA", std::path::Path::new("test")),
-                ("ANCHORDESK_AUDIO", std::path::Path::new("silence")),
-            ],
-        )?;
+        let driver = test_pattern_studio(&xvfb.display, data_dir.path())?;
         let client = step("open the studio", connect(&driver, &app)).await?;
         step("the camera on the preview", async {
             eventually("the camera's box", Duration::from_secs(40), || async {

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use anchordesk_e2e::webdriver::{
-    choose, click, connect, eventually, has, press_key, scroll_into_view, step, type_into,
-    wait_for_running_relay,
+    choose, click, connect, eventually, has, press_key, scroll_into_view, step,
+    test_pattern_studio, type_into, wait_for_running_relay,
 };
 use anchordesk_e2e::{
     KillOnDrop, TauriDriver, Xvfb, artifacts_dir, built_binary, request_window_close,
@@ -169,14 +169,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     let _turn = ONE_STUDIO.lock().await;
     let data_dir = tempfile::tempdir()?;
     let xvfb = Xvfb::start()?;
-    let driver = TauriDriver::start(
-        &xvfb.display,
-        &[
-            ("ANCHORDESK_DATA_DIR", data_dir.path()),
-            ("ANCHORDESK_CAMERA", std::path::Path::new("test")),
-            ("ANCHORDESK_AUDIO", std::path::Path::new("silence")),
-        ],
-    )?;
+    let driver = test_pattern_studio(&xvfb.display, data_dir.path())?;
     let client = step(
         "open session",
         connect(&driver, &built_binary("anchordesk")),

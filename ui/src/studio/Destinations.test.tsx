@@ -2,8 +2,9 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/rea
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 import { Destinations } from './Destinations';
-import type { EngineStats, OutputStats } from './engineStats';
+import type { OutputStats } from './engineStats';
 import { studioTestSetup } from './testSetup';
+import { engineStats, outputStats } from './testStats';
 
 studioTestSetup();
 
@@ -13,32 +14,8 @@ const PRESETS = [
   { id: 'custom', name: '自定义 Custom', server: null, warning: null },
 ];
 
-const output = (id: string, state: OutputStats['state'], reason?: string): OutputStats => ({
-  id,
-  kind: 'rtmp',
-  state,
-  reason,
-  target_kbps: 4000,
-  measured_kbps: 3900,
-  fps: 30,
-  dropped_frames: 0,
-  rtt_ms: null,
-  loss: null,
-  reconnects: 0,
-  estimate_kbps: null,
-});
-
-const stats = (outputs: OutputStats[]): EngineStats => ({
-  fps: 30,
-  frames: 100,
-  cpu_percent: 50,
-  encode_latency_ms: null,
-  encoder: 'x264enc',
-  video_bitrate_kbps: 4000,
-  active_scene: 'main',
-  outputs,
-  error: null,
-});
+const output = (id: string, state: OutputStats['state'], reason?: string): OutputStats => outputStats(id, state, { reason });
+const stats = engineStats;
 
 function engine() {
   const calls: [string, unknown][] = [];

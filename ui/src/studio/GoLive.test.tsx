@@ -1,37 +1,15 @@
 import { render, screen } from '@testing-library/react';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
-import type { EngineStats, OutputStats } from './engineStats';
 import { GoLive } from './GoLive';
 import { studioTestSetup } from './testSetup';
+import { engineStats, outputStats } from './testStats';
 
 studioTestSetup();
 
-const relay: OutputStats = {
-  id: 'relay',
-  kind: 'whip',
-  state: 'live',
-  target_kbps: 4000,
-  measured_kbps: 3890.6,
-  fps: 30,
-  dropped_frames: 2,
-  rtt_ms: 41.2,
-  loss: 0.012,
-  reconnects: 0,
-  estimate_kbps: null,
-};
-
-const stats: EngineStats = {
-  fps: 30,
-  frames: 100,
-  cpu_percent: 50,
-  encode_latency_ms: null,
-  encoder: 'x264enc',
-  video_bitrate_kbps: 4000,
-  active_scene: 'main',
-  outputs: [relay],
-  error: null,
-};
+const stats = engineStats([
+  outputStats('relay', 'live', { measured_kbps: 3890.6, dropped_frames: 2, rtt_ms: 41.2, loss: 0.012 }),
+]);
 
 describe('go live stats', () => {
   it('shows loss next to the round trip and graphs the last minute of target against measured', () => {

@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { addBitrateSample, bitratePoints, bitrateScaleMax, HISTORY_MS, lossPercent, type BitrateSample, type EngineStats, type OutputStats } from './engineStats';
+import { addBitrateSample, bitratePoints, bitrateScaleMax, HISTORY_MS, lossPercent, type BitrateSample, type OutputStats } from './engineStats';
+import { engineStats, outputStats } from './testStats';
 
-const relay = (state: OutputStats['state'], target = 4000, measured = 3900): OutputStats => ({
-  id: 'relay',
-  kind: 'whip',
-  state,
-  target_kbps: target,
-  measured_kbps: measured,
-  fps: 30,
-  dropped_frames: 0,
-  rtt_ms: 40,
-  loss: 0.025,
-  reconnects: 0,
-  estimate_kbps: null,
-});
-
-const stats = (outputs: OutputStats[]): EngineStats => ({
-  fps: 30,
-  frames: 100,
-  cpu_percent: 50,
-  encode_latency_ms: null,
-  encoder: 'x264enc',
-  video_bitrate_kbps: 4000,
-  active_scene: 'main',
-  outputs,
-  error: null,
-});
+const relay = (state: OutputStats['state'], target = 4000, measured = 3900): OutputStats =>
+  outputStats('relay', state, { target_kbps: target, measured_kbps: measured, rtt_ms: 40, loss: 0.025 });
+const stats = engineStats;
 
 describe('bitrate history', () => {
   it("keeps the relay output's figures for the last 60 s only", () => {
