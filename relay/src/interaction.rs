@@ -12,6 +12,7 @@ use serde_json::json;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use crate::assist::{self, AskTracker, CartEntry};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, Audience, EventHub};
 use crate::store::Store;
@@ -141,6 +142,7 @@ pub struct Interaction {
     filter: WordFilter,
     limiter: RateLimiter,
     pending: Mutex<HashMap<i64, Pending>>,
+    asks: Mutex<AskTracker>,
 }
 
 impl Interaction {
@@ -152,6 +154,7 @@ impl Interaction {
             // A viewer may send 3 comments at once, then one every 2 s.
             limiter: RateLimiter::new(3, Duration::from_secs(2)),
             pending: Mutex::new(HashMap::new()),
+            asks: Mutex::new(AskTracker::default()),
         }
     }
 
@@ -237,6 +240,24 @@ impl Interaction {
                     )
                     .await?,
                 );
+                for (entry, viewers) in self.asked(&mut tx, live_id, &pending.comments).await? {
+                    out.push(
+                        events::append(
+                            &mut tx,
+                            live_id,
+                            "assist.suggested",
+                            Audience::Staff,
+                            json!({
+                                "product_id": entry.product_id,
+                                "position": entry.position,
+                                "title": entry.title,
+                                "viewers": viewers,
+                                "window_s": assist::ASK_WINDOW_MS / 1000,
+                            }),
+                        )
+                        .await?,
+                    );
+                }
             }
             if pending.likes > 0 {
                 let total: i64 = sqlx::query_scalar(
@@ -263,6 +284,43 @@ impl Interaction {
             self.events.publish(out);
         }
         Ok(published)
+    }
+
+    /// The cart products enough viewers just asked about, with how many asked.
+    async fn asked(
+        &self,
+        conn: &mut crate::store::Conn,
+        live_id: i64,
+        comments: &[Comment],
+    ) -> Result<Vec<(CartEntry, usize)>> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "select lp.position, p.id, p.title from live_products lp \
+             join products p on p.id = lp.product_id where lp.live_id = $1",
+        )
+        .bind(live_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let cart: Vec<CartEntry> = rows
+            .into_iter()
+            .map(|(position, product_id, title)| CartEntry {
+                position,
+                product_id,
+                title,
+            })
+            .collect();
+        let mut asks = self.asks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut suggested = Vec::new();
+        for comment in comments {
+            for product in assist::products_asked(&comment.body, &cart) {
+                if let Some(s) =
+                    asks.record(live_id, product, comment.viewer_id, comment.created_at_ms)
+                    && let Some(entry) = cart.iter().find(|e| e.product_id == s.product_id)
+                {
+                    suggested.push((entry.clone(), s.viewers));
+                }
+            }
+        }
+        Ok(suggested)
     }
 
     /// Flushes every [`FLUSH_INTERVAL`] until cancelled, then once more so nothing pending is dropped.

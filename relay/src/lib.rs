@@ -5,6 +5,7 @@
 //! [`start`] binds, opens the store and serves until the returned [`RunningRelay`] is shut down.
 
 pub mod api;
+pub mod assist;
 pub mod audit;
 pub mod auth;
 pub mod commerce;

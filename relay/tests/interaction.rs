@@ -257,3 +257,82 @@ async fn staff_hide_comments_and_mute_viewers_and_likes_are_totalled() {
             .any(|e| e.kind == "comment.hidden" && e.payload["comment_id"] == comment_id)
     );
 }
+
+/// Five viewers asking about product 3 within 30 s, in the ways viewers write it, give the
+/// staff one suggestion to pin it; viewers never see it, and nothing is pinned.
+#[tokio::test]
+async fn viewers_asking_about_a_product_make_a_pin_suggestion_for_staff_only() {
+    let room = Room::open().await;
+    let store = room.relay.store();
+    let mut cart = Vec::new();
+    for title in ["保温杯 316不锈钢", "真丝睡衣套装", "折叠收纳箱 三件套"] {
+        cart.push(common::product(store, title, 6900, 50).await.id);
+    }
+    anchordesk_relay::commerce::lives::replace_cart(
+        store,
+        room.live_id,
+        &anchordesk_relay::commerce::lives::CartReplace {
+            product_ids: cart.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let staff = common::staff_token(&room.relay, "helper", Role::Assistant).await;
+    let ws = format!(
+        "{}/api/lives/{}/events?after=0&access_token={staff}",
+        room.relay.url().replace("http://", "ws://"),
+        room.live_id
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+
+    let asks = [
+        "3号还有吗",
+        "三号链接多少钱",
+        "想要３号",
+        "链接3 有大号吗",
+        "#3 上车",
+    ];
+    for (i, body) in asks.iter().enumerate() {
+        let token = viewer(store).await.1;
+        assert_eq!(room.comment(&token, body).await.status(), 201);
+        // A viewer repeating themself does not count twice.
+        if i == 0 {
+            assert_eq!(room.comment(&token, "3号!!").await.status(), 201);
+        }
+    }
+    let suggestion = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a suggestion within 5 s")
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = msg else { continue };
+        let event: Value = serde_json::from_str(&text).unwrap();
+        if event["kind"] == "assist.suggested" {
+            break event;
+        }
+    };
+    assert_eq!(suggestion["payload"]["product_id"], cart[2]);
+    assert_eq!(suggestion["payload"]["position"], 3);
+    assert_eq!(suggestion["payload"]["viewers"], 5);
+
+    let public = events::list(store, room.live_id, 0, false, 1000)
+        .await
+        .unwrap();
+    assert!(public.iter().all(|e| e.kind != "assist.suggested"));
+    let staff_log = events::list(store, room.live_id, 0, true, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        staff_log
+            .iter()
+            .filter(|e| e.kind == "assist.suggested")
+            .count(),
+        1
+    );
+    let live = anchordesk_relay::commerce::lives::get(store, room.live_id)
+        .await
+        .unwrap();
+    assert!(live.pin.is_none(), "a suggestion never pins by itself");
+    room.relay.shutdown().await.unwrap();
+}
