@@ -71,6 +71,9 @@ export const en: Messages = {
       unpin: 'Stop presenting',
       pinned: 'Presenting product {{position}}',
       unpinned: 'Stopped presenting',
+      asked: '{{count}} viewers are asking about link {{position}}',
+      pinSuggested: 'Pin it',
+      dismiss: 'Dismiss',
       noSuchPosition: 'The cart has no product {{position}}',
       stock: '{{count}} in stock',
       edit: 'Price/stock',
@@ -135,6 +138,10 @@ export const en: Messages = {
         keyword: 'At most 20 characters',
         lotteryMinutes: '1–60 minutes',
       },
+    },
+    prompter: {
+      label: 'Prompter',
+      onlyYou: 'Only you see this; viewers do not',
     },
     comments: {
       heading: 'Comments',

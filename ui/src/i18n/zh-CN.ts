@@ -70,6 +70,9 @@ export const zhCN = {
       unpin: '取消讲解',
       pinned: '正在讲解 {{position}} 号链接',
       unpinned: '已取消讲解',
+      asked: '{{count}} 位观众在问 {{position}} 号链接',
+      pinSuggested: '讲解它',
+      dismiss: '忽略',
       noSuchPosition: '小黄车里没有 {{position}} 号链接',
       stock: '库存 {{count}}',
       edit: '改价/库存',
@@ -134,6 +137,10 @@ export const zhCN = {
         keyword: '口令最多 20 个字',
         lotteryMinutes: '时长 1–60 分钟',
       },
+    },
+    prompter: {
+      label: '提词器',
+      onlyYou: '只有你能看到，观众看不到',
     },
     comments: {
       heading: '评论',

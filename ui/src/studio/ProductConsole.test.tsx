@@ -1,8 +1,9 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { emit } from '@tauri-apps/api/event';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 import type { Live } from '../bindings/Live';
-import { cart, product } from '../viewer/fixtures';
+import { cart, event, product } from '../viewer/fixtures';
 import { ProductConsole } from './ProductConsole';
 import { studioTestSetup } from './testSetup';
 
@@ -35,7 +36,7 @@ function relay(fail?: (call: Call) => unknown) {
       if (call.path === '/api/products') return [product(1), product(2), product(3), product(4)];
       if (call.path === '/api/lives/7/pin' && call.method === 'POST') {
         const productId = (call.body as { product_id: number }).product_id;
-        live.pin = { id: 1, product_id: productId, selling_point: '', started_at_ms: 2 };
+        live.pin = { id: 1, product_id: productId, selling_point: '今日直播间专享价', started_at_ms: 2 };
         return structuredClone(live);
       }
       if (call.path === '/api/lives/7/pin' && call.method === 'DELETE') {
@@ -123,5 +124,32 @@ describe('price and stock during the live', () => {
     expect(calls.filter((c) => c.method === 'PATCH')).toEqual([
       { method: 'PATCH', path: `/api/products/${product(2).id}/skus/${product(2).skus[0]!.id}`, body: { price_fen: 2990, stock: 0 } },
     ]);
+  });
+
+  it('suggests pinning a product viewers keep asking about, pins it on one click, and prompts the anchor', async () => {
+    const calls = relay();
+    render(<ProductConsole liveId={7} relayUrl="http://relay" />);
+    await within(await screen.findByTestId('cart')).findAllByRole('listitem');
+    expect(screen.queryByTestId('pin-suggestion')).toBeNull();
+
+    await act(() => emit('relay-event', event('assist.suggested', { product_id: 3, position: 3, viewers: 5 })));
+    const suggestion = await screen.findByTestId('pin-suggestion');
+    expect(suggestion.textContent).toContain('5 位观众在问 3 号链接');
+    expect(suggestion.closest('li')?.dataset.productId).toBe('3');
+    expect(pins(calls)).toEqual([]);
+
+    fireEvent.click(within(suggestion).getByRole('button', { name: '讲解它' }));
+    await waitFor(() => expect(pins(calls)).toEqual([['POST', 3]]));
+    await waitFor(() => expect(screen.queryByTestId('pin-suggestion')).toBeNull());
+    const prompter = await screen.findByTestId('prompter');
+    expect(prompter.textContent).toContain('商品3');
+    expect(prompter.textContent).toContain('今日直播间专享价');
+    expect(prompter.textContent).toContain('商品3的介绍');
+
+    // Dismissed suggestions go away without a pin.
+    await act(() => emit('relay-event', event('assist.suggested', { product_id: 2, position: 2, viewers: 6 })));
+    fireEvent.click(within(await screen.findByTestId('pin-suggestion')).getByRole('button', { name: '忽略' }));
+    await waitFor(() => expect(screen.queryByTestId('pin-suggestion')).toBeNull());
+    expect(pins(calls)).toEqual([['POST', 3]]);
   });
 });

@@ -13,6 +13,13 @@ export const RELAY_EVENT = 'relay-event';
 
 /** Events after which the live (its cart and pin) is read again. */
 const LIVE_EVENTS = new Set(['cart.changed', 'pin.changed', 'stock.changed', 'live.status']);
+/** How long a pin suggestion stays on the cart item without an answer. */
+export const SUGGESTION_MS = 60_000;
+
+interface Suggestion {
+  viewers: number;
+  atMs: number;
+}
 
 /**
  * The 中控台's product side: the catalogue with search, this live's 小黄车 numbered as the
@@ -26,6 +33,14 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
+  // Products viewers keep asking about (the relay's `assist.suggested`): shown, never pinned here.
+  const [asked, setAsked] = useState<Map<number, Suggestion>>(new Map());
+  const dismiss = (productId: number) =>
+    setAsked((current) => {
+      const next = new Map(current);
+      next.delete(productId);
+      return next;
+    });
 
   const reloadLive = useCallback(async () => {
     setLive(await relayCall<Live>('GET', `/api/lives/${liveId}`));
@@ -48,12 +63,24 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
   useRelayRead<Product[]>('/api/products', setCatalogue, setError);
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
-    if (event.live_id === liveId && LIVE_EVENTS.has(event.kind)) void run(reloadLive);
+    if (event.live_id !== liveId) return;
+    if (LIVE_EVENTS.has(event.kind)) void run(reloadLive);
+    if (event.kind === 'assist.suggested') {
+      const p = event.payload as { product_id: number; viewers: number };
+      setAsked((current) => new Map(current).set(p.product_id, { viewers: p.viewers, atMs: event.created_at_ms }));
+    }
   });
 
   const cart = useMemo(() => live?.cart ?? [], [live]);
   const inCart = new Set(cart.map((item) => item.product.id));
   const pinnedId = live?.pin?.product_id;
+  const pinnedProduct = cart.find((item) => item.product.id === pinnedId)?.product;
+  const newestEvent = Math.max(0, ...[...asked.values()].map((s) => s.atMs));
+  const suggestionFor = (productId: number) => {
+    const s = asked.get(productId);
+    // Answered by pinning it, or outdated by a suggestion a minute newer.
+    return s && productId !== pinnedId && newestEvent - s.atMs < SUGGESTION_MS ? s : undefined;
+  };
 
   const pin = useCallback(
     (productId: number, position: number) =>
@@ -114,14 +141,28 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
         </p>
       )}
 
+      {pinnedProduct && (
+        <aside className="prompter" aria-label={t('studio.prompter.label')} data-testid="prompter">
+          <p className="prompter-title">{pinnedProduct.title}</p>
+          {live?.pin?.selling_point && <p className="prompter-point">{live.pin.selling_point}</p>}
+          {pinnedProduct.description && <p className="prompter-body">{pinnedProduct.description}</p>}
+          <p className="muted">{t('studio.prompter.onlyYou')}</p>
+        </aside>
+      )}
+
       <h3>{t('studio.products.cart', { count: cart.length })}</h3>
       {cart.length === 0 && <p className="muted">{t('studio.products.cartEmpty')}</p>}
       <ol className="cart" data-testid="cart">
         {cart.map((item) => {
           const pinned = item.product.id === pinnedId;
           const stock = item.product.skus.reduce((sum, s) => sum + s.stock, 0);
+          const suggestion = suggestionFor(item.product.id);
           return (
-            <li key={item.product.id} className={pinned ? 'pinned' : undefined} data-product-id={item.product.id}>
+            <li
+              key={item.product.id}
+              className={[pinned && 'pinned', suggestion && 'asked'].filter(Boolean).join(' ') || undefined}
+              data-product-id={item.product.id}
+            >
               <span className="position">{item.position}</span>
               {item.product.images[0] && (
                 <img src={`${relayUrl}${item.product.images[0].url}`} alt="" width={40} height={40} />
@@ -164,6 +205,17 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
               >
                 {t('studio.products.remove')}
               </button>
+              {suggestion && (
+                <p className="suggestion" role="status" data-testid="pin-suggestion">
+                  {t('studio.products.asked', { count: suggestion.viewers, position: item.position })}{' '}
+                  <button type="button" className="primary" onClick={() => void pin(item.product.id, item.position)}>
+                    {t('studio.products.pinSuggested')}
+                  </button>{' '}
+                  <button type="button" className="link" onClick={() => dismiss(item.product.id)}>
+                    {t('studio.products.dismiss')}
+                  </button>
+                </p>
+              )}
               {editing === item.product.id && (
                 <SkuEditor product={item.product} onSaved={() => void run(reloadLive)} />
               )}
