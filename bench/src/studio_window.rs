@@ -12,10 +12,10 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use anchordesk_bench::{cpu_seconds, machine, parent_and_name, process_tree, release_binary};
+use anchordesk_e2e::Xvfb;
 use anchordesk_e2e::webdriver::{
     click, connect, eventually, has, test_pattern_studio, wait_for_running_relay,
 };
-use anchordesk_e2e::Xvfb;
 use anyhow::{Context, Result};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};

@@ -33,8 +33,27 @@ pub struct CardContent {
     pub price_fen: i64,
     /// The main picture's relay path (`/images/…`), if the product has one.
     pub image_url: Option<String>,
-    /// The product's SKU ids, to find a 秒杀 on any of them.
-    pub sku_ids: Vec<i64>,
+    /// The product's SKUs with their stock: a 秒杀 on any of them, and what is left.
+    pub skus: Vec<(i64, i64)>,
+}
+
+impl CardContent {
+    pub fn has_sku(&self, sku_id: i64) -> bool {
+        self.skus.iter().any(|(id, _)| *id == sku_id)
+    }
+
+    pub fn total_stock(&self) -> i64 {
+        self.skus.iter().map(|(_, stock)| stock).sum()
+    }
+
+    /// Applies `stock.changed` figures to the SKUs this card shows.
+    pub fn set_stock(&mut self, sku_id: i64, stock: i64) {
+        for (id, left) in &mut self.skus {
+            if *id == sku_id {
+                *left = stock;
+            }
+        }
+    }
 }
 
 /// A 秒杀 on the pinned product, as the card shows it at one moment.
@@ -78,10 +97,14 @@ impl CardContent {
                 .and_then(|i| i.get("url"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            sku_ids: product
+            skus: product
                 .get("skus")
                 .and_then(Value::as_array)
-                .map(|skus| skus.iter().filter_map(|s| s.get("id")?.as_i64()).collect())
+                .map(|skus| {
+                    skus.iter()
+                        .filter_map(|s| Some((s.get("id")?.as_i64()?, s.get("stock")?.as_i64()?)))
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
     }
@@ -119,11 +142,13 @@ pub fn panel_rect(canvas: Canvas) -> Rect {
 }
 
 /// The card's layers, bottom to top. `picture` is the main picture saved locally; with a
-/// 秒杀 the card shows its price and countdown instead of the list price.
+/// 秒杀 the card shows its price and countdown instead of the list price; `stock_left`, when
+/// stock is low, shows "仅剩 N 件" (or "已售罄") beside the price.
 pub fn layers(
     card: &CardContent,
     picture: Option<PathBuf>,
     flash: Option<&FlashOffer>,
+    stock_left: Option<i64>,
     canvas: Canvas,
 ) -> Vec<Layer> {
     let panel = panel_rect(canvas);
@@ -185,40 +210,36 @@ pub fn layers(
         line * 2 - pad,
     ));
     let price_y = panel.y + (panel.height - pad - line) as i32;
-    let Some(flash) = flash else {
-        layers.push(text(
-            "price",
-            yuan(card.price_fen),
-            font(0.13),
-            PRICE_COLOUR,
-            text_x,
-            price_y,
-            text_width,
-            line,
-        ));
-        return layers;
+    // Beside the price: a 秒杀's units and countdown, else low stock.
+    let (price_fen, note) = match (flash, stock_left) {
+        (Some(flash), _) => (flash.price_fen, Some(flash.countdown())),
+        (None, Some(0)) => (card.price_fen, Some("已售罄".to_owned())),
+        (None, Some(left)) => (card.price_fen, Some(format!("仅剩 {left} 件"))),
+        (None, None) => (card.price_fen, None),
     };
     let half = (text_width / 2).max(1);
     layers.push(text(
         "price",
-        yuan(flash.price_fen),
+        yuan(price_fen),
         font(0.13),
         PRICE_COLOUR,
         text_x,
         price_y,
-        half,
+        if note.is_some() { half } else { text_width },
         line,
     ));
-    layers.push(text(
-        "countdown",
-        flash.countdown(),
-        font(0.075),
-        BADGE_COLOUR,
-        text_x + half as i32,
-        price_y + (line / 4) as i32,
-        half,
-        line - line / 4,
-    ));
+    if let Some(note) = note {
+        layers.push(text(
+            "countdown",
+            note,
+            font(0.075),
+            BADGE_COLOUR,
+            text_x + half as i32,
+            price_y + (line / 4) as i32,
+            half,
+            line - line / 4,
+        ));
+    }
     layers
 }
 
@@ -337,7 +358,7 @@ mod tests {
             "position": 3,
             "product": {
                 "id": 7, "title": "保温杯 316不锈钢 500ml", "price_fen": 6900,
-                "skus": [{ "id": 70 }, { "id": 71 }],
+                "skus": [{ "id": 70, "stock": 4 }, { "id": 71, "stock": 20 }],
                 "images": [{ "id": 1, "url": "/images/ab.png", "content_type": "image/png",
                              "width": 600, "height": 600 }]
             }
@@ -373,9 +394,9 @@ mod tests {
                 seconds: 299,
                 started: true,
             };
-            let plain = layers(&card, Some("/tmp/p.png".into()), None, canvas);
+            let plain = layers(&card, Some("/tmp/p.png".into()), None, None, canvas);
             assert_eq!(plain.len(), 5);
-            let layers = layers(&card, Some("/tmp/p.png".into()), Some(&flash), canvas);
+            let layers = layers(&card, Some("/tmp/p.png".into()), Some(&flash), None, canvas);
             assert_eq!(layers.len(), 6);
             let panel = layers[0].rect;
             for l in &layers {
@@ -403,7 +424,7 @@ mod tests {
             portrait.width > PORTRAIT.width * 8 / 10,
             "a bottom sheet in portrait"
         );
-        let without_picture = layers(&card, None, None, LANDSCAPE);
+        let without_picture = layers(&card, None, None, None, LANDSCAPE);
         assert!(without_picture.iter().all(|l| l.id != "card-picture"));
     }
 
@@ -417,23 +438,29 @@ mod tests {
     #[test]
     fn a_flash_sale_shows_its_price_units_and_countdown() {
         let card = CardContent::from_pin_event(&pinned()).unwrap();
-        assert_eq!(card.sku_ids, vec![70, 71]);
+        assert_eq!(card.skus, vec![(70, 4), (71, 20)]);
+        assert_eq!(card.total_stock(), 24);
         let mut flash = FlashOffer {
             price_fen: 4900,
             remaining: 12,
             seconds: 299,
             started: true,
         };
-        let on = layers(&card, None, Some(&flash), LANDSCAPE);
+        let on = layers(&card, None, Some(&flash), Some(3), LANDSCAPE);
         assert_eq!(text_of(&on, "card-price"), "¥49.00");
         assert_eq!(text_of(&on, "card-countdown"), "剩 12 件 · 04:59");
         assert_eq!(text_of(&on, "card-badge"), "秒杀中 · 3号链接");
         flash.started = false;
         flash.seconds = 65;
         assert_eq!(flash.countdown(), "01:05 后开抢");
-        let off = layers(&card, None, None, LANDSCAPE);
+        let off = layers(&card, None, None, None, LANDSCAPE);
         assert_eq!(text_of(&off, "card-price"), "¥69.00");
         assert_eq!(text_of(&off, "card-badge"), "讲解中 · 3号链接");
+        assert!(off.iter().all(|l| l.id != "card-countdown"));
+        let low = layers(&card, None, None, Some(3), LANDSCAPE);
+        assert_eq!(text_of(&low, "card-countdown"), "仅剩 3 件");
+        let gone = layers(&card, None, None, Some(0), LANDSCAPE);
+        assert_eq!(text_of(&gone, "card-countdown"), "已售罄");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde_json::Value;
 use tauri::{Emitter, State};
 
 use crate::engine_host::EngineHost;
+use crate::overlays::OverlayInput;
 use crate::relay_client::{CallError, RELAY_EVENT};
 use crate::relay_host::{RelayHost, RelayStatus};
 use crate::session::{Session, StudioInfo};
@@ -168,6 +169,7 @@ pub async fn connect_relay(
             }
         })
         .await?;
+    session.set_next_when_sold_out(settings.get().next_when_sold_out);
     // Remembered for the next start; never the password.
     let remembered = settings.change(|s| {
         s.relay_url = Some(info.relay_url.clone());
@@ -249,10 +251,20 @@ pub fn settings(settings: State<'_, SettingsStore>) -> StudioSettings {
 #[tauri::command]
 pub fn update_settings(
     settings: State<'_, SettingsStore>,
+    session: State<'_, Session>,
     update: SettingsUpdate,
 ) -> Result<StudioSettings, CallError> {
     tracing::info!(?update, "settings changed from the window");
-    settings.update(update).map_err(CallError::invalid)
+    let low_stock = update.low_stock_threshold;
+    let saved = settings.update(update).map_err(CallError::invalid)?;
+    session.set_next_when_sold_out(saved.next_when_sold_out);
+    if let Some(threshold) = low_stock
+        && let Err(e) = session.overlay(OverlayInput::LowStockThreshold(threshold))
+    {
+        // Saved; the studio's video (if any) takes it at the next connect.
+        tracing::info!("low-stock threshold not sent to the overlays: {e}");
+    }
+    Ok(saved)
 }
 
 /// Puts a viewer's comment on screen over every scene, or takes it off (`comment: null`).
@@ -273,7 +285,7 @@ pub fn show_comment(
             ));
         }
     };
-    session.show_comment(comment)
+    session.overlay(OverlayInput::Comment(comment))
 }
 
 /// Starts recording the programme into the studio's data directory; returns the file.

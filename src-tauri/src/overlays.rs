@@ -26,7 +26,12 @@ pub enum OverlayInput {
     Event(Value),
     /// A comment to show on screen (`nickname`, `body`), or `None` to take it off.
     Comment(Option<(String, String)>),
+    /// At or under this many units left the card says "仅剩 N 件".
+    LowStockThreshold(i64),
 }
+
+/// The default low-stock threshold: the viewer page says "仅剩 N 件" under 10 too.
+pub const LOW_STOCK_THRESHOLD: i64 = 9;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Sale {
@@ -57,13 +62,26 @@ impl Sale {
 }
 
 /// What the overlays show, from the events; pure, so the rules are tested without an engine.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OverlayState {
     card: Option<CardContent>,
     sales: HashMap<i64, Sale>,
     /// The relay's clock minus ours: countdowns follow the relay, as the viewer page does.
     clock_offset_ms: i64,
     comment: Option<(String, String)>,
+    low_stock: i64,
+}
+
+impl Default for OverlayState {
+    fn default() -> Self {
+        Self {
+            card: None,
+            sales: HashMap::new(),
+            clock_offset_ms: 0,
+            comment: None,
+            low_stock: LOW_STOCK_THRESHOLD,
+        }
+    }
 }
 
 impl OverlayState {
@@ -108,12 +126,35 @@ impl OverlayState {
                         if let Some(id) = payload["id"].as_i64() {
                             self.sales.remove(&id);
                         }
+                        // Unsold sale units went back to the SKU.
+                        self.set_stock(&payload["sku_id"], &payload["stock"]);
+                    }
+                    "stock.changed" => {
+                        for sku in payload["skus"].as_array().into_iter().flatten() {
+                            self.set_stock(&sku["sku_id"], &sku["stock"]);
+                        }
                     }
                     _ => {}
                 }
             }
             OverlayInput::Comment(comment) => self.comment = comment,
+            OverlayInput::LowStockThreshold(n) => self.low_stock = n,
         }
+    }
+
+    fn set_stock(&mut self, sku_id: &Value, stock: &Value) {
+        if let (Some(card), Some(sku_id), Some(stock)) =
+            (self.card.as_mut(), sku_id.as_i64(), stock.as_i64())
+        {
+            card.set_stock(sku_id, stock);
+        }
+    }
+
+    /// Units left of the pinned product when that is low enough to say so.
+    pub fn stock_left(&self) -> Option<i64> {
+        let card = self.card.as_ref()?;
+        let left = card.total_stock();
+        (!card.skus.is_empty() && left <= self.low_stock).then_some(left)
     }
 
     pub fn card(&self) -> Option<&CardContent> {
@@ -128,7 +169,7 @@ impl OverlayState {
         let sale = self
             .sales
             .values()
-            .filter(|s| card.sku_ids.contains(&s.sku_id) && s.remaining > 0 && now < s.ends_at_ms)
+            .filter(|s| card.has_sku(s.sku_id) && s.remaining > 0 && now < s.ends_at_ms)
             .min_by_key(|s| (s.starts_at_ms > now, s.ends_at_ms))?;
         let started = now >= sale.starts_at_ms;
         let until = if started {
@@ -216,12 +257,8 @@ pub async fn paint(
         let card_layers = state
             .card()
             .map(|c| {
-                card::layers(
-                    c,
-                    picture_path,
-                    state.flash_offer(now_ms()).as_ref(),
-                    canvas,
-                )
+                let flash = state.flash_offer(now_ms());
+                card::layers(c, picture_path, flash.as_ref(), state.stock_left(), canvas)
             })
             .unwrap_or_default();
         let comment_layers = state
@@ -301,7 +338,7 @@ mod tests {
             "live": {
                 "pin": { "id": 1, "product_id": 7 },
                 "cart": [{ "position": 2, "product": {
-                    "id": 7, "title": "保温杯", "price_fen": 6900, "skus": [{ "id": 70 }]
+                    "id": 7, "title": "保温杯", "price_fen": 6900, "skus": [{ "id": 70, "stock": 50 }]
                 }}]
             }
         })
@@ -378,5 +415,39 @@ mod tests {
         assert_eq!(state.comment().unwrap().1, "3号多少钱");
         state.apply(OverlayInput::Comment(None), NOW);
         assert_eq!(state.comment(), None);
+    }
+
+    #[test]
+    fn low_stock_is_said_at_the_threshold_and_follows_stock_events() {
+        let mut state = OverlayState::default();
+        state.apply(OverlayInput::Room(room(json!([]))), NOW);
+        assert_eq!(state.stock_left(), None, "50 left is not low");
+        state.apply(
+            event(
+                "stock.changed",
+                json!({ "skus": [{ "sku_id": 70, "stock": 9 }] }),
+            ),
+            NOW,
+        );
+        assert_eq!(state.stock_left(), Some(9));
+        state.apply(OverlayInput::LowStockThreshold(5), NOW);
+        assert_eq!(state.stock_left(), None);
+        state.apply(
+            event(
+                "stock.changed",
+                json!({ "skus": [{ "sku_id": 70, "stock": 0 }] }),
+            ),
+            NOW,
+        );
+        assert_eq!(state.stock_left(), Some(0));
+        // A sale's unsold units come back when it ends.
+        state.apply(
+            event(
+                "flashsale.ended",
+                json!({ "id": 1, "sku_id": 70, "stock": 4 }),
+            ),
+            NOW,
+        );
+        assert_eq!(state.stock_left(), Some(4));
     }
 }

@@ -2,6 +2,7 @@
 //! live's events, which go to the window and drive the 讲解 card in the outgoing video.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anchordesk_relay::Store;
@@ -34,6 +35,8 @@ pub struct StudioInfo {
 #[derive(Clone, Default)]
 pub struct Session {
     inner: Arc<Mutex<Option<Connected>>>,
+    /// Pin the next product in the cart when the pinned one sells out (a setting).
+    next_when_sold_out: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -150,12 +153,18 @@ impl Session {
         let follower = client.clone();
         let stopped = stop.clone();
         let painter = overlays.clone();
+        let next_when_sold_out = self.next_when_sold_out.clone();
+        let staff = client.clone();
         tokio::spawn(async move {
             follower
                 .follow_events(live_id, after, stopped, move |event| {
                     let kind = event["kind"].as_str().unwrap_or_default();
+                    if kind == "stock.changed" && next_when_sold_out.load(Ordering::Relaxed) {
+                        tokio::spawn(pin_next_if_sold_out(staff.clone(), live_id));
+                    }
                     if let Some(painter) = &painter
-                        && (kind == "pin.changed" || kind.starts_with("flashsale."))
+                        && (matches!(kind, "pin.changed" | "stock.changed")
+                            || kind.starts_with("flashsale."))
                     {
                         let _ = painter.send(OverlayInput::Event(event.clone()));
                     }
@@ -217,8 +226,14 @@ impl Session {
         Ok((field("whip_url"), field("key")))
     }
 
-    /// Puts a viewer's comment on screen (or takes it off with `None`).
-    pub fn show_comment(&self, comment: Option<(String, String)>) -> Result<(), CallError> {
+    /// Whether a sold-out pinned product gives way to the next one in the cart.
+    pub fn set_next_when_sold_out(&self, on: bool) {
+        self.next_when_sold_out.store(on, Ordering::Relaxed);
+    }
+
+    /// Changes what the overlays in the video show (a comment on screen, the low-stock
+    /// threshold); refused without a video engine.
+    pub fn overlay(&self, input: OverlayInput) -> Result<(), CallError> {
         let inner = lock(&self.inner);
         let connected = inner
             .as_ref()
@@ -230,7 +245,7 @@ impl Session {
             )
         })?;
         painter
-            .send(OverlayInput::Comment(comment))
+            .send(input)
             .map_err(|_| CallError::local("engine", "画面已关闭 the studio is closing"))
     }
 
@@ -238,6 +253,62 @@ impl Session {
         if let Some(connected) = lock(&self.inner).take() {
             connected.stop.cancel();
         }
+    }
+}
+
+/// The cart position to pin when the pinned product has sold out: the next one after it
+/// with stock, wrapping round; `None` when the pinned one still has stock, nothing is pinned,
+/// or nothing else has stock.
+pub fn next_to_pin(live: &Value) -> Option<i64> {
+    let pinned = live["pin"]["product_id"].as_i64()?;
+    let cart = live["cart"].as_array()?;
+    let stock = |item: &Value| -> i64 {
+        item["product"]["skus"]
+            .as_array()
+            .map(|skus| skus.iter().filter_map(|s| s["stock"].as_i64()).sum())
+            .unwrap_or(0)
+    };
+    let at = cart
+        .iter()
+        .position(|item| item["product"]["id"].as_i64() == Some(pinned))?;
+    if stock(&cart[at]) > 0 {
+        return None;
+    }
+    (1..cart.len())
+        .map(|step| &cart[(at + step) % cart.len()])
+        .find(|item| stock(item) > 0)
+        .and_then(|item| item["product"]["id"].as_i64())
+}
+
+/// Pins the next product with stock when the pinned one sold out. Stock events come in
+/// bursts: a second check after the switch finds the new product in stock and does nothing.
+async fn pin_next_if_sold_out(client: RelayClient, live_id: i64) {
+    let next = match client
+        .call("GET", &format!("/api/lives/{live_id}"), None)
+        .await
+    {
+        Ok(live) => next_to_pin(&live),
+        Err(e) => {
+            tracing::warn!("cannot read the live to follow a sell-out: {e}");
+            return;
+        }
+    };
+    let Some(product_id) = next else {
+        return;
+    };
+    let pinned = client
+        .call(
+            "POST",
+            &format!("/api/lives/{live_id}/pin"),
+            Some(&json!({ "product_id": product_id })),
+        )
+        .await;
+    match pinned {
+        Ok(_) => tracing::info!(
+            product_id,
+            "pinned product sold out; the next one is pinned"
+        ),
+        Err(e) => tracing::warn!("cannot pin the next product after a sell-out: {e}"),
     }
 }
 
@@ -267,4 +338,131 @@ async fn current_live(client: &RelayClient) -> Result<Value, CallError> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: i64, stock: i64) -> Value {
+        json!({ "position": id, "product": { "id": id, "skus": [{ "id": id * 10, "stock": stock }] } })
+    }
+
+    #[test]
+    fn the_next_product_with_stock_follows_a_sell_out_wrapping_round() {
+        let live = |pinned: i64, cart: Vec<Value>| json!({ "pin": { "product_id": pinned }, "cart": cart });
+        assert_eq!(next_to_pin(&live(1, vec![item(1, 0), item(2, 5)])), Some(2));
+        assert_eq!(
+            next_to_pin(&live(2, vec![item(1, 3), item(2, 0), item(3, 0)])),
+            Some(1)
+        );
+        assert_eq!(
+            next_to_pin(&live(1, vec![item(1, 2), item(2, 5)])),
+            None,
+            "still in stock"
+        );
+        assert_eq!(
+            next_to_pin(&live(1, vec![item(1, 0), item(2, 0)])),
+            None,
+            "nothing left"
+        );
+        assert_eq!(
+            next_to_pin(&json!({ "pin": null, "cart": [item(1, 0)] })),
+            None
+        );
+    }
+
+    /// A real bundled relay: the pinned product's last units are bought and, with the option
+    /// on, the studio's session pins the next product in the cart.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_sold_out_pin_moves_to_the_next_product_when_the_option_is_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let relay = anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into()))
+            .await
+            .unwrap();
+        let url = relay.url();
+        let session = Session::default();
+        session.set_next_when_sold_out(true);
+        let info = session
+            .connect_bundled(
+                &url,
+                relay.store(),
+                EngineHost::default(),
+                dir.path().join("cards"),
+                |_| {},
+            )
+            .await
+            .unwrap();
+        let staff = session.client().unwrap();
+        let mut products = Vec::new();
+        for (title, stock) in [("保温杯", 2), ("睡衣", 5)] {
+            let p = staff
+                .call(
+                    "POST",
+                    "/api/products",
+                    Some(&json!({ "title": title, "price_fen": 6900, "stock": stock })),
+                )
+                .await
+                .unwrap();
+            products.push(p);
+        }
+        let ids: Vec<i64> = products.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+        let live = format!("/api/lives/{}", info.live_id);
+        staff
+            .call(
+                "PUT",
+                &format!("{live}/cart"),
+                Some(&json!({ "product_ids": ids })),
+            )
+            .await
+            .unwrap();
+        staff
+            .call(
+                "POST",
+                &format!("{live}/pin"),
+                Some(&json!({ "product_id": ids[0] })),
+            )
+            .await
+            .unwrap();
+
+        let http = reqwest::Client::new();
+        let viewer: Value = http
+            .post(format!("{url}/api/viewers"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ordered = http
+            .post(format!("{url}/api/orders"))
+            .bearer_auth(viewer["token"].as_str().unwrap())
+            .header("idempotency-key", "sell-out")
+            .json(&json!({
+                "live_id": info.live_id,
+                "items": [{ "sku_id": products[0]["skus"][0]["id"], "quantity": 2 }],
+                "shipping": { "name": "张三", "phone": "13800138000", "address": "上海市浦东新区世纪大道 100 号" },
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(ordered.status().is_success(), "{}", ordered.status());
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let now = staff.call("GET", &live, None).await.unwrap();
+            if now["pin"]["product_id"].as_i64() == Some(ids[1]) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still pinned: {}",
+                now["pin"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        session.close();
+        relay.shutdown().await.unwrap();
+    }
 }

@@ -69,6 +69,12 @@ pub struct StudioSettings {
     pub username: Option<String>,
     pub destinations: Vec<SavedDestination>,
     pub effect_presets: Vec<EffectPreset>,
+    /// The card in the video says "仅剩 N 件" at or under this many units; unset: 9.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub low_stock_threshold: Option<i64>,
+    /// When the pinned product sells out, pin the next one in the cart that has stock.
+    pub next_when_sold_out: bool,
 }
 
 /// The part of the settings the window changes directly; absent fields stay as they are.
@@ -81,6 +87,10 @@ pub struct SettingsUpdate {
     pub language: Option<String>,
     #[ts(optional)]
     pub effect_presets: Option<Vec<EffectPreset>>,
+    #[ts(optional)]
+    pub low_stock_threshold: Option<i64>,
+    #[ts(optional)]
+    pub next_when_sold_out: Option<bool>,
 }
 
 /// Cheap to clone; clones share one file set.
@@ -141,7 +151,18 @@ impl SettingsStore {
                 return Err(format!("effect_presets: a preset needs a name ({p:?})"));
             }
         }
+        if let Some(n) = update.low_stock_threshold
+            && !(0..=999).contains(&n)
+        {
+            return Err(format!("low_stock_threshold: 0–999, got {n}"));
+        }
         self.change(|s| {
+            if let Some(n) = update.low_stock_threshold {
+                s.low_stock_threshold = Some(n);
+            }
+            if let Some(on) = update.next_when_sold_out {
+                s.next_when_sold_out = on;
+            }
             if let Some(language) = update.language {
                 s.language = Some(language);
             }
@@ -299,6 +320,8 @@ mod tests {
                     name: "柔光".into(),
                     effects: Effects::default(),
                 }]),
+                low_stock_threshold: None,
+                next_when_sold_out: Some(true),
             })
             .unwrap();
         let refused = store.update(SettingsUpdate {
@@ -306,10 +329,23 @@ mod tests {
             ..Default::default()
         });
         assert!(refused.unwrap_err().starts_with("language:"));
+        let refused = store.update(SettingsUpdate {
+            low_stock_threshold: Some(-1),
+            ..Default::default()
+        });
+        assert!(refused.unwrap_err().starts_with("low_stock_threshold:"));
+        store
+            .update(SettingsUpdate {
+                low_stock_threshold: Some(5),
+                ..Default::default()
+            })
+            .unwrap();
 
         let reopened = SettingsStore::open(dir.path()).get();
         assert_eq!(reopened.language.as_deref(), Some("en"));
         assert_eq!(reopened.effect_presets[0].name, "柔光");
+        assert_eq!(reopened.low_stock_threshold, Some(5));
+        assert!(reopened.next_when_sold_out);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use tauri::{Emitter, Manager, RunEvent};
 use crate::engine_host::{
     AUDIO_LEVELS_EVENT, EngineHost, PREVIEW_EVENT, STATS_EVENT, StudioEngineConfig,
 };
+use crate::overlays::OverlayInput;
 use crate::relay_client::RELAY_EVENT;
 use crate::relay_host::{RELAY_STATUS_EVENT, RelayHost};
 use crate::session::Session;
@@ -92,7 +93,7 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
                 // The 中控台 on a second PC: the window signs in to the anchor's relay.
                 return Ok(());
             }
-            start_engine(app.handle().clone(), engine.clone(), settings);
+            start_engine(app.handle().clone(), engine.clone(), settings.clone());
             let handle = app.handle().clone();
             let cache_dir = data_dir.join("cache").join("cards");
             tauri::async_runtime::spawn(async move {
@@ -112,7 +113,14 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
                     })
                     .await;
                 let emitted = match connected {
-                    Ok(info) => handle.emit(STUDIO_READY_EVENT, info),
+                    Ok(info) => {
+                        let saved = settings.get();
+                        session.set_next_when_sold_out(saved.next_when_sold_out);
+                        if let Some(n) = saved.low_stock_threshold {
+                            let _ = session.overlay(OverlayInput::LowStockThreshold(n));
+                        }
+                        handle.emit(STUDIO_READY_EVENT, info)
+                    }
                     Err(e) => {
                         tracing::error!("studio session failed: {e:#}");
                         handle.emit(STUDIO_ERROR_EVENT, format!("{e:#}"))

@@ -10,4 +10,12 @@ language?: string,
 /**
  * The relay an assistant signed in to last, and with which account.
  */
-relay_url?: string, username?: string, destinations: Array<SavedDestination>, effect_presets: Array<EffectPreset>, };
+relay_url?: string, username?: string, destinations: Array<SavedDestination>, effect_presets: Array<EffectPreset>, 
+/**
+ * The card in the video says "仅剩 N 件" at or under this many units; unset: 9.
+ */
+low_stock_threshold?: number, 
+/**
+ * When the pinned product sells out, pin the next one in the cart that has stock.
+ */
+next_when_sold_out: boolean, };

@@ -139,6 +139,12 @@ export const en: Messages = {
         lotteryMinutes: '1–60 minutes',
       },
     },
+    lowStock: {
+      label: 'Show "only N left" on the card at or under',
+      invalid: 'A whole number from 0 to 999',
+      saved: 'Saved',
+      nextWhenSoldOut: 'When the pinned product sells out, pin the next one',
+    },
     prompter: {
       label: 'Prompter',
       onlyYou: 'Only you see this; viewers do not',

@@ -138,6 +138,12 @@ export const zhCN = {
         lotteryMinutes: '时长 1–60 分钟',
       },
     },
+    lowStock: {
+      label: '画面中「仅剩 N 件」：库存不超过',
+      invalid: '请填写 0–999 的整数',
+      saved: '已保存',
+      nextWhenSoldOut: '售罄后自动讲解下一个商品',
+    },
     prompter: {
       label: '提词器',
       onlyYou: '只有你能看到，观众看不到',

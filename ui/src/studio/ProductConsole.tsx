@@ -6,7 +6,9 @@ import type { Product } from '../bindings/Product';
 import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
 import { hotkeyAction } from './hotkeys';
+import { CardRules } from './CardRules';
 import { SkuEditor } from './SkuEditor';
+import { useStudioMode } from './useStudio';
 import { command, relayCall, useBackendEvent, useRelayRead } from './ipc';
 
 export const RELAY_EVENT = 'relay-event';
@@ -33,6 +35,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
+  const withVideo = useStudioMode() === 'studio';
   // Products viewers keep asking about (the relay's `assist.suggested`): shown, never pinned here.
   const [asked, setAsked] = useState<Map<number, Suggestion>>(new Map());
   const dismiss = (productId: number) =>
@@ -223,6 +226,8 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
           );
         })}
       </ol>
+
+      {withVideo && <CardRules />}
 
       <h3>{t('studio.products.catalogue')}</h3>
       <input

@@ -1,0 +1,76 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ApiError } from '../viewer/api';
+import { Field } from './Field';
+import { updateSettings, useSettings } from './settings';
+
+/** What the card in the video uses when the user never set it (the viewer page's rule). */
+export const DEFAULT_LOW_STOCK = 9;
+
+/**
+ * The card's rules, kept in the settings: at or under how many units the card in the video
+ * says "仅剩 N 件", and whether a sold-out pin gives way to the next product in the cart.
+ */
+export function CardRules() {
+  const { t } = useTranslation();
+  const [settings, setSettings] = useSettings();
+  const [typed, setTyped] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>();
+  const [saved, setSaved] = useState(false);
+  const value = typed ?? String(settings?.low_stock_threshold ?? DEFAULT_LOW_STOCK);
+
+  const save = async () => {
+    if (typed === null) return;
+    setSaved(false);
+    const n = Number(typed.trim());
+    if (!/^\d+$/.test(typed.trim()) || n > 999) {
+      setError(t('studio.lowStock.invalid'));
+      return;
+    }
+    setError(undefined);
+    try {
+      setSettings(await updateSettings({ low_stock_threshold: n }));
+      setTyped(null);
+      setSaved(true);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+
+  const toggleNext = async (on: boolean) => {
+    try {
+      setSettings(await updateSettings({ next_when_sold_out: on }));
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+
+  return (
+    <form
+      className="card-rules row wrap"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <Field id="low-stock" label={t('studio.lowStock.label')} error={error}>
+        {(a) => <input {...a} inputMode="numeric" value={value} onChange={(e) => setTyped(e.target.value)} onBlur={() => void save()} />}
+      </Field>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={settings?.next_when_sold_out ?? false}
+          disabled={!settings}
+          onChange={(e) => void toggleNext(e.target.checked)}
+        />
+        {t('studio.lowStock.nextWhenSoldOut')}
+      </label>
+      {saved && (
+        <span role="status" className="muted">
+          {t('studio.lowStock.saved')}
+        </span>
+      )}
+    </form>
+  );
+}
