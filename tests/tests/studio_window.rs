@@ -487,6 +487,54 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         comment_strip_text(&frame, CARD_PANEL_720P)
     );
 
+    // The sale stopped, the note beside the price goes; with the low-stock threshold raised
+    // above the product's stock, "仅剩 N 件" takes its place.
+    step("stop the flash sale", async {
+        click(&client, "[data-testid=flash-sales] li button").await?;
+        eventually("no sale in the dock", Duration::from_secs(10), || async {
+            Ok((!has(&client, "[data-testid=flash-sales] li").await?).then_some(()))
+        })
+        .await
+    })
+    .await?;
+    let (gone, _) = decoder
+        .watch_until(&mut player, Duration::from_secs(10), |f| {
+            card_countdown_orange(f, CARD_PANEL_720P) < 0.0005
+        })
+        .await?;
+    assert!(
+        gone,
+        "the countdown stayed on the card after the sale stopped"
+    );
+    step("raise the low-stock threshold", async {
+        let input = client.find(Locator::Css("#low-stock")).await?;
+        scroll_into_view(&client, &input).await?;
+        // Typing over the selected value, as a user does (WebDriver's clear sends no input
+        // event to a React field).
+        client
+            .execute(
+                "arguments[0].select();",
+                vec![serde_json::to_value(&input)?],
+            )
+            .await?;
+        // 999, then Enter (WebDriver's key code: "\n" types nothing in an input).
+        input.send_keys("999\u{e007}").await?;
+        Ok(())
+    })
+    .await?;
+    let (shown, frame) = decoder
+        .watch_until(&mut player, Duration::from_secs(10), |f| {
+            card_countdown_orange(f, CARD_PANEL_720P) > 0.004
+        })
+        .await?;
+    let frame = frame.context("no picture after the threshold change")?;
+    save_png(&frame, "studio-outgoing-low-stock.png")?;
+    assert!(shown, "no low-stock note on the card");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        data_dir.path().join("settings/settings.json"),
+    )?)?;
+    assert_eq!(saved["low_stock_threshold"], 999);
+
     let png = step("screenshot", async { Ok(client.screenshot().await?) }).await?;
     std::fs::write(artifacts_dir().join("studio-live.png"), &png)?;
     let _ = tokio::time::timeout(Duration::from_secs(10), phone.close()).await;
