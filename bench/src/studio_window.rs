@@ -53,9 +53,18 @@ async fn usage(studio: u32, seconds: u64) -> Value {
     let elapsed = t.elapsed().as_secs_f64();
     let mut by_kind: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for (pid, before) in start {
-        let Some((_, name)) = parent_and_name(pid) else {
+        if parent_and_name(pid).is_none() {
             continue;
-        };
+        }
+        // The executable's name: /proc's `comm` cuts "WebKitWebProcess" to 15 characters.
+        let name = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .ok()
+            .and_then(|c| {
+                let first = c.split(|b| *b == 0).next()?.to_vec();
+                let path = String::from_utf8(first).ok()?;
+                Some(path.rsplit('/').next()?.to_owned())
+            })
+            .unwrap_or_else(|| format!("pid {pid}"));
         let kind = if pid == studio {
             "studio".to_owned()
         } else {
