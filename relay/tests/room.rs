@@ -139,3 +139,62 @@ async fn room_shows_the_pin_sales_coupons_lotteries_and_latest_comments_with_the
     assert_eq!(missing.status(), 404);
     relay.shutdown().await.unwrap();
 }
+
+/// 补货 in the console: a SKU's stock edited by staff reaches every open live whose cart holds
+/// the product as `stock.changed` (the room's reducer and the studio's card apply it), and
+/// no other live.
+#[tokio::test]
+async fn a_stock_edit_is_told_to_the_lives_selling_the_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
+        .await
+        .unwrap();
+    let store = relay.store();
+    let selling = common::new_live(store, "卖保温杯").await;
+    let other = common::new_live(store, "别的直播").await;
+    let staff = common::staff_token(&relay, "host", Role::Anchor).await;
+    let cup = common::product(store, "保温杯", 6_900, 3).await;
+    let http = reqwest::Client::new();
+    let url = |p: String| format!("{}{p}", relay.url());
+    let added = http
+        .post(url(format!("/api/lives/{selling}/cart")))
+        .bearer_auth(&staff)
+        .json(&json!({ "product_id": cup.id }))
+        .send()
+        .await
+        .unwrap();
+    assert!(added.status().is_success());
+
+    let sku = cup.skus[0].id;
+    let patched = http
+        .patch(url(format!("/api/products/{}/skus/{sku}", cup.id)))
+        .bearer_auth(&staff)
+        .json(&json!({ "stock": 40 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let log = events::list(store, selling, 0, false, 100).await.unwrap();
+    let stock: Vec<&Value> = log
+        .iter()
+        .filter(|e| e.kind == "stock.changed")
+        .map(|e| &e.payload)
+        .collect();
+    assert_eq!(
+        stock,
+        [&json!({ "skus": [{ "sku_id": sku, "stock": 40 }] })]
+    );
+    let elsewhere = events::list(store, other, 0, false, 100).await.unwrap();
+    assert!(elsewhere.iter().all(|e| e.kind != "stock.changed"));
+
+    // A price change alone is not a stock change.
+    http.patch(url(format!("/api/products/{}/skus/{sku}", cup.id)))
+        .bearer_auth(&staff)
+        .json(&json!({ "price_fen": 5_900 }))
+        .send()
+        .await
+        .unwrap();
+    let log = events::list(store, selling, 0, false, 100).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.kind == "stock.changed").count(), 1);
+    relay.shutdown().await.unwrap();
+}

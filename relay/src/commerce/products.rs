@@ -4,8 +4,12 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use serde_json::json;
+
+use super::Changed;
 use super::images::ProductImage;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
+use crate::events::{self, Audience};
 use crate::store::{Conn, Store};
 
 /// ¥1,000,000: above this a price is a typo, not a product.
@@ -304,13 +308,15 @@ pub async fn update(store: &Store, id: i64, patch: &ProductPatch) -> Result<Prod
     Ok(product)
 }
 
-/// Changes one SKU's price or stock (e.g. 补货 during the live).
+/// Changes one SKU's price or stock (e.g. 补货 during the live). A stock change is told to
+/// every live not ended whose cart holds the product (`stock.changed`), as an order's is, so
+/// viewer pages and the studio's card follow it.
 pub async fn update_sku(
     store: &Store,
     product_id: i64,
     sku_id: i64,
     patch: &SkuPatch,
-) -> Result<Product> {
+) -> Result<Changed<Product>> {
     if let Some(price) = patch.price_fen {
         check_price("price_fen", price)?;
     }
@@ -340,8 +346,33 @@ pub async fn update_sku(
         .execute(&mut *tx)
         .await?;
     let product = load(&mut tx, product_id).await?;
+    let mut events = Vec::new();
+    if let Some(stock) = patch.stock {
+        let lives: Vec<i64> = sqlx::query_scalar(
+            "select lp.live_id from live_products lp join lives l on l.id = lp.live_id \
+             where lp.product_id = $1 and l.status <> 'ended'",
+        )
+        .bind(product_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for live_id in lives {
+            events.push(
+                events::append(
+                    &mut tx,
+                    live_id,
+                    "stock.changed",
+                    Audience::Public,
+                    json!({ "skus": [{ "sku_id": sku_id, "stock": stock }] }),
+                )
+                .await?,
+            );
+        }
+    }
     tx.commit().await?;
-    Ok(product)
+    Ok(Changed {
+        value: product,
+        events,
+    })
 }
 
 #[cfg(test)]
@@ -413,7 +444,8 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(restocked.skus[0].stock, 50);
+        assert_eq!(restocked.value.skus[0].stock, 50);
+        assert!(restocked.events.is_empty(), "in no live's cart");
 
         let archived = update(
             &store,

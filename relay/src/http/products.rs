@@ -179,7 +179,9 @@ async fn update_sku(
     AppJson(patch): AppJson<SkuPatch>,
 ) -> Result<Json<Product>> {
     let before = products::get(&state.store, id).await?;
-    let product = products::update_sku(&state.store, id, sku_id, &patch).await?;
+    let changed = products::update_sku(&state.store, id, sku_id, &patch).await?;
+    state.events.publish(changed.events);
+    let product = changed.value;
     let sku = |p: &Product| p.skus.iter().find(|s| s.id == sku_id).cloned();
     let detail = serde_json::json!({ "before": sku(&before), "after": sku(&product) });
     staff
