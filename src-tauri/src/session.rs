@@ -37,6 +37,8 @@ pub struct Session {
     inner: Arc<Mutex<Option<Connected>>>,
     /// Pin the next product in the cart when the pinned one sells out (a setting).
     next_when_sold_out: Arc<AtomicBool>,
+    /// Pin a product as soon as the relay suggests it (viewers keep asking; a setting).
+    pin_when_asked: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -154,6 +156,7 @@ impl Session {
         let stopped = stop.clone();
         let painter = overlays.clone();
         let next_when_sold_out = self.next_when_sold_out.clone();
+        let pin_when_asked = self.pin_when_asked.clone();
         let staff = client.clone();
         tokio::spawn(async move {
             follower
@@ -161,6 +164,12 @@ impl Session {
                     let kind = event["kind"].as_str().unwrap_or_default();
                     if kind == "stock.changed" && next_when_sold_out.load(Ordering::Relaxed) {
                         tokio::spawn(pin_next_if_sold_out(staff.clone(), live_id));
+                    }
+                    if kind == "assist.suggested"
+                        && pin_when_asked.load(Ordering::Relaxed)
+                        && let Some(product_id) = event["payload"]["product_id"].as_i64()
+                    {
+                        tokio::spawn(pin(staff.clone(), live_id, product_id, "asked by viewers"));
                     }
                     if let Some(painter) = &painter
                         && (matches!(kind, "pin.changed" | "stock.changed")
@@ -226,9 +235,13 @@ impl Session {
         Ok((field("whip_url"), field("key")))
     }
 
-    /// Whether a sold-out pinned product gives way to the next one in the cart.
-    pub fn set_next_when_sold_out(&self, on: bool) {
-        self.next_when_sold_out.store(on, Ordering::Relaxed);
+    /// The settings' rules the session acts on: whether a sold-out pinned product gives way
+    /// to the next one in the cart, and whether a product viewers keep asking about is pinned
+    /// without waiting for a click.
+    pub fn set_rules(&self, next_when_sold_out: bool, pin_when_asked: bool) {
+        self.next_when_sold_out
+            .store(next_when_sold_out, Ordering::Relaxed);
+        self.pin_when_asked.store(pin_when_asked, Ordering::Relaxed);
     }
 
     /// Changes what the overlays in the video show (a comment on screen, the low-stock
@@ -293,9 +306,13 @@ async fn pin_next_if_sold_out(client: RelayClient, live_id: i64) {
             return;
         }
     };
-    let Some(product_id) = next else {
-        return;
-    };
+    if let Some(product_id) = next {
+        pin(client, live_id, product_id, "the pinned product sold out").await;
+    }
+}
+
+/// Pins a product on the studio's own initiative (a rule the user turned on), saying why.
+async fn pin(client: RelayClient, live_id: i64, product_id: i64, why: &'static str) {
     let pinned = client
         .call(
             "POST",
@@ -304,11 +321,8 @@ async fn pin_next_if_sold_out(client: RelayClient, live_id: i64) {
         )
         .await;
     match pinned {
-        Ok(_) => tracing::info!(
-            product_id,
-            "pinned product sold out; the next one is pinned"
-        ),
-        Err(e) => tracing::warn!("cannot pin the next product after a sell-out: {e}"),
+        Ok(_) => tracing::info!(product_id, why, "pinned by a studio rule"),
+        Err(e) => tracing::warn!(product_id, why, "cannot pin by a studio rule: {e}"),
     }
 }
 
@@ -372,20 +386,27 @@ mod tests {
         );
     }
 
-    /// A real bundled relay: the pinned product's last units are bought and, with the option
-    /// on, the studio's session pins the next product in the cart.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_sold_out_pin_moves_to_the_next_product_when_the_option_is_on() {
+    /// The studio's session on a real bundled relay with `stocks.len()` products in the cart.
+    async fn studio_with_cart(
+        stocks: &[i64],
+        next_when_sold_out: bool,
+        pin_when_asked: bool,
+    ) -> (
+        tempfile::TempDir,
+        anchordesk_relay::RunningRelay,
+        Session,
+        StudioInfo,
+        Vec<Value>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let relay = anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into()))
             .await
             .unwrap();
-        let url = relay.url();
         let session = Session::default();
-        session.set_next_when_sold_out(true);
+        session.set_rules(next_when_sold_out, pin_when_asked);
         let info = session
             .connect_bundled(
-                &url,
+                &relay.url(),
                 relay.store(),
                 EngineHost::default(),
                 dir.path().join("cards"),
@@ -395,37 +416,49 @@ mod tests {
             .unwrap();
         let staff = session.client().unwrap();
         let mut products = Vec::new();
-        for (title, stock) in [("保温杯", 2), ("睡衣", 5)] {
-            let p = staff
-                .call(
-                    "POST",
-                    "/api/products",
-                    Some(&json!({ "title": title, "price_fen": 6900, "stock": stock })),
-                )
-                .await
-                .unwrap();
-            products.push(p);
+        for (i, stock) in stocks.iter().enumerate() {
+            let body =
+                json!({ "title": format!("商品{}", i + 1), "price_fen": 6900, "stock": stock });
+            products.push(
+                staff
+                    .call("POST", "/api/products", Some(&body))
+                    .await
+                    .unwrap(),
+            );
         }
         let ids: Vec<i64> = products.iter().map(|p| p["id"].as_i64().unwrap()).collect();
-        let live = format!("/api/lives/{}", info.live_id);
         staff
             .call(
                 "PUT",
-                &format!("{live}/cart"),
+                &format!("/api/lives/{}/cart", info.live_id),
                 Some(&json!({ "product_ids": ids })),
             )
             .await
             .unwrap();
-        staff
-            .call(
-                "POST",
-                &format!("{live}/pin"),
-                Some(&json!({ "product_id": ids[0] })),
-            )
-            .await
-            .unwrap();
+        (dir, relay, session, info, products)
+    }
 
-        let http = reqwest::Client::new();
+    async fn wait_for_pin(session: &Session, live_id: i64, product_id: i64) {
+        let staff = session.client().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let now = staff
+                .call("GET", &format!("/api/lives/{live_id}"), None)
+                .await
+                .unwrap();
+            if now["pin"]["product_id"].as_i64() == Some(product_id) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still pinned: {}",
+                now["pin"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn new_viewer(http: &reqwest::Client, url: &str) -> String {
         let viewer: Value = http
             .post(format!("{url}/api/viewers"))
             .json(&json!({}))
@@ -435,9 +468,28 @@ mod tests {
             .json()
             .await
             .unwrap();
+        viewer["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A real bundled relay: the pinned product's last units are bought and, with the option
+    /// on, the studio's session pins the next product in the cart.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_sold_out_pin_moves_to_the_next_product_when_the_option_is_on() {
+        let (_dir, relay, session, info, products) = studio_with_cart(&[2, 5], true, false).await;
+        let staff = session.client().unwrap();
+        staff
+            .call(
+                "POST",
+                &format!("/api/lives/{}/pin", info.live_id),
+                Some(&json!({ "product_id": products[0]["id"] })),
+            )
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let token = new_viewer(&http, &relay.url()).await;
         let ordered = http
-            .post(format!("{url}/api/orders"))
-            .bearer_auth(viewer["token"].as_str().unwrap())
+            .post(format!("{}/api/orders", relay.url()))
+            .bearer_auth(token)
             .header("idempotency-key", "sell-out")
             .json(&json!({
                 "live_id": info.live_id,
@@ -448,20 +500,33 @@ mod tests {
             .await
             .unwrap();
         assert!(ordered.status().is_success(), "{}", ordered.status());
+        wait_for_pin(&session, info.live_id, products[1]["id"].as_i64().unwrap()).await;
+        session.close();
+        relay.shutdown().await.unwrap();
+    }
 
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        loop {
-            let now = staff.call("GET", &live, None).await.unwrap();
-            if now["pin"]["product_id"].as_i64() == Some(ids[1]) {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "still pinned: {}",
-                now["pin"]
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    /// With "pin when asked" on, five viewers asking for 3号 get it pinned.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_product_viewers_keep_asking_about_is_pinned_when_the_option_is_on() {
+        let (_dir, relay, session, info, products) =
+            studio_with_cart(&[10, 10, 10], false, true).await;
+        let http = reqwest::Client::new();
+        for body in ["3号有吗", "三号", "３号链接", "链接3", "#3"] {
+            let token = new_viewer(&http, &relay.url()).await;
+            let posted = http
+                .post(format!(
+                    "{}/api/lives/{}/comments",
+                    relay.url(),
+                    info.live_id
+                ))
+                .bearer_auth(token)
+                .json(&json!({ "body": body }))
+                .send()
+                .await
+                .unwrap();
+            assert!(posted.status().is_success());
         }
+        wait_for_pin(&session, info.live_id, products[2]["id"].as_i64().unwrap()).await;
         session.close();
         relay.shutdown().await.unwrap();
     }

@@ -75,6 +75,9 @@ pub struct StudioSettings {
     pub low_stock_threshold: Option<i64>,
     /// When the pinned product sells out, pin the next one in the cart that has stock.
     pub next_when_sold_out: bool,
+    /// Pin a product as soon as viewers' questions make the relay suggest it (off: the
+    /// console only suggests).
+    pub pin_when_asked: bool,
 }
 
 /// The part of the settings the window changes directly; absent fields stay as they are.
@@ -91,6 +94,8 @@ pub struct SettingsUpdate {
     pub low_stock_threshold: Option<i64>,
     #[ts(optional)]
     pub next_when_sold_out: Option<bool>,
+    #[ts(optional)]
+    pub pin_when_asked: Option<bool>,
 }
 
 /// Cheap to clone; clones share one file set.
@@ -162,6 +167,9 @@ impl SettingsStore {
             }
             if let Some(on) = update.next_when_sold_out {
                 s.next_when_sold_out = on;
+            }
+            if let Some(on) = update.pin_when_asked {
+                s.pin_when_asked = on;
             }
             if let Some(language) = update.language {
                 s.language = Some(language);
@@ -322,6 +330,7 @@ mod tests {
                 }]),
                 low_stock_threshold: None,
                 next_when_sold_out: Some(true),
+                pin_when_asked: None,
             })
             .unwrap();
         let refused = store.update(SettingsUpdate {

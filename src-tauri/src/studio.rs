@@ -115,7 +115,7 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
                 let emitted = match connected {
                     Ok(info) => {
                         let saved = settings.get();
-                        session.set_next_when_sold_out(saved.next_when_sold_out);
+                        session.set_rules(saved.next_when_sold_out, saved.pin_when_asked);
                         if let Some(n) = saved.low_stock_threshold {
                             let _ = session.overlay(OverlayInput::LowStockThreshold(n));
                         }

@@ -18,4 +18,9 @@ low_stock_threshold?: number,
 /**
  * When the pinned product sells out, pin the next one in the cart that has stock.
  */
-next_when_sold_out: boolean, };
+next_when_sold_out: boolean, 
+/**
+ * Pin a product as soon as viewers' questions make the relay suggest it (off: the
+ * console only suggests).
+ */
+pin_when_asked: boolean, };

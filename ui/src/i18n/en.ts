@@ -144,6 +144,7 @@ export const en: Messages = {
       invalid: 'A whole number from 0 to 999',
       saved: 'Saved',
       nextWhenSoldOut: 'When the pinned product sells out, pin the next one',
+      pinWhenAsked: 'Pin a product viewers keep asking about (not only suggest it)',
     },
     prompter: {
       label: 'Prompter',

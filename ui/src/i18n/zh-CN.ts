@@ -143,6 +143,7 @@ export const zhCN = {
       invalid: '请填写 0–999 的整数',
       saved: '已保存',
       nextWhenSoldOut: '售罄后自动讲解下一个商品',
+      pinWhenAsked: '观众追问时自动讲解（不再只是提示）',
     },
     prompter: {
       label: '提词器',

@@ -10,15 +10,16 @@ describe('low-stock threshold', () => {
   it('shows the saved threshold, refuses a bad one at the field, saves a good one, and the sell-out rule', async () => {
     const updates: unknown[] = [];
     mockIPC((cmd, args) => {
-      if (cmd === 'settings') return { destinations: [], effect_presets: [], low_stock_threshold: 5, next_when_sold_out: false };
+      if (cmd === 'settings') return { destinations: [], effect_presets: [], low_stock_threshold: 5, next_when_sold_out: false, pin_when_asked: false };
       if (cmd === 'update_settings') {
         updates.push(args);
-        const update = (args as { update: { low_stock_threshold?: number; next_when_sold_out?: boolean } }).update;
+        const update = (args as { update: { low_stock_threshold?: number; next_when_sold_out?: boolean; pin_when_asked?: boolean } }).update;
         return {
           destinations: [],
           effect_presets: [],
           low_stock_threshold: update.low_stock_threshold ?? 3,
           next_when_sold_out: update.next_when_sold_out ?? false,
+          pin_when_asked: update.pin_when_asked ?? false,
         };
       }
       return null;
@@ -41,5 +42,9 @@ describe('low-stock threshold', () => {
     fireEvent.click(next);
     await waitFor(() => expect(next.checked).toBe(true));
     expect(updates.at(-1)).toEqual({ update: { next_when_sold_out: true } });
+    const asked = screen.getByRole<HTMLInputElement>('checkbox', { name: '观众追问时自动讲解（不再只是提示）' });
+    fireEvent.click(asked);
+    await waitFor(() => expect(asked.checked).toBe(true));
+    expect(updates.at(-1)).toEqual({ update: { pin_when_asked: true } });
   });
 });

@@ -8,8 +8,9 @@ import { updateSettings, useSettings } from './settings';
 export const DEFAULT_LOW_STOCK = 9;
 
 /**
- * The card's rules, kept in the settings: at or under how many units the card in the video
- * says "仅剩 N 件", and whether a sold-out pin gives way to the next product in the cart.
+ * The 讲解 rules, kept in the settings: at or under how many units the card in the video says
+ * "仅剩 N 件", whether a sold-out pin gives way to the next product in the cart, and whether
+ * a product viewers keep asking about is pinned without waiting for a click.
  */
 export function CardRules() {
   const { t } = useTranslation();
@@ -37,9 +38,9 @@ export function CardRules() {
     }
   };
 
-  const toggleNext = async (on: boolean) => {
+  const toggle = async (rule: 'next_when_sold_out' | 'pin_when_asked', on: boolean) => {
     try {
-      setSettings(await updateSettings({ next_when_sold_out: on }));
+      setSettings(await updateSettings({ [rule]: on }));
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
     }
@@ -62,9 +63,18 @@ export function CardRules() {
           type="checkbox"
           checked={settings?.next_when_sold_out ?? false}
           disabled={!settings}
-          onChange={(e) => void toggleNext(e.target.checked)}
+          onChange={(e) => void toggle('next_when_sold_out', e.target.checked)}
         />
         {t('studio.lowStock.nextWhenSoldOut')}
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={settings?.pin_when_asked ?? false}
+          disabled={!settings}
+          onChange={(e) => void toggle('pin_when_asked', e.target.checked)}
+        />
+        {t('studio.lowStock.pinWhenAsked')}
       </label>
       {saved && (
         <span role="status" className="muted">

@@ -6,7 +6,7 @@ import { LANGUAGES, setLanguage, type Language } from '../i18n';
 import i18n from 'i18next';
 import { command } from './ipc';
 
-export const EMPTY_SETTINGS: StudioSettings = { destinations: [], effect_presets: [], next_when_sold_out: false };
+export const EMPTY_SETTINGS: StudioSettings = { destinations: [], effect_presets: [], next_when_sold_out: false, pin_when_asked: false };
 
 /** The saved settings once read (`null` before), and a setter for what a command returned. */
 export function useSettings(): [StudioSettings | null, (s: StudioSettings) => void] {
