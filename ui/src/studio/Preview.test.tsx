@@ -1,4 +1,6 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { emit } from '@tauri-apps/api/event';
+import { mockConvertFileSrc } from '@tauri-apps/api/mocks';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Layer, SceneCollection } from './scenes';
 import { mockEngine, SceneEditors } from './testScenes';
@@ -182,5 +184,33 @@ describe('canvas orientation', () => {
     expect((await screen.findByTestId('canvas-error')).textContent).toBe('stop the live and the recording before changing the canvas');
     expect(within(group).getByRole('button', { name: '横屏 16:9' }).getAttribute('aria-pressed')).toBe('true');
     expect((within(group).getByRole('button', { name: '竖屏 9:16' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+});
+
+describe('preview frames', () => {
+  it('loads each frame while the window shows, and none while it is hidden', async () => {
+    mockEngine(collection());
+    mockConvertFileSrc('linux');
+    render(<SceneEditors />);
+    const frame = (sequence: number) => act(() => emit('preview-frame', { sequence, width: 640, height: 360 }));
+    await frame(1);
+    expect((await screen.findByTestId('preview')).dataset.sequence).toBe('1');
+
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    act(() => {
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await frame(2);
+    expect(screen.getByTestId('preview').dataset.sequence).toBe('1');
+    expect(screen.getByTestId('preview').dataset.paused).toBe('true');
+
+    visibility.mockReturnValue('visible');
+    act(() => {
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await frame(3);
+    expect(screen.getByTestId('preview').dataset.sequence).toBe('3');
+    expect(screen.getByTestId('preview').dataset.paused).toBeUndefined();
+    visibility.mockRestore();
   });
 });

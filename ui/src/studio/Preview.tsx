@@ -1,5 +1,5 @@
 import { convertFileSrc } from '@tauri-apps/api/core';
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { CanvasToggle } from './CanvasToggle';
 import { useBackendEvent } from './ipc';
@@ -14,6 +14,17 @@ interface PreviewFrame {
   height: number;
 }
 
+/** Whether the window is shown (not minimised or covered by the desktop's other workspace). */
+function usePageVisible(): boolean {
+  const [visible, setVisible] = useState(() => document.visibilityState !== 'hidden');
+  useEffect(() => {
+    const update = () => setVisible(document.visibilityState !== 'hidden');
+    document.addEventListener('visibilitychange', update);
+    return () => document.removeEventListener('visibilitychange', update);
+  }, []);
+  return visible;
+}
+
 /**
  * The programme as it leaves the engine, refreshed on each `preview-frame`, with the active
  * scene's layers to select, move and resize over it, and the canvas orientation.
@@ -23,7 +34,12 @@ export function Preview({ model }: { model: ScenesModel }) {
   const hintId = useId();
   const [frame, setFrame] = useState<PreviewFrame | null>(null);
   const [refusal, setRefusal] = useState<string | null>(null);
-  useBackendEvent<PreviewFrame>(PREVIEW_EVENT, setFrame);
+  // A hidden window loads no frames: each is a JPEG decode and repaint in WebKit, most of
+  // the window's CPU (bench/README.md, studio-window).
+  const visible = usePageVisible();
+  useBackendEvent<PreviewFrame>(PREVIEW_EVENT, (next) => {
+    if (document.visibilityState !== 'hidden') setFrame(next);
+  });
   const collection = model.collection;
   // The frame's own size wins: after a canvas switch the old frames keep coming for a moment.
   const size = frame ?? collection?.canvas;
@@ -43,6 +59,7 @@ export function Preview({ model }: { model: ScenesModel }) {
           {frame ? (
             <img
               data-testid="preview"
+              data-paused={!visible || undefined}
               data-sequence={frame.sequence}
               src={`${convertFileSrc('frame', 'preview')}?seq=${frame.sequence}`}
               alt={t('studio.preview.label')}
