@@ -182,12 +182,8 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
             Ok(has(&client, "[data-testid=load-demo]").await?.then_some(()))
         })
         .await?;
-        client
-            .find(Locator::Css("[data-testid=load-demo]"))
-            .await?
-            .click()
-            .await?;
-        eventually("the catalogue", Duration::from_secs(10), || async {
+        click(&client, "[data-testid=load-demo]").await?;
+        eventually("the catalogue", Duration::from_secs(20), || async {
             Ok(has(&client, "[data-testid=catalogue] li button")
                 .await?
                 .then_some(()))

@@ -45,11 +45,20 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
       return next;
     });
 
+  // The reads on mount must not overwrite a newer answer: loading the demo catalogue right
+  // after the window opened got its products replaced by the mount's empty list.
+  const newer = useRef({ live: false, catalogue: false });
+  const showLive = useCallback((next: Live) => {
+    newer.current.live = true;
+    setLive(next);
+  }, []);
   const reloadLive = useCallback(async () => {
-    setLive(await relayCall<Live>('GET', `/api/lives/${liveId}`));
-  }, [liveId]);
+    showLive(await relayCall<Live>('GET', `/api/lives/${liveId}`));
+  }, [liveId, showLive]);
   const reloadCatalogue = useCallback(async () => {
-    setCatalogue(await relayCall<Product[]>('GET', '/api/products'));
+    const products = await relayCall<Product[]>('GET', '/api/products');
+    newer.current.catalogue = true;
+    setCatalogue(products);
   }, []);
 
   const run = useCallback(async (action: () => Promise<unknown>, done?: string) => {
@@ -62,8 +71,8 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
     }
   }, []);
 
-  useRelayRead<Live>(`/api/lives/${liveId}`, setLive, setError);
-  useRelayRead<Product[]>('/api/products', setCatalogue, setError);
+  useRelayRead<Live>(`/api/lives/${liveId}`, (l) => newer.current.live || setLive(l), setError);
+  useRelayRead<Product[]>('/api/products', (p) => newer.current.catalogue || setCatalogue(p), setError);
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     if (event.live_id !== liveId) return;
@@ -88,9 +97,9 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
   const pin = useCallback(
     (productId: number, position: number) =>
       run(async () => {
-        setLive(await relayCall<Live>('POST', `/api/lives/${liveId}/pin`, { product_id: productId }));
+        showLive(await relayCall<Live>('POST', `/api/lives/${liveId}/pin`, { product_id: productId }));
       }, t('studio.products.pinned', { position })),
-    [liveId, run, t],
+    [liveId, run, showLive, t],
   );
   const unpin = useCallback(
     () =>
@@ -202,7 +211,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
                 aria-label={t('studio.products.removeN', { title: item.product.title })}
                 onClick={() =>
                   void run(async () => {
-                    setLive(await relayCall<Live>('DELETE', `/api/lives/${liveId}/cart/${item.product.id}`));
+                    showLive(await relayCall<Live>('DELETE', `/api/lives/${liveId}/cart/${item.product.id}`));
                   })
                 }
               >
@@ -264,7 +273,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
               aria-label={t('studio.products.addN', { title: p.title })}
               onClick={() =>
                 void run(async () => {
-                  setLive(await relayCall<Live>('POST', `/api/lives/${liveId}/cart`, { product_id: p.id }));
+                  showLive(await relayCall<Live>('POST', `/api/lives/${liveId}/cart`, { product_id: p.id }));
                 })
               }
             >
