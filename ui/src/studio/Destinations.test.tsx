@@ -25,7 +25,7 @@ function engine() {
     if (cmd === 'start_destination') {
       const a = args as { preset: string; server: string | null };
       if (a.preset === 'kuaishou' && !a.server) {
-        throw { status: 0, code: 'invalid', message: 'server: 快手 Kuaishou gives a push server per live; paste it here' };
+        throw { status: 0, code: 'invalid', message: 'server: 快手 Kuaishou gives a push server per live; paste it here', field: 'server' };
       }
       return `dest-${a.preset}`;
     }

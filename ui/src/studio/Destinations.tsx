@@ -8,6 +8,8 @@ import { command } from './ipc';
 import { useSettings } from './settings';
 
 export const RECORD_OUTPUT = 'record';
+/** The form's fields that show their own message. */
+const FORM_FIELDS = ['server', 'preset', 'name'];
 
 interface Preset {
   id: string;
@@ -53,8 +55,8 @@ export function Destinations({ stats, ready }: { stats: EngineStats | null; read
       await action();
     } catch (e) {
       const message = e instanceof ApiError ? e.message : String(e);
-      // The engine and the settings name the field first: "server: …".
-      const field = /^(server|preset|name)\b/.exec(message)?.[1];
+      // The backend names the field (CallError::invalid); others are shown above the buttons.
+      const field = e instanceof ApiError && FORM_FIELDS.includes(e.field ?? '') ? e.field : undefined;
       setError({ field, message });
     }
   };
