@@ -112,8 +112,23 @@ pub async fn scroll_into_view(
     Ok(())
 }
 
-/// Clicks the element for `css`, scrolled into view first.
+/// Clicks the element for `css`, scrolled into view first. The element is found again when
+/// WebKit calls it stale: React may replace a node between the find and the click (CI saw
+/// the record button go stale while the live's outputs re-rendered).
 pub async fn click(client: &Client, css: &str) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match click_once(client, css).await {
+            Err(e) if attempt < 4 && format!("{e:#}").to_lowercase().contains("stale") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn click_once(client: &Client, css: &str) -> Result<()> {
     let element = client
         .find(Locator::Css(css))
         .await

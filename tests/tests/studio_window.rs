@@ -192,11 +192,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     })
     .await?;
     step("add the first product to the cart", async {
-        client
-            .find(Locator::Css("[data-testid=catalogue] li button"))
-            .await?
-            .click()
-            .await?;
+        click(&client, "[data-testid=catalogue] li button").await?;
         eventually("the cart", Duration::from_secs(10), || async {
             Ok(has(&client, "[data-testid=cart] li").await?.then_some(()))
         })
@@ -217,11 +213,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     let product_id = live["cart"][0]["product"]["id"].as_i64().context("cart")?;
 
     step("go live", async {
-        client
-            .find(Locator::Css("[data-testid=go-live]"))
-            .await?
-            .click()
-            .await?;
+        click(&client, "[data-testid=go-live]").await?;
         eventually("the studio says live", Duration::from_secs(30), || async {
             let state = client
                 .find(Locator::Css("[data-testid=live-state]"))
@@ -236,8 +228,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
 
     // Recording from the window: started, live, stopped, and the file is on disk.
     step("record", async {
-        let record = client.find(Locator::Css("[data-testid=record]")).await?;
-        record.click().await?;
+        click(&client, "[data-testid=record]").await?;
         eventually("the recording live", Duration::from_secs(15), || async {
             Ok(has(&client, "[data-output-id=record][data-state=live]")
                 .await?
@@ -245,7 +236,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         })
         .await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        record.click().await?;
+        click(&client, "[data-testid=record]").await?;
         eventually("the recording stopped", Duration::from_secs(15), || async {
             Ok((!has(&client, "[data-output-id=record][data-state=live]").await?).then_some(()))
         })
@@ -626,11 +617,7 @@ async fn assistant_mode_runs_the_console_of_a_remote_relay() -> Result<()> {
             "helper password",
         )
         .await?;
-        client
-            .find(Locator::Css("[data-testid=assistant-connect]"))
-            .await?
-            .click()
-            .await?;
+        click(&client, "[data-testid=assistant-connect]").await?;
         eventually("the remote cart", Duration::from_secs(15), || async {
             Ok((client
                 .find_all(Locator::Css("[data-testid=cart] li"))
