@@ -8,6 +8,7 @@ pub mod api;
 pub mod assist;
 pub mod audit;
 pub mod auth;
+pub mod clips;
 pub mod commerce;
 pub mod config;
 pub mod demo;

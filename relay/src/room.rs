@@ -11,6 +11,7 @@ use serde::Serialize;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use crate::clips::{self, Clip};
 use crate::commerce::coupons::{self, Coupon};
 use crate::commerce::flash_sales::{self, FlashSale};
 use crate::commerce::lives::{self, Live};
@@ -45,6 +46,8 @@ pub struct Room {
     pub lotteries: Vec<Lottery>,
     /// The latest visible comments, oldest first.
     pub comments: Vec<Comment>,
+    /// 看讲解 replay clips, newest first.
+    pub clips: Vec<Clip>,
 }
 
 /// What the HTTP layer knows that the store does not.
@@ -86,6 +89,7 @@ pub async fn load(
         coupons: coupons::list(store, Some(live_id)).await?,
         lotteries: lotteries::recent(store, live_id, RECENT_LOTTERIES).await?,
         comments: interaction.recent(live_id, RECENT_COMMENTS).await?,
+        clips: clips::ready(store, live_id).await?,
         live,
     })
 }

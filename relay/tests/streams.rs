@@ -184,3 +184,53 @@ fn the_cli_creates_a_stream_and_prints_its_key_and_urls() {
     let out = list.output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "shop-live");
 }
+
+#[tokio::test]
+async fn clips_and_recording_deletion_refuse_what_is_not_there_or_not_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
+        .await
+        .unwrap();
+    let base = relay.url();
+    let http = reqwest::Client::new();
+    let owner = staff_token(&relay, "boss", Role::Owner).await;
+    let assistant = staff_token(&relay, "helper", Role::Assistant).await;
+    let live = common::new_live(relay.store(), "回放").await;
+    // A live without clips lists none; an unknown live or clip is a 404 naming it.
+    let clips: Value = http
+        .get(format!("{base}/api/lives/{live}/clips"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clips, json!([]));
+    for path in ["/api/lives/999/clips", "/api/clips/999/video"] {
+        let response = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    let delete = |token: Option<String>, file: &str| {
+        let request = http.delete(format!("{base}/api/recordings/{file}"));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(delete(None, "demo-1.mp4").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        delete(Some(assistant), "demo-1.mp4").await,
+        StatusCode::FORBIDDEN
+    );
+    for missing in ["demo-1.mp4", "..%2Fanchordesk.db", "notes.txt"] {
+        assert_eq!(
+            delete(Some(owner.clone()), missing).await,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+    relay.shutdown().await.unwrap();
+}

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod clips;
 mod coupons;
 mod error;
 mod events;
@@ -144,6 +145,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(interaction::router())
         .merge(events::router())
         .merge(streams::router())
+        .merge(clips::router())
         .merge(openapi::router())
 }
 

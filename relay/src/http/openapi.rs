@@ -42,6 +42,7 @@ pub mod tag {
     pub const INTERACTION: &str = "interaction";
     pub const EVENTS: &str = "events";
     pub const STREAMS: &str = "streams";
+    pub const CLIPS: &str = "clips";
     pub const META: &str = "meta";
 }
 
@@ -74,6 +75,7 @@ pub mod tag {
         (name = tag::INTERACTION, description = "Comments, likes, clicks and moderation"),
         (name = tag::EVENTS, description = "Each live's ordered event feed (JSON pages or a WebSocket)"),
         (name = tag::STREAMS, description = "Media streams: publish keys and live figures. Publishing (WHIP, RFC 9725) and playback (WHEP) use `/whip/{name}` and `/whep/{name}` with `application/sdp` bodies"),
+        (name = tag::CLIPS, description = "看讲解: a replay clip of each pin window, cut from the live's recording"),
         (name = tag::META, description = "This document"),
     ),
     components(

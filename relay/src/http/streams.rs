@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_key))
         .routes(routes!(stats))
         .routes(routes!(recordings))
-        .routes(routes!(recording_file))
+        .routes(routes!(recording_file, delete_recording))
 }
 
 /// Keys let anyone go live as the shop: the owner and the anchor hold them, not assistants.
@@ -236,4 +236,34 @@ async fn recording_file(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(response.into_response())
+}
+
+/// Deletes a recording with its replay clips (owner and anchors). A recording still being
+/// written is refused (409).
+#[utoipa::path(
+    delete,
+    path = "/api/recordings/{file}",
+    operation_id = "delete_recording",
+    tag = tag::STREAMS,
+    security(("bearer" = [])),
+    params(("file" = String, Path, description = "File name from the list")),
+    responses(
+        (status = 204, description = "Deleted, with its clips"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
+async fn delete_recording(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(file): AppPath<String>,
+) -> Result<StatusCode> {
+    require_publisher_role(&staff)?;
+    crate::clips::delete_recording(&state, &file).await?;
+    staff
+        .audit(&state, "delete_recording", file, serde_json::Value::Null)
+        .await;
+    Ok(StatusCode::NO_CONTENT)
 }

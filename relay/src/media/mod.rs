@@ -1,6 +1,7 @@
 //! Live media: streams and keys, WHIP ingest, WHEP playback (an SFU over webrtc-rs), and the
 //! figures of each stream.
 
+pub mod clipper;
 pub mod h264;
 pub mod hub;
 pub mod packager;

@@ -193,14 +193,26 @@ async fn package(
         .map_err(|e| format!("start pipeline: {e}"))?;
     tracing::info!(stream, recording = %recording.display(), "HLS and recording started");
 
+    // The wall-clock time of the recording's first frame: replay clips map pin times into
+    // the file with it. Audio waits for that frame too, so both tracks start together.
+    let (started_tx, started) = tokio::sync::watch::channel(None);
     let mut feeds = vec![tokio::spawn(feed(
         video.subscribe(),
         video_src.clone(),
-        true,
+        Track::Video(started_tx),
     ))];
     if let (Some(track), Some(src)) = (&audio, &audio_src) {
-        feeds.push(tokio::spawn(feed(track.subscribe(), src.clone(), false)));
+        feeds.push(tokio::spawn(feed(
+            track.subscribe(),
+            src.clone(),
+            Track::Audio(started.clone()),
+        )));
     }
+    feeds.push(tokio::spawn(write_meta(
+        recording.clone(),
+        stream.to_owned(),
+        started,
+    )));
     let mut bus = pipeline.bus().ok_or("pipeline without a bus")?.stream();
     let mut keyframes = tokio::time::interval(Duration::from_secs(u64::from(SEGMENT_SECONDS)));
     let failure = loop {
@@ -262,8 +274,18 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// Pushes a track's RTP packets into its appsrc; video from the first keyframe on.
-async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSrc, video: bool) {
+/// Which track a feed pushes, with how it tells or learns when the recording starts.
+enum Track {
+    /// Sends the wall-clock ms of the first keyframe it pushes.
+    Video(tokio::sync::watch::Sender<Option<i64>>),
+    /// Pushes nothing until the video has started.
+    Audio(tokio::sync::watch::Receiver<Option<i64>>),
+}
+
+/// Pushes a track's RTP packets into its appsrc; video from the first keyframe on, audio
+/// from then on too.
+async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSrc, track: Track) {
+    let video = matches!(track, Track::Video(_));
     let mut waiting_for_keyframe = video;
     let payload_type = if video { VIDEO_PT } else { AUDIO_PT };
     loop {
@@ -275,11 +297,23 @@ async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSr
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if waiting_for_keyframe {
-            if !h264::starts_keyframe(&packet.payload) {
-                continue;
+        match &track {
+            Track::Video(started) => {
+                if waiting_for_keyframe {
+                    if !h264::starts_keyframe(&packet.payload) {
+                        continue;
+                    }
+                    waiting_for_keyframe = false;
+                    if started.borrow().is_none() {
+                        let _ = started.send(Some(crate::error::now_ms()));
+                    }
+                }
             }
-            waiting_for_keyframe = false;
+            Track::Audio(started) => {
+                if started.borrow().is_none() {
+                    continue;
+                }
+            }
         }
         let mut packet = packet;
         packet.header.payload_type = payload_type;
@@ -290,6 +324,56 @@ async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSr
             return;
         }
     }
+}
+
+/// What the relay knows of a recording beyond its bytes, kept beside it as `{file}.json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordingMeta {
+    pub stream: String,
+    /// Wall-clock ms of the recording's time zero (its first frame).
+    pub started_at_ms: i64,
+}
+
+fn meta_path(recording: &Path) -> PathBuf {
+    let mut name = recording.as_os_str().to_owned();
+    name.push(".json");
+    PathBuf::from(name)
+}
+
+/// Writes the recording's [`RecordingMeta`] once its first frame is in.
+async fn write_meta(
+    recording: PathBuf,
+    stream: String,
+    mut started: tokio::sync::watch::Receiver<Option<i64>>,
+) {
+    let Ok(started_at_ms) = started
+        .wait_for(Option::is_some)
+        .await
+        .map(|v| v.unwrap_or(0))
+    else {
+        return;
+    };
+    let meta = RecordingMeta {
+        stream,
+        started_at_ms,
+    };
+    let path = meta_path(&recording);
+    let partial = path.with_extension("json.part");
+    let written = async {
+        let bytes = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
+        tokio::fs::write(&partial, bytes).await?;
+        tokio::fs::rename(&partial, &path).await
+    };
+    if let Err(e) = written.await {
+        tracing::warn!(path = %path.display(), "recording meta not written: {e}");
+    }
+}
+
+/// The [`RecordingMeta`] of `recording`, if it has one (recordings from before it was kept
+/// have none).
+pub fn recording_meta(recording: &Path) -> Option<RecordingMeta> {
+    let bytes = std::fs::read(meta_path(recording)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// A recording in the data directory.

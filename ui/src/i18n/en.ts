@@ -317,6 +317,8 @@ export const en: Messages = {
       empty: 'No products yet',
       flashSale: 'Flash sale',
       presenting: 'Presenting',
+      replay: 'Replay',
+      replayOf: 'Replay: {{title}}',
     },
     product: {
       spec: 'Choose an option',

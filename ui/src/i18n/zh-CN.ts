@@ -316,6 +316,8 @@ export const zhCN = {
       empty: '主播还没有上架商品',
       flashSale: '秒杀',
       presenting: '讲解中',
+      replay: '看讲解',
+      replayOf: '{{title}} 的讲解回放',
     },
     product: {
       spec: '选择规格',

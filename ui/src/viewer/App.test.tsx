@@ -2,7 +2,7 @@ import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-li
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initI18n, setLanguage } from '../i18n';
 import { App, currentLive, liveIdFromPath } from './App';
-import { cart, product, room, sale } from './fixtures';
+import { cart, clip, product, room, sale } from './fixtures';
 import { stubFetch, stubSocket } from './testing';
 
 // The player needs a browser's media stack; its own behaviour is tested in Chromium (e2e).
@@ -89,6 +89,26 @@ describe('viewer page', () => {
     fireEvent.click(within(card).getByRole('button', { name: '马上抢' }));
     expect(screen.getByRole('dialog', { name: '商品1' })).toBeTruthy();
     await vi.waitFor(() => expect(calls.some((c) => c.path === '/api/lives/7/clicks')).toBe(true));
+  });
+
+  it('plays a product\'s 看讲解 replay from the 小黄车 and buys from it', async () => {
+    window.history.replaceState(null, '', '/live/7');
+    const snapshot = room({ clips: [clip({ id: 4, product_id: 2, url: '/api/clips/4/video' })] });
+    stubFetch({
+      'GET /api/lives/7/room': snapshot,
+      'POST /api/viewers': viewerSession,
+      'POST /api/lives/7/clicks': {},
+    });
+    render(<App />);
+    fireEvent.click(await screen.findByRole('button', { name: '小黄车 2' }));
+    const drawer = screen.getByRole('dialog', { name: '小黄车' });
+    // Only the product with a clip offers one.
+    expect(within(drawer).queryByRole('button', { name: '商品1 的讲解回放' })).toBeNull();
+    fireEvent.click(within(drawer).getByRole('button', { name: '商品2 的讲解回放' }));
+    const replay = screen.getByRole('dialog', { name: '商品2 的讲解回放' });
+    expect(replay.querySelector('video')?.getAttribute('src')).toBe('/api/clips/4/video');
+    fireEvent.click(within(replay).getByRole('button', { name: '立即购买' }));
+    expect(screen.getByRole('dialog', { name: '商品2' })).toBeTruthy();
   });
 
   it('says when there is no live, and when the relay cannot be reached', async () => {

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
+import type { Clip } from '../bindings/Clip';
 import type { Live } from '../bindings/Live';
 import type { Product } from '../bindings/Product';
 import { LanguageSwitch } from '../shared/LanguageSwitch';
@@ -13,7 +14,8 @@ import { MyOrders } from './Orders';
 import { PinnedCard } from './PinnedCard';
 import { Player } from './Player';
 import { ProductSheet } from './ProductSheet';
-import { pinnedItem, salesFor } from './room';
+import { ReplaySheet } from './Replay';
+import { latestClip, pinnedItem, salesFor } from './room';
 import { ensureViewer, type ViewerSession } from './session';
 import { useRelayNow, useRoom } from './useRoom';
 
@@ -29,7 +31,12 @@ export function currentLive(lives: Live[]): Live | undefined {
 }
 
 type Target = { kind: 'loading' } | { kind: 'none' } | { kind: 'unreachable' } | { kind: 'live'; id: number };
-type Sheet = { kind: 'cart' } | { kind: 'product'; item: CartItem } | { kind: 'orders' } | undefined;
+type Sheet =
+  | { kind: 'cart' }
+  | { kind: 'product'; item: CartItem }
+  | { kind: 'replay'; clip: Clip; item: CartItem }
+  | { kind: 'orders' }
+  | undefined;
 
 export function App() {
   const { t, i18n } = useTranslation();
@@ -150,7 +157,18 @@ export function App() {
               pinnedId={room.live.pin?.product_id}
               salesFor={salesOf}
               now={now}
+              clipFor={(id) => latestClip(room.clips, id)}
               onOpen={openProduct}
+              onReplay={(clip, item) => setSheet({ kind: 'replay', clip, item })}
+              onClose={() => setSheet(undefined)}
+            />
+          )}
+          {sheet?.kind === 'replay' && (
+            <ReplaySheet
+              key={sheet.clip.id}
+              clip={sheet.clip}
+              item={sheet.item}
+              onBuy={openProduct}
               onClose={() => setSheet(undefined)}
             />
           )}

@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
+import type { Clip } from '../bindings/Clip';
 import type { FlashSale } from '../bindings/FlashSale';
 import type { Product } from '../bindings/Product';
 import { formatFen } from './money';
@@ -12,14 +13,19 @@ export function CartDrawer({
   pinnedId,
   now,
   salesFor,
+  clipFor,
   onOpen,
+  onReplay,
   onClose,
 }: {
   items: CartItem[];
   pinnedId?: number;
   salesFor: (product: Product) => FlashSale[];
   now: number;
+  /** The product's latest 看讲解 clip. */
+  clipFor: (productId: number) => Clip | undefined;
   onOpen: (item: CartItem) => void;
+  onReplay: (clip: Clip, item: CartItem) => void;
   onClose: () => void;
 }) {
   const { t } = useTranslation();
@@ -35,8 +41,9 @@ export function CartDrawer({
             const headline = headlineSale(sales, now);
             const sale = headline && headline.starts_at_ms <= now ? headline : undefined;
             const left = unitsLeft(item.product, sales, now);
+            const clip = clipFor(item.product.id);
             return (
-              <li key={item.product.id}>
+              <li key={item.product.id} className="cart-row">
                 <button type="button" className="cart-item" onClick={() => onOpen(item)}>
                   <span className="position">{item.position}</span>
                   {item.product.images[0] && <img src={item.product.images[0].url} alt="" width={56} height={56} />}
@@ -56,6 +63,18 @@ export function CartDrawer({
                     {left === 0 && <em className="tag">{t('viewer.card.soldOut')}</em>}
                   </span>
                 </button>
+                {clip && (
+                  <button
+                    type="button"
+                    className="replay-button"
+                    data-testid="replay"
+                    data-product-id={item.product.id}
+                    aria-label={t('viewer.cart.replayOf', { title: item.product.title })}
+                    onClick={() => onReplay(clip, item)}
+                  >
+                    ▶ {t('viewer.cart.replay')}
+                  </button>
+                )}
               </li>
             );
           })}

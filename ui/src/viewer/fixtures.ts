@@ -1,6 +1,7 @@
 // Wire objects for the viewer's unit tests, shaped like the relay's answers.
 import type { CartItem } from '../bindings/CartItem';
 import type { Event } from '../bindings/Event';
+import type { Clip } from '../bindings/Clip';
 import type { FlashSale } from '../bindings/FlashSale';
 import type { Product } from '../bindings/Product';
 import type { Room } from '../bindings/Room';
@@ -42,6 +43,7 @@ export function room(overrides: Partial<Room> = {}, items: CartItem[] = cart(pro
     coupons: [],
     lotteries: [],
     comments: [],
+    clips: [],
     ...overrides,
   };
 }
@@ -65,4 +67,19 @@ export function sale(overrides: Partial<FlashSale> = {}): FlashSale {
 let nextId = 11;
 export function event(kind: string, payload: unknown, id = nextId++): Event {
   return { id, live_id: 7, kind, audience: 'public', payload, created_at_ms: 1_000_000 + id };
+}
+
+export function clip(overrides: Partial<Clip> = {}): Clip {
+  return {
+    id: 1,
+    live_id: 1,
+    product_id: 1,
+    pin_id: 1,
+    starts_at_ms: 900_000,
+    duration_ms: 10_000,
+    size_bytes: 1_500_000,
+    url: '/api/clips/1/video',
+    created_at_ms: 950_000,
+    ...overrides,
+  };
 }

@@ -1,10 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { cart, event, product, room, sale } from './fixtures';
-import { applyEvent, fromRoom, headlineSale, KEPT_COMMENTS, pinnedItem, runningSale, salesFor, unitsLeft } from './room';
+import { cart, clip, event, product, room, sale } from './fixtures';
+import { applyEvent, fromRoom, headlineSale, KEPT_COMMENTS, latestClip, pinnedItem, runningSale, salesFor, unitsLeft } from './room';
 
 const start = () => fromRoom(room(), 999_000);
 
 describe('room state', () => {
+  it('adds a ready replay clip once, newest first, and finds each product\'s latest', () => {
+    const older = clip({ id: 1, product_id: 2 });
+    let state = fromRoom(room({ clips: [older] }), 1_000_000);
+    expect(latestClip(state.clips, 2)).toEqual(older);
+    expect(latestClip(state.clips, 1)).toBeUndefined();
+    const newer = clip({ id: 2, product_id: 2, url: '/api/clips/2/video' });
+    const ready = event('clip.ready', { clip: newer });
+    state = applyEvent(state, ready);
+    state = applyEvent(state, ready);
+    expect(state.clips.map((c) => c.id)).toEqual([2, 1]);
+    expect(latestClip(state.clips, 2)?.url).toBe('/api/clips/2/video');
+  });
+
   it('takes the relay clock and the resume point from the snapshot', () => {
     const state = start();
     expect(state.clockOffsetMs).toBe(1000);

@@ -3,6 +3,7 @@
 // sale's remaining units, the like total) or ids, so applying one twice changes nothing: the
 // room snapshot and the socket may both deliver an event committed while the page opened.
 import type { CartItem } from '../bindings/CartItem';
+import type { Clip } from '../bindings/Clip';
 import type { Comment } from '../bindings/Comment';
 import type { Coupon } from '../bindings/Coupon';
 import type { Event } from '../bindings/Event';
@@ -33,6 +34,8 @@ export interface RoomState {
   comments: Comment[];
   /** Comments that arrived over the socket, for the danmaku layer (not the snapshot's). */
   fresh: Comment[];
+  /** 看讲解 replay clips, newest first. */
+  clips: Clip[];
   /** The cart changed to products this page has not loaded: read the live again. */
   stale: boolean;
 }
@@ -50,8 +53,14 @@ export function fromRoom(room: Room, nowMs: number): RoomState {
     lotteries: room.lotteries,
     comments: room.comments,
     fresh: [],
+    clips: room.clips,
     stale: false,
   };
+}
+
+/** A product's latest replay clip, if it has one. */
+export function latestClip(clips: Clip[], productId: number): Clip | undefined {
+  return clips.find((c) => c.product_id === productId);
 }
 
 function upsert<T extends { id: number }>(list: T[], item: T, newestFirst = false): T[] {
@@ -143,6 +152,8 @@ function reduce(state: RoomState, event: Event): RoomState {
         fresh: state.fresh.filter((c) => c.id !== id),
       };
     }
+    case 'clip.ready':
+      return { ...state, clips: upsert(state.clips, (p as { clip: Clip }).clip, true) };
     case 'likes':
       return { ...state, likes: Math.max(state.likes, Number(p.total) || 0) };
     case 'viewers':
