@@ -522,6 +522,36 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     )?)?;
     assert_eq!(saved["low_stock_threshold"], 999);
 
+    // Unpinning closes the 讲解 window; the relay cuts it from the recording and the console
+    // lists the replay under the product.
+    step("unpin with hotkey 0", async {
+        // Digits typed into a field are not hotkeys: leave the threshold field first.
+        client
+            .execute(
+                "document.activeElement && document.activeElement.blur();",
+                vec![],
+            )
+            .await?;
+        press_key(&client, '0').await
+    })
+    .await?;
+    step("the replay clip is listed", async {
+        eventually(
+            "the replay in the console",
+            Duration::from_secs(25),
+            || async {
+                Ok(has(
+                    &client,
+                    &format!("[data-testid=replays] li[data-product-id='{product_id}'] button"),
+                )
+                .await?
+                .then_some(()))
+            },
+        )
+        .await
+    })
+    .await?;
+
     let png = step("screenshot", async { Ok(client.screenshot().await?) }).await?;
     std::fs::write(artifacts_dir().join("studio-live.png"), &png)?;
     let _ = tokio::time::timeout(Duration::from_secs(10), phone.close()).await;

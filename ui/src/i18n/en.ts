@@ -146,6 +146,12 @@ export const en: Messages = {
       nextWhenSoldOut: 'When the pinned product sells out, pin the next one',
       pinWhenAsked: 'Pin a product viewers keep asking about (not only suggest it)',
     },
+    replays: {
+      heading: 'Replays ({{count}})',
+      empty: 'A few seconds after each presentation ends its replay appears here; viewers watch it from the bag',
+      play: 'Play the replay of {{title}} at {{time}}',
+      removed: 'Product {{id}} (no longer in the bag)',
+    },
     prompter: {
       label: 'Prompter',
       onlyYou: 'Only you see this; viewers do not',

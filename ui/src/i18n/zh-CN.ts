@@ -145,6 +145,12 @@ export const zhCN = {
       nextWhenSoldOut: '售罄后自动讲解下一个商品',
       pinWhenAsked: '观众追问时自动讲解（不再只是提示）',
     },
+    replays: {
+      heading: '讲解回放（{{count}}）',
+      empty: '讲解结束后，回放会在几秒内出现在这里，观众可在小黄车里点“看讲解”观看',
+      play: '播放 {{title}} {{time}} 的讲解回放',
+      removed: '商品 {{id}}（已移出小黄车）',
+    },
     prompter: {
       label: '提词器',
       onlyYou: '只有你能看到，观众看不到',

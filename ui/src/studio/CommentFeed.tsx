@@ -4,8 +4,7 @@ import type { Event } from '../bindings/Event';
 import type { Room } from '../bindings/Room';
 import { ApiError } from '../viewer/api';
 import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
-import { command, relayCall, useBackendEvent, useRelayRead } from './ipc';
-import { RELAY_EVENT } from './ProductConsole';
+import { command, RELAY_EVENT, relayCall, useBackendEvent, useRelayRead } from './ipc';
 import { useStudioMode } from './useStudio';
 
 /** How long "mute" silences a viewer. */

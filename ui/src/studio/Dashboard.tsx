@@ -4,8 +4,7 @@ import type { Event } from '../bindings/Event';
 import type { LiveStats } from '../bindings/LiveStats';
 import { formatFen } from '../viewer/money';
 import { addSample, conversionPercent, curvePoints, type Sample } from './dashboard';
-import { relayCall, useBackendEvent, useRelayRead } from './ipc';
-import { RELAY_EVENT } from './ProductConsole';
+import { RELAY_EVENT, relayCall, useBackendEvent, useRelayRead } from './ipc';
 
 /** Events after which the relay's figures are read again. */
 const STATS_EVENTS = /^(order\.|comments|likes)/;

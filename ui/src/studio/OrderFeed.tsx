@@ -3,9 +3,8 @@ import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Order } from '../bindings/Order';
 import { formatFen } from '../viewer/money';
-import { useBackendEvent, useRelayRead } from './ipc';
+import { RELAY_EVENT, useBackendEvent, useRelayRead } from './ipc';
 import { gmvFen, orderOf, upsertOrder } from './orders';
-import { RELAY_EVENT } from './ProductConsole';
 
 /** How long a new order stays highlighted. */
 const HIGHLIGHT_MS = 8000;

@@ -34,6 +34,7 @@ function relay(fail?: (call: Call) => unknown) {
       const failure = fail?.(call);
       if (failure) throw failure;
       if (call.path === '/api/products') return [product(1), product(2), product(3), product(4)];
+      if (call.path === '/api/lives/7/clips') return [];
       if (call.path === '/api/lives/7/pin' && call.method === 'POST') {
         const productId = (call.body as { product_id: number }).product_id;
         live.pin = { id: 1, product_id: productId, selling_point: '今日直播间专享价', started_at_ms: 2 };

@@ -7,11 +7,11 @@ import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
 import { hotkeyAction } from './hotkeys';
 import { CardRules } from './CardRules';
+import { ReplayClips } from './ReplayClips';
 import { SkuEditor } from './SkuEditor';
 import { useStudioMode } from './useStudio';
-import { command, relayCall, useBackendEvent, useRelayRead } from './ipc';
+import { command, RELAY_EVENT, relayCall, useBackendEvent, useRelayRead } from './ipc';
 
-export const RELAY_EVENT = 'relay-event';
 
 /** Events after which the live (its cart and pin) is read again. */
 const LIVE_EVENTS = new Set(['cart.changed', 'pin.changed', 'stock.changed', 'live.status']);
@@ -235,6 +235,8 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
           );
         })}
       </ol>
+
+      <ReplayClips liveId={liveId} relayUrl={relayUrl} cart={cart} />
 
       {withVideo && <CardRules />}
 

@@ -6,8 +6,7 @@ import { ApiError } from '../viewer/api';
 import { formatCountdown, formatFen, secondsLeft } from '../viewer/money';
 import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
 import { Field } from './Field';
-import { relayCall, useBackendEvent, useRelayRead } from './ipc';
-import { RELAY_EVENT } from './ProductConsole';
+import { RELAY_EVENT, relayCall, useBackendEvent, useRelayRead } from './ipc';
 import {
   checkCoupon,
   checkFlashSale,

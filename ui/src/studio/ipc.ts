@@ -14,6 +14,9 @@ function toApiError(e: unknown): ApiError {
   return new ApiError(0, 'ipc', e instanceof Error ? e.message : String(e));
 }
 
+/** The backend event carrying each event of the live's relay feed. */
+export const RELAY_EVENT = 'relay-event';
+
 /** A studio command; a failure is an ApiError. */
 export async function command<T>(name: string, args?: Record<string, unknown>): Promise<T> {
   try {
