@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use tokio::io::AsyncBufReadExt;
 
 pub mod abr;
+pub mod ffprobe;
 pub mod media;
 pub mod netns;
 pub mod studio;

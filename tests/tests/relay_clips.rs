@@ -5,9 +5,9 @@
 //! closed just before the crash is cut at the next start.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use anchordesk_e2e::ffprobe::{count, frames};
 use anchordesk_e2e::media::GstWhipPublisher;
 use anchordesk_e2e::webdriver::eventually;
 use anchordesk_e2e::{ChromeDriver, artifacts_dir, built_binary, netns, spawn_relay_with};
@@ -132,35 +132,6 @@ async fn clip_of(
             .cloned())
     })
     .await
-}
-
-/// Frames per codec of a file or URL, by ffprobe (Debian's ffmpeg).
-fn frames(input: &str) -> Result<Vec<(String, u64)>> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_entries"])
-        .args(["stream=codec_name,nb_read_frames", "-of", "csv=p=0", input])
-        .output()
-        .context("run ffprobe")?;
-    ensure!(
-        out.status.success(),
-        "ffprobe {input}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let (codec, n) = line.split_once(',')?;
-            Some((codec.to_owned(), n.trim().parse().ok()?))
-        })
-        .collect())
-}
-
-fn count(streams: &[(String, u64)], codec: &str) -> u64 {
-    streams
-        .iter()
-        .filter(|(c, _)| c == codec)
-        .map(|(_, n)| n)
-        .sum()
 }
 
 /// Checks a clip against the window it was cut for: it starts on the keyframe at or just

@@ -2,63 +2,16 @@
 //! and segments a CDN and hls.js read, the fragmented MP4 recording, and that recording still
 //! plays after the relay is killed mid-live. Checked with ffprobe (Debian's ffmpeg).
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anchordesk_e2e::built_binary;
+use anchordesk_e2e::ffprobe::{count, frames};
 use anchordesk_e2e::media::{GstWhipPublisher, create_stream_with_cli};
 use anchordesk_e2e::netns;
 use anchordesk_relay::auth::Role;
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use serde_json::Value;
-
-/// (codec, frames decoded) of each stream in a media file or URL, by ffprobe.
-fn probe(input: &str) -> Result<Vec<(String, u64)>> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_entries",
-            "stream=codec_name,nb_read_frames",
-            "-of",
-            "json",
-            input,
-        ])
-        .output()
-        .context("run ffprobe")?;
-    ensure!(
-        out.status.success(),
-        "ffprobe {input}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout)?;
-    Ok(json["streams"]
-        .as_array()
-        .map(|streams| {
-            streams
-                .iter()
-                .map(|s| {
-                    let codec = s["codec_name"].as_str().unwrap_or("").to_owned();
-                    let frames = s["nb_read_frames"]
-                        .as_str()
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(0);
-                    (codec, frames)
-                })
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
-fn frames_of(streams: &[(String, u64)], codec: &str) -> u64 {
-    streams
-        .iter()
-        .filter(|(c, _)| c == codec)
-        .map(|(_, n)| *n)
-        .sum()
-}
 
 async fn wait_for<T>(
     within: Duration,
@@ -128,9 +81,9 @@ async fn a_live_stream_is_served_as_hls_and_recorded_to_mp4() -> Result<()> {
         response.headers()["cache-control"],
         "public, max-age=86400, immutable"
     );
-    let streams = probe(&format!("{base}/hls/demo/{segment}"))?;
-    assert!(frames_of(&streams, "h264") >= 30, "{streams:?}");
-    assert!(frames_of(&streams, "aac") > 0, "{streams:?}");
+    let streams = frames(&format!("{base}/hls/demo/{segment}"))?;
+    assert!(count(&streams, "h264") >= 30, "{streams:?}");
+    assert!(count(&streams, "aac") > 0, "{streams:?}");
     let stats: Value = http
         .get(format!("{base}/api/streams/demo/stats"))
         .send()
@@ -199,7 +152,7 @@ async fn a_live_stream_is_served_as_hls_and_recorded_to_mp4() -> Result<()> {
         .await?;
     assert_eq!(ranged.status(), reqwest::StatusCode::PARTIAL_CONTENT);
     assert_eq!(ranged.bytes().await?.len(), 100);
-    let streams = probe(
+    let streams = frames(
         &dir.path()
             .join("recordings")
             .join(file)
@@ -207,10 +160,10 @@ async fn a_live_stream_is_served_as_hls_and_recorded_to_mp4() -> Result<()> {
             .to_string(),
     )?;
     assert!(
-        frames_of(&streams, "h264") >= 120,
+        count(&streams, "h264") >= 120,
         "at least 4 s of video: {streams:?}"
     );
-    assert!(frames_of(&streams, "opus") > 0, "{streams:?}");
+    assert!(count(&streams, "opus") > 0, "{streams:?}");
     relay.shutdown().await?;
     Ok(())
 }
@@ -239,11 +192,18 @@ async fn the_recording_plays_after_the_relay_is_killed_mid_live() -> Result<()> 
     };
     let publisher = GstWhipPublisher::start(&format!("{url}/whip/demo"), &key, 640, 360)?;
     let recordings = dir.path().join("recordings");
+    // The recording itself, not the `.json` beside it.
+    let recording = || -> Option<std::path::PathBuf> {
+        std::fs::read_dir(&recordings)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "mp4"))
+    };
+    // Killed on every way out, so a failed check leaves no relay behind.
+    let mut relay = anchordesk_e2e::KillOnDrop(relay);
     wait_for(Duration::from_secs(20), async || {
-        let size = std::fs::read_dir(&recordings)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok()?.metadata().ok())
+        let size = recording()
+            .and_then(|p| p.metadata().ok())
             .map_or(0, |m| m.len());
         Ok((size > 200_000).then_some(()))
     })
@@ -255,20 +215,16 @@ async fn the_recording_plays_after_the_relay_is_killed_mid_live() -> Result<()> 
         )
     })?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    relay.kill()?; // SIGKILL: no chance to finish the file
-    relay.wait()?;
+    relay.0.kill()?; // SIGKILL: no chance to finish the file
+    relay.0.wait()?;
     drop(publisher);
 
-    let file = std::fs::read_dir(&recordings)?
-        .next()
-        .context("a recording")??
-        .path();
-    let streams = probe(&file.display().to_string())?;
+    let file = recording().context("a recording")?;
+    let streams = frames(&file.display().to_string())?;
     assert!(
-        frames_of(&streams, "h264") >= 60,
+        count(&streams, "h264") >= 60,
         "{}: {streams:?}",
         file.display()
     );
-    let _ = Path::new(&file);
     Ok(())
 }

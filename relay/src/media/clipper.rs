@@ -60,6 +60,8 @@ struct Track {
     video: bool,
     sink: gst_app::AppSink,
     src: gst_app::AppSrc,
+    /// The next buffer read from the sink, not yet passed on.
+    next: Option<gst::Buffer>,
     done: bool,
 }
 
@@ -85,6 +87,11 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
             // The queue gives each track its own thread: the demuxer interleaves tracks in
             // one, and a prerolled appsink blocks it before the next track's sink prerolls.
             let queue = element("queue")?;
+            // Bounded by bytes only: a time bound could hold one track back while the
+            // copy waits for it.
+            queue.set_property("max-size-time", 0u64);
+            queue.set_property("max-size-buffers", 0u32);
+            queue.set_property("max-size-bytes", 32u32 << 20);
             let sink = gst_app::AppSink::builder().sync(false).build();
             reader
                 .add_many([&queue, sink.upcast_ref()])
@@ -147,8 +154,10 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
         let appsrc = gst_app::AppSrc::builder()
             .caps(&caps)
             .format(gst::Format::Time)
-            .block(true)
-            .max_bytes(4 << 20)
+            // Never blocks: a stalled writer then shows as the cut's deadline passing instead
+            // of a copy wedged in a push (fed in time order, the queue stays short).
+            .block(false)
+            .max_bytes(0)
             .build();
         let parse = element(parser)?;
         writer
@@ -167,6 +176,7 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
             video: request.starts_with("video"),
             sink,
             src: appsrc,
+            next: None,
             done: false,
         });
     }
@@ -239,29 +249,41 @@ fn copy(
 ) -> Result<Option<(gst::ClockTime, gst::ClockTime)>, String> {
     let mut start = ClipStart::new(from);
     let mut end = gst::ClockTime::ZERO;
-    while tracks.iter().any(|t| !t.done) {
+    while tracks.iter().any(|t| !t.done || t.next.is_some()) {
         if let Some(e) = bus_error(reader_bus) {
             return Err(format!("read the recording: {e}"));
         }
         if Instant::now() > deadline {
             return Err("the cut did not finish in time".into());
         }
-        for (index, track) in tracks.iter_mut().enumerate() {
-            if track.done {
-                continue;
-            }
-            let Some(sample) = track
+        // Each track's next buffer is read ahead, and the earliest goes first: the writer's
+        // muxer interleaves by time, so feeding one track faster than the other fills its
+        // queue and blocks the copy (a 1-minute window of 2.5 Mbit/s video did).
+        for track in tracks.iter_mut().filter(|t| !t.done && t.next.is_none()) {
+            match track
                 .sink
-                .try_pull_sample(gst::ClockTime::from_mseconds(10))
-            else {
-                track.done = track.sink.is_eos();
-                continue;
-            };
-            if let Some(buffer) = sample.buffer_owned().filter(|b| b.pts().is_some()) {
-                start.offer(index, track.video, buffer);
+                .try_pull_sample(gst::ClockTime::from_mseconds(20))
+            {
+                Some(sample) => {
+                    track.next = sample.buffer_owned().filter(|b| b.pts().is_some());
+                }
+                None => track.done = track.sink.is_eos(),
             }
         }
-        if tracks.iter().all(|t| t.done) {
+        let waiting = tracks.iter().any(|t| !t.done && t.next.is_none());
+        let earliest = tracks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.next.as_ref().map(|b| (i, b.pts().unwrap_or_default())))
+            .min_by_key(|(_, pts)| *pts)
+            .map(|(i, _)| i);
+        // A track with nothing read yet may still have an earlier buffer coming.
+        if let Some(index) = earliest.filter(|_| !waiting)
+            && let Some(buffer) = tracks[index].next.take()
+        {
+            start.offer(index, tracks[index].video, buffer);
+        }
+        if tracks.iter().all(|t| t.done && t.next.is_none()) {
             start.settle();
         }
         for (index, buffer) in start.ready() {
@@ -393,15 +415,22 @@ mod tests {
     /// A 12 s recording like the packager's: H.264 with a keyframe every 2 s and Opus, in
     /// 1 s fragments.
     fn recording(dir: &Path) -> std::path::PathBuf {
+        recording_of(dir, 12, "smpte", 2048)
+    }
+
+    fn recording_of(dir: &Path, seconds: u32, pattern: &str, kbps: u32) -> std::path::PathBuf {
         gst::init().unwrap();
         let path = dir.join("live-1.mp4");
         let description = format!(
-            "videotestsrc num-buffers=360 ! video/x-raw,width=320,height=180,framerate=30/1 \
-             ! x264enc key-int-max=60 tune=zerolatency speed-preset=ultrafast ! h264parse \
-             ! mp4mux name=m fragment-duration=1000 ! filesink location=\"{}\" \
-             audiotestsrc num-buffers=600 samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=2 \
+            "videotestsrc num-buffers={frames} pattern={pattern} \
+               ! video/x-raw,width=320,height=180,framerate=30/1 \
+             ! x264enc key-int-max=60 tune=zerolatency speed-preset=ultrafast bitrate={kbps} \
+             ! h264parse ! mp4mux name=m fragment-duration=1000 ! filesink location=\"{path}\" \
+             audiotestsrc num-buffers={audio} samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=2 \
              ! opusenc ! opusparse ! m.",
-            path.display()
+            frames = seconds * 30,
+            audio = seconds * 50,
+            path = path.display()
         );
         let pipeline = gst::parse::launch(&description).unwrap();
         pipeline.set_state(gst::State::Playing).unwrap();
@@ -464,6 +493,25 @@ mod tests {
         assert!((130..=140).contains(&video), "{streams:?}");
         assert!(frames("opus").unwrap() > 150, "{streams:?}");
         assert!(!dir.path().join("clip.mp4.part").exists());
+    }
+
+    #[test]
+    fn a_long_window_of_busy_video_is_copied_in_time_order() {
+        // 40 s of noise at 4 Mbit/s: fed a frame per audio packet, the video ran seconds
+        // ahead of the audio and filled the writer's queue; the copy stalled.
+        let dir = tempfile::tempdir().unwrap();
+        let rec = recording_of(dir.path(), 40, "snow", 4000);
+        let out = dir.path().join("clip.mp4");
+        let cut = cut(
+            &rec,
+            Duration::from_millis(5_100),
+            Duration::from_secs(38),
+            &out,
+        )
+        .unwrap();
+        assert_eq!(cut.starts_at, Duration::from_secs(4), "{cut:?}");
+        let ms = cut.duration.as_millis();
+        assert!((33_900..=34_100).contains(&ms), "{cut:?}");
     }
 
     #[test]
