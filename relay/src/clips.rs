@@ -143,7 +143,7 @@ pub async fn delete_recording(state: &AppState, file: &str) -> Result<()> {
     let clips = clips_dir(&path);
     tokio::task::spawn_blocking(move || {
         let _ = std::fs::remove_dir_all(&clips);
-        let _ = std::fs::remove_file(meta_file(&path));
+        let _ = std::fs::remove_file(packager::meta_path(&path));
         std::fs::remove_file(&path)
     })
     .await
@@ -162,12 +162,6 @@ fn newest_recording_of(dirs: &MediaDirs, stream: &str) -> Option<String> {
 
 fn clips_dir(recording: &Path) -> PathBuf {
     recording.with_extension("clips")
-}
-
-fn meta_file(recording: &Path) -> PathBuf {
-    let mut name = recording.as_os_str().to_owned();
-    name.push(".json");
-    PathBuf::from(name)
 }
 
 /// A recording that may hold a pin window, with its time zero and its last write.
@@ -472,7 +466,11 @@ mod tests {
             stream: stream.into(),
             started_at_ms,
         };
-        std::fs::write(meta_file(&path), serde_json::to_vec(&meta).unwrap()).unwrap();
+        std::fs::write(
+            packager::meta_path(&path),
+            serde_json::to_vec(&meta).unwrap(),
+        )
+        .unwrap();
     }
 
     #[test]

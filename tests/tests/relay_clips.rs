@@ -111,6 +111,16 @@ async fn recording_started(data_dir: &Path, publisher: &GstWhipPublisher) -> Res
     .with_context(|| format!("publisher error: {:?}", publisher.error()))
 }
 
+/// The live's ready clips, as the viewer page reads them.
+async fn live_clips(http: &reqwest::Client, base: &str, live_id: i64) -> Result<Value> {
+    Ok(http
+        .get(format!("{base}/api/lives/{live_id}/clips"))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
 /// The live's clip of `product_id`, once there is one.
 async fn clip_of(
     http: &reqwest::Client,
@@ -120,12 +130,7 @@ async fn clip_of(
     within: Duration,
 ) -> Result<Value> {
     eventually("the replay clip", within, || async {
-        let clips: Value = http
-            .get(format!("{base}/api/lives/{live_id}/clips"))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let clips = live_clips(http, base, live_id).await?;
         Ok(clips
             .as_array()
             .and_then(|list| list.iter().find(|c| c["product_id"] == product_id))
@@ -190,12 +195,7 @@ async fn a_pin_window_becomes_a_clip_that_plays_on_the_viewer_page() -> Result<(
     assert_eq!(ranged.status(), reqwest::StatusCode::PARTIAL_CONTENT);
     assert_eq!(ranged.headers()["content-type"], "video/mp4");
     // B is still pinned: no clip of it yet.
-    let clips: Value = http
-        .get(format!("{base}/api/lives/{}/clips", shop.live_id))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let clips = live_clips(&http, &base, shop.live_id).await?;
     assert_eq!(clips.as_array().map(Vec::len), Some(1), "{clips}");
 
     // A phone opens the 小黄车 and plays A's 讲解.
@@ -279,12 +279,7 @@ async fn a_pin_window_becomes_a_clip_that_plays_on_the_viewer_page() -> Result<(
         http.get(&url).send().await?.status(),
         reqwest::StatusCode::NOT_FOUND
     );
-    let clips: Value = http
-        .get(format!("{base}/api/lives/{}/clips", shop.live_id))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let clips = live_clips(&http, &base, shop.live_id).await?;
     assert_eq!(clips, json!([]));
     let left: Vec<_> = std::fs::read_dir(dir.path().join("recordings"))?
         .filter_map(|e| e.ok())

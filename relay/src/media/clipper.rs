@@ -16,6 +16,8 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::packager::StopOnDrop;
+
 /// How long a cut may take before it is given up (a 10-minute pin window remuxes in a
 /// second or two; this guards against a wedged pipeline).
 const CUT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -67,7 +69,7 @@ struct Track {
 
 fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Result<Cut, String> {
     let deadline = Instant::now() + CUT_TIMEOUT;
-    let reader = Stopped(gst::Pipeline::new());
+    let reader = StopOnDrop(gst::Pipeline::new());
     let src = element("filesrc")?;
     src.set_property("location", recording.to_string_lossy().as_ref());
     let demux = element("qtdemux")?;
@@ -127,7 +129,7 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let writer = Stopped(gst::Pipeline::new());
+    let writer = StopOnDrop(gst::Pipeline::new());
     let mux = element("mp4mux")?;
     mux.set_property("faststart", true);
     let file = element("filesink")?;
@@ -390,22 +392,6 @@ fn bus_error(bus: &gst::Bus) -> Option<String> {
         }
     }
     None
-}
-
-/// A pipeline that is stopped when it goes out of scope, on every path out of a cut.
-struct Stopped(gst::Pipeline);
-
-impl std::ops::Deref for Stopped {
-    type Target = gst::Pipeline;
-    fn deref(&self) -> &gst::Pipeline {
-        &self.0
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.set_state(gst::State::Null);
-    }
 }
 
 #[cfg(test)]

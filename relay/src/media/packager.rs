@@ -287,6 +287,7 @@ enum Track {
 async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSrc, track: Track) {
     let video = matches!(track, Track::Video(_));
     let mut waiting_for_keyframe = video;
+    let mut waiting_for_video = !video;
     let payload_type = if video { VIDEO_PT } else { AUDIO_PT };
     loop {
         let packet = match packets.recv().await {
@@ -310,8 +311,12 @@ async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSr
                 }
             }
             Track::Audio(started) => {
-                if started.borrow().is_none() {
-                    continue;
+                // Read until the video has started, not for every packet after.
+                if waiting_for_video {
+                    if started.borrow().is_none() {
+                        continue;
+                    }
+                    waiting_for_video = false;
                 }
             }
         }
@@ -334,7 +339,8 @@ pub struct RecordingMeta {
     pub started_at_ms: i64,
 }
 
-fn meta_path(recording: &Path) -> PathBuf {
+/// Where a recording's [`RecordingMeta`] is kept: `{file}.json` beside it.
+pub fn meta_path(recording: &Path) -> PathBuf {
     let mut name = recording.as_os_str().to_owned();
     name.push(".json");
     PathBuf::from(name)
