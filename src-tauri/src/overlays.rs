@@ -243,7 +243,7 @@ pub async fn paint(
         let Some(running) = engine.engine() else {
             continue;
         };
-        let canvas = running.scenes().canvas;
+        let canvas = running.canvas();
         let image_url = state.card().and_then(|c| c.image_url.clone());
         let picture_path = match (&picture, image_url) {
             (Some((url, path)), Some(wanted)) if *url == wanted => path.clone(),

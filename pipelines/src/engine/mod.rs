@@ -30,7 +30,7 @@ pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
 
 use crate::outputs::{Output, OutputSpec, OutputStats};
-use crate::scene::{Layer, SceneCollection};
+use crate::scene::{Canvas, Layer, SceneCollection};
 use crate::{Error, Result, make};
 use canvas::CanvasGraph;
 use encoder::VideoEncoder;
@@ -499,6 +499,11 @@ impl Engine {
 
     pub fn scenes(&self) -> SceneCollection {
         lock(&self.shared.scenes).clone()
+    }
+
+    /// The canvas the engine composes (fixed for its life), without copying its scenes.
+    pub fn canvas(&self) -> Canvas {
+        lock(&self.shared.scenes).canvas
     }
 
     pub fn switch_scene(&self, scene_id: &str, transition: Transition) -> Result<()> {
