@@ -28,6 +28,8 @@ fn layer(id: &str, source: Source, rect: Rect) -> Layer {
         name: String::new(),
         source,
         rect,
+        second_rect: None,
+        canvases: Default::default(),
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
@@ -57,6 +59,7 @@ fn scene(width: u32, height: u32, png: &Path) -> (SceneCollection, String) {
             height,
             fps: 30,
         },
+        second_canvas: None,
         scenes: vec![Scene {
             id: "bench".into(),
             name: String::new(),
@@ -133,6 +136,7 @@ fn recording_engine(scenes: SceneCollection, bitrate_kbps: u32, file: &Path) -> 
             path: file.into(),
             format: RecordFormat::Mkv,
         },
+        canvas: Default::default(),
     })?;
     Ok(engine)
 }

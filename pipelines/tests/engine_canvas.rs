@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anchordesk_pipelines::engine::{Engine, EngineConfig, RgbaImage, Transition};
 use anchordesk_pipelines::scene::{
-    Canvas, Crop, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
+    Canvas, CanvasId, Crop, Layer, LayerCanvases, Rect, SCENE_VERSION, Scene, SceneCollection,
+    Source,
 };
 
 const CANVAS: Canvas = Canvas {
@@ -24,6 +25,8 @@ fn layer(id: &str, source: Source, x: i32, y: i32, width: u32, height: u32) -> L
             width,
             height,
         },
+        second_rect: None,
+        canvases: Default::default(),
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
@@ -36,6 +39,7 @@ fn scenes(layers: Vec<Layer>) -> SceneCollection {
     SceneCollection {
         version: SCENE_VERSION,
         canvas: CANVAS,
+        second_canvas: None,
         scenes: vec![Scene {
             id: "main".into(),
             name: "主场景".into(),
@@ -407,4 +411,143 @@ fn camera_effects_switch_on_live_on_the_running_camera() {
         .set_scenes(scenes(vec![camera]), Transition::Cut)
         .unwrap();
     assert_eq!(until(&|n| n == 0), Some(0), "off again");
+}
+
+#[test]
+fn two_canvases_compose_the_same_sources_each_with_its_own_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut logo = layer(
+        "logo",
+        Source::Image {
+            path: red_png(dir.path()),
+        },
+        100,
+        100,
+        200,
+        100,
+    );
+    logo.second_rect = Some(Rect {
+        x: 400,
+        y: 1000,
+        width: 200,
+        height: 100,
+    });
+    let mut landscape_only = layer(
+        "side",
+        Source::Colour {
+            colour: "#20C040".into(),
+        },
+        1000,
+        500,
+        100,
+        100,
+    );
+    landscape_only.canvases = LayerCanvases::First;
+    let mut portrait_only = layer(
+        "sheet",
+        Source::Colour {
+            colour: "#E0E020".into(),
+        },
+        0,
+        0,
+        100,
+        100,
+    );
+    portrait_only.canvases = LayerCanvases::Second;
+    portrait_only.second_rect = Some(Rect {
+        x: 0,
+        y: 1180,
+        width: 720,
+        height: 100,
+    });
+    let background = layer(
+        "bg",
+        Source::Colour {
+            colour: "#2040C0".into(),
+        },
+        0,
+        0,
+        1280,
+        720,
+    );
+    let mut collection = scenes(vec![background, logo, landscape_only, portrait_only]);
+    collection.second_canvas = Some(Canvas {
+        width: 720,
+        height: 1280,
+        fps: 30,
+    });
+    let engine = Engine::start(EngineConfig {
+        scenes: collection.clone(),
+        encoder: Default::default(),
+        video_bitrate_kbps: 2000,
+        audio: vec![],
+    })
+    .unwrap();
+    let second = |engine: &Engine| {
+        let frames = engine.frames_of(CanvasId::Second, 8).unwrap();
+        let mut last = None;
+        for _ in 0..6 {
+            last = Some(frames.recv_timeout(Duration::from_secs(5)).unwrap());
+        }
+        last.unwrap().to_rgba().unwrap()
+    };
+    let (first, portrait) = (settled_frame(&engine), second(&engine));
+    assert_eq!((first.width, first.height), (1280, 720));
+    assert_eq!((portrait.width, portrait.height), (720, 1280));
+    let (red, green, yellow, blue) = ([230, 20, 20], [32, 192, 64], [224, 224, 32], [32, 64, 192]);
+    // The background fills both; the logo is where each layout puts it.
+    assert!(close(first.pixel(200, 150), red));
+    assert!(close(portrait.pixel(500, 1050), red));
+    assert!(close(portrait.pixel(200, 150), blue));
+    // Layers meant for one canvas stay off the other.
+    assert!(close(first.pixel(1050, 550), green));
+    assert!(close(first.pixel(50, 50), blue));
+    assert!(close(portrait.pixel(360, 1230), yellow));
+    assert!(!portrait_has(&portrait, green));
+    // A live edit of the second layout moves the logo there only.
+    let mut edited = collection;
+    edited.scenes[0].layers[1].second_rect = Some(Rect {
+        x: 100,
+        y: 300,
+        width: 200,
+        height: 100,
+    });
+    engine.set_scenes(edited, Transition::Cut).unwrap();
+    let (first, portrait) = (settled_frame(&engine), second(&engine));
+    assert!(close(portrait.pixel(200, 350), red));
+    assert!(close(portrait.pixel(500, 1050), blue));
+    assert!(close(first.pixel(200, 150), red));
+    // Both canvases tick at the canvas rate.
+    let stats = engine.stats();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while stats.borrow().second_fps.is_none_or(|fps| fps < 20.0) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", stats.borrow());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    engine.shutdown();
+
+    fn portrait_has(frame: &RgbaImage, colour: [u8; 3]) -> bool {
+        (0..frame.height)
+            .step_by(20)
+            .any(|y| (0..frame.width).step_by(20).any(|x| close(frame.pixel(x, y), colour)))
+    }
+}
+
+#[test]
+fn an_output_on_a_second_canvas_the_scenes_lack_is_refused_by_name() {
+    let engine = start(vec![]);
+    let error = engine
+        .start_output(anchordesk_pipelines::outputs::OutputSpec {
+            id: "phones".into(),
+            kind: anchordesk_pipelines::outputs::OutputKind::Record {
+                path: std::env::temp_dir().join("never.mp4"),
+                format: anchordesk_pipelines::outputs::RecordFormat::Mp4,
+            },
+            canvas: CanvasId::Second,
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("canvas:"), "{error}");
+    assert!(engine.snapshot_of(CanvasId::Second).is_none());
+    engine.shutdown();
 }

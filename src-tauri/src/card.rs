@@ -298,6 +298,8 @@ fn layer(prefix: &str, name: &str, source: Source, rect: Rect) -> Layer {
         ),
         source,
         rect,
+        second_rect: None,
+        canvases: Default::default(),
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,

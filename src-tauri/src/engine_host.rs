@@ -282,6 +282,7 @@ impl EngineHost {
                     rate_control: RateControl::GccProbe,
                     mitigation: Default::default(),
                 },
+                canvas: Default::default(),
             })
             .map_err(|e| e.to_string())
     }
@@ -312,6 +313,7 @@ impl EngineHost {
             .start_output(OutputSpec {
                 id: id.clone(),
                 kind,
+                canvas: Default::default(),
             })
             .map_err(|e| e.to_string())?;
         Ok(id)
@@ -332,6 +334,7 @@ impl EngineHost {
                     path: path.clone(),
                     format: RecordFormat::Mp4,
                 },
+                canvas: Default::default(),
             })
             .map_err(|e| e.to_string())?;
         Ok(path)

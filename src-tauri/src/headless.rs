@@ -113,6 +113,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 rate_control: args.whip_rate_control,
                 mitigation: Default::default(),
             },
+            canvas: Default::default(),
         });
     }
     for (i, url) in args.rtmp.iter().enumerate() {
@@ -122,6 +123,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 url: url.clone(),
                 rate_control: args.send_rate_control,
             },
+            canvas: Default::default(),
         });
     }
     for (i, url) in args.srt.iter().enumerate() {
@@ -131,6 +133,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 url: url.clone(),
                 rate_control: args.send_rate_control,
             },
+            canvas: Default::default(),
         });
     }
     if let Some(path) = &args.record {
@@ -150,6 +153,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 path: path.clone(),
                 format,
             },
+            canvas: Default::default(),
         });
     }
     for output in &outputs {

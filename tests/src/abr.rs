@@ -161,6 +161,7 @@ pub async fn run(
                 rate_control,
             },
         },
+        canvas: Default::default(),
     })?;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

@@ -95,6 +95,7 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
             rate_control: Default::default(),
             mitigation: Default::default(),
         },
+        canvas: Default::default(),
     })?;
     let (_, took) = wait_output(&engine, "relay", Duration::from_secs(15), |o| {
         o.state == OutputState::Live
@@ -178,6 +179,7 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
             url: format!("{rtmp}/demo?key={key}"),
             rate_control: Default::default(),
         },
+        canvas: Default::default(),
     })?;
     engine.start_output(OutputSpec {
         id: "record".into(),
@@ -185,6 +187,7 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
             path: recording.clone(),
             format: RecordFormat::Mkv,
         },
+        canvas: Default::default(),
     })?;
     // Nobody listens on port 9: this platform output keeps retrying on its own.
     engine.start_output(OutputSpec {
@@ -193,6 +196,7 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
             url: "rtmp://127.0.0.1:9/live/key".into(),
             rate_control: Default::default(),
         },
+        canvas: Default::default(),
     })?;
     assert!(
         engine
@@ -202,6 +206,7 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
                     url: "udp://nowhere".into(),
                     rate_control: Default::default(),
                 },
+                canvas: Default::default(),
             })
             .unwrap_err()
             .to_string()
@@ -304,6 +309,7 @@ async fn srt_output_reaches_a_listener_and_reconnects_when_it_returns() -> Resul
             url: format!("srt://127.0.0.1:{port}"),
             rate_control: Default::default(),
         },
+        canvas: Default::default(),
     })?;
     wait_output(&engine, "srt", Duration::from_secs(10), |o| {
         o.state == OutputState::Live

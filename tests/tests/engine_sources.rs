@@ -22,6 +22,8 @@ fn engine_with(source: Source) -> Result<Engine> {
             width: 640,
             height: 360,
         },
+        second_rect: None,
+        canvases: Default::default(),
         crop: Crop::default(),
         opacity: 1.0,
         visible: true,
@@ -36,6 +38,7 @@ fn engine_with(source: Source) -> Result<Engine> {
                 height: 720,
                 fps: 30,
             },
+            second_canvas: None,
             scenes: vec![Scene {
                 id: "main".into(),
                 name: String::new(),

@@ -1,6 +1,7 @@
-//! The canvas: a compositor whose sink pads are the active scene's layers. Edits change pad
-//! properties in place (move, resize, opacity, order, text) and only rebuild a layer whose
-//! source changed, so outputs downstream never restart.
+//! The canvases: one compositor per canvas whose sink pads are the active scene's layers. Edits
+//! change pad properties in place (move, resize, opacity, order, text) and only rebuild a layer
+//! whose source changed, so outputs downstream never restart. A layer on two canvases runs its
+//! source (and its effects) once: a tee feeds both compositors, each through its own queue.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,8 +10,8 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 use super::sources::{self, SourceBin};
-use crate::scene::{Canvas, Layer, Rgba, Scene, Source};
-use crate::{Error, Result};
+use crate::scene::{Canvas, CanvasId, Layer, Rect, Rgba, Scene, SceneCollection, Source};
+use crate::{Error, Result, make};
 
 /// How a scene switch looks on air.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,27 +28,52 @@ pub struct LayerStatus {
     pub problem: Option<String>,
 }
 
+/// One canvas's compositor.
+pub struct CanvasTarget {
+    pub id: CanvasId,
+    pub compositor: gst::Element,
+}
+
 struct LayerNode {
     layer: Layer,
     source: SourceBin,
-    pad: gst::Pad,
+    /// A compositor pad per canvas that shows the layer, with where it sits there.
+    pads: Vec<(CanvasId, gst::Pad, Rect)>,
+    /// With two canvases: the tee and its queues between the source and the pads.
+    fan_out: Vec<gst::Element>,
 }
 
 pub struct CanvasGraph {
     pipeline: gst::Pipeline,
-    compositor: gst::Element,
-    canvas: Canvas,
+    targets: Vec<CanvasTarget>,
+    /// Sizes of the canvases (and where layers without a second rect go on the second).
+    layout: SceneCollection,
     nodes: HashMap<String, LayerNode>,
 }
 
 impl CanvasGraph {
-    pub fn new(pipeline: gst::Pipeline, compositor: gst::Element, canvas: Canvas) -> Self {
+    /// `layout` gives the canvases; its scenes are not shown until [`CanvasGraph::show`].
+    pub fn new(pipeline: gst::Pipeline, targets: Vec<CanvasTarget>, layout: &SceneCollection) -> Self {
+        let mut layout = layout.clone();
+        layout.scenes.clear();
         Self {
             pipeline,
-            compositor,
-            canvas,
+            targets,
+            layout,
             nodes: HashMap::new(),
         }
+    }
+
+    fn canvas(&self) -> Canvas {
+        self.layout.canvas
+    }
+
+    /// Each canvas that shows `layer`, with the layer's place on it.
+    fn placements(&self, layer: &Layer) -> Vec<(CanvasId, Rect)> {
+        self.targets
+            .iter()
+            .filter_map(|t| self.layout.placement(layer, t.id).map(|r| (t.id, r)))
+            .collect()
     }
 
     pub fn statuses(&self, scene: &Scene) -> Vec<LayerStatus> {
@@ -65,19 +91,30 @@ impl CanvasGraph {
     /// updated in place; with a fade the outgoing layers dim out while the new ones come in.
     pub fn show(&mut self, scene: &Scene, transition: Transition) -> Result<()> {
         let mut incoming = Vec::new();
+        let mut shown = Vec::new();
         for (index, layer) in scene.layers.iter().enumerate() {
             let zorder = index as u32 + 1;
+            let placements = self.placements(layer);
+            if placements.is_empty() {
+                continue;
+            }
+            shown.push(layer.id.as_str());
             match self.nodes.get_mut(&layer.id) {
-                Some(node) if same_source_kind(&node.layer.source, &layer.source) => {
-                    update_in_place(node, layer, zorder);
+                Some(node)
+                    if same_source_kind(&node.layer.source, &layer.source)
+                        && same_canvases(&node.pads, &placements) =>
+                {
+                    update_in_place(node, layer, &placements, zorder);
                 }
                 _ => {
                     if let Some(old) = self.nodes.remove(&layer.id) {
                         self.detach(old);
                     }
-                    let node = self.attach(layer, zorder)?;
+                    let node = self.attach(layer, placements, zorder)?;
                     if matches!(transition, Transition::Fade(_)) {
-                        node.pad.set_property("alpha", 0.0f64);
+                        for (_, pad, _) in &node.pads {
+                            pad.set_property("alpha", 0.0f64);
+                        }
                         incoming.push(layer.id.clone());
                     }
                     self.nodes.insert(layer.id.clone(), node);
@@ -87,7 +124,7 @@ impl CanvasGraph {
         let outgoing: Vec<String> = self
             .nodes
             .keys()
-            .filter(|id| !scene.layers.iter().any(|l| &l.id == *id))
+            .filter(|id| !shown.contains(&id.as_str()))
             .cloned()
             .collect();
         if let Transition::Fade(duration) = transition {
@@ -106,16 +143,11 @@ impl CanvasGraph {
         let start = Instant::now();
         loop {
             let t = (start.elapsed().as_secs_f64() / duration.as_secs_f64().max(0.001)).min(1.0);
-            for id in incoming {
-                if let Some(node) = self.nodes.get(id) {
-                    node.pad
-                        .set_property("alpha", target_alpha(&node.layer) * t);
-                }
-            }
-            for id in outgoing {
-                if let Some(node) = self.nodes.get(id) {
-                    node.pad
-                        .set_property("alpha", target_alpha(&node.layer) * (1.0 - t));
+            for (ids, level) in [(incoming, t), (outgoing, 1.0 - t)] {
+                for node in ids.iter().filter_map(|id| self.nodes.get(id)) {
+                    for (_, pad, _) in &node.pads {
+                        pad.set_property("alpha", target_alpha(&node.layer) * level);
+                    }
                 }
             }
             if t >= 1.0 {
@@ -131,10 +163,15 @@ impl CanvasGraph {
             return Ok(());
         };
         let layer = node.layer.clone();
-        let zorder = node.pad.property::<u32>("zorder");
+        let placements: Vec<(CanvasId, Rect)> =
+            node.pads.iter().map(|(id, _, rect)| (*id, *rect)).collect();
+        let zorder = node
+            .pads
+            .first()
+            .map_or(1, |(_, pad, _)| pad.property::<u32>("zorder"));
         self.detach(node);
-        let source = sources::placeholder(&layer, self.canvas, problem);
-        let node = self.link(layer, source, zorder)?;
+        let source = sources::placeholder(&layer, self.canvas(), problem);
+        let node = self.link(layer, source, placements, zorder)?;
         self.nodes.insert(layer_id.to_owned(), node);
         Ok(())
     }
@@ -154,12 +191,26 @@ impl CanvasGraph {
         None
     }
 
-    fn attach(&self, layer: &Layer, zorder: u32) -> Result<LayerNode> {
-        let source = sources::build(layer, self.canvas);
-        self.link(layer.clone(), source, zorder)
+    fn attach(
+        &self,
+        layer: &Layer,
+        placements: Vec<(CanvasId, Rect)>,
+        zorder: u32,
+    ) -> Result<LayerNode> {
+        // Text renders at its size on the canvas that shows it first (the other scales it).
+        let mut shaped = layer.clone();
+        shaped.rect = placements[0].1;
+        let source = sources::build(&shaped, self.canvas());
+        self.link(layer.clone(), source, placements, zorder)
     }
 
-    fn link(&self, layer: Layer, source: SourceBin, zorder: u32) -> Result<LayerNode> {
+    fn link(
+        &self,
+        layer: Layer,
+        source: SourceBin,
+        placements: Vec<(CanvasId, Rect)>,
+        zorder: u32,
+    ) -> Result<LayerNode> {
         let id = layer.id.clone();
         let failed = |what: &str, e: &dyn std::fmt::Display| {
             Error::Invalid(format!("layer {id}: {what}: {e}"))
@@ -167,18 +218,56 @@ impl CanvasGraph {
         self.pipeline
             .add(&source.bin)
             .map_err(|e| failed("add", &e))?;
-        let pad = self
-            .compositor
-            .request_pad_simple("sink_%u")
-            .ok_or_else(|| Error::Invalid("compositor has no free pad".into()))?;
         let src = source
             .bin
             .static_pad("src")
             .ok_or_else(|| Error::Invalid("layer without src pad".into()))?;
-        src.link(&pad).map_err(|e| failed("link", &e))?;
-        let node = LayerNode { layer, source, pad };
-        let layer = node.layer.clone();
-        update_in_place_pad(&node.pad, &layer, zorder);
+        let mut node = LayerNode {
+            layer,
+            source,
+            pads: Vec::new(),
+            fan_out: Vec::new(),
+        };
+        let mut feeds = Vec::new();
+        if placements.len() == 1 {
+            feeds.push(src);
+        } else {
+            let tee = make("tee", None)?;
+            self.pipeline.add(&tee).map_err(|e| failed("add", &e))?;
+            node.fan_out.push(tee.clone());
+            src.link(&tee.static_pad("sink").expect("tee sink"))
+                .map_err(|e| failed("link", &e))?;
+            for _ in &placements {
+                let queue = make("queue", None)?;
+                // A frame or two of slack per canvas; neither canvas waits on the other.
+                queue.set_property("max-size-buffers", 2u32);
+                queue.set_property("max-size-time", 0u64);
+                queue.set_property("max-size-bytes", 0u32);
+                self.pipeline.add(&queue).map_err(|e| failed("add", &e))?;
+                tee.link(&queue).map_err(|e| failed("link", &e))?;
+                node.fan_out.push(queue.clone());
+                feeds.push(queue.static_pad("src").expect("queue src"));
+            }
+        }
+        for ((canvas, rect), feed) in placements.into_iter().zip(feeds) {
+            let compositor = &self
+                .targets
+                .iter()
+                .find(|t| t.id == canvas)
+                .ok_or_else(|| Error::Invalid(format!("no {canvas:?} canvas")))?
+                .compositor;
+            let pad = compositor
+                .request_pad_simple("sink_%u")
+                .ok_or_else(|| Error::Invalid("compositor has no free pad".into()))?;
+            feed.link(&pad).map_err(|e| failed("link", &e))?;
+            set_pad(&pad, &node.layer, rect, zorder);
+            node.pads.push((canvas, pad, rect));
+        }
+        for element in &node.fan_out {
+            element
+                .sync_state_with_parent()
+                .map_err(|e| failed("start", &e))?;
+        }
         node.source
             .bin
             .sync_state_with_parent()
@@ -189,10 +278,20 @@ impl CanvasGraph {
     fn detach(&self, node: LayerNode) {
         // Stopping first means no streaming thread pushes into a pad that is going away.
         let _ = node.source.bin.set_state(gst::State::Null);
-        if let Some(src) = node.source.bin.static_pad("src") {
-            let _ = src.unlink(&node.pad);
+        for element in &node.fan_out {
+            let _ = element.set_state(gst::State::Null);
         }
-        self.compositor.release_request_pad(&node.pad);
+        for (canvas, pad, _) in &node.pads {
+            if let Some(peer) = pad.peer() {
+                let _ = peer.unlink(pad);
+            }
+            if let Some(target) = self.targets.iter().find(|t| t.id == *canvas) {
+                target.compositor.release_request_pad(pad);
+            }
+        }
+        for element in &node.fan_out {
+            let _ = self.pipeline.remove(element);
+        }
         let _ = self.pipeline.remove(&node.source.bin);
         drop(node.source.player);
     }
@@ -200,6 +299,9 @@ impl CanvasGraph {
     pub fn clear(&mut self) {
         for (_, node) in self.nodes.drain() {
             let _ = node.source.bin.set_state(gst::State::Null);
+            for element in &node.fan_out {
+                let _ = element.set_state(gst::State::Null);
+            }
         }
     }
 }
@@ -218,7 +320,21 @@ fn same_source_kind(old: &Source, new: &Source) -> bool {
     }
 }
 
-fn update_in_place(node: &mut LayerNode, layer: &Layer, zorder: u32) {
+/// The same canvases in the same order (a layer moved to or from a canvas is rebuilt).
+fn same_canvases(pads: &[(CanvasId, gst::Pad, Rect)], placements: &[(CanvasId, Rect)]) -> bool {
+    pads.len() == placements.len()
+        && pads
+            .iter()
+            .zip(placements)
+            .all(|((a, _, _), (b, _))| a == b)
+}
+
+fn update_in_place(
+    node: &mut LayerNode,
+    layer: &Layer,
+    placements: &[(CanvasId, Rect)],
+    zorder: u32,
+) {
     if node.layer.source != layer.source {
         match &layer.source {
             Source::Text {
@@ -261,15 +377,18 @@ fn update_in_place(node: &mut LayerNode, layer: &Layer, zorder: u32) {
     {
         sources::set_crop(&cropper, &layer.crop);
     }
-    update_in_place_pad(&node.pad, layer, zorder);
+    for ((_, pad, placed), (_, rect)) in node.pads.iter_mut().zip(placements) {
+        set_pad(pad, layer, *rect, zorder);
+        *placed = *rect;
+    }
     node.layer = layer.clone();
 }
 
-fn update_in_place_pad(pad: &gst::Pad, layer: &Layer, zorder: u32) {
-    pad.set_property("xpos", layer.rect.x);
-    pad.set_property("ypos", layer.rect.y);
-    pad.set_property("width", layer.rect.width as i32);
-    pad.set_property("height", layer.rect.height as i32);
+fn set_pad(pad: &gst::Pad, layer: &Layer, rect: Rect, zorder: u32) {
+    pad.set_property("xpos", rect.x);
+    pad.set_property("ypos", rect.y);
+    pad.set_property("width", rect.width as i32);
+    pad.set_property("height", rect.height as i32);
     pad.set_property("zorder", zorder);
     pad.set_property("alpha", target_alpha(layer));
 }

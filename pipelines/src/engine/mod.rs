@@ -1,10 +1,12 @@
-//! The engine handle: one GStreamer pipeline that composes the active scene and mixes audio,
-//! feeding a preview, snapshots, and any number of outputs that start and stop on their own.
+//! The engine handle: one GStreamer pipeline that composes the active scene on one or two
+//! canvases and mixes audio, feeding a preview, snapshots, and any number of outputs that start
+//! and stop on their own, each on the canvas it names.
 //!
 //! ```text
 //! layers ─► compositor ─► I420 canvas ─► tee ─┬─► raw appsink ─────────────► WHIP outputs (encode + GCC)
-//!                                             ├─► 15 fps ≤640 px JPEG ─────► preview
-//!                                             └─► valve ─► H.264 ─► appsink ► RTMP / SRT / recording
+//!   │                                         ├─► 15 fps ≤640 px JPEG ─────► preview (first canvas)
+//!   │                                         └─► valve ─► H.264 ─► appsink ► RTMP / SRT / recording
+//!   └─ (tee) ─► second compositor ─► I420 ─► tee ─► the same raw and H.264 taps, its own encoder
 //! audio inputs ─► gain ─► meter ─► audiomixer ─► tee ─┬─► raw appsink ──────► WHIP outputs (Opus)
 //!                                                     └─► valve ─► AAC ─────► RTMP / SRT / recording
 //! ```
@@ -14,6 +16,7 @@ mod canvas;
 pub mod encoder;
 pub(crate) mod sources;
 pub(crate) mod tap;
+mod video;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,11 +33,12 @@ pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
 
 use crate::outputs::{Output, OutputSpec, OutputStats};
-use crate::scene::{Canvas, Layer, SceneCollection};
+use crate::scene::{Canvas, CanvasId, Layer, SceneCollection};
 use crate::{Error, Result, make};
-use canvas::CanvasGraph;
+use canvas::{CanvasGraph, CanvasTarget};
 use encoder::VideoEncoder;
 use tap::Tap;
+use video::{CanvasVideo, FrameStore, add_error, branch_appsink, link_error, preview_branch};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
@@ -77,6 +81,13 @@ pub struct CanvasFrame {
 }
 
 impl CanvasFrame {
+    fn from_sample(sample: &gst::Sample) -> Self {
+        Self {
+            pts: sample.buffer().and_then(|b| b.pts()),
+            sample: sample.clone(),
+        }
+    }
+
     /// The frame converted to `caps` (raw RGBA, JPEG, …).
     fn convert(&self, caps: &gst::Caps) -> Result<(gst::Buffer, Option<gst::Caps>)> {
         let converted = gstreamer_video::convert_sample(
@@ -152,6 +163,9 @@ pub struct EngineStats {
     pub fps: f64,
     /// Canvas frames composed since the engine started.
     pub frames: u64,
+    /// Frames per second of the second canvas, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub second_fps: Option<f64>,
     /// The whole process's CPU use over the last second, in % of one core.
     pub cpu_percent: f64,
     /// Mean time from a frame's source timestamp to its encoded form over the last second
@@ -173,10 +187,8 @@ struct Shared {
     canvas: Mutex<CanvasGraph>,
     scenes: Mutex<SceneCollection>,
     encoder: Arc<VideoEncoder>,
-    taps: Taps,
-    last_frame: Arc<Mutex<Option<gst::Sample>>>,
-    frame_listeners: Arc<Mutex<Vec<std::sync::mpsc::SyncSender<CanvasFrame>>>>,
-    frames: Arc<AtomicU64>,
+    /// What outputs on each canvas read, and the canvas's frames; the first canvas first.
+    canvases: Vec<(CanvasId, Taps, Arc<FrameStore>)>,
     encode_latency: Arc<Mutex<(f64, u32)>>,
     outputs: Mutex<HashMap<String, Output>>,
     stats: watch::Sender<EngineStats>,
@@ -213,97 +225,44 @@ impl Engine {
         let canvas = config.scenes.canvas;
         let pipeline = gst::Pipeline::with_name("anchordesk-engine");
 
-        // Video: a black base layer keeps the canvas ticking even in an empty scene.
-        let base = make("videotestsrc", Some("canvas-base"))?;
-        base.set_property("is-live", true);
-        base.set_property_from_str("pattern", "black");
-        let base_caps = make("capsfilter", None)?;
-        base_caps.set_property("caps", sources::raw_caps(16, 16, canvas.fps, Some("I420")));
-        let compositor = make("compositor", Some("canvas"))?;
-        compositor.set_property_from_str("background", "black");
-        // Not `ignore-inactive-pads`: with it, a compositor whose every pad was still waiting for
-        // its first frame at the first deadline took that for end-of-stream and sent EOS, and
-        // the canvas never made a frame (3 of 18 engines started three at a time here).
-        // The compositor blends in AYUV: GStreamer 1.22's compositor refuses layers with alpha
-        // when its output has none, and left alone it picks exotic formats (GBRA_12LE) from
-        // its inputs. One conversion after it gives the I420 the encoders want.
-        let canvas_caps = make("capsfilter", None)?;
-        canvas_caps.set_property(
-            "caps",
-            sources::raw_caps(
-                canvas.width as i32,
-                canvas.height as i32,
-                canvas.fps,
-                Some("AYUV"),
-            ),
-        );
-        let canvas_convert = make("videoconvert", None)?;
-        let i420 = make("capsfilter", None)?;
-        i420.set_property(
-            "caps",
-            gst::Caps::builder("video/x-raw")
-                .field("format", "I420")
-                .build(),
-        );
-        let video_tee = make("tee", None)?;
-        pipeline
-            .add_many([
-                &base,
-                &base_caps,
-                &compositor,
-                &canvas_caps,
-                &canvas_convert,
-                &i420,
-                &video_tee,
-            ])
-            .map_err(add_error)?;
-        gst::Element::link_many([&base, &base_caps]).map_err(link_error)?;
-        let base_pad = compositor
-            .request_pad_simple("sink_%u")
-            .ok_or_else(|| Error::Invalid("compositor pad".into()))?;
-        base_pad.set_property("width", canvas.width as i32);
-        base_pad.set_property("height", canvas.height as i32);
-        base_pad.set_property("zorder", 0u32);
-        base_caps
-            .static_pad("src")
-            .expect("capsfilter src")
-            .link(&base_pad)
-            .map_err(|e| Error::Invalid(format!("base layer: {e}")))?;
-        gst::Element::link_many([
-            &compositor,
-            &canvas_caps,
-            &canvas_convert,
-            &i420,
-            &video_tee,
-        ])
-        .map_err(link_error)?;
-
-        let raw_video_sink = branch_appsink(&pipeline, &video_tee, &[], true)?;
+        // Source timestamp → encoder output on the first canvas: the running time a frame was
+        // due at, against the clock when its encoded form reaches the tap.
+        let encode_latency: Arc<Mutex<(f64, u32)>> = Arc::default();
+        let latency_observer: tap::Observer = {
+            let (pipeline, latency) = (pipeline.downgrade(), encode_latency.clone());
+            Box::new(move |sample: &gst::Sample| {
+                let Some(pipeline) = pipeline.upgrade() else {
+                    return;
+                };
+                let due = sample.buffer().and_then(|b| b.pts()).and_then(|pts| {
+                    sample
+                        .segment()
+                        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+                        .and_then(|s| s.to_running_time(pts))
+                });
+                if let (Some(due), Some(now)) = (due, pipeline.current_running_time()) {
+                    let mut sum = lock(&latency);
+                    sum.0 += (now.nseconds() as f64 - due.nseconds() as f64) / 1e6;
+                    sum.1 += 1;
+                }
+            })
+        };
+        let mut latency_observer = Some(latency_observer);
+        let mut videos = Vec::new();
+        for id in config.scenes.canvas_ids() {
+            let size = config.scenes.canvas_of(id).unwrap_or(canvas);
+            videos.push(CanvasVideo::build(
+                &pipeline,
+                id,
+                size,
+                config.encoder,
+                config.video_bitrate_kbps,
+                latency_observer.take(),
+            )?);
+        }
         let (preview_sink, preview_valve) =
-            preview_branch(&pipeline, &video_tee, canvas.width, canvas.height)?;
-        let encoder = Arc::new(VideoEncoder::create(
-            config.encoder,
-            config.video_bitrate_kbps,
-            canvas.fps,
-        )?);
-        let h264_valve = make("valve", None)?;
-        let parse = make("h264parse", None)?;
-        parse.set_property("config-interval", -1i32);
-        let h264_caps = make("capsfilter", None)?;
-        h264_caps.set_property(
-            "caps",
-            gst::Caps::builder("video/x-h264")
-                .field("stream-format", "byte-stream")
-                .field("alignment", "au")
-                .build(),
-        );
-        let convert = make("videoconvert", None)?;
-        let h264_sink = branch_appsink(
-            &pipeline,
-            &video_tee,
-            &[&h264_valve, &convert, &encoder.element, &parse, &h264_caps],
-            false,
-        )?;
+            preview_branch(&pipeline, &videos[0].tee, canvas.width, canvas.height)?;
+        let encoder = videos[0].encoder.clone();
 
         // Audio.
         let mixer = make("audiomixer", Some("mixer"))?;
@@ -344,64 +303,10 @@ impl Engine {
             false,
         )?;
 
-        let last_frame: Arc<Mutex<Option<gst::Sample>>> = Arc::default();
-        let frame_listeners: Arc<Mutex<Vec<std::sync::mpsc::SyncSender<CanvasFrame>>>> =
-            Arc::default();
-        let frames = Arc::new(AtomicU64::new(0));
-        let observer: tap::Observer = {
-            let (last_frame, listeners, frames) =
-                (last_frame.clone(), frame_listeners.clone(), frames.clone());
-            Box::new(move |sample: &gst::Sample| {
-                frames.fetch_add(1, Ordering::Relaxed);
-                *last_frame.lock().unwrap_or_else(|p| p.into_inner()) = Some(sample.clone());
-                let mut listeners = listeners.lock().unwrap_or_else(|p| p.into_inner());
-                if listeners.is_empty() {
-                    return;
-                }
-                let frame = CanvasFrame {
-                    pts: sample.buffer().and_then(|b| b.pts()),
-                    sample: sample.clone(),
-                };
-                listeners.retain(|tx| {
-                    !matches!(
-                        tx.try_send(frame.clone()),
-                        Err(std::sync::mpsc::TrySendError::Disconnected(_))
-                    )
-                });
-            })
-        };
-        // Source timestamp → encoder output: the running time a frame was due at, against the
-        // clock when its encoded form reaches the tap.
-        let encode_latency: Arc<Mutex<(f64, u32)>> = Arc::default();
-        let latency_observer: tap::Observer = {
-            let (pipeline, latency) = (pipeline.downgrade(), encode_latency.clone());
-            Box::new(move |sample: &gst::Sample| {
-                let Some(pipeline) = pipeline.upgrade() else {
-                    return;
-                };
-                let due = sample.buffer().and_then(|b| b.pts()).and_then(|pts| {
-                    sample
-                        .segment()
-                        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
-                        .and_then(|s| s.to_running_time(pts))
-                });
-                if let (Some(due), Some(now)) = (due, pipeline.current_running_time()) {
-                    let mut sum = lock(&latency);
-                    sum.0 += (now.nseconds() as f64 - due.nseconds() as f64) / 1e6;
-                    sum.1 += 1;
-                }
-            })
-        };
-        let taps = Taps {
-            raw_video: Tap::new(raw_video_sink, None, Some(observer)),
-            raw_audio: Tap::new(raw_audio_sink, None, None),
-            h264: Tap::new(h264_sink, Some(h264_valve), Some(latency_observer)),
-            aac: Tap::new(aac_sink, Some(aac_valve), None),
-            clock: gst::SystemClock::obtain(),
-            base_time: gst::ClockTime::ZERO,
-            encoder: encoder.clone(),
-        };
-        pipeline.use_clock(Some(&taps.clock));
+        let raw_audio = Tap::new(raw_audio_sink, None, None);
+        let aac = Tap::new(aac_sink, Some(aac_valve), None);
+        let clock = gst::SystemClock::obtain();
+        pipeline.use_clock(Some(&clock));
 
         let (preview, _) = watch::channel(None);
         let preview_tx = preview.clone();
@@ -429,7 +334,14 @@ impl Engine {
                 .build(),
         );
 
-        let mut graph = CanvasGraph::new(pipeline.clone(), compositor, canvas);
+        let targets = videos
+            .iter()
+            .map(|v| CanvasTarget {
+                id: v.id,
+                compositor: v.compositor.clone(),
+            })
+            .collect();
+        let mut graph = CanvasGraph::new(pipeline.clone(), targets, &config.scenes);
         let active = config
             .scenes
             .active()
@@ -446,10 +358,22 @@ impl Engine {
             return Err(e);
         }
         // Output pipelines share this clock and base time, so timestamps need no translation.
-        let taps = Taps {
-            base_time: pipeline.base_time().unwrap_or(gst::ClockTime::ZERO),
-            ..taps
-        };
+        let base_time = pipeline.base_time().unwrap_or(gst::ClockTime::ZERO);
+        let canvases = videos
+            .into_iter()
+            .map(|v| {
+                let taps = Taps {
+                    raw_video: v.raw,
+                    raw_audio: raw_audio.clone(),
+                    h264: v.h264,
+                    aac: aac.clone(),
+                    clock: clock.clone(),
+                    base_time,
+                    encoder: v.encoder,
+                };
+                (v.id, taps, v.frames)
+            })
+            .collect();
 
         let (stats, _) = watch::channel(EngineStats::default());
         let (levels, _) = watch::channel(HashMap::new());
@@ -458,10 +382,7 @@ impl Engine {
             canvas: Mutex::new(graph),
             scenes: Mutex::new(config.scenes.clone()),
             encoder,
-            taps,
-            last_frame,
-            frame_listeners,
-            frames,
+            canvases,
             encode_latency,
             outputs: Mutex::new(HashMap::new()),
             stats,
@@ -488,6 +409,13 @@ impl Engine {
                     .into(),
             ));
         }
+        if scenes.second_canvas != current.second_canvas {
+            return Err(Error::Invalid(
+                "second_canvas: canvases cannot be added, removed or resized while the engine \
+                 runs; restart it"
+                    .into(),
+            ));
+        }
         let active = scenes
             .active()
             .cloned()
@@ -504,6 +432,11 @@ impl Engine {
     /// The canvas the engine composes (fixed for its life), without copying its scenes.
     pub fn canvas(&self) -> Canvas {
         lock(&self.shared.scenes).canvas
+    }
+
+    /// The second canvas, if the engine composes one (fixed for its life).
+    pub fn second_canvas(&self) -> Option<Canvas> {
+        lock(&self.shared.scenes).second_canvas
     }
 
     pub fn switch_scene(&self, scene_id: &str, transition: Transition) -> Result<()> {
@@ -613,7 +546,9 @@ impl Engine {
                 "video_bitrate_kbps: must be between 100 and 50000".into(),
             ));
         }
-        self.shared.encoder.set_bitrate_kbps(kbps);
+        for (_, taps, _) in &self.shared.canvases {
+            taps.encoder.set_bitrate_kbps(kbps);
+        }
         Ok(())
     }
 
@@ -631,8 +566,14 @@ impl Engine {
                 spec.id
             )));
         }
+        let taps = self.shared.taps(spec.canvas).ok_or_else(|| {
+            Error::Invalid(format!(
+                "canvas: output '{}' asks for the second canvas, and the scenes have none",
+                spec.id
+            ))
+        })?;
         let id = spec.id.clone();
-        let output = Output::start(spec, self.shared.taps.clone())?;
+        let output = Output::start(spec, taps.clone())?;
         outputs.insert(id, output);
         Ok(())
     }
@@ -665,27 +606,36 @@ impl Engine {
         self.shared.levels.subscribe()
     }
 
-    /// The latest composed frame.
+    /// The latest composed frame of the first canvas.
     pub fn snapshot(&self) -> Option<CanvasFrame> {
-        lock(&self.shared.last_frame)
-            .as_ref()
-            .map(|sample| CanvasFrame {
-                pts: sample.buffer().and_then(|b| b.pts()),
-                sample: sample.clone(),
-            })
+        self.snapshot_of(CanvasId::First)
+    }
+
+    /// The latest composed frame of a canvas (`None` before the first, or without that canvas).
+    pub fn snapshot_of(&self, canvas: CanvasId) -> Option<CanvasFrame> {
+        self.shared.frame_store(canvas)?.latest()
     }
 
     /// The canvas's running time now, comparable to frame timestamps.
     pub fn running_time(&self) -> Option<gst::ClockTime> {
-        let now = self.shared.taps.clock.time();
-        now.checked_sub(self.shared.taps.base_time)
+        let taps = &self.shared.canvases[0].1;
+        taps.clock.time().checked_sub(taps.base_time)
     }
 
-    /// Every composed frame from now on (up to `capacity` queued; later ones are skipped).
+    /// Every composed frame of the first canvas from now on (up to `capacity` queued; later
+    /// ones are skipped).
     pub fn frames(&self, capacity: usize) -> std::sync::mpsc::Receiver<CanvasFrame> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
-        lock(&self.shared.frame_listeners).push(tx);
-        rx
+        self.frames_of(CanvasId::First, capacity)
+            .expect("the first canvas always exists")
+    }
+
+    /// Like [`Engine::frames`] for any canvas; `None` without that canvas.
+    pub fn frames_of(
+        &self,
+        canvas: CanvasId,
+        capacity: usize,
+    ) -> Option<std::sync::mpsc::Receiver<CanvasFrame>> {
+        Some(self.shared.frame_store(canvas)?.listen(capacity))
     }
 
     /// Pads of the composing graph whose last push failed, with the element states: what to
@@ -707,6 +657,28 @@ impl Engine {
 }
 
 impl Shared {
+    fn taps(&self, canvas: CanvasId) -> Option<&Taps> {
+        self.canvases
+            .iter()
+            .find(|(id, _, _)| *id == canvas)
+            .map(|(_, taps, _)| taps)
+    }
+
+    fn frame_store(&self, canvas: CanvasId) -> Option<&Arc<FrameStore>> {
+        self.canvases
+            .iter()
+            .find(|(id, _, _)| *id == canvas)
+            .map(|(_, _, frames)| frames)
+    }
+
+    /// Frames composed so far on each canvas, first canvas first.
+    fn frame_counts(&self) -> Vec<u64> {
+        self.canvases
+            .iter()
+            .map(|(_, _, frames)| frames.count.load(Ordering::Relaxed))
+            .collect()
+    }
+
     /// Every output's figures, ordered by id.
     fn output_stats(&self) -> Vec<OutputStats> {
         let mut stats: Vec<OutputStats> = lock(&self.outputs).values().map(Output::stats).collect();
@@ -739,10 +711,6 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn add_error(e: gst::glib::BoolError) -> Error {
-    Error::Invalid(format!("engine graph: {e}"))
-}
-
 fn describe_flow(element: &gst::Element, report: &mut Vec<String>) {
     let (_, current, pending) = element.state(gst::ClockTime::ZERO);
     if current != gst::State::Playing || pending != gst::State::VoidPending {
@@ -767,85 +735,6 @@ fn describe_flow(element: &gst::Element, report: &mut Vec<String>) {
             describe_flow(&child, report);
         }
     }
-}
-
-fn link_error(e: gst::glib::BoolError) -> Error {
-    Error::Invalid(format!("engine graph links: {e}"))
-}
-
-/// `tee ! queue ! elements… ! appsink`. A raw branch drops old frames rather than slow the canvas.
-fn branch_appsink(
-    pipeline: &gst::Pipeline,
-    tee: &gst::Element,
-    elements: &[&gst::Element],
-    leaky: bool,
-) -> Result<gst_app::AppSink> {
-    let queue = make("queue", None)?;
-    if leaky {
-        queue.set_property_from_str("leaky", "downstream");
-        queue.set_property("max-size-buffers", 3u32);
-    }
-    let sink = gst_app::AppSink::builder()
-        .sync(false)
-        .max_buffers(4)
-        .drop(true)
-        .build();
-    // Encoder branches stay empty while their valve is shut; an async sink would wait for a
-    // preroll buffer that never comes and hold the whole pipeline in PAUSED.
-    sink.set_property("async", false);
-    let mut chain: Vec<&gst::Element> = vec![&queue];
-    chain.extend_from_slice(elements);
-    chain.push(sink.upcast_ref());
-    pipeline
-        .add_many(chain.iter().copied())
-        .map_err(add_error)?;
-    gst::Element::link_many(chain.iter().copied()).map_err(link_error)?;
-    tee.link(&queue).map_err(link_error)?;
-    Ok(sink)
-}
-
-/// 15 fps JPEG frames whose longest side is at most [`PREVIEW_MAX_SIDE`], behind a valve that
-/// is open only while someone watches the preview (a headless run pays nothing for it).
-fn preview_branch(
-    pipeline: &gst::Pipeline,
-    tee: &gst::Element,
-    width: u32,
-    height: u32,
-) -> Result<(gst_app::AppSink, gst::Element)> {
-    let valve = make("valve", None)?;
-    valve.set_property("drop", true);
-    let scale = f64::from(PREVIEW_MAX_SIDE) / f64::from(width.max(height));
-    let (w, h) = (
-        ((f64::from(width) * scale) as i32) & !1,
-        ((f64::from(height) * scale) as i32) & !1,
-    );
-    let rate = make("videorate", None)?;
-    rate.set_property("drop-only", true);
-    let rate_caps = make("capsfilter", None)?;
-    rate_caps.set_property(
-        "caps",
-        gst::Caps::builder("video/x-raw")
-            .field("framerate", gst::Fraction::new(PREVIEW_FPS, 1))
-            .build(),
-    );
-    let videoscale = make("videoscale", None)?;
-    let size_caps = make("capsfilter", None)?;
-    size_caps.set_property(
-        "caps",
-        gst::Caps::builder("video/x-raw")
-            .field("width", w)
-            .field("height", h)
-            .build(),
-    );
-    let jpeg = make("jpegenc", None)?;
-    jpeg.set_property("quality", 70i32);
-    let sink = branch_appsink(
-        pipeline,
-        tee,
-        &[&valve, &rate, &rate_caps, &videoscale, &size_caps, &jpeg],
-        true,
-    )?;
-    Ok((sink, valve))
 }
 
 fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
@@ -896,7 +785,11 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
     std::thread::Builder::new()
         .name("engine-stats".into())
         .spawn(move || {
-            let mut last = (Instant::now(), 0u64, crate::process_cpu_seconds("self"));
+            let mut last = (
+                Instant::now(),
+                vec![0u64; 2],
+                crate::process_cpu_seconds("self"),
+            );
             let mut stalled_secs = 0u32;
             loop {
                 std::thread::sleep(Duration::from_secs(1));
@@ -908,11 +801,19 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                 }
                 let now = (
                     Instant::now(),
-                    shared.frames.load(Ordering::Relaxed),
+                    shared.frame_counts(),
                     crate::process_cpu_seconds("self"),
                 );
                 let elapsed = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
-                stalled_secs = if now.1 == last.1 { stalled_secs + 1 } else { 0 };
+                let rate = |i: usize| {
+                    let (now, last) = (now.1.get(i).copied()?, last.1.get(i).copied()?);
+                    Some(now.saturating_sub(last) as f64 / elapsed)
+                };
+                stalled_secs = if now.1[0] == last.1[0] {
+                    stalled_secs + 1
+                } else {
+                    0
+                };
                 if stalled_secs == STALL_REPORT_SECS {
                     tracing::warn!(graph = %Engine::describe(&shared), "canvas stalled");
                 }
@@ -923,8 +824,9 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     .unwrap_or_default();
                 let outputs = shared.output_stats();
                 let stats = EngineStats {
-                    fps: (now.1 - last.1) as f64 / elapsed,
-                    frames: now.1,
+                    fps: rate(0).unwrap_or(0.0),
+                    frames: now.1[0],
+                    second_fps: rate(1),
                     cpu_percent: match (now.2, last.2) {
                         (Some(a), Some(b)) => (a - b) / elapsed * 100.0,
                         _ => 0.0,

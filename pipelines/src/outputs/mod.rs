@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Taps, lock};
+use crate::scene::CanvasId;
 use crate::{Error, Result};
 use attempt::{Attempt, Health};
 
@@ -32,6 +33,13 @@ pub struct OutputSpec {
     pub id: String,
     #[serde(flatten)]
     pub kind: OutputKind,
+    /// The canvas it encodes: the first unless the scenes have a second and this names it.
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub canvas: CanvasId,
+}
+
+fn is_first(canvas: &CanvasId) -> bool {
+    *canvas == CanvasId::First
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

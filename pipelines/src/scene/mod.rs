@@ -1,8 +1,10 @@
 //! The scene model: what the anchor arranges, as versioned JSON.
 //!
-//! A [`SceneCollection`] holds the canvas (size and frame rate, one per collection because the
-//! outputs encode one picture) and several scenes, each an ordered list of layers: the first
-//! layer is at the bottom, the last on top, like the layer list in OBS.
+//! A [`SceneCollection`] holds the canvas (size and frame rate), optionally a second canvas
+//! composed from the same sources (landscape for desktops and platforms, portrait for phones),
+//! and several scenes, each an ordered list of layers: the first layer is at the bottom, the
+//! last on top, like the layer list in OBS. A layer has a place on each canvas; where the second
+//! is not given it follows the first ([`Rect::refit`]), so a second canvas needs no setup.
 
 mod validate;
 
@@ -24,6 +26,10 @@ pub const CANVAS_FPS: [u32; 5] = [24, 25, 30, 50, 60];
 pub struct SceneCollection {
     pub version: u32,
     pub canvas: Canvas,
+    /// Composed at the same time from the same sources (each source is decoded and its effects
+    /// run once); its own outputs pick it with [`CanvasId::Second`]. Same frame rate as `canvas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_canvas: Option<Canvas>,
     pub scenes: Vec<Scene>,
     /// Id of the scene on the canvas; the first scene when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +47,38 @@ pub struct Canvas {
 impl Canvas {
     pub fn is_portrait(&self) -> bool {
         self.height > self.width
+    }
+}
+
+/// One of a collection's canvases: what an output encodes, or which frames to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CanvasId {
+    #[default]
+    First,
+    Second,
+}
+
+/// Which canvases show a layer. Without a second canvas, `second` layers are not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerCanvases {
+    #[default]
+    Both,
+    First,
+    Second,
+}
+
+impl LayerCanvases {
+    pub fn is_both(&self) -> bool {
+        *self == Self::Both
+    }
+
+    pub fn includes(self, canvas: CanvasId) -> bool {
+        matches!(
+            (self, canvas),
+            (Self::Both, _) | (Self::First, CanvasId::First) | (Self::Second, CanvasId::Second)
+        )
     }
 }
 
@@ -66,6 +104,12 @@ pub struct Layer {
     pub source: Source,
     /// Where the layer sits on the canvas, in canvas pixels (it may hang over the edges).
     pub rect: Rect,
+    /// Where the layer sits on the second canvas; when absent, `rect` refitted to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_rect: Option<Rect>,
+    /// The canvases the layer is on (both by default), e.g. a card laid out for one of them.
+    #[serde(default, skip_serializing_if = "LayerCanvases::is_both")]
+    pub canvases: LayerCanvases,
     /// Pixels cut from each edge of the source before it is scaled into `rect`.
     #[serde(default, skip_serializing_if = "Crop::is_none")]
     pub crop: Crop,
@@ -190,6 +234,41 @@ pub struct Crop {
     pub bottom: u32,
     #[serde(default)]
     pub left: u32,
+}
+
+impl Rect {
+    /// This rectangle of canvas `from`, placed on canvas `to`: one that filled `from` fills
+    /// `to`; any other keeps its aspect ratio, scaled by the smaller factor, with its centre at
+    /// the same relative place.
+    pub fn refit(self, from: Canvas, to: Canvas) -> Rect {
+        let (sx, sy) = (
+            f64::from(to.width) / f64::from(from.width),
+            f64::from(to.height) / f64::from(from.height),
+        );
+        let fills = self.x <= 0
+            && self.y <= 0
+            && self.x + self.width as i32 >= from.width as i32
+            && self.y + self.height as i32 >= from.height as i32;
+        if fills {
+            return Rect {
+                x: 0,
+                y: 0,
+                width: to.width,
+                height: to.height,
+            };
+        }
+        let s = sx.min(sy);
+        let width = ((f64::from(self.width) * s).round() as u32).max(1);
+        let height = ((f64::from(self.height) * s).round() as u32).max(1);
+        let cx = (f64::from(self.x) + f64::from(self.width) / 2.0) * sx;
+        let cy = (f64::from(self.y) + f64::from(self.height) / 2.0) * sy;
+        Rect {
+            x: (cx - f64::from(width) / 2.0).round() as i32,
+            y: (cy - f64::from(height) / 2.0).round() as i32,
+            width,
+            height,
+        }
+    }
 }
 
 impl Crop {
@@ -319,42 +398,50 @@ impl SceneCollection {
         self.scenes.iter().find(|s| s.id == id)
     }
 
-    /// The same scenes on another canvas (e.g. landscape → portrait). Layers that filled the
-    /// canvas fill the new one; the others keep their aspect ratio, scaled by the smaller
-    /// factor, with their centre at the same relative place.
+    /// The same scenes on another first canvas (e.g. landscape → portrait), each layer's
+    /// rect refitted ([`Rect::refit`]). The second canvas and its layouts stay as they are.
     pub fn with_canvas(&self, canvas: Canvas) -> Self {
-        let (old_w, old_h) = (self.canvas.width as f64, self.canvas.height as f64);
-        let (sx, sy) = (canvas.width as f64 / old_w, canvas.height as f64 / old_h);
-        let s = sx.min(sy);
         let mut next = self.clone();
         next.canvas = canvas;
         for layer in next.scenes.iter_mut().flat_map(|s| s.layers.iter_mut()) {
-            let r = layer.rect;
-            let fills = r.x <= 0
-                && r.y <= 0
-                && r.x + r.width as i32 >= self.canvas.width as i32
-                && r.y + r.height as i32 >= self.canvas.height as i32;
-            layer.rect = if fills {
-                Rect {
-                    x: 0,
-                    y: 0,
-                    width: canvas.width,
-                    height: canvas.height,
-                }
-            } else {
-                let width = ((r.width as f64 * s).round() as u32).max(1);
-                let height = ((r.height as f64 * s).round() as u32).max(1);
-                let cx = (r.x as f64 + r.width as f64 / 2.0) * sx;
-                let cy = (r.y as f64 + r.height as f64 / 2.0) * sy;
-                Rect {
-                    x: (cx - width as f64 / 2.0).round() as i32,
-                    y: (cy - height as f64 / 2.0).round() as i32,
-                    width,
-                    height,
-                }
-            };
+            layer.rect = layer.rect.refit(self.canvas, canvas);
         }
         next
+    }
+
+    /// The size of canvas `id`, if the collection has it.
+    pub fn canvas_of(&self, id: CanvasId) -> Option<Canvas> {
+        match id {
+            CanvasId::First => Some(self.canvas),
+            CanvasId::Second => self.second_canvas,
+        }
+    }
+
+    /// The canvases this collection composes.
+    pub fn canvas_ids(&self) -> Vec<CanvasId> {
+        if self.second_canvas.is_some() {
+            vec![CanvasId::First, CanvasId::Second]
+        } else {
+            vec![CanvasId::First]
+        }
+    }
+
+    /// Where `layer` sits on canvas `id`, or `None` when that canvas does not show it.
+    pub fn placement(&self, layer: &Layer, id: CanvasId) -> Option<Rect> {
+        if !layer.canvases.includes(id) {
+            return None;
+        }
+        match id {
+            CanvasId::First => Some(layer.rect),
+            CanvasId::Second => {
+                let second = self.second_canvas?;
+                Some(
+                    layer
+                        .second_rect
+                        .unwrap_or_else(|| layer.rect.refit(self.canvas, second)),
+                )
+            }
+        }
     }
 
     /// A one-scene collection: the test-pattern camera filling the canvas.
@@ -362,6 +449,7 @@ impl SceneCollection {
         Self {
             version: SCENE_VERSION,
             canvas,
+            second_canvas: None,
             scenes: vec![Scene {
                 id: "main".to_owned(),
                 name: "测试画面".to_owned(),
@@ -378,6 +466,8 @@ impl SceneCollection {
                         width: canvas.width,
                         height: canvas.height,
                     },
+                    second_rect: None,
+                    canvases: LayerCanvases::Both,
                     crop: Crop::default(),
                     opacity: 1.0,
                     visible: true,

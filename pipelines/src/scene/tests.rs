@@ -69,6 +69,25 @@ fn every_validation_error_names_its_field() {
         ("version", Box::new(|v| v["version"] = json!(7))),
         ("canvas", Box::new(|v| v["canvas"]["width"] = json!(1000))),
         ("canvas.fps", Box::new(|v| v["canvas"]["fps"] = json!(29))),
+        (
+            "second_canvas",
+            Box::new(|v| v["second_canvas"] = json!({"width": 100, "height": 100, "fps": 30})),
+        ),
+        (
+            "second_canvas.fps",
+            Box::new(|v| v["second_canvas"] = json!({"width": 1920, "height": 1080, "fps": 25})),
+        ),
+        (
+            "scenes[0].layers[2].second_rect.width",
+            Box::new(|v| {
+                v["scenes"][0]["layers"][2]["second_rect"] =
+                    json!({"x": 0, "y": 0, "width": 0, "height": 10})
+            }),
+        ),
+        (
+            "scenes[0].layers[2].canvases",
+            Box::new(|v| v["scenes"][0]["layers"][2]["canvases"] = json!("third")),
+        ),
         ("scenes", Box::new(|v| v["scenes"] = json!([]))),
         (
             "scenes[1].id",
@@ -280,5 +299,47 @@ fn a_canvas_change_keeps_fills_filling_and_other_layers_in_proportion() {
     assert_eq!(
         landscape.scenes[0].layers[3].visible,
         portrait.scenes[0].layers[3].visible
+    );
+}
+
+#[test]
+fn a_second_canvas_places_layers_by_their_own_rect_or_refitted_from_the_first() {
+    let mut value: serde_json::Value = serde_json::from_str(FULL).unwrap();
+    value["second_canvas"] = serde_json::json!({"width": 1920, "height": 1080, "fps": 30});
+    let logo = &mut value["scenes"][0]["layers"][2];
+    logo["second_rect"] = serde_json::json!({"x": 1700, "y": 20, "width": 180, "height": 180});
+    value["scenes"][0]["layers"][3]["canvases"] = serde_json::json!("first");
+    let collection = SceneCollection::from_json(&value.to_string()).unwrap();
+    assert_eq!(collection.canvas_ids(), [CanvasId::First, CanvasId::Second]);
+    let layers = &collection.scenes[0].layers;
+    // The background fills both canvases without a second rect.
+    assert_eq!(
+        collection.placement(&layers[0], CanvasId::Second),
+        Some(Rect {
+            x: 0,
+            y: 0,
+            width: 1920,
+            height: 1080
+        })
+    );
+    assert_eq!(
+        collection.placement(&layers[2], CanvasId::Second).unwrap().x,
+        1700
+    );
+    assert_eq!(
+        collection.placement(&layers[2], CanvasId::First),
+        Some(layers[2].rect)
+    );
+    // A first-only layer is not on the second canvas.
+    assert_eq!(collection.placement(&layers[3], CanvasId::Second), None);
+    assert!(collection.placement(&layers[3], CanvasId::First).is_some());
+    // It round-trips, and a one-canvas collection places nothing on a second.
+    let again = SceneCollection::from_json(&collection.to_json()).unwrap();
+    assert_eq!(again, collection);
+    let single = SceneCollection::from_json(FULL).unwrap();
+    assert_eq!(single.canvas_ids(), [CanvasId::First]);
+    assert_eq!(
+        single.placement(&single.scenes[0].layers[0], CanvasId::Second),
+        None
     );
 }

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use super::{
-    BackgroundMode, CANVAS_FPS, CANVAS_SIZES, Effects, Layer, Rgba, SCENE_VERSION, SceneCollection,
-    Source,
+    BackgroundMode, CANVAS_FPS, CANVAS_SIZES, Canvas, Effects, Layer, Rect, Rgba, SCENE_VERSION,
+    SceneCollection, Source,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,30 +40,18 @@ impl SceneCollection {
                 ),
             ));
         }
-        let canvas = self.canvas;
-        if !CANVAS_SIZES.contains(&(canvas.width, canvas.height)) {
-            let sizes: Vec<String> = CANVAS_SIZES
-                .iter()
-                .map(|(w, h)| format!("{w}×{h}"))
-                .collect();
-            return Err(SceneError::new(
-                "canvas",
-                format!(
-                    "canvas {}×{} is not supported; use one of {}",
-                    canvas.width,
-                    canvas.height,
-                    sizes.join(", ")
-                ),
-            ));
-        }
-        if !CANVAS_FPS.contains(&canvas.fps) {
-            return Err(SceneError::new(
-                "canvas.fps",
-                format!(
-                    "{} fps is not supported; use one of {CANVAS_FPS:?}",
-                    canvas.fps
-                ),
-            ));
+        check_canvas(self.canvas, "canvas")?;
+        if let Some(second) = self.second_canvas {
+            check_canvas(second, "second_canvas")?;
+            if second.fps != self.canvas.fps {
+                return Err(SceneError::new(
+                    "second_canvas.fps",
+                    format!(
+                        "must equal canvas.fps ({}): both canvases run on one clock",
+                        self.canvas.fps
+                    ),
+                ));
+            }
         }
         if self.scenes.is_empty() {
             return Err(SceneError::new("scenes", "at least one scene is needed"));
@@ -106,30 +94,9 @@ impl Layer {
     /// Checks one layer; `at` prefixes the field names (`layer` for a live edit).
     pub fn validate(&self, at: &str) -> Result<(), SceneError> {
         check_id(&self.id, &format!("{at}.id"))?;
-        let rect = self.rect;
-        if rect.width == 0 || rect.width > MAX_SIDE {
-            return Err(SceneError::new(
-                format!("{at}.rect.width"),
-                format!("must be between 1 and {MAX_SIDE}"),
-            ));
-        }
-        if rect.height == 0 || rect.height > MAX_SIDE {
-            return Err(SceneError::new(
-                format!("{at}.rect.height"),
-                format!("must be between 1 and {MAX_SIDE}"),
-            ));
-        }
-        if rect.x.abs() > MAX_OFFSET {
-            return Err(SceneError::new(
-                format!("{at}.rect.x"),
-                format!("must be between -{MAX_OFFSET} and {MAX_OFFSET}"),
-            ));
-        }
-        if rect.y.abs() > MAX_OFFSET {
-            return Err(SceneError::new(
-                format!("{at}.rect.y"),
-                format!("must be between -{MAX_OFFSET} and {MAX_OFFSET}"),
-            ));
+        check_rect(self.rect, &format!("{at}.rect"))?;
+        if let Some(rect) = self.second_rect {
+            check_rect(rect, &format!("{at}.second_rect"))?;
         }
         for (name, value) in [
             ("top", self.crop.top),
@@ -267,6 +234,54 @@ impl Source {
         }
         Ok(())
     }
+}
+
+fn check_canvas(canvas: Canvas, field: &str) -> Result<(), SceneError> {
+    if !CANVAS_SIZES.contains(&(canvas.width, canvas.height)) {
+        let sizes: Vec<String> = CANVAS_SIZES
+            .iter()
+            .map(|(w, h)| format!("{w}×{h}"))
+            .collect();
+        return Err(SceneError::new(
+            field,
+            format!(
+                "canvas {}×{} is not supported; use one of {}",
+                canvas.width,
+                canvas.height,
+                sizes.join(", ")
+            ),
+        ));
+    }
+    if !CANVAS_FPS.contains(&canvas.fps) {
+        return Err(SceneError::new(
+            format!("{field}.fps"),
+            format!(
+                "{} fps is not supported; use one of {CANVAS_FPS:?}",
+                canvas.fps
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_rect(rect: Rect, field: &str) -> Result<(), SceneError> {
+    for (name, side) in [("width", rect.width), ("height", rect.height)] {
+        if side == 0 || side > MAX_SIDE {
+            return Err(SceneError::new(
+                format!("{field}.{name}"),
+                format!("must be between 1 and {MAX_SIDE}"),
+            ));
+        }
+    }
+    for (name, offset) in [("x", rect.x), ("y", rect.y)] {
+        if offset.abs() > MAX_OFFSET {
+            return Err(SceneError::new(
+                format!("{field}.{name}"),
+                format!("must be between -{MAX_OFFSET} and {MAX_OFFSET}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_colour(colour: &str, field: &str) -> Result<(), SceneError> {
