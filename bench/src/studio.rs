@@ -103,6 +103,7 @@ async fn main() -> Result<()> {
             StudioEngineConfig {
                 camera: "test".into(),
                 canvas: CANVAS,
+                second_canvas: None,
                 audio: AudioSource::Silence,
             }
             .scenes(),

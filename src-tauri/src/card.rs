@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anchordesk_pipelines::scene::{Canvas, Crop, Effects, Layer, Rect, Source};
+use anchordesk_pipelines::scene::{Canvas, Crop, Effects, Layer, LayerCanvases, Rect, Source};
 use serde_json::Value;
 
 /// Every card layer's id starts with this (see `Engine::set_overlay`).
@@ -285,6 +285,35 @@ pub fn comment_layers(nickname: &str, body: &str, canvas: Canvas) -> Vec<Layer> 
     ]
 }
 
+/// The second canvas's copy of an overlay's layers has ids `{prefix}2-{name}`.
+const SECOND_COPY: &str = "2-";
+
+/// An overlay laid out for each canvas the engine composes: `build` lays it out for one canvas
+/// (bottom sheet in portrait, side card in landscape). With a second canvas, each canvas shows
+/// only its own copy, so neither needs any setup.
+pub fn per_canvas(
+    prefix: &str,
+    first: Canvas,
+    second: Option<Canvas>,
+    build: impl Fn(Canvas) -> Vec<Layer>,
+) -> Vec<Layer> {
+    let mut layers = build(first);
+    let Some(second) = second else {
+        return layers;
+    };
+    for layer in &mut layers {
+        layer.canvases = LayerCanvases::First;
+    }
+    layers.extend(build(second).into_iter().map(|mut layer| {
+        let name = layer.id.strip_prefix(prefix).unwrap_or(&layer.id).to_owned();
+        layer.id = format!("{prefix}{SECOND_COPY}{name}");
+        layer.canvases = LayerCanvases::Second;
+        layer.second_rect = Some(layer.rect);
+        layer
+    }));
+    layers
+}
+
 fn layer(prefix: &str, name: &str, source: Source, rect: Rect) -> Layer {
     Layer {
         id: format!("{prefix}{name}"),
@@ -480,5 +509,41 @@ mod tests {
             assert!(text_of(&layers, "comment-text").starts_with("小王："));
             assert!(text_of(&layers, "comment-text").chars().count() <= 63);
         }
+    }
+
+    #[test]
+    fn with_two_canvases_each_gets_its_own_layout_of_the_card() {
+        let card = CardContent::from_pin_event(&pinned()).unwrap();
+        let build = |on| layers(&card, None, None, None, on);
+        let landscape = Canvas {
+            width: 1920,
+            height: 1080,
+            fps: 30,
+        };
+        let both = per_canvas(CARD_PREFIX, landscape, Some(PORTRAIT), build);
+        assert_eq!(both.len(), 2 * build(landscape).len());
+        let mut scenes = anchordesk_pipelines::scene::SceneCollection::test_pattern(landscape);
+        scenes.second_canvas = Some(PORTRAIT);
+        scenes.scenes[0].layers.extend(both.iter().cloned());
+        scenes.validate().unwrap();
+        use anchordesk_pipelines::scene::CanvasId;
+        let panel = |id: &str, on| {
+            let layer = both.iter().find(|l| l.id == id).unwrap();
+            scenes.placement(layer, on)
+        };
+        // The side card on landscape only, the bottom sheet on portrait only.
+        assert_eq!(
+            panel("card-panel", CanvasId::First),
+            Some(panel_rect(landscape))
+        );
+        assert_eq!(panel("card-panel", CanvasId::Second), None);
+        assert_eq!(
+            panel("card-2-panel", CanvasId::Second),
+            Some(panel_rect(PORTRAIT))
+        );
+        assert_eq!(panel("card-2-panel", CanvasId::First), None);
+        assert!(both.iter().all(|l| l.id.starts_with(CARD_PREFIX)));
+        // One canvas: the layers as they were.
+        assert_eq!(per_canvas(CARD_PREFIX, landscape, None, build), build(landscape));
     }
 }

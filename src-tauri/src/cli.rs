@@ -39,6 +39,14 @@ pub struct LiveArgs {
     /// Scene collection (JSON); without it, a 1280×720 test pattern.
     #[arg(long, value_name = "FILE")]
     pub scene: Option<PathBuf>,
+    /// Compose a second canvas from the same sources, e.g. 720x1280 beside a 1280×720 scene
+    /// (layers without a `second_rect` are refitted to it).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub second_canvas: Option<(u32, u32)>,
+    /// An output that encodes the second canvas instead of the first: whip, rtmp1, srt1,
+    /// record…; repeatable.
+    #[arg(long, value_name = "OUTPUT", requires = "second_canvas")]
+    pub on_second: Vec<String>,
     /// Publish over WHIP with adaptive bitrate (GCC), e.g. http://127.0.0.1:8080/whip/demo.
     #[arg(long, value_name = "URL", requires = "key")]
     pub whip: Option<String>,
@@ -99,6 +107,16 @@ fn parse_bitrate_range(text: &str) -> Result<anchordesk_pipelines::outputs::Bitr
         min_kbps,
         max_kbps,
     })
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| "expected WIDTHxHEIGHT, e.g. 720x1280".to_owned())?;
+    match (w.trim().parse(), h.trim().parse()) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err("expected WIDTHxHEIGHT, e.g. 720x1280".into()),
+    }
 }
 
 fn parse_rate_control(text: &str) -> Result<anchordesk_pipelines::outputs::RateControl, String> {

@@ -101,7 +101,7 @@ pub fn set_scenes(
     Ok(())
 }
 
-/// Landscape or portrait: the engine restarts on the rescaled scenes, which are returned.
+/// Landscape, portrait or both: the engine restarts on the rescaled scenes, which are returned.
 #[tauri::command]
 pub fn set_canvas(
     engine: State<'_, EngineHost>,
@@ -109,7 +109,7 @@ pub fn set_canvas(
     orientation: Orientation,
 ) -> Result<SceneCollection, CallError> {
     let scenes = engine
-        .set_canvas(orientation == Orientation::Portrait)
+        .set_canvas(orientation)
         .map_err(CallError::invalid)?;
     save_scenes(&engine, &settings);
     Ok(scenes)

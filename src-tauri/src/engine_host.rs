@@ -12,7 +12,9 @@ use anchordesk_pipelines::engine::{
 use anchordesk_pipelines::outputs::{
     BitrateRange, OutputKind, OutputSpec, OutputState, RateControl, RecordFormat, presets,
 };
-use anchordesk_pipelines::scene::{Canvas, Layer, SceneCollection, Source};
+use anchordesk_pipelines::scene::{Canvas, CanvasId, Layer, SceneCollection, Source};
+
+use crate::settings::Orientation;
 use tokio::sync::watch;
 
 /// Tauri event with `{sequence, width, height}` of the newest preview JPEG; the page then
@@ -38,6 +40,8 @@ const PREVIEW_FPS: u64 = 15;
 pub struct StudioEngineConfig {
     pub camera: String,
     pub canvas: Canvas,
+    /// The portrait canvas composed beside a landscape one (`ANCHORDESK_CANVAS=dual`).
+    pub second_canvas: Option<Canvas>,
     pub audio: AudioSource,
 }
 
@@ -54,15 +58,17 @@ impl StudioEngineConfig {
                 "test".into()
             }
         });
-        let canvas = match var("ANCHORDESK_CANVAS").as_deref() {
-            None | Some("landscape") => studio_canvas(false, 30),
-            Some("portrait") => studio_canvas(true, 30),
+        let orientation = match var("ANCHORDESK_CANVAS").as_deref() {
+            None | Some("landscape") => Orientation::Landscape,
+            Some("portrait") => Orientation::Portrait,
+            Some("dual") => Orientation::Dual,
             Some(other) => {
                 return Err(format!(
-                    "ANCHORDESK_CANVAS: expected landscape or portrait, got {other:?}"
+                    "ANCHORDESK_CANVAS: expected landscape, portrait or dual, got {other:?}"
                 ));
             }
         };
+        let (canvas, second_canvas) = studio_canvases(orientation, 30);
         let audio = match var("ANCHORDESK_AUDIO").as_deref() {
             None | Some("default") => AudioSource::Device { id: None },
             Some("tone") => AudioSource::Tone { frequency: 440.0 },
@@ -76,6 +82,7 @@ impl StudioEngineConfig {
         Ok(Self {
             camera,
             canvas,
+            second_canvas,
             audio,
         })
     }
@@ -83,6 +90,7 @@ impl StudioEngineConfig {
     /// One scene with the camera filling the canvas.
     pub fn scenes(&self) -> SceneCollection {
         let mut scenes = SceneCollection::test_pattern(self.canvas);
+        scenes.second_canvas = self.second_canvas;
         scenes.scenes[0].name = "主场景".into();
         let camera: &mut Layer = &mut scenes.scenes[0].layers[0];
         camera.name = "摄像头".into();
@@ -209,10 +217,10 @@ impl EngineHost {
         Ok(())
     }
 
-    /// Changes between landscape (1280×720) and portrait (720×1280): the engine restarts on
-    /// the rescaled scenes, which are returned. Refused while anything is published or
-    /// recorded, as an encoder cannot change its picture size mid-stream.
-    pub fn set_canvas(&self, portrait: bool) -> Result<SceneCollection, String> {
+    /// Changes between landscape (1280×720), portrait (720×1280) and both: the engine
+    /// restarts on the rescaled scenes, which are returned. Refused while anything is
+    /// published or recorded, as an encoder cannot change its picture size mid-stream.
+    pub fn set_canvas(&self, orientation: Orientation) -> Result<SceneCollection, String> {
         let engine = self.engine().ok_or_else(|| self.not_running())?;
         if let Some(busy) = engine
             .output_stats()
@@ -225,11 +233,12 @@ impl EngineHost {
             ));
         }
         let scenes = self.scenes()?;
-        let canvas = studio_canvas(portrait, scenes.canvas.fps);
-        if scenes.canvas == canvas {
+        let (canvas, second) = studio_canvases(orientation, scenes.canvas.fps);
+        if scenes.canvas == canvas && scenes.second_canvas == second {
             return Ok(scenes);
         }
-        let rescaled = scenes.with_canvas(canvas);
+        let mut rescaled = scenes.with_canvas(canvas);
+        rescaled.second_canvas = second;
         let wiring = lock(&self.wiring)
             .clone()
             .ok_or_else(|| self.not_running())?;
@@ -264,7 +273,8 @@ impl EngineHost {
         Some(frame.jpeg.clone())
     }
 
-    /// Publishes to a relay over WHIP (adaptive bitrate with GCC).
+    /// Publishes to a relay over WHIP (adaptive bitrate with GCC), the portrait canvas when
+    /// there are two.
     pub fn go_live(&self, whip_url: &str, key: &str) -> Result<(), String> {
         let engine = self.engine().ok_or_else(|| self.not_running())?;
         engine
@@ -282,7 +292,7 @@ impl EngineHost {
                     rate_control: RateControl::GccProbe,
                     mitigation: Default::default(),
                 },
-                canvas: Default::default(),
+                canvas: canvas_for(&engine, true),
             })
             .map_err(|e| e.to_string())
     }
@@ -313,7 +323,7 @@ impl EngineHost {
             .start_output(OutputSpec {
                 id: id.clone(),
                 kind,
-                canvas: Default::default(),
+                canvas: canvas_for(&engine, false),
             })
             .map_err(|e| e.to_string())?;
         Ok(id)
@@ -334,7 +344,7 @@ impl EngineHost {
                     path: path.clone(),
                     format: RecordFormat::Mp4,
                 },
-                canvas: Default::default(),
+                canvas: canvas_for(&engine, false),
             })
             .map_err(|e| e.to_string())?;
         Ok(path)
@@ -414,6 +424,24 @@ pub fn studio_canvas(portrait: bool, fps: u32) -> Canvas {
     Canvas { width, height, fps }
 }
 
+/// The first and second canvas for an orientation; both means landscape first.
+pub fn studio_canvases(orientation: Orientation, fps: u32) -> (Canvas, Option<Canvas>) {
+    match orientation {
+        Orientation::Landscape => (studio_canvas(false, fps), None),
+        Orientation::Portrait => (studio_canvas(true, fps), None),
+        Orientation::Dual => (studio_canvas(false, fps), Some(studio_canvas(true, fps))),
+    }
+}
+
+/// The engine's canvas in the orientation an output prefers (the relay's viewers are on
+/// phones: portrait; platforms and recordings: landscape), or its only one.
+fn canvas_for(engine: &Engine, portrait: bool) -> CanvasId {
+    match engine.second_canvas() {
+        Some(second) if second.is_portrait() == portrait => CanvasId::Second,
+        _ => CanvasId::First,
+    }
+}
+
 fn is_overlay(layer: &Layer) -> bool {
     crate::card::OVERLAY_PREFIXES
         .iter()
@@ -450,6 +478,14 @@ mod tests {
         let scenes = config.scenes();
         scenes.validate().unwrap();
         assert_eq!(scenes.scenes[0].layers[0].rect.height, 1280);
+        assert_eq!(scenes.second_canvas, None);
+
+        let dual = StudioEngineConfig::from_vars(vars(&[("ANCHORDESK_CANVAS", "dual")]))
+            .unwrap()
+            .scenes();
+        dual.validate().unwrap();
+        assert!(!dual.canvas.is_portrait());
+        assert!(dual.second_canvas.is_some_and(|c| c.is_portrait()));
 
         let err =
             StudioEngineConfig::from_vars(vars(&[("ANCHORDESK_CANVAS", "square")])).unwrap_err();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig, EngineStats};
 use anchordesk_pipelines::outputs::{OutputKind, OutputSpec, OutputState, RecordFormat};
-use anchordesk_pipelines::scene::{Canvas, SceneCollection};
+use anchordesk_pipelines::scene::{Canvas, CanvasId, SceneCollection};
 
 use crate::cli::LiveArgs;
 
@@ -23,7 +23,7 @@ pub fn run(args: &LiveArgs) -> ExitCode {
 }
 
 fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
-    let scenes = match &args.scene {
+    let mut scenes = match &args.scene {
         Some(path) => load_scene(path)?,
         None => SceneCollection::test_pattern(Canvas {
             width: 1280,
@@ -31,6 +31,16 @@ fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
             fps: 30,
         }),
     };
+    if let Some((width, height)) = args.second_canvas {
+        scenes.second_canvas = Some(Canvas {
+            width,
+            height,
+            fps: scenes.canvas.fps,
+        });
+        scenes
+            .validate()
+            .map_err(|e| format!("--second-canvas {width}x{height}: {e}"))?;
+    }
     let outputs = outputs_from(args)?;
     let audio = AudioInput::new(
         "main",
@@ -156,6 +166,16 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
             canvas: Default::default(),
         });
     }
+    let ids: Vec<String> = outputs.iter().map(|o| o.id.clone()).collect();
+    for id in &args.on_second {
+        let output = outputs.iter_mut().find(|o| &o.id == id).ok_or_else(|| {
+            format!(
+                "--on-second {id}: no such output (outputs: {})",
+                ids.join(", ")
+            )
+        })?;
+        output.canvas = CanvasId::Second;
+    }
     for output in &outputs {
         output.validate().map_err(|e| e.to_string())?;
     }
@@ -171,6 +191,9 @@ fn stats_line(elapsed: Duration, stats: &EngineStats) -> String {
         stats.cpu_percent,
         stats.encoder
     );
+    if let Some(fps) = stats.second_fps {
+        line.push_str(&format!(" second canvas fps {fps:.1}"));
+    }
     for layer in &stats.layers {
         if let Some(problem) = &layer.problem {
             line.push_str(&format!(" | layer {}: {problem}", layer.id));

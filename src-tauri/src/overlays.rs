@@ -243,7 +243,7 @@ pub async fn paint(
         let Some(running) = engine.engine() else {
             continue;
         };
-        let canvas = running.canvas();
+        let (canvas, second) = (running.canvas(), running.second_canvas());
         let image_url = state.card().and_then(|c| c.image_url.clone());
         let picture_path = match (&picture, image_url) {
             (Some((url, path)), Some(wanted)) if *url == wanted => path.clone(),
@@ -258,12 +258,24 @@ pub async fn paint(
             .card()
             .map(|c| {
                 let flash = state.flash_offer(now_ms());
-                card::layers(c, picture_path, flash.as_ref(), state.stock_left(), canvas)
+                card::per_canvas(CARD_PREFIX, canvas, second, |on| {
+                    card::layers(
+                        c,
+                        picture_path.clone(),
+                        flash.as_ref(),
+                        state.stock_left(),
+                        on,
+                    )
+                })
             })
             .unwrap_or_default();
         let comment_layers = state
             .comment()
-            .map(|(who, what)| card::comment_layers(who, what, canvas))
+            .map(|(who, what)| {
+                card::per_canvas(COMMENT_PREFIX, canvas, second, |on| {
+                    card::comment_layers(who, what, on)
+                })
+            })
             .unwrap_or_default();
         for (prefix, layers) in [(CARD_PREFIX, card_layers), (COMMENT_PREFIX, comment_layers)] {
             if shown.get(prefix) == Some(&layers)

@@ -25,6 +25,9 @@ const MAX_ENTRIES: usize = 50;
 pub enum Orientation {
     Landscape,
     Portrait,
+    /// Landscape and portrait at once: the relay gets portrait, platforms and recordings
+    /// landscape.
+    Dual,
 }
 
 /// A platform push the anchor saved, to start again with one click. Its key is in the

@@ -79,6 +79,71 @@ fn headless_live_records_a_file_that_plays() {
 }
 
 #[test]
+fn a_second_canvas_records_portrait_beside_a_landscape_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("scene.json");
+    // A logo placed for each canvas.
+    std::fs::write(
+        &scene,
+        r##"{"version":1,"canvas":{"width":1280,"height":720,"fps":30},
+            "scenes":[{"id":"main","layers":[
+              {"id":"cam","source":{"kind":"camera","device":"test"},
+               "rect":{"x":0,"y":0,"width":1280,"height":720}},
+              {"id":"logo","source":{"kind":"colour","colour":"#FF0000"},
+               "rect":{"x":40,"y":40,"width":100,"height":100},
+               "second_rect":{"x":20,"y":1100,"width":160,"height":160}}]}]}"##,
+    )
+    .unwrap();
+    let (portrait, landscape) = (dir.path().join("phones.mp4"), dir.path().join("desk.mp4"));
+    let out = anchordesk()
+        .args(["live", "--duration", "4s", "--audio", "tone", "--scene"])
+        .arg(&scene)
+        .args(["--second-canvas", "720x1280", "--on-second", "record"])
+        .arg("--record")
+        .arg(&portrait)
+        .args(["--rtmp", "rtmp://127.0.0.1:9/live/never"])
+        .output()
+        .expect("run anchordesk");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The RTMP output (first canvas) never connects: that fails the run, the recording is kept.
+    assert!(stdout.contains("second canvas fps"), "{stdout}");
+    assert!(stdout.contains("record record live"), "{stdout}\n{stderr}");
+    let found = discover(&portrait);
+    assert!(found.contains("Width: 720"), "{found}");
+    assert!(found.contains("Height: 1280"), "{found}");
+    assert!(duration_secs(&found) > 2.0, "{found}");
+
+    // One run, the landscape recording on the first canvas.
+    let out = anchordesk()
+        .args(["live", "--duration", "3s", "--audio", "silence", "--scene"])
+        .arg(&scene)
+        .args(["--second-canvas", "720x1280", "--record"])
+        .arg(&landscape)
+        .output()
+        .expect("run anchordesk");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = discover(&landscape);
+    assert!(found.contains("Width: 1280"), "{found}");
+
+    // Mistakes name the flag.
+    let out = anchordesk()
+        .args(["live", "--duration", "1s", "--second-canvas", "720x1280", "--on-second", "whip"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--on-second whip"), "{stderr}");
+    let out = anchordesk()
+        .args(["live", "--duration", "1s", "--second-canvas", "700x700"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--second-canvas 700x700: second_canvas"), "{stderr}");
+}
+
+#[test]
 fn a_recording_killed_with_sigkill_still_plays() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["killed.mp4", "killed.mkv"] {

@@ -3,4 +3,4 @@
 /**
  * The canvas the window asks for.
  */
-export type Orientation = "landscape" | "portrait";
+export type Orientation = "landscape" | "portrait" | "dual";

@@ -31,6 +31,8 @@ export const en: Messages = {
       label: 'Canvas orientation',
       landscape: 'Landscape 16:9',
       portrait: 'Portrait 9:16',
+      dual: 'Both at once',
+      routing: 'Portrait goes to the live room; landscape to platforms and recordings. The product card and comments are laid out for each.',
       restarting: 'Switching the canvas…',
     },
     stats: {

@@ -30,6 +30,8 @@ export const zhCN = {
       label: '画布方向',
       landscape: '横屏 16:9',
       portrait: '竖屏 9:16',
+      dual: '横竖双屏',
+      routing: '竖屏推到直播间，横屏用于多平台推流和录制；讲解卡片和评论在两个画面中各自排版。',
       restarting: '正在切换画布…',
     },
     stats: {

@@ -3,19 +3,20 @@ import { useTranslation } from 'react-i18next';
 import { orientationOf, type Orientation } from './scenes';
 import type { ScenesModel } from './useScenes';
 
-const ORIENTATIONS: Orientation[] = ['landscape', 'portrait'];
+const ORIENTATIONS: Orientation[] = ['landscape', 'portrait', 'dual'];
 
 /**
- * Landscape 16:9 or portrait 9:16 for the whole programme. The engine restarts on the new
+ * Landscape 16:9, portrait 9:16, or both at once (the preview and editor show landscape; the
+ * relay gets portrait, platforms and recordings landscape). The engine restarts on the new
  * canvas, so it refuses while anything is live or recording; the refusal shows here.
  */
 export function CanvasToggle({ model }: { model: ScenesModel }) {
   const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const canvas = model.collection?.canvas;
-  if (!canvas) return null;
-  const current = orientationOf(canvas);
+  const collection = model.collection;
+  if (!collection) return null;
+  const current = orientationOf(collection);
 
   const choose = async (orientation: Orientation) => {
     setBusy(true);
@@ -43,6 +44,11 @@ export function CanvasToggle({ model }: { model: ScenesModel }) {
         ))}
       </div>
       {busy && <span className="muted">{t('studio.canvas.restarting')}</span>}
+      {current === 'dual' && !busy && (
+        <span className="muted" data-testid="canvas-routing">
+          {t('studio.canvas.routing')}
+        </span>
+      )}
       {error && (
         <p role="alert" className="error" data-testid="canvas-error">
           {error}

@@ -172,6 +172,20 @@ describe('canvas orientation', () => {
     expect(screen.getByTestId('layer-box-logo').style.left).toBe(`${(100 / 720) * 100}%`);
   });
 
+  it('composes landscape and portrait at once, editing landscape and saying where each goes', async () => {
+    const dual = (): SceneCollection => ({ ...collection(), second_canvas: { width: 720, height: 1280, fps: 30 } });
+    const { canvas } = mockEngine(collection(), { canvas: () => dual() });
+    render(<SceneEditors />);
+    const group = await screen.findByRole('group', { name: '画布方向' });
+    expect(screen.queryByTestId('canvas-routing')).toBeNull();
+    fireEvent.click(within(group).getByRole('button', { name: '横竖双屏' }));
+    await waitFor(() => expect(within(group).getByRole('button', { name: '横竖双屏' }).getAttribute('aria-pressed')).toBe('true'));
+    expect(canvas).toEqual([{ orientation: 'dual' }]);
+    expect(within(group).getByRole('button', { name: '横屏 16:9' }).getAttribute('aria-pressed')).toBe('false');
+    expect(screen.getByTestId('canvas-routing').textContent).toContain('竖屏推到直播间');
+    expect(screen.getByTestId('layer-box-logo').style.left).toBe(`${(100 / 1280) * 100}%`);
+  });
+
   it('stays as it is and says why while live', async () => {
     mockEngine(collection(), {
       canvas: () => {

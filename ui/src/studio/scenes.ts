@@ -47,6 +47,10 @@ export interface Layer {
   name: string;
   source: Source;
   rect: Rect;
+  /** Where it sits on the second canvas; the engine refits `rect` when absent. */
+  second_rect?: Rect;
+  /** Which canvases show it (both when absent). */
+  canvases?: 'both' | 'first' | 'second';
   crop?: { top: number; right: number; bottom: number; left: number };
   opacity: number;
   visible: boolean;
@@ -64,13 +68,17 @@ export interface Scene {
 export interface SceneCollection {
   version: number;
   canvas: { width: number; height: number; fps: number };
+  /** Composed beside `canvas` from the same sources (landscape + portrait at once). */
+  second_canvas?: { width: number; height: number; fps: number };
   scenes: Scene[];
   active_scene?: string;
 }
 
 export type { Orientation };
 
-export function orientationOf(canvas: { width: number; height: number }): Orientation {
+export function orientationOf(collection: Pick<SceneCollection, 'canvas' | 'second_canvas'>): Orientation {
+  if (collection.second_canvas) return 'dual';
+  const { canvas } = collection;
   return canvas.height > canvas.width ? 'portrait' : 'landscape';
 }
 
