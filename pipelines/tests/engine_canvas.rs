@@ -551,3 +551,49 @@ fn an_output_on_a_second_canvas_the_scenes_lack_is_refused_by_name() {
     assert!(engine.snapshot_of(CanvasId::Second).is_none());
     engine.shutdown();
 }
+
+#[test]
+fn a_picture_refitted_to_the_other_shape_is_cropped_not_squeezed() {
+    // Red on the left quarter, blue elsewhere: squeezed into portrait the red would show at
+    // the left; cropped to cover, only the middle (blue) is left.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.png");
+    image::RgbaImage::from_fn(1280, 720, |x, _| {
+        if x < 320 {
+            image::Rgba([230, 20, 20, 255])
+        } else {
+            image::Rgba([32, 64, 192, 255])
+        }
+    })
+    .save(&path)
+    .unwrap();
+    let mut collection = scenes(vec![layer("photo", Source::Image { path }, 0, 0, 1280, 720)]);
+    collection.second_canvas = Some(Canvas {
+        width: 720,
+        height: 1280,
+        fps: 30,
+    });
+    let engine = Engine::start(EngineConfig {
+        scenes: collection,
+        encoder: Default::default(),
+        video_bitrate_kbps: 2000,
+        audio: vec![],
+    })
+    .unwrap();
+    let first = settled_frame(&engine);
+    assert!(close(first.pixel(100, 360), [230, 20, 20]));
+    let frames = engine.frames_of(CanvasId::Second, 8).unwrap();
+    let mut portrait = None;
+    for _ in 0..6 {
+        portrait = Some(frames.recv_timeout(Duration::from_secs(5)).unwrap());
+    }
+    let portrait = portrait.unwrap().to_rgba().unwrap();
+    for x in [10, 90, 360, 710] {
+        assert!(
+            close(portrait.pixel(x, 640), [32, 64, 192]),
+            "x {x}: {:?}",
+            portrait.pixel(x, 640)
+        );
+    }
+    engine.shutdown();
+}

@@ -34,3 +34,23 @@ pub fn count(streams: &[(String, u64)], codec: &str) -> u64 {
         .map(|(_, n)| n)
         .sum()
 }
+
+/// The picture of `input`'s video at `seconds`, as ffmpeg decodes it.
+pub fn frame_at(input: &str, seconds: f64) -> Result<crate::media::RgbaFrame> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", &format!("{seconds:.2}"), "-i", input])
+        .args(["-frames:v", "1", "-f", "image2pipe", "-vcodec", "png", "-"])
+        .output()
+        .context("run ffmpeg")?;
+    ensure!(
+        out.status.success() && !out.stdout.is_empty(),
+        "ffmpeg {input}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let picture = image::load_from_memory(&out.stdout)?.to_rgba8();
+    Ok(crate::media::RgbaFrame {
+        width: picture.width(),
+        height: picture.height(),
+        data: picture.into_raw(),
+    })
+}

@@ -6,6 +6,10 @@ use crate::media::RgbaFrame;
 /// 560×200 (`anchordesk_lib::card::panel_rect`, checked against it by the studio bench).
 pub const CARD_PANEL_720P: (u32, u32, u32, u32) = (32, 488, 560, 200);
 
+/// The same card in a 720×1280 portrait programme: a bottom sheet across the width, its
+/// bottom at 78 % of the height, above where a phone's own controls sit.
+pub const CARD_PANEL_PORTRAIT_720P: (u32, u32, u32, u32) = (32, 798, 656, 200);
+
 /// Share of near-white pixels in the panel's top padding strip, where only the panel shows.
 pub fn card_panel_white(frame: &RgbaFrame, panel: (u32, u32, u32, u32)) -> f64 {
     let (x, y, w, _) = panel;

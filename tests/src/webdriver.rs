@@ -171,3 +171,66 @@ pub fn test_pattern_studio(display: &str, data_dir: &Path) -> Result<TauriDriver
         ],
     )
 }
+
+/// "载入示例商品" in the console, then the first product into the cart.
+pub async fn demo_product_in_cart(client: &Client) -> Result<()> {
+    step("load demo products", async {
+        eventually("the console", Duration::from_secs(30), || async {
+            Ok(has(client, "[data-testid=load-demo]").await?.then_some(()))
+        })
+        .await?;
+        click(client, "[data-testid=load-demo]").await?;
+        eventually("the catalogue", Duration::from_secs(20), || async {
+            Ok(has(client, "[data-testid=catalogue] li button")
+                .await?
+                .then_some(()))
+        })
+        .await
+    })
+    .await?;
+    step("add the first product to the cart", async {
+        click(client, "[data-testid=catalogue] li button").await?;
+        eventually("the cart", Duration::from_secs(10), || async {
+            Ok(has(client, "[data-testid=cart] li").await?.then_some(()))
+        })
+        .await
+    })
+    .await
+}
+
+/// The go-live button, then the wait until the studio says live.
+pub async fn go_live(client: &Client) -> Result<()> {
+    step("go live", async {
+        click(client, "[data-testid=go-live]").await?;
+        eventually("the studio says live", Duration::from_secs(30), || async {
+            let state = client
+                .find(Locator::Css("[data-testid=live-state]"))
+                .await?
+                .attr("data-state")
+                .await?;
+            Ok((state.as_deref() == Some("live")).then_some(()))
+        })
+        .await
+    })
+    .await
+}
+
+/// The 录制 button pressed, the recording live for `seconds`, then stopped.
+pub async fn record_for(client: &Client, seconds: u64) -> Result<()> {
+    step("record", async {
+        click(client, "[data-testid=record]").await?;
+        eventually("the recording live", Duration::from_secs(15), || async {
+            Ok(has(client, "[data-output-id=record][data-state=live]")
+                .await?
+                .then_some(()))
+        })
+        .await?;
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        click(client, "[data-testid=record]").await?;
+        eventually("the recording stopped", Duration::from_secs(15), || async {
+            Ok((!has(client, "[data-output-id=record][data-state=live]").await?).then_some(()))
+        })
+        .await
+    })
+    .await
+}

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use anchordesk_e2e::webdriver::{
-    choose, click, connect, eventually, has, press_key, scroll_into_view, step,
-    test_pattern_studio, type_into, wait_for_running_relay,
+    choose, click, connect, demo_product_in_cart, eventually, go_live, has, press_key,
+    record_for, scroll_into_view, step, test_pattern_studio, type_into, wait_for_running_relay,
 };
 use anchordesk_e2e::{
     KillOnDrop, TauriDriver, Xvfb, artifacts_dir, built_binary, request_window_close,
@@ -177,28 +177,7 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
     .await?;
     let url = step("wait for running relay", wait_for_running_relay(&client)).await?;
 
-    step("load demo products", async {
-        eventually("the console", Duration::from_secs(30), || async {
-            Ok(has(&client, "[data-testid=load-demo]").await?.then_some(()))
-        })
-        .await?;
-        click(&client, "[data-testid=load-demo]").await?;
-        eventually("the catalogue", Duration::from_secs(20), || async {
-            Ok(has(&client, "[data-testid=catalogue] li button")
-                .await?
-                .then_some(()))
-        })
-        .await
-    })
-    .await?;
-    step("add the first product to the cart", async {
-        click(&client, "[data-testid=catalogue] li button").await?;
-        eventually("the cart", Duration::from_secs(10), || async {
-            Ok(has(&client, "[data-testid=cart] li").await?.then_some(()))
-        })
-        .await
-    })
-    .await?;
+    demo_product_in_cart(&client).await?;
 
     let lives: serde_json::Value = reqwest::get(format!("{url}/api/lives"))
         .await?
@@ -212,37 +191,10 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         .to_owned();
     let product_id = live["cart"][0]["product"]["id"].as_i64().context("cart")?;
 
-    step("go live", async {
-        click(&client, "[data-testid=go-live]").await?;
-        eventually("the studio says live", Duration::from_secs(30), || async {
-            let state = client
-                .find(Locator::Css("[data-testid=live-state]"))
-                .await?
-                .attr("data-state")
-                .await?;
-            Ok((state.as_deref() == Some("live")).then_some(()))
-        })
-        .await
-    })
-    .await?;
+    go_live(&client).await?;
 
     // Recording from the window: started, live, stopped, and the file is on disk.
-    step("record", async {
-        click(&client, "[data-testid=record]").await?;
-        eventually("the recording live", Duration::from_secs(15), || async {
-            Ok(has(&client, "[data-output-id=record][data-state=live]")
-                .await?
-                .then_some(()))
-        })
-        .await?;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        click(&client, "[data-testid=record]").await?;
-        eventually("the recording stopped", Duration::from_secs(15), || async {
-            Ok((!has(&client, "[data-output-id=record][data-state=live]").await?).then_some(()))
-        })
-        .await
-    })
-    .await?;
+    record_for(&client, 2).await?;
     let recordings: Vec<_> = std::fs::read_dir(data_dir.path().join("studio-recordings"))?
         .filter_map(|e| e.ok())
         .collect();

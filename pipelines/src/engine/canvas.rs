@@ -37,10 +37,20 @@ pub struct CanvasTarget {
 struct LayerNode {
     layer: Layer,
     source: SourceBin,
-    /// A compositor pad per canvas that shows the layer, with where it sits there.
-    pads: Vec<(CanvasId, gst::Pad, Rect)>,
-    /// With two canvases: the tee and its queues between the source and the pads.
+    /// A compositor pad per canvas that shows the layer.
+    pads: Vec<PadLink>,
+    /// Between the source and the pads: with two canvases a tee and its queues, and any
+    /// cover crops.
     fan_out: Vec<gst::Element>,
+}
+
+struct PadLink {
+    canvas: CanvasId,
+    pad: gst::Pad,
+    /// Where the layer sits on that canvas.
+    rect: Rect,
+    /// Crops the picture to the rect's shape (see [`keeps_proportions`]).
+    cover: Option<gst::Element>,
 }
 
 pub struct CanvasGraph {
@@ -112,8 +122,8 @@ impl CanvasGraph {
                     }
                     let node = self.attach(layer, placements, zorder)?;
                     if matches!(transition, Transition::Fade(_)) {
-                        for (_, pad, _) in &node.pads {
-                            pad.set_property("alpha", 0.0f64);
+                        for link in &node.pads {
+                            link.pad.set_property("alpha", 0.0f64);
                         }
                         incoming.push(layer.id.clone());
                     }
@@ -145,8 +155,9 @@ impl CanvasGraph {
             let t = (start.elapsed().as_secs_f64() / duration.as_secs_f64().max(0.001)).min(1.0);
             for (ids, level) in [(incoming, t), (outgoing, 1.0 - t)] {
                 for node in ids.iter().filter_map(|id| self.nodes.get(id)) {
-                    for (_, pad, _) in &node.pads {
-                        pad.set_property("alpha", target_alpha(&node.layer) * level);
+                    for link in &node.pads {
+                        link.pad
+                            .set_property("alpha", target_alpha(&node.layer) * level);
                     }
                 }
             }
@@ -164,11 +175,11 @@ impl CanvasGraph {
         };
         let layer = node.layer.clone();
         let placements: Vec<(CanvasId, Rect)> =
-            node.pads.iter().map(|(id, _, rect)| (*id, *rect)).collect();
+            node.pads.iter().map(|l| (l.canvas, l.rect)).collect();
         let zorder = node
             .pads
             .first()
-            .map_or(1, |(_, pad, _)| pad.property::<u32>("zorder"));
+            .map_or(1, |l| l.pad.property::<u32>("zorder"));
         self.detach(node);
         let source = sources::placeholder(&layer, self.canvas(), problem);
         let node = self.link(layer, source, placements, zorder)?;
@@ -259,9 +270,26 @@ impl CanvasGraph {
             let pad = compositor
                 .request_pad_simple("sink_%u")
                 .ok_or_else(|| Error::Invalid("compositor has no free pad".into()))?;
+            let mut feed = feed;
+            let mut cover = None;
+            if canvas == CanvasId::Second && keeps_proportions(&node.layer.source) {
+                let crop = make("aspectratiocrop", None)?;
+                set_cover(&crop, rect);
+                self.pipeline.add(&crop).map_err(|e| failed("add", &e))?;
+                feed.link(&crop.static_pad("sink").expect("crop sink"))
+                    .map_err(|e| failed("link", &e))?;
+                feed = crop.static_pad("src").expect("crop src");
+                node.fan_out.push(crop.clone());
+                cover = Some(crop);
+            }
             feed.link(&pad).map_err(|e| failed("link", &e))?;
             set_pad(&pad, &node.layer, rect, zorder);
-            node.pads.push((canvas, pad, rect));
+            node.pads.push(PadLink {
+                canvas,
+                pad,
+                rect,
+                cover,
+            });
         }
         for element in &node.fan_out {
             element
@@ -281,12 +309,12 @@ impl CanvasGraph {
         for element in &node.fan_out {
             let _ = element.set_state(gst::State::Null);
         }
-        for (canvas, pad, _) in &node.pads {
-            if let Some(peer) = pad.peer() {
-                let _ = peer.unlink(pad);
+        for link in &node.pads {
+            if let Some(peer) = link.pad.peer() {
+                let _ = peer.unlink(&link.pad);
             }
-            if let Some(target) = self.targets.iter().find(|t| t.id == *canvas) {
-                target.compositor.release_request_pad(pad);
+            if let Some(target) = self.targets.iter().find(|t| t.id == link.canvas) {
+                target.compositor.release_request_pad(&link.pad);
             }
         }
         for element in &node.fan_out {
@@ -321,12 +349,28 @@ fn same_source_kind(old: &Source, new: &Source) -> bool {
 }
 
 /// The same canvases in the same order (a layer moved to or from a canvas is rebuilt).
-fn same_canvases(pads: &[(CanvasId, gst::Pad, Rect)], placements: &[(CanvasId, Rect)]) -> bool {
+fn same_canvases(pads: &[PadLink], placements: &[(CanvasId, Rect)]) -> bool {
     pads.len() == placements.len()
         && pads
             .iter()
             .zip(placements)
-            .all(|((a, _, _), (b, _))| a == b)
+            .all(|(link, (canvas, _))| link.canvas == *canvas)
+}
+
+/// Pictures of a given shape (a camera, a screen, a video, an image) keep their proportions
+/// on the second canvas, cropped to cover their rect: refitted from landscape to portrait, a
+/// camera that filled the first canvas would otherwise be squeezed to a third of its width.
+/// On the first canvas the anchor's own rect stands, as in OBS. Colours and text have no
+/// shape of their own.
+fn keeps_proportions(source: &Source) -> bool {
+    !matches!(source, Source::Colour { .. } | Source::Text { .. })
+}
+
+fn set_cover(crop: &gst::Element, rect: Rect) {
+    crop.set_property(
+        "aspect-ratio",
+        gst::Fraction::new(rect.width as i32, rect.height as i32),
+    );
 }
 
 fn update_in_place(
@@ -377,9 +421,14 @@ fn update_in_place(
     {
         sources::set_crop(&cropper, &layer.crop);
     }
-    for ((_, pad, placed), (_, rect)) in node.pads.iter_mut().zip(placements) {
-        set_pad(pad, layer, *rect, zorder);
-        *placed = *rect;
+    for (link, (_, rect)) in node.pads.iter_mut().zip(placements) {
+        if let Some(cover) = &link.cover
+            && link.rect.width * rect.height != link.rect.height * rect.width
+        {
+            set_cover(cover, *rect);
+        }
+        set_pad(&link.pad, layer, *rect, zorder);
+        link.rect = *rect;
     }
     node.layer = layer.clone();
 }

@@ -32,6 +32,7 @@ export function CanvasToggle({ model }: { model: ScenesModel }) {
           <button
             key={o}
             type="button"
+            data-orientation={o}
             aria-pressed={o === current}
             className={o === current ? 'primary' : undefined}
             disabled={busy}
