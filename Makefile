@@ -91,6 +91,7 @@ bench: deps-run ui
 	$(CARGO) run --release -p anchordesk-bench --bin studio -- 20 50
 	$(CARGO) run --release -p anchordesk-bench --bin studio-window -- 20
 	$(CARGO) run --release -p anchordesk-bench --bin clips -- 20 3
+	$(CARGO) run --release -p anchordesk-bench --bin dual-canvas -- 20 3
 	$(MAKE) bench-viewer
 
 # The viewer page in Chromium against the release relay: first frame over WHEP and HLS, bundle

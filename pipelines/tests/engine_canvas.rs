@@ -527,9 +527,11 @@ fn two_canvases_compose_the_same_sources_each_with_its_own_layout() {
     engine.shutdown();
 
     fn portrait_has(frame: &RgbaImage, colour: [u8; 3]) -> bool {
-        (0..frame.height)
-            .step_by(20)
-            .any(|y| (0..frame.width).step_by(20).any(|x| close(frame.pixel(x, y), colour)))
+        (0..frame.height).step_by(20).any(|y| {
+            (0..frame.width)
+                .step_by(20)
+                .any(|x| close(frame.pixel(x, y), colour))
+        })
     }
 }
 
@@ -567,7 +569,14 @@ fn a_picture_refitted_to_the_other_shape_is_cropped_not_squeezed() {
     })
     .save(&path)
     .unwrap();
-    let mut collection = scenes(vec![layer("photo", Source::Image { path }, 0, 0, 1280, 720)]);
+    let mut collection = scenes(vec![layer(
+        "photo",
+        Source::Image { path },
+        0,
+        0,
+        1280,
+        720,
+    )]);
     collection.second_canvas = Some(Canvas {
         width: 720,
         height: 1280,

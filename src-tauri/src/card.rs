@@ -305,7 +305,11 @@ pub fn per_canvas(
         layer.canvases = LayerCanvases::First;
     }
     layers.extend(build(second).into_iter().map(|mut layer| {
-        let name = layer.id.strip_prefix(prefix).unwrap_or(&layer.id).to_owned();
+        let name = layer
+            .id
+            .strip_prefix(prefix)
+            .unwrap_or(&layer.id)
+            .to_owned();
         layer.id = format!("{prefix}{SECOND_COPY}{name}");
         layer.canvases = LayerCanvases::Second;
         layer.second_rect = Some(layer.rect);
@@ -544,6 +548,9 @@ mod tests {
         assert_eq!(panel("card-2-panel", CanvasId::First), None);
         assert!(both.iter().all(|l| l.id.starts_with(CARD_PREFIX)));
         // One canvas: the layers as they were.
-        assert_eq!(per_canvas(CARD_PREFIX, landscape, None, build), build(landscape));
+        assert_eq!(
+            per_canvas(CARD_PREFIX, landscape, None, build),
+            build(landscape)
+        );
     }
 }

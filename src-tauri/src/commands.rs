@@ -108,9 +108,7 @@ pub fn set_canvas(
     settings: State<'_, SettingsStore>,
     orientation: Orientation,
 ) -> Result<SceneCollection, CallError> {
-    let scenes = engine
-        .set_canvas(orientation)
-        .map_err(CallError::invalid)?;
+    let scenes = engine.set_canvas(orientation).map_err(CallError::invalid)?;
     save_scenes(&engine, &settings);
     Ok(scenes)
 }

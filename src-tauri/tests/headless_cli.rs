@@ -122,13 +122,25 @@ fn a_second_canvas_records_portrait_beside_a_landscape_recording() {
         .arg(&landscape)
         .output()
         .expect("run anchordesk");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found = discover(&landscape);
     assert!(found.contains("Width: 1280"), "{found}");
 
     // Mistakes name the flag.
     let out = anchordesk()
-        .args(["live", "--duration", "1s", "--second-canvas", "720x1280", "--on-second", "whip"])
+        .args([
+            "live",
+            "--duration",
+            "1s",
+            "--second-canvas",
+            "720x1280",
+            "--on-second",
+            "whip",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -140,7 +152,10 @@ fn a_second_canvas_records_portrait_beside_a_landscape_recording() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--second-canvas 700x700: second_canvas"), "{stderr}");
+    assert!(
+        stderr.contains("--second-canvas 700x700: second_canvas"),
+        "{stderr}"
+    );
 }
 
 #[test]

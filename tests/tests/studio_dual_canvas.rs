@@ -29,7 +29,11 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
     let data_dir = tempfile::tempdir()?;
     let xvfb = Xvfb::start()?;
     let driver = test_pattern_studio(&xvfb.display, data_dir.path())?;
-    let client = step("open the studio", connect(&driver, &built_binary("anchordesk"))).await?;
+    let client = step(
+        "open the studio",
+        connect(&driver, &built_binary("anchordesk")),
+    )
+    .await?;
     let url = step("wait for running relay", wait_for_running_relay(&client)).await?;
 
     step("横竖双屏", async {
@@ -96,9 +100,11 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
     );
 
     step("press hotkey 1", press_key(&client, '1')).await?;
-    eventually("the relay reports the pin", Duration::from_secs(5), || async {
-        Ok((pinned_product(&url, live_id).await? == Some(product_id)).then_some(()))
-    })
+    eventually(
+        "the relay reports the pin",
+        Duration::from_secs(5),
+        || async { Ok((pinned_product(&url, live_id).await? == Some(product_id)).then_some(())) },
+    )
     .await?;
     let (shown, frame) = decoder
         .watch_until(&mut player, Duration::from_secs(10), |f| {
@@ -139,6 +145,8 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
         card_panel_white(&landscape, CARD_PANEL_720P),
         card_price_red(&landscape, CARD_PANEL_720P)
     );
-    eprintln!("studio dual canvas: portrait 720×1280 to the relay with the bottom sheet, landscape 1280×720 recorded with the side card");
+    eprintln!(
+        "studio dual canvas: portrait 720×1280 to the relay with the bottom sheet, landscape 1280×720 recorded with the side card"
+    );
     Ok(())
 }

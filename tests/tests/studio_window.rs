@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use anchordesk_e2e::webdriver::{
-    choose, click, connect, demo_product_in_cart, eventually, go_live, has, press_key,
-    record_for, scroll_into_view, step, test_pattern_studio, type_into, wait_for_running_relay,
+    choose, click, connect, demo_product_in_cart, eventually, go_live, has, press_key, record_for,
+    scroll_into_view, step, test_pattern_studio, type_into, wait_for_running_relay,
 };
 use anchordesk_e2e::{
     KillOnDrop, TauriDriver, Xvfb, artifacts_dir, built_binary, request_window_close,

@@ -63,7 +63,11 @@ pub struct CanvasGraph {
 
 impl CanvasGraph {
     /// `layout` gives the canvases; its scenes are not shown until [`CanvasGraph::show`].
-    pub fn new(pipeline: gst::Pipeline, targets: Vec<CanvasTarget>, layout: &SceneCollection) -> Self {
+    pub fn new(
+        pipeline: gst::Pipeline,
+        targets: Vec<CanvasTarget>,
+        layout: &SceneCollection,
+    ) -> Self {
         let mut layout = layout.clone();
         layout.scenes.clear();
         Self {

@@ -323,7 +323,10 @@ fn a_second_canvas_places_layers_by_their_own_rect_or_refitted_from_the_first() 
         })
     );
     assert_eq!(
-        collection.placement(&layers[2], CanvasId::Second).unwrap().x,
+        collection
+            .placement(&layers[2], CanvasId::Second)
+            .unwrap()
+            .x,
         1700
     );
     assert_eq!(
