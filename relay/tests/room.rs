@@ -198,3 +198,77 @@ async fn a_stock_edit_is_told_to_the_lives_selling_the_product() {
     assert_eq!(log.iter().filter(|e| e.kind == "stock.changed").count(), 1);
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_low_stock_threshold_is_set_per_live_and_told_to_viewer_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = anchordesk_relay::start(&common::config(dir.path()).await)
+        .await
+        .unwrap();
+    let store = relay.store();
+    let live = common::new_live(store, "低库存提示").await;
+    let staff = common::staff_token(&relay, "host", Role::Assistant).await;
+    let viewer = common::viewer_token(store).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/lives/{live}", relay.url());
+    let room = format!("{url}/room");
+    let patch = |token: &str, body: Value| http.patch(&url).bearer_auth(token).json(&body).send();
+
+    let opened: Value = http.get(&room).send().await.unwrap().json().await.unwrap();
+    assert_eq!(opened["live"]["low_stock_threshold"], 9, "the default");
+
+    let changed = patch(&staff, json!({ "low_stock_threshold": 30 }))
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let changed: Value = changed.json().await.unwrap();
+    assert_eq!(changed["low_stock_threshold"], 30);
+    assert_eq!(changed["title"], "低库存提示", "an absent field stays");
+    let log = events::list(store, live, 0, false, 100).await.unwrap();
+    let told: Vec<&Value> = log
+        .iter()
+        .filter(|e| e.kind == "live.updated")
+        .map(|e| &e.payload)
+        .collect();
+    assert_eq!(
+        told,
+        [&json!({ "title": "低库存提示", "low_stock_threshold": 30 })]
+    );
+    let reopened: Value = http.get(&room).send().await.unwrap().json().await.unwrap();
+    assert_eq!(reopened["live"]["low_stock_threshold"], 30);
+
+    // Refusals name the field and change nothing; viewers may not change it at all.
+    for (body, field) in [
+        (json!({ "low_stock_threshold": -1 }), "low_stock_threshold"),
+        (
+            json!({ "low_stock_threshold": 1000 }),
+            "low_stock_threshold",
+        ),
+        (json!({ "title": "" }), "title"),
+    ] {
+        let refused = patch(&staff, body).await.unwrap();
+        assert_eq!(refused.status(), 422);
+        let error: Value = refused.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    let unknown = patch(&staff, json!({ "threshold": 3 })).await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    assert_eq!(
+        patch(&viewer, json!({ "low_stock_threshold": 1 }))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let missing = http
+        .patch(format!("{}/api/lives/999", relay.url()))
+        .bearer_auth(&staff)
+        .json(&json!({ "low_stock_threshold": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let after: Value = http.get(&room).send().await.unwrap().json().await.unwrap();
+    assert_eq!(after["live"]["low_stock_threshold"], 30);
+    relay.shutdown().await.unwrap();
+}

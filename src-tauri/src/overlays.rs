@@ -30,7 +30,7 @@ pub enum OverlayInput {
     LowStockThreshold(i64),
 }
 
-/// The default low-stock threshold: the viewer page says "仅剩 N 件" under 10 too.
+/// The default low-stock threshold, the relay's default for a live's viewer pages too.
 pub const LOW_STOCK_THRESHOLD: i64 = 9;
 
 #[derive(Debug, Clone, PartialEq)]

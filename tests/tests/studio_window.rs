@@ -473,6 +473,19 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         data_dir.path().join("settings/settings.json"),
     )?)?;
     assert_eq!(saved["low_stock_threshold"], 999);
+    // The live's viewer pages take the same rule from the relay.
+    eventually(
+        "the live's low-stock threshold on the relay",
+        Duration::from_secs(10),
+        || async {
+            let live: serde_json::Value = reqwest::get(format!("{url}/api/lives/{live_id}"))
+                .await?
+                .json()
+                .await?;
+            Ok((live["low_stock_threshold"] == 999).then_some(()))
+        },
+    )
+    .await?;
 
     // Unpinning closes the 讲解 window; the relay cuts it from the recording and the console
     // lists the replay under the product.

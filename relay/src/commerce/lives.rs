@@ -78,6 +78,25 @@ pub struct Live {
     /// The product being presented (讲解) right now.
     #[ts(optional)]
     pub pin: Option<Pin>,
+    /// "仅剩 N 件" shows on the card and viewer pages at or under this stock (0 turns it off).
+    pub low_stock_threshold: i64,
+}
+
+/// The most a low-stock threshold can be: past it every product would be "low".
+pub const MAX_LOW_STOCK_THRESHOLD: i64 = 999;
+
+/// A change to a live's settings; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, TS, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[ts(export)]
+pub struct LivePatch {
+    #[serde(default)]
+    #[ts(optional)]
+    pub title: Option<String>,
+    /// 0–999.
+    #[serde(default)]
+    #[ts(optional)]
+    pub low_stock_threshold: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, TS, ToSchema)]
@@ -165,15 +184,33 @@ pub async fn create(store: &Store, new: &NewLive) -> Result<Live> {
 }
 
 pub async fn load(conn: &mut Conn, id: i64) -> Result<Live> {
-    type Row = (i64, String, String, String, i64, Option<i64>, Option<i64>);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    );
     let row: Option<Row> = sqlx::query_as(
-        "select id, title, stream_name, status, created_at_ms, started_at_ms, ended_at_ms \
-         from lives where id = $1",
+        "select id, title, stream_name, status, created_at_ms, started_at_ms, ended_at_ms, \
+         low_stock_threshold from lives where id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, title, stream_name, status, created_at_ms, started_at_ms, ended_at_ms)) = row
+    let Some((
+        id,
+        title,
+        stream_name,
+        status,
+        created_at_ms,
+        started_at_ms,
+        ended_at_ms,
+        low_stock_threshold,
+    )) = row
     else {
         return Err(Error::NotFound(format!("live {id}")));
     };
@@ -201,6 +238,7 @@ pub async fn load(conn: &mut Conn, id: i64) -> Result<Live> {
         ended_at_ms,
         cart,
         pin,
+        low_stock_threshold,
     })
 }
 
@@ -238,6 +276,47 @@ pub async fn list(store: &Store) -> Result<Vec<Live>> {
         lives.push(load(&mut conn, id).await?);
     }
     Ok(lives)
+}
+
+/// Changes a live's title or low-stock threshold; viewers' pages hear `live.updated`.
+pub async fn update(store: &Store, id: i64, patch: &LivePatch) -> Result<Changed<Live>> {
+    if let Some(title) = &patch.title {
+        check_text("title", title, 1, 60)?;
+    }
+    let title = patch.title.as_deref().map(str::trim);
+    if let Some(n) = patch.low_stock_threshold
+        && !(0..=MAX_LOW_STOCK_THRESHOLD).contains(&n)
+    {
+        return Err(Error::invalid(
+            "low_stock_threshold",
+            format!("must be between 0 and {MAX_LOW_STOCK_THRESHOLD}"),
+        ));
+    }
+    let mut tx = store.begin_write().await?;
+    load(&mut tx, id).await?;
+    sqlx::query(
+        "update lives set title = coalesce($1, title), \
+         low_stock_threshold = coalesce($2, low_stock_threshold) where id = $3",
+    )
+    .bind(title)
+    .bind(patch.low_stock_threshold)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let live = load(&mut tx, id).await?;
+    let event = events::append(
+        &mut tx,
+        id,
+        "live.updated",
+        Audience::Public,
+        json!({ "title": live.title, "low_stock_threshold": live.low_stock_threshold }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Changed {
+        value: live,
+        events: vec![event],
+    })
 }
 
 /// scheduled → live → ended; ending a live closes its open pin.

@@ -11,7 +11,7 @@ use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppJson, AppPath, AppState, Result};
 use crate::commerce::Changed;
 use crate::commerce::lives::{
-    self, CartAdd, CartReplace, Live, LiveStatusChange, NewLive, Pin, PinRequest,
+    self, CartAdd, CartReplace, Live, LivePatch, LiveStatusChange, NewLive, Pin, PinRequest,
 };
 use crate::commerce::stats::{self, LiveStats};
 use crate::room::{self, Room};
@@ -19,7 +19,7 @@ use crate::room::{self, Room};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(show))
+        .routes(routes!(show, update))
         .routes(routes!(room))
         .routes(routes!(set_status))
         .routes(routes!(add_to_cart, replace_cart))
@@ -136,6 +136,39 @@ async fn room(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Resul
     })
     .await?;
     Ok(Json(room))
+}
+
+/// Staff change a live's title or its low-stock threshold (the studio's 仅剩 N 件 rule, so
+/// viewer pages say it at the same stock as the card in the video).
+#[utoipa::path(
+    patch,
+    path = "/api/lives/{id}",
+    operation_id = "update_live",
+    tag = tag::LIVES,
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Live id")),
+    request_body = LivePatch,
+    responses(
+        (status = 200, description = "The live after the change", body = Live),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    ),
+)]
+async fn update(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(id): AppPath<i64>,
+    AppJson(patch): AppJson<LivePatch>,
+) -> Result<Json<Live>> {
+    Ok(publish(
+        &state,
+        &staff,
+        "update",
+        lives::update(&state.store, id, &patch).await?,
+    )
+    .await)
 }
 
 /// Staff start or end a live.

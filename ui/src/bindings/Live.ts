@@ -11,4 +11,8 @@ stream_name: string, status: LiveStatus, created_at_ms: number, started_at_ms?: 
 /**
  * The product being presented (讲解) right now.
  */
-pin?: Pin, };
+pin?: Pin, 
+/**
+ * "仅剩 N 件" shows on the card and viewer pages at or under this stock (0 turns it off).
+ */
+low_stock_threshold: number, };

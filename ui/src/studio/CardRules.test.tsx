@@ -47,4 +47,34 @@ describe('low-stock threshold', () => {
     await waitFor(() => expect(asked.checked).toBe(true));
     expect(updates.at(-1)).toEqual({ update: { pin_when_asked: true } });
   });
+
+  it('gives the live on the relay the same threshold, so viewer pages say 仅剩 N 件 at the same stock', async () => {
+    const patches: unknown[] = [];
+    let saved = 5;
+    mockIPC((cmd, args) => {
+      const settings = () => ({ destinations: [], effect_presets: [], low_stock_threshold: saved, next_when_sold_out: false, pin_when_asked: false });
+      if (cmd === 'settings') return settings();
+      if (cmd === 'update_settings') {
+        saved = (args as { update: { low_stock_threshold: number } }).update.low_stock_threshold;
+        return settings();
+      }
+      if (cmd === 'relay_call') {
+        const call = args as { method: string; path: string; body: { low_stock_threshold: number } };
+        patches.push({ method: call.method, path: call.path, body: call.body });
+        return { id: 7, low_stock_threshold: call.body.low_stock_threshold };
+      }
+      return null;
+    });
+    const lives: unknown[] = [];
+    const { rerender } = render(<CardRules live={{ id: 7, low_stock_threshold: 9 }} onLive={(l) => lives.push(l)} />);
+    await waitFor(() => expect(patches).toEqual([{ method: 'PATCH', path: '/api/lives/7', body: { low_stock_threshold: 5 } }]));
+    await waitFor(() => expect(lives).toHaveLength(1));
+    // The live now says 5: nothing more to send until the rule changes.
+    rerender(<CardRules live={{ id: 7, low_stock_threshold: 5 }} onLive={(l) => lives.push(l)} />);
+    const input = screen.getByLabelText<HTMLInputElement>('画面中「仅剩 N 件」：库存不超过');
+    fireEvent.change(input, { target: { value: '20' } });
+    fireEvent.blur(input);
+    await waitFor(() => expect(patches).toHaveLength(2));
+    expect(patches[1]).toEqual({ method: 'PATCH', path: '/api/lives/7', body: { low_stock_threshold: 20 } });
+  });
 });

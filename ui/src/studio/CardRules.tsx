@@ -1,24 +1,38 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { Live } from '../bindings/Live';
 import { ApiError } from '../viewer/api';
 import { Field } from './Field';
+import { relayCall } from './ipc';
 import { updateSettings, useSettings } from './settings';
 
 /** What the card in the video uses when the user never set it (the viewer page's rule). */
 export const DEFAULT_LOW_STOCK = 9;
 
 /**
- * The 讲解 rules, kept in the settings: at or under how many units the card in the video says
- * "仅剩 N 件", whether a sold-out pin gives way to the next product in the cart, and whether
- * a product viewers keep asking about is pinned without waiting for a click.
+ * The 讲解 rules, kept in the settings: at or under how many units the card in the video and
+ * the live's viewer pages say "仅剩 N 件" (the live on the relay gets the same threshold),
+ * whether a sold-out pin gives way to the next product in the cart, and whether a product
+ * viewers keep asking about is pinned without waiting for a click.
  */
-export function CardRules() {
+export function CardRules({ live, onLive }: { live?: Pick<Live, 'id' | 'low_stock_threshold'>; onLive?: (live: Live) => void }) {
   const { t } = useTranslation();
   const [settings, setSettings] = useSettings();
   const [typed, setTyped] = useState<string | null>(null);
   const [error, setError] = useState<string | undefined>();
   const [saved, setSaved] = useState(false);
-  const value = typed ?? String(settings?.low_stock_threshold ?? DEFAULT_LOW_STOCK);
+  const threshold = settings ? (settings.low_stock_threshold ?? DEFAULT_LOW_STOCK) : undefined;
+  const value = typed ?? String(threshold ?? DEFAULT_LOW_STOCK);
+
+  // Viewer pages follow the studio's rule: a live opened with another threshold takes this one.
+  const liveId = live?.id;
+  const liveThreshold = live?.low_stock_threshold;
+  useEffect(() => {
+    if (liveId === undefined || threshold === undefined || liveThreshold === threshold) return;
+    relayCall<Live>('PATCH', `/api/lives/${liveId}`, { low_stock_threshold: threshold })
+      .then((next) => onLive?.(next))
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  }, [liveId, liveThreshold, threshold, onLive]);
 
   const save = async () => {
     if (typed === null) return;

@@ -23,6 +23,7 @@ function relay(fail?: (call: Call) => unknown) {
     title: '测试直播',
     stream_name: 'live-7',
     status: 'live',
+    low_stock_threshold: 9,
     created_at_ms: 1,
     cart: cart(product(1), product(2), product(3)),
   };

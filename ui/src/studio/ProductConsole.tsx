@@ -6,7 +6,7 @@ import type { Product } from '../bindings/Product';
 import { ApiError } from '../viewer/api';
 import { formatFen } from '../viewer/money';
 import { hotkeyAction } from './hotkeys';
-import { CardRules } from './CardRules';
+import { CardRules, DEFAULT_LOW_STOCK } from './CardRules';
 import { ReplayClips } from './ReplayClips';
 import { SkuEditor } from './SkuEditor';
 import { useStudioMode } from './useStudio';
@@ -181,7 +181,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
               )}
               <span className="title">{item.product.title}</span>
               <span className="price">{formatFen(item.product.price_fen)}</span>
-              <span className={stock < 10 ? 'stock low' : 'stock'}>{t('studio.products.stock', { count: stock })}</span>
+              <span className={stock <= (live?.low_stock_threshold ?? DEFAULT_LOW_STOCK) ? 'stock low' : 'stock'}>{t('studio.products.stock', { count: stock })}</span>
               {pinned ? (
                 <button type="button" className="primary" onClick={() => void unpin()} aria-pressed="true">
                   {t('studio.products.unpin')}
@@ -238,7 +238,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
 
       <ReplayClips liveId={liveId} relayUrl={relayUrl} cart={cart} />
 
-      {withVideo && <CardRules />}
+      {withVideo && <CardRules live={live ?? undefined} onLive={setLive} />}
 
       <h3>{t('studio.products.catalogue')}</h3>
       <input

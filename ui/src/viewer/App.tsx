@@ -130,6 +130,7 @@ export function App() {
                 sellingPoint={room.live.pin?.selling_point ?? ''}
                 sales={salesOf(pinned.product)}
                 now={now}
+                lowStockThreshold={room.live.low_stock_threshold}
                 onBuy={() => openProduct(pinned)}
               />
             )}

@@ -2,7 +2,7 @@ import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
 import type { FlashSale } from '../bindings/FlashSale';
 import { formatCountdown, formatFen, secondsLeft } from './money';
-import { headlineSale, LOW_STOCK, unitsLeft } from './room';
+import { headlineSale, isLowStock, unitsLeft } from './room';
 
 /** The 讲解 card: what the anchor is presenting now, over the bottom of the video. */
 export function PinnedCard({
@@ -10,6 +10,7 @@ export function PinnedCard({
   sellingPoint,
   sales,
   now,
+  lowStockThreshold,
   onBuy,
 }: {
   item: CartItem;
@@ -17,6 +18,8 @@ export function PinnedCard({
   /** Open sales on the product's SKUs. */
   sales: FlashSale[];
   now: number;
+  /** The live's 仅剩 N 件 threshold. */
+  lowStockThreshold: number;
   onBuy: () => void;
 }) {
   const { t } = useTranslation();
@@ -51,7 +54,7 @@ export function PinnedCard({
         {left === 0 ? (
           <p className="stock-low">{t('viewer.card.soldOut')}</p>
         ) : (
-          left <= LOW_STOCK && <p className="stock-low">{t('viewer.card.onlyLeft', { count: left })}</p>
+          isLowStock(left, { low_stock_threshold: lowStockThreshold }) && <p className="stock-low">{t('viewer.card.onlyLeft', { count: left })}</p>
         )}
       </div>
       <button type="button" className="buy" onClick={onBuy} disabled={left === 0}>

@@ -32,6 +32,7 @@ export function room(overrides: Partial<Room> = {}, items: CartItem[] = cart(pro
       stream_name: 'demo',
       status: 'live',
       created_at_ms: 0,
+      low_stock_threshold: 9,
       cart: items,
     },
     last_event_id: 10,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cart, clip, event, product, room, sale } from './fixtures';
-import { applyEvent, fromRoom, headlineSale, KEPT_COMMENTS, latestClip, pinnedItem, runningSale, salesFor, unitsLeft } from './room';
+import { applyEvent, fromRoom, headlineSale, isLowStock, KEPT_COMMENTS, latestClip, pinnedItem, runningSale, salesFor, unitsLeft } from './room';
 
 const start = () => fromRoom(room(), 999_000);
 
@@ -120,5 +120,19 @@ describe('room state', () => {
     expect(state.coupons[0]!.title).toBe('满50减10');
     expect(state.live.status).toBe('ended');
     expect(state.seenServerMs).toBeGreaterThan(1_000_000);
+  });
+
+  it('takes the low-stock threshold the studio sets, and says 仅剩 only at or under it', () => {
+    let state = start();
+    expect(isLowStock(9, state.live)).toBe(true);
+    expect(isLowStock(10, state.live)).toBe(false);
+    state = applyEvent(state, event('live.updated', { title: '冬季上新专场', low_stock_threshold: 30 }));
+    expect(state.live.low_stock_threshold).toBe(30);
+    expect(isLowStock(30, state.live)).toBe(true);
+    expect(isLowStock(31, state.live)).toBe(false);
+    expect(isLowStock(0, state.live)).toBe(false);
+    state = applyEvent(state, event('live.updated', { title: '新标题', low_stock_threshold: 0 }));
+    expect(state.live.title).toBe('新标题');
+    expect(isLowStock(1, state.live)).toBe(false);
   });
 });

@@ -89,6 +89,16 @@ function reduce(state: RoomState, event: Event): RoomState {
   switch (event.kind) {
     case 'live.status':
       return { ...state, live: { ...state.live, status: p.status as LiveStatus } };
+    case 'live.updated':
+      return {
+        ...state,
+        live: {
+          ...state.live,
+          title: typeof p.title === 'string' ? p.title : state.live.title,
+          low_stock_threshold:
+            typeof p.low_stock_threshold === 'number' ? p.low_stock_threshold : state.live.low_stock_threshold,
+        },
+      };
     case 'pin.changed': {
       const pin = (p.pin ?? undefined) as Pin | undefined;
       let live: Live = { ...state.live, pin };
@@ -212,5 +222,7 @@ export function pinnedItem(state: RoomState): CartItem | undefined {
   return pin ? state.live.cart.find((item) => item.product.id === pin.product_id) : undefined;
 }
 
-/** Below this many units left, cards say how many remain. */
-export const LOW_STOCK = 10;
+/** At or under the live's threshold (the studio sets it), cards say how many units remain. */
+export function isLowStock(left: number, live: Pick<Live, 'low_stock_threshold'>): boolean {
+  return left > 0 && left <= live.low_stock_threshold;
+}

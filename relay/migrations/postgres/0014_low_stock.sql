@@ -1,0 +1,2 @@
+-- "仅剩 N 件" on the card and viewer pages at or under this stock; the studio sets it per live.
+alter table lives add column low_stock_threshold bigint not null default 9;
