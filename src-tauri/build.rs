@@ -28,6 +28,7 @@ fn main() {
             "start_recording",
             "stop_output",
             "set_canvas",
+            "set_preview_canvas",
             "settings",
             "update_settings",
             "save_destination",

@@ -113,6 +113,18 @@ pub fn set_canvas(
     Ok(scenes)
 }
 
+/// Which canvas the preview shows (`first` or `second`), to edit the portrait layout of a
+/// studio on both canvases.
+#[tauri::command]
+pub fn set_preview_canvas(
+    engine: State<'_, EngineHost>,
+    canvas: anchordesk_pipelines::scene::CanvasId,
+) -> Result<(), CallError> {
+    engine
+        .set_preview_canvas(canvas)
+        .map_err(CallError::invalid)
+}
+
 /// A scene change is already on screen; failing to save it only costs it at the next start.
 fn save_scenes(engine: &EngineHost, settings: &SettingsStore) {
     let saved = engine.scenes().and_then(|s| settings.save_scenes(&s));

@@ -253,6 +253,12 @@ impl EngineHost {
         Ok(rescaled)
     }
 
+    /// Which canvas the preview shows; a new engine (canvas change) starts on the first.
+    pub fn set_preview_canvas(&self, canvas: CanvasId) -> Result<(), String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        engine.set_preview_canvas(canvas).map_err(|e| e.to_string())
+    }
+
     /// Changes each time a new engine starts (first start, canvas change).
     pub fn generations(&self) -> watch::Receiver<u64> {
         self.generation.subscribe()

@@ -46,6 +46,7 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
             crate::commands::start_recording,
             crate::commands::stop_output,
             crate::commands::set_canvas,
+            crate::commands::set_preview_canvas,
             crate::commands::settings,
             crate::commands::update_settings,
             crate::commands::save_destination,

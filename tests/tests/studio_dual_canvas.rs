@@ -50,6 +50,26 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
         .await
     })
     .await?;
+    // The portrait layout is edited on a portrait preview.
+    step("编辑竖屏", async {
+        click(&client, "[data-edit-canvas=second]").await?;
+        eventually("a 9:16 preview", Duration::from_secs(15), || async {
+            let size = client
+                .execute(
+                    "const img = document.querySelector('[data-testid=preview]');
+                     return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null;",
+                    vec![],
+                )
+                .await?;
+            let portrait = size.as_array().is_some_and(|a| {
+                let (w, h) = (a[0].as_u64().unwrap_or(0), a[1].as_u64().unwrap_or(0));
+                w > 0 && w * 16 == h * 9
+            });
+            Ok(portrait.then_some(()))
+        })
+        .await
+    })
+    .await?;
     let scenes: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         data_dir.path().join("settings").join("scenes.json"),
     )?)?;

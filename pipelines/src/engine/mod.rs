@@ -193,7 +193,9 @@ struct Shared {
     outputs: Mutex<HashMap<String, Output>>,
     stats: watch::Sender<EngineStats>,
     preview: watch::Sender<Option<Arc<PreviewFrame>>>,
-    preview_valve: gst::Element,
+    /// Each canvas's preview valve; only the shown canvas's opens, and only while watched.
+    preview_valves: Vec<(CanvasId, gst::Element)>,
+    preview_canvas: Mutex<CanvasId>,
     levels: watch::Sender<HashMap<String, AudioLevel>>,
     audio_inputs: HashMap<String, audio::InputHandle>,
     error: Mutex<Option<String>>,
@@ -260,8 +262,13 @@ impl Engine {
                 latency_observer.take(),
             )?);
         }
-        let (preview_sink, preview_valve) =
-            preview_branch(&pipeline, &videos[0].tee, canvas.width, canvas.height)?;
+        // A preview branch per canvas, behind its own valve: one shows at a time.
+        let mut preview_branches = Vec::new();
+        for video in &videos {
+            let size = config.scenes.canvas_of(video.id).unwrap_or(canvas);
+            let (sink, valve) = preview_branch(&pipeline, &video.tee, size.width, size.height)?;
+            preview_branches.push((video.id, sink, valve));
+        }
         let encoder = videos[0].encoder.clone();
 
         // Audio.
@@ -309,30 +316,35 @@ impl Engine {
         pipeline.use_clock(Some(&clock));
 
         let (preview, _) = watch::channel(None);
-        let preview_tx = preview.clone();
-        let sequence = AtomicU64::new(0);
-        preview_sink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |sink| {
-                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    let size = sample.caps().and_then(|c| {
-                        c.structure(0)
-                            .map(|s| (s.get::<i32>("width"), s.get::<i32>("height")))
-                    });
-                    if let (Some(buffer), Some((Ok(width), Ok(height)))) = (sample.buffer(), size)
-                        && let Ok(map) = buffer.map_readable()
-                    {
-                        preview_tx.send_replace(Some(Arc::new(PreviewFrame {
-                            jpeg: map.to_vec(),
-                            width: width as u32,
-                            height: height as u32,
-                            sequence: sequence.fetch_add(1, Ordering::Relaxed) + 1,
-                        })));
-                    }
-                    Ok(gst::FlowSuccess::Ok)
-                })
-                .build(),
-        );
+        let sequence = Arc::new(AtomicU64::new(0));
+        let mut preview_valves = Vec::new();
+        for (id, sink, valve) in preview_branches {
+            let (preview_tx, sequence) = (preview.clone(), sequence.clone());
+            sink.set_callbacks(
+                gst_app::AppSinkCallbacks::builder()
+                    .new_sample(move |sink| {
+                        let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                        let size = sample.caps().and_then(|c| {
+                            c.structure(0)
+                                .map(|s| (s.get::<i32>("width"), s.get::<i32>("height")))
+                        });
+                        if let (Some(buffer), Some((Ok(width), Ok(height)))) =
+                            (sample.buffer(), size)
+                            && let Ok(map) = buffer.map_readable()
+                        {
+                            preview_tx.send_replace(Some(Arc::new(PreviewFrame {
+                                jpeg: map.to_vec(),
+                                width: width as u32,
+                                height: height as u32,
+                                sequence: sequence.fetch_add(1, Ordering::Relaxed) + 1,
+                            })));
+                        }
+                        Ok(gst::FlowSuccess::Ok)
+                    })
+                    .build(),
+            );
+            preview_valves.push((id, valve));
+        }
 
         let targets = videos
             .iter()
@@ -387,7 +399,8 @@ impl Engine {
             outputs: Mutex::new(HashMap::new()),
             stats,
             preview,
-            preview_valve,
+            preview_valves,
+            preview_canvas: Mutex::new(CanvasId::First),
             levels,
             audio_inputs,
             error: Mutex::new(None),
@@ -595,11 +608,29 @@ impl Engine {
         self.shared.stats.subscribe()
     }
 
-    /// Preview frames; they are made only while at least one receiver is alive.
+    /// Preview frames of the shown canvas (the first unless [`Engine::set_preview_canvas`]
+    /// chose another); they are made only while at least one receiver is alive.
     pub fn preview(&self) -> watch::Receiver<Option<Arc<PreviewFrame>>> {
         let receiver = self.shared.preview.subscribe();
-        self.shared.preview_valve.set_property("drop", false);
+        self.shared.open_preview(true);
         receiver
+    }
+
+    /// Which canvas the preview shows, e.g. the portrait one while its layout is edited.
+    pub fn set_preview_canvas(&self, canvas: CanvasId) -> Result<()> {
+        if self.shared.taps(canvas).is_none() {
+            return Err(Error::Invalid(
+                "canvas: the scenes have no second canvas to preview".into(),
+            ));
+        }
+        *lock(&self.shared.preview_canvas) = canvas;
+        self.shared
+            .open_preview(self.shared.preview.receiver_count() > 0);
+        Ok(())
+    }
+
+    pub fn preview_canvas(&self) -> CanvasId {
+        *lock(&self.shared.preview_canvas)
     }
 
     pub fn audio_levels(&self) -> watch::Receiver<HashMap<String, AudioLevel>> {
@@ -657,6 +688,14 @@ impl Engine {
 }
 
 impl Shared {
+    /// Opens the shown canvas's preview valve while `watched`, and shuts every other.
+    fn open_preview(&self, watched: bool) {
+        let shown = *lock(&self.preview_canvas);
+        for (id, valve) in &self.preview_valves {
+            valve.set_property("drop", !(watched && *id == shown));
+        }
+    }
+
     fn taps(&self, canvas: CanvasId) -> Option<&Taps> {
         self.canvases
             .iter()
@@ -849,8 +888,7 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     }),
                 };
                 shared.stats.send_replace(stats);
-                let watched = shared.preview.receiver_count() > 0;
-                shared.preview_valve.set_property("drop", !watched);
+                shared.open_preview(shared.preview.receiver_count() > 0);
                 last = now;
             }
         })

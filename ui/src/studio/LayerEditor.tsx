@@ -1,7 +1,7 @@
 import { useId, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { HANDLES, hitTest, isArrowKey, moveRect, nudgeRect, resizeRect, sameRect, toCanvasPoint, toDisplayBox, type Handle, type Point } from './layout';
-import { activeScene, updateLayer, type Rect, type SceneCollection } from './scenes';
+import { activeScene, canvasOf, placeLayer, placement, updateLayer, type CanvasId, type Layer, type Rect, type SceneCollection } from './scenes';
 import type { ScenesModel } from './useScenes';
 
 interface Drag {
@@ -19,18 +19,22 @@ interface Draft {
 }
 
 /**
- * Boxes over the preview for the active scene's visible layers: click selects, drag moves,
- * corners resize, arrow keys nudge. The engine gets one `set_scenes` per gesture, when it ends:
- * every move would restart its compositor layout many times a second.
+ * Boxes over the preview for the active scene's visible layers on one canvas: click selects,
+ * drag moves, corners resize, arrow keys nudge. On the second canvas the boxes are the layers'
+ * places there, and an edit sets that canvas's own place (`second_rect`). The engine gets one
+ * `set_scenes` per gesture, when it ends: every move would restart its compositor layout many
+ * times a second.
  */
 export function LayerEditor({
   model,
   collection,
+  canvasId = 'first',
   onRefusal,
   describedBy,
 }: {
   model: ScenesModel;
   collection: SceneCollection;
+  canvasId?: CanvasId;
   onRefusal: (message: string | null) => void;
   describedBy?: string;
 }) {
@@ -42,8 +46,12 @@ export function LayerEditor({
   const pending = useRef<Draft | null>(null);
   const [draft, setDraft] = useState<Draft | null>(null);
   const scene = activeScene(collection);
-  const canvas = collection.canvas;
-  const layers = scene?.layers ?? [];
+  const canvas = canvasOf(collection, canvasId) ?? collection.canvas;
+  // The layers as this canvas shows them: each at its place here.
+  const layers: Layer[] = (scene?.layers ?? []).flatMap((l) => {
+    const rect = placement(collection, l, canvasId);
+    return rect ? [{ ...l, rect }] : [];
+  });
   const selected = layers.find((l) => l.id === model.selected && l.visible);
   const boxId = (layerId: string) => `${prefix}-layer-${layerId}`;
 
@@ -58,7 +66,7 @@ export function LayerEditor({
     const layer = layers.find((l) => l.id === done?.layerId);
     if (!scene || !done || !layer || sameRect(layer.rect, done.rect)) return;
     onRefusal(null);
-    void model.apply(updateLayer(collection, scene.id, layer.id, (l) => ({ ...l, rect: done.rect })), 0).then(onRefusal);
+    void model.apply(updateLayer(collection, scene.id, layer.id, (l) => placeLayer(l, canvasId, done.rect)), 0).then(onRefusal);
   };
 
   const pointAt = (e: PointerEvent) => {

@@ -201,6 +201,35 @@ describe('canvas orientation', () => {
   });
 });
 
+describe('the portrait layout of a studio on both canvases', () => {
+  const dual = (): SceneCollection => ({ ...collection(), second_canvas: { width: 720, height: 1280, fps: 30 } });
+
+  it('previews portrait and moves a layer there only, setting its own place on that canvas', async () => {
+    const { sent, previews } = mockEngine(dual());
+    render(<SceneEditors />);
+    const group = await screen.findByRole('group', { name: '编辑哪个画面的布局' });
+    expect(within(group).getByRole('button', { name: '编辑横屏' }).getAttribute('aria-pressed')).toBe('true');
+    // Landscape: the logo where its rect says.
+    expect(screen.getByTestId('layer-box-logo').style.left).toBe(`${(100 / 1280) * 100}%`);
+    fireEvent.click(within(group).getByRole('button', { name: '编辑竖屏' }));
+    await waitFor(() => expect(within(group).getByRole('button', { name: '编辑竖屏' }).getAttribute('aria-pressed')).toBe('true'));
+    expect(previews).toEqual([{ canvas: 'second' }]);
+    // Portrait: refitted as the engine does (113 px square, centre at the same relative place).
+    const logo = screen.getByTestId('layer-box-logo');
+    expect(logo.style.left).toBe(`${(56 / 720) * 100}%`);
+    expect(logo.style.width).toBe(`${(113 / 720) * 100}%`);
+    const list = await screen.findByRole('listbox', { name: '画面中的图层' });
+    vi.spyOn(list, 'getBoundingClientRect').mockReturnValue({ left: 10, top: 20, width: 360, height: 640, right: 370, bottom: 660, x: 10, y: 20, toJSON: () => ({}) });
+    fireEvent.pointerDown(logo, client(112, 355));
+    fireEvent.pointerMove(list, client(212, 455));
+    fireEvent.pointerUp(list, client(212, 455));
+    await waitFor(() => expect(sent).toHaveLength(1));
+    const moved = sent[0]!.scenes.scenes[0]!.layers.find((l) => l.id === 'logo')!;
+    expect(moved.second_rect).toEqual({ x: 156, y: 399, width: 113, height: 113 });
+    expect(moved.rect).toEqual({ x: 100, y: 100, width: 200, height: 200 });
+  });
+});
+
 describe('preview frames', () => {
   it('loads each frame while the window shows, and none while it is hidden', async () => {
     mockEngine(collection());

@@ -2,8 +2,9 @@ import { convertFileSrc } from '@tauri-apps/api/core';
 import { useEffect, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { CanvasToggle } from './CanvasToggle';
-import { useBackendEvent } from './ipc';
+import { command, useBackendEvent } from './ipc';
 import { LayerEditor } from './LayerEditor';
+import type { CanvasId } from './scenes';
 import type { ScenesModel } from './useScenes';
 
 export const PREVIEW_EVENT = 'preview-frame';
@@ -41,14 +42,47 @@ export function Preview({ model }: { model: ScenesModel }) {
     if (document.visibilityState !== 'hidden') setFrame(next);
   });
   const collection = model.collection;
+  const dual = Boolean(collection?.second_canvas);
+  // With two canvases, the one whose layout is edited (and previewed).
+  const [chosenCanvas, setChosenCanvas] = useState<CanvasId>('first');
+  const editCanvas: CanvasId = dual ? chosenCanvas : 'first';
+  const editedSize = editCanvas === 'second' ? collection?.second_canvas : collection?.canvas;
   // The frame's own size wins: after a canvas switch the old frames keep coming for a moment.
-  const size = frame ?? collection?.canvas;
+  const size = frame ?? editedSize;
+
+  const chooseCanvas = async (canvas: CanvasId) => {
+    setRefusal(null);
+    try {
+      await command('set_preview_canvas', { canvas });
+      setChosenCanvas(canvas);
+    } catch (e) {
+      setRefusal(e instanceof Error ? e.message : String(e));
+    }
+  };
 
   return (
     <section className="preview" aria-label={t('studio.preview.label')}>
       {collection && (
         <div className="preview-bar">
           <CanvasToggle model={model} />
+          {dual && (
+            <div className="segmented" role="group" aria-label={t('studio.canvas.edit')}>
+              {(['first', 'second'] as const).map((c) => (
+                <button
+                  key={c}
+                  type="button"
+                  data-edit-canvas={c}
+                  aria-pressed={c === editCanvas}
+                  className={c === editCanvas ? 'primary' : undefined}
+                  onClick={() => {
+                    if (c !== editCanvas) void chooseCanvas(c);
+                  }}
+                >
+                  {t(c === 'first' ? 'studio.canvas.editFirst' : 'studio.canvas.editSecond')}
+                </button>
+              ))}
+            </div>
+          )}
         </div>
       )}
       {size ? (
@@ -68,7 +102,9 @@ export function Preview({ model }: { model: ScenesModel }) {
           ) : (
             <p className="muted">{t('studio.preview.waiting')}</p>
           )}
-          {collection && <LayerEditor model={model} collection={collection} onRefusal={setRefusal} describedBy={hintId} />}
+          {collection && (
+            <LayerEditor model={model} collection={collection} canvasId={editCanvas} onRefusal={setRefusal} describedBy={hintId} />
+          )}
         </div>
       ) : (
         <p className="muted">{t('studio.preview.waiting')}</p>

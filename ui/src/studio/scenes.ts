@@ -76,6 +76,47 @@ export interface SceneCollection {
 
 export type { Orientation };
 
+/** One of a collection's canvases: `second` is the one composed beside `canvas`. */
+export type CanvasId = 'first' | 'second';
+
+type Size = { width: number; height: number };
+
+/**
+ * `rect` of canvas `from` placed on canvas `to`, as the engine does for a layer without a
+ * `second_rect` (`Rect::refit`): one that filled `from` fills `to`; any other keeps its shape,
+ * scaled by the smaller factor, with its centre at the same relative place.
+ */
+export function refit(rect: Rect, from: Size, to: Size): Rect {
+  const fills = rect.x <= 0 && rect.y <= 0 && rect.x + rect.width >= from.width && rect.y + rect.height >= from.height;
+  if (fills) return { x: 0, y: 0, width: to.width, height: to.height };
+  const [sx, sy] = [to.width / from.width, to.height / from.height];
+  const s = Math.min(sx, sy);
+  const width = Math.max(1, Math.round(rect.width * s));
+  const height = Math.max(1, Math.round(rect.height * s));
+  const cx = (rect.x + rect.width / 2) * sx;
+  const cy = (rect.y + rect.height / 2) * sy;
+  return { x: Math.round(cx - width / 2), y: Math.round(cy - height / 2), width, height };
+}
+
+/** The size of canvas `id`, if the collection has it. */
+export function canvasOf(c: SceneCollection, id: CanvasId): Size | undefined {
+  return id === 'first' ? c.canvas : c.second_canvas;
+}
+
+/** Where `layer` sits on canvas `id`, or undefined when that canvas does not show it. */
+export function placement(c: SceneCollection, layer: Layer, id: CanvasId): Rect | undefined {
+  const on = layer.canvases ?? 'both';
+  if (on !== 'both' && on !== id) return undefined;
+  if (id === 'first') return layer.rect;
+  if (!c.second_canvas) return undefined;
+  return layer.second_rect ?? refit(layer.rect, c.canvas, c.second_canvas);
+}
+
+/** The layer placed at `rect` on canvas `id` (the second canvas's place is its own from then on). */
+export function placeLayer(layer: Layer, id: CanvasId, rect: Rect): Layer {
+  return id === 'first' ? { ...layer, rect } : { ...layer, second_rect: rect };
+}
+
 export function orientationOf(collection: Pick<SceneCollection, 'canvas' | 'second_canvas'>): Orientation {
   if (collection.second_canvas) return 'dual';
   const { canvas } = collection;

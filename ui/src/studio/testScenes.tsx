@@ -28,9 +28,10 @@ export function SceneEditors({ preview = true }: { preview?: boolean }) {
 export function mockEngine(
   collection: SceneCollection,
   options: { refuse?: string; canvas?: (orientation: string) => SceneCollection } = {},
-): { sent: Sent[]; canvas: unknown[] } {
+): { sent: Sent[]; canvas: unknown[]; previews: unknown[] } {
   const sent: Sent[] = [];
   const canvas: unknown[] = [];
+  const previews: unknown[] = [];
   mockIPC(
     (cmd, args) => {
       if (cmd === 'scenes') return collection;
@@ -39,6 +40,7 @@ export function mockEngine(
         if (options.refuse) throw { status: 0, code: 'invalid', message: options.refuse };
         sent.push(args as unknown as Sent);
       }
+      if (cmd === 'set_preview_canvas') previews.push(args);
       if (cmd === 'set_canvas') {
         canvas.push(args);
         const orientation = (args as { orientation: string }).orientation;
@@ -52,5 +54,5 @@ export function mockEngine(
     },
     { shouldMockEvents: true },
   );
-  return { sent, canvas };
+  return { sent, canvas, previews };
 }

@@ -1,0 +1,91 @@
+//! Helpers the engine's canvas tests share: layers, a one-scene collection, settled frames.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use anchordesk_pipelines::engine::{Engine, EngineConfig, RgbaImage};
+use anchordesk_pipelines::scene::{
+    Canvas, Crop, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
+};
+
+pub const CANVAS: Canvas = Canvas {
+    width: 1280,
+    height: 720,
+    fps: 30,
+};
+
+pub fn layer(id: &str, source: Source, x: i32, y: i32, width: u32, height: u32) -> Layer {
+    Layer {
+        id: id.into(),
+        name: String::new(),
+        source,
+        rect: Rect {
+            x,
+            y,
+            width,
+            height,
+        },
+        second_rect: None,
+        canvases: Default::default(),
+        crop: Crop::default(),
+        opacity: 1.0,
+        visible: true,
+        locked: false,
+        effects: Default::default(),
+    }
+}
+
+pub fn scenes(layers: Vec<Layer>) -> SceneCollection {
+    SceneCollection {
+        version: SCENE_VERSION,
+        canvas: CANVAS,
+        second_canvas: None,
+        scenes: vec![Scene {
+            id: "main".into(),
+            name: "主场景".into(),
+            layers,
+        }],
+        active_scene: None,
+    }
+}
+
+pub fn red_png(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("red.png");
+    image::RgbaImage::from_pixel(64, 32, image::Rgba([230, 20, 20, 255]))
+        .save(&path)
+        .unwrap();
+    path
+}
+
+pub fn start(layers: Vec<Layer>) -> Engine {
+    Engine::start(EngineConfig {
+        scenes: scenes(layers),
+        encoder: Default::default(),
+        video_bitrate_kbps: 2000,
+        audio: vec![],
+    })
+    .unwrap()
+}
+
+/// A frame composed after every edit so far has been applied.
+pub fn settled_frame(engine: &Engine) -> RgbaImage {
+    let frames = engine.frames(8);
+    let mut last = None;
+    for _ in 0..6 {
+        last = Some(
+            frames
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("canvas frames: {e}; {:?}", engine.stats().borrow())),
+        );
+    }
+    last.unwrap().to_rgba().unwrap()
+}
+
+pub fn close(actual: [u8; 4], expected: [u8; 3]) -> bool {
+    // I420 rounds colours a little; chroma is shared by 2×2 pixels.
+    actual
+        .iter()
+        .zip(expected)
+        .all(|(a, e)| (i32::from(*a) - i32::from(e)).abs() <= 12)
+}
