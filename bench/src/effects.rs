@@ -184,6 +184,19 @@ fn main() -> Result<()> {
     );
 
     let chain_720 = sizes[0]["chain"]["mean_ms"].as_f64().unwrap_or(f64::MAX);
+    // With person segmentation, one core's work per frame: the video thread's share plus the
+    // inference, which the element runs on every `segment-every`th frame.
+    let every: u32 = gst::ElementFactory::make("anchordeskbackground")
+        .build()?
+        .property("segment-every");
+    let inference_mean = inference_ms["mean_ms"].as_f64().unwrap_or(f64::MAX);
+    let person_720 = sizes[0]["chain_person_video_thread"]["mean_ms"]
+        .as_f64()
+        .unwrap_or(f64::MAX)
+        + inference_mean / f64::from(every);
+    println!(
+        "720p chain: chroma key {chain_720:.2} ms/frame; person segmentation {person_720:.2} ms/frame (inference every {every} frames)"
+    );
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let record = json!({
         "benchmark": "effects",
@@ -198,8 +211,11 @@ fn main() -> Result<()> {
         "segmentation_inference_256x144": inference_ms,
         "pipeline_720p30_cpu_percent": with_effects,
         "pipeline_720p30_baseline_cpu_percent": baseline,
-        "target": format!("chain at 720p <= {TARGET_CHAIN_720P_MS} ms/frame on one core"),
-        "target_met": chain_720 <= TARGET_CHAIN_720P_MS,
+        "chain_720p_person_per_frame_ms": person_720,
+        "segment_every_frames": every,
+        "target": format!("chain at 720p <= {TARGET_CHAIN_720P_MS} ms/frame on one core (chroma key; and with person \
+            segmentation, the video thread plus the inference per frame at the element's cadence)"),
+        "target_met": chain_720 <= TARGET_CHAIN_720P_MS && person_720 <= TARGET_CHAIN_720P_MS,
     });
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("results")

@@ -15,6 +15,7 @@ pub mod background;
 pub mod beauty;
 pub mod ops;
 pub mod pixels;
+pub mod rows;
 pub mod segment;
 
 /// Caps both elements take and give: packed 8-bit RGB with a fourth byte, any size and rate.

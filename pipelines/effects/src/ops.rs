@@ -95,7 +95,7 @@ fn blur_rows(data: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
 /// source rows are blended once per output row, then each pixel is one lerp. Brings masks and
 /// coefficients computed small back to the frame without a full-size copy.
 pub struct Upsampler {
-    xs: Vec<(usize, usize, f32)>,
+    xs: Vec<(u32, u32, f32)>,
     sy: f32,
     src_h: usize,
     row: Vec<f32>,
@@ -109,7 +109,7 @@ impl Upsampler {
             .map(|x| {
                 let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, last as f32);
                 let x0 = fx.floor() as usize;
-                (x0, (x0 + 1).min(last), fx - x0 as f32)
+                (x0 as u32, (x0 + 1).min(last) as u32, fx - x0 as f32)
             })
             .collect();
         Self {
@@ -137,8 +137,13 @@ impl Upsampler {
     #[inline]
     pub fn at(&self, x: usize) -> f32 {
         let (x0, x1, t) = self.xs[x];
-        let (a, b) = (self.row[x0], self.row[x1]);
+        let (a, b) = (self.row[x0 as usize], self.row[x1 as usize]);
         a + (b - a) * t
+    }
+
+    /// The prepared row at every output pixel, into `out` (the output width long).
+    pub fn widen_into(&self, out: &mut [f32]) {
+        crate::rows::widen(&self.row, &self.xs, out);
     }
 }
 

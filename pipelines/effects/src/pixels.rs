@@ -14,6 +14,15 @@ pub struct Layout {
 impl Layout {
     pub const RGBX: Self = Self { r: 0, g: 1, b: 2 };
     pub const BGRX: Self = Self { r: 2, g: 1, b: 0 };
+
+    /// BT.601 luma weights by byte position.
+    pub fn luma_weights(self) -> [f32; 3] {
+        let mut weights = [0.0; 3];
+        weights[self.r] = 0.299;
+        weights[self.g] = 0.587;
+        weights[self.b] = 0.114;
+        weights
+    }
 }
 
 /// A frame's pixels, mutable in place.
@@ -76,19 +85,21 @@ impl FrameMut<'_> {
 
     /// BT.601 luma of row `y` into `out` (length `width`).
     pub fn luma_row(&self, y: usize, out: &mut [f32]) {
-        let Layout { r, g, b } = self.layout;
         let row = &self.data[y * self.stride..y * self.stride + 4 * self.width];
-        for (o, p) in out.iter_mut().zip(row.chunks_exact(4)) {
-            *o = 0.299 * f32::from(p[r]) + 0.587 * f32::from(p[g]) + 0.114 * f32::from(p[b]);
-        }
+        crate::rows::luma(row, self.layout.luma_weights(), out);
     }
 }
 
 /// A value to a byte, rounded. `f32::round` is a libm call on baseline x86-64 (no SSE4.1);
-/// adding ½ to a clamped, non-negative value and truncating is one instruction.
+/// adding ½ to a clamped, non-negative value and truncating is one instruction, and one that
+/// vectorises: Rust's saturating `as` casts do not.
 #[inline]
 pub fn to_byte(v: f32) -> u8 {
-    (v.clamp(0.0, 255.0) + 0.5) as u8
+    // `max`/`min` (unlike `clamp`) turn NaN into 0, so what is converted is finite, 0.5–255.5.
+    #[allow(clippy::manual_clamp)]
+    let v = v.max(0.0).min(255.0) + 0.5;
+    // SAFETY: `v` is finite and well inside i32's range.
+    unsafe { v.to_int_unchecked::<i32>() as u8 }
 }
 
 /// (Cb, Cr) of a pixel, full range, 128 = neutral.
@@ -113,6 +124,17 @@ pub fn skin_likelihood(px: [f32; 3]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_round_to_bytes_and_out_of_range_or_nan_clamp() {
+        assert_eq!(to_byte(0.49), 0);
+        assert_eq!(to_byte(0.5), 1);
+        assert_eq!(to_byte(254.6), 255);
+        assert_eq!(to_byte(300.0), 255);
+        assert_eq!(to_byte(-4.0), 0);
+        assert_eq!(to_byte(f32::NAN), 0);
+        assert_eq!(to_byte(f32::INFINITY), 255);
+    }
 
     #[test]
     fn skin_tones_score_high_and_green_blue_and_grey_low() {

@@ -183,15 +183,17 @@ impl Worker {
         })
     }
 
-    /// Hands over the newest picture and returns what there is now, without waiting.
-    pub fn exchange(&self, input: Vec<f32>) -> Newest {
+    /// Hands over the newest picture, if any, and returns what there is now, without waiting.
+    pub fn exchange(&self, input: Option<Vec<f32>>) -> Newest {
         let (lock, wake) = &*self.shared;
         let mut x = lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(why) = &x.failed {
             return Newest::Failed(why.clone());
         }
-        x.pending = Some(input);
-        wake.notify_all();
+        if let Some(input) = input {
+            x.pending = Some(input);
+            wake.notify_all();
+        }
         match &x.mask {
             Some(mask) => Newest::Mask(mask.clone()),
             None => Newest::NotYet,

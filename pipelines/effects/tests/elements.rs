@@ -153,4 +153,15 @@ fn strengths_and_modes_are_bounded() {
         background.set_property_from_str("mode", mode);
     }
     assert_eq!(background.property::<u32>("key-color"), 0x00_B1_40);
+    // Person segmentation runs on every 3rd frame unless told otherwise, 1–10.
+    let every = background.find_property("segment-every").unwrap();
+    let every = every
+        .downcast_ref::<gstreamer::glib::ParamSpecUInt>()
+        .unwrap();
+    assert_eq!(
+        (every.minimum(), every.maximum(), every.default_value()),
+        (1, 10, 3)
+    );
+    background.set_property("segment-every", 1u32);
+    assert_eq!(background.property::<u32>("segment-every"), 1);
 }

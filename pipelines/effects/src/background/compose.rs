@@ -4,6 +4,7 @@
 use super::key::Despill;
 use crate::ops::{self, Plane};
 use crate::pixels::FrameMut;
+use crate::rows;
 
 /// A background picture already scaled and cropped to the frame size, RGB.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,33 +69,44 @@ pub fn compose(frame: &mut FrameMut<'_>, mask: &Plane, fill: Fill<'_>, despill: 
     let mut up_back: Option<[ops::Upsampler; 3]> = blurred
         .as_ref()
         .map(|planes| [0, 1, 2].map(|k| ops::Upsampler::new(planes[k].w, planes[k].h, w, h)));
+    let mut mask_row = vec![0.0f32; w];
+    // The background's row by byte position (`channels` maps red, green, blue to theirs).
+    let mut back: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
+    if let Fill::Colour(rgb) = fill {
+        for (k, &c) in channels.iter().enumerate() {
+            back[c].fill(f32::from(rgb[k]));
+        }
+    }
+    let spill = despill.map_or(
+        rows::Spill {
+            dominant: 0,
+            amount: 0.0,
+        },
+        |d| d.spill(),
+    );
     for y in 0..h {
         up_mask.row(mask, y);
-        if let (Some(ups), Some(planes)) = (up_back.as_mut(), blurred.as_ref()) {
-            for (up, plane) in ups.iter_mut().zip(planes) {
-                up.row(plane, y);
+        up_mask.widen_into(&mut mask_row);
+        match (&fill, up_back.as_mut(), blurred.as_ref()) {
+            (Fill::Blur(_), Some(ups), Some(planes)) => {
+                for (k, &c) in channels.iter().enumerate() {
+                    ups[k].row(&planes[k], y);
+                    ups[k].widen_into(&mut back[c]);
+                }
             }
+            (Fill::Picture(picture), _, _) => {
+                let start = y * picture.width * 3;
+                let src = &picture.rgb[start..start + 3 * w];
+                for (x, px) in src.chunks_exact(3).enumerate() {
+                    for (k, &c) in channels.iter().enumerate() {
+                        back[c][x] = f32::from(px[k]);
+                    }
+                }
+            }
+            _ => {}
         }
         let row = &mut frame.data[y * frame.stride..y * frame.stride + 4 * w];
-        for (x, p) in row.chunks_exact_mut(4).enumerate() {
-            if let Some(despill) = &despill {
-                despill.apply(p);
-            }
-            let m = up_mask.at(x);
-            if m >= 0.999 {
-                continue;
-            }
-            for (k, &c) in channels.iter().enumerate() {
-                let back = match (&fill, &up_back) {
-                    (_, Some(ups)) => ups[k].at(x),
-                    (Fill::Colour(rgb), _) => f32::from(rgb[k]),
-                    (Fill::Picture(p), _) => f32::from(p.rgb[(y * p.width + x) * 3 + k]),
-                    (Fill::Blur(_), None) => unreachable!("blur planes are made above"),
-                };
-                let fg = f32::from(p[c]);
-                p[c] = crate::pixels::to_byte(back + (fg - back) * m);
-            }
-        }
+        rows::blend(row, &mask_row, [&back[0], &back[1], &back[2]], spill);
     }
 }
 

@@ -54,8 +54,8 @@ pub fn mask(frame: &FrameMut<'_>, key: &ChromaKey, scale: usize) -> Plane {
 /// keyer, a green garment in front of a green screen loses some green too.
 #[derive(Debug, Clone, Copy)]
 pub struct Despill {
+    /// Byte position of the key's dominant colour; the other two positions are the others.
     dominant: usize,
-    others: [usize; 2],
     amount: f32,
 }
 
@@ -73,19 +73,15 @@ impl Despill {
         let offsets = [layout.r, layout.g, layout.b];
         Some(Self {
             dominant: offsets[dominant],
-            others: [offsets[others[0]], offsets[others[1]]],
             amount: key.spill.min(1.0),
         })
     }
 
-    /// One 4-byte pixel, in place.
-    #[inline]
-    pub fn apply(&self, p: &mut [u8]) {
-        let limit = p[self.others[0]].max(p[self.others[1]]);
-        let v = p[self.dominant];
-        if v > limit {
-            p[self.dominant] =
-                crate::pixels::to_byte(f32::from(v) - self.amount * f32::from(v - limit));
+    /// The same by byte position, for the row kernels.
+    pub fn spill(&self) -> crate::rows::Spill {
+        crate::rows::Spill {
+            dominant: self.dominant,
+            amount: self.amount,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::ops::{self, Plane};
 use crate::pixels::{self, FrameMut};
+use crate::rows;
 
 /// Strengths, each 0.0–1.0.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -81,41 +82,36 @@ pub fn apply(frame: &mut FrameMut<'_>, s: Strengths) {
     let mut up_b = ops::Upsampler::new(qw, qh, w, h);
     let mut up_skin = ops::Upsampler::new(qw, qh, w, h);
     // Luma of rows y-1, y, y+1 for the sharpening's 3×3 mean (edges repeat).
-    let mut rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
-    frame.luma_row(0, &mut rows[0]);
-    frame.luma_row(0, &mut rows[1]);
-    let mut column = vec![0.0f32; w];
-    let layout = frame.layout;
+    let mut luma_rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
+    frame.luma_row(0, &mut luma_rows[0]);
+    frame.luma_row(0, &mut luma_rows[1]);
+    let [mut a_row, mut b_row, mut skin_row, mut column, mut delta] =
+        std::array::from_fn(|_| vec![0.0f32; w]);
     for y in 0..h {
         if y + 1 < h {
-            frame.luma_row(y + 1, &mut rows[2]);
+            frame.luma_row(y + 1, &mut luma_rows[2]);
         } else {
-            let (done, next) = rows.split_at_mut(2);
+            let (done, next) = luma_rows.split_at_mut(2);
             next[0].clone_from(&done[1]);
         }
         up_a.row(&coef_a, y);
+        up_a.widen_into(&mut a_row);
         up_b.row(&coef_b, y);
+        up_b.widen_into(&mut b_row);
         up_skin.row(&skin, y);
-        if sharpen > 0.0 {
-            for x in 0..w {
-                column[x] = rows[0][x] + rows[1][x] + rows[2][x];
-            }
-        }
+        up_skin.widen_into(&mut skin_row);
+        let inputs = rows::BeautyRow {
+            luma: [&luma_rows[0], &luma_rows[1], &luma_rows[2]],
+            a: &a_row,
+            b: &b_row,
+            skin: &skin_row,
+            whiten: &whiten,
+            sharpen,
+        };
+        rows::beauty_delta(&inputs, &mut column, &mut delta);
         let row = &mut frame.data[y * frame.stride..y * frame.stride + 4 * w];
-        for (x, p) in row.chunks_exact_mut(4).enumerate() {
-            let luma = rows[1][x];
-            let m = up_skin.at(x);
-            let mut delta = up_a.at(x) * luma + up_b.at(x) + m * whiten[luma as usize];
-            if sharpen > 0.0 {
-                let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
-                let mean = (column[l] + column[x] + column[r]) / 9.0;
-                delta += (1.0 - m) * sharpen * (luma - mean);
-            }
-            for c in [layout.r, layout.g, layout.b] {
-                p[c] = pixels::to_byte(f32::from(p[c]) + delta);
-            }
-        }
-        rows.rotate_left(1);
+        rows::add_to_colour(row, &delta);
+        luma_rows.rotate_left(1);
     }
 }
 
