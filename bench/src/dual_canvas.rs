@@ -16,7 +16,7 @@ use anchordesk_lib::card::{self, CARD_PREFIX, CardContent};
 use anchordesk_pipelines::engine::{AudioInput, AudioSource, EncoderChoice, Engine, EngineConfig};
 use anchordesk_pipelines::outputs::{OutputKind, OutputSpec, RecordFormat};
 use anchordesk_pipelines::scene::{
-    Background, BackgroundMode, Beauty, Canvas, CanvasId, Crop, Effects, Layer, MaskSource, Rect,
+    Background, BackgroundMode, Beauty, Canvas, CanvasId, Effects, Layer, MaskSource, Rect,
     SCENE_VERSION, Scene, SceneCollection, Source,
 };
 use anyhow::{Context, Result, ensure};
@@ -56,19 +56,7 @@ impl Setup {
 }
 
 fn layer(id: &str, source: Source, rect: Rect) -> Layer {
-    Layer {
-        id: id.into(),
-        name: String::new(),
-        source,
-        rect,
-        second_rect: None,
-        canvases: Default::default(),
-        crop: Crop::default(),
-        opacity: 1.0,
-        visible: true,
-        locked: false,
-        effects: Default::default(),
-    }
+    Layer::new(id, source, rect)
 }
 
 fn scenes(setup: Setup, png: &Path) -> SceneCollection {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anchordesk_pipelines::engine::{AudioInput, AudioSource, EncoderChoice, Engine, EngineConfig};
 use anchordesk_pipelines::outputs::{OutputKind, OutputSpec, RecordFormat};
 use anchordesk_pipelines::scene::{
-    Canvas, Crop, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
+    Canvas, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
 };
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
@@ -23,19 +23,7 @@ const BITRATE_KBPS: u32 = 4000;
 const WARM_UP: Duration = Duration::from_secs(3);
 
 fn layer(id: &str, source: Source, rect: Rect) -> Layer {
-    Layer {
-        id: id.into(),
-        name: String::new(),
-        source,
-        rect,
-        second_rect: None,
-        canvases: Default::default(),
-        crop: Crop::default(),
-        opacity: 1.0,
-        visible: true,
-        locked: false,
-        effects: Default::default(),
-    }
+    Layer::new(id, source, rect)
 }
 
 /// The three layers, as a scene and as gst-launch branches into compositor `c`.

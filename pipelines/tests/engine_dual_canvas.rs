@@ -78,14 +78,7 @@ fn two_canvases_compose_the_same_sources_each_with_its_own_layout() {
         audio: vec![],
     })
     .unwrap();
-    let second = |engine: &Engine| {
-        let frames = engine.frames_of(CanvasId::Second, 8).unwrap();
-        let mut last = None;
-        for _ in 0..6 {
-            last = Some(frames.recv_timeout(Duration::from_secs(5)).unwrap());
-        }
-        last.unwrap().to_rgba().unwrap()
-    };
+    let second = |engine: &Engine| settled_frame_of(engine, CanvasId::Second);
     let (first, portrait) = (settled_frame(&engine), second(&engine));
     assert_eq!((first.width, first.height), (1280, 720));
     assert_eq!((portrait.width, portrait.height), (720, 1280));
@@ -186,12 +179,7 @@ fn a_picture_refitted_to_the_other_shape_is_cropped_not_squeezed() {
     .unwrap();
     let first = settled_frame(&engine);
     assert!(close(first.pixel(100, 360), [230, 20, 20]));
-    let frames = engine.frames_of(CanvasId::Second, 8).unwrap();
-    let mut portrait = None;
-    for _ in 0..6 {
-        portrait = Some(frames.recv_timeout(Duration::from_secs(5)).unwrap());
-    }
-    let portrait = portrait.unwrap().to_rgba().unwrap();
+    let portrait = settled_frame_of(&engine, CanvasId::Second);
     for x in [10, 90, 360, 710] {
         assert!(
             close(portrait.pixel(x, 640), [32, 64, 192]),

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anchordesk_pipelines::scene::{Canvas, Crop, Effects, Layer, LayerCanvases, Rect, Source};
+use anchordesk_pipelines::scene::{Canvas, Layer, LayerCanvases, Rect, Source};
 use serde_json::Value;
 
 /// Every card layer's id starts with this (see `Engine::set_overlay`).
@@ -319,26 +319,14 @@ pub fn per_canvas(
 }
 
 fn layer(prefix: &str, name: &str, source: Source, rect: Rect) -> Layer {
-    Layer {
-        id: format!("{prefix}{name}"),
-        name: format!(
-            "{} {name}",
-            if prefix == COMMENT_PREFIX {
-                "上屏评论"
-            } else {
-                "讲解卡片"
-            }
-        ),
-        source,
-        rect,
-        second_rect: None,
-        canvases: Default::default(),
-        crop: Crop::default(),
-        opacity: 1.0,
-        visible: true,
-        locked: false,
-        effects: Effects::default(),
-    }
+    let mut layer = Layer::new(format!("{prefix}{name}"), source, rect);
+    let what = if prefix == COMMENT_PREFIX {
+        "上屏评论"
+    } else {
+        "讲解卡片"
+    };
+    layer.name = format!("{what} {name}");
+    layer
 }
 
 #[allow(clippy::too_many_arguments)]

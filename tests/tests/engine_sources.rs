@@ -7,29 +7,21 @@ use std::time::{Duration, Instant};
 use anchordesk_e2e::Xvfb;
 use anchordesk_pipelines::engine::{Engine, EngineConfig, RgbaImage};
 use anchordesk_pipelines::scene::{
-    Canvas, Crop, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
+    Canvas, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
 };
 use anyhow::{Context, Result, ensure};
 
 fn engine_with(source: Source) -> Result<Engine> {
-    let layer = Layer {
-        id: "layer".into(),
-        name: String::new(),
+    let layer = Layer::new(
+        "layer",
         source,
-        rect: Rect {
+        Rect {
             x: 0,
             y: 0,
             width: 640,
             height: 360,
         },
-        second_rect: None,
-        canvases: Default::default(),
-        crop: Crop::default(),
-        opacity: 1.0,
-        visible: true,
-        locked: false,
-        effects: Default::default(),
-    };
+    );
     Ok(Engine::start(EngineConfig {
         scenes: SceneCollection {
             version: SCENE_VERSION,

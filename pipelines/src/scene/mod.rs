@@ -125,6 +125,25 @@ pub struct Layer {
     pub effects: Effects,
 }
 
+impl Layer {
+    /// A visible, opaque layer of `source` at `rect`, on every canvas, without crop or effects.
+    pub fn new(id: impl Into<String>, source: Source, rect: Rect) -> Self {
+        Self {
+            id: id.into(),
+            name: String::new(),
+            source,
+            rect,
+            second_rect: None,
+            canvases: LayerCanvases::Both,
+            crop: Crop::default(),
+            opacity: 1.0,
+            visible: true,
+            locked: false,
+            effects: Effects::default(),
+        }
+    }
+}
+
 /// A camera layer's effects (`anchordeskbeauty` and `anchordeskbackground`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -453,27 +472,19 @@ impl SceneCollection {
             scenes: vec![Scene {
                 id: "main".to_owned(),
                 name: "测试画面".to_owned(),
-                layers: vec![Layer {
-                    id: "camera".to_owned(),
-                    name: String::new(),
-                    source: Source::Camera {
+                layers: vec![Layer::new(
+                    "camera",
+                    Source::Camera {
                         device: "test".to_owned(),
                         mode: None,
                     },
-                    rect: Rect {
+                    Rect {
                         x: 0,
                         y: 0,
                         width: canvas.width,
                         height: canvas.height,
                     },
-                    second_rect: None,
-                    canvases: LayerCanvases::Both,
-                    crop: Crop::default(),
-                    opacity: 1.0,
-                    visible: true,
-                    locked: false,
-                    effects: Effects::default(),
-                }],
+                )],
             }],
             active_scene: None,
         }

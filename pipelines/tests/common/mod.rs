@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anchordesk_pipelines::engine::{Engine, EngineConfig, RgbaImage};
 use anchordesk_pipelines::scene::{
-    Canvas, Crop, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
+    Canvas, CanvasId, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
 };
 
 pub const CANVAS: Canvas = Canvas {
@@ -16,24 +16,16 @@ pub const CANVAS: Canvas = Canvas {
 };
 
 pub fn layer(id: &str, source: Source, x: i32, y: i32, width: u32, height: u32) -> Layer {
-    Layer {
-        id: id.into(),
-        name: String::new(),
+    Layer::new(
+        id,
         source,
-        rect: Rect {
+        Rect {
             x,
             y,
             width,
             height,
         },
-        second_rect: None,
-        canvases: Default::default(),
-        crop: Crop::default(),
-        opacity: 1.0,
-        visible: true,
-        locked: false,
-        effects: Default::default(),
-    }
+    )
 }
 
 pub fn scenes(layers: Vec<Layer>) -> SceneCollection {
@@ -70,7 +62,14 @@ pub fn start(layers: Vec<Layer>) -> Engine {
 
 /// A frame composed after every edit so far has been applied.
 pub fn settled_frame(engine: &Engine) -> RgbaImage {
-    let frames = engine.frames(8);
+    settled_frame_of(engine, CanvasId::First)
+}
+
+/// The same for any canvas the engine composes.
+pub fn settled_frame_of(engine: &Engine, canvas: CanvasId) -> RgbaImage {
+    let frames = engine
+        .frames_of(canvas, 8)
+        .expect("the engine composes that canvas");
     let mut last = None;
     for _ in 0..6 {
         last = Some(
