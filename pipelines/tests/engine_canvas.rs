@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anchordesk_pipelines::engine::{Engine, EngineConfig, RgbaImage, Transition};
+use anchordesk_pipelines::engine::{Engine, RgbaImage, Transition};
 use anchordesk_pipelines::scene::{Scene, Source};
 
 mod common;
@@ -203,13 +203,7 @@ fn scene_switch_with_fade_and_preview_frames() {
             720,
         )],
     });
-    let engine = Engine::start(EngineConfig {
-        scenes: collection,
-        encoder: Default::default(),
-        video_bitrate_kbps: 2000,
-        audio: vec![],
-    })
-    .unwrap();
+    let engine = start_collection(collection);
     assert!(close(settled_frame(&engine).pixel(640, 360), [255, 0, 0]));
     engine
         .switch_scene("break", Transition::Fade(Duration::from_millis(300)))

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use anchordesk_pipelines::engine::{Engine, EngineConfig, RgbaImage, Transition};
-use anchordesk_pipelines::scene::{Canvas, CanvasId, LayerCanvases, Rect, Source};
+use anchordesk_pipelines::engine::{Engine, RgbaImage, Transition};
+use anchordesk_pipelines::scene::{CanvasId, LayerCanvases, Rect, Source};
 use common::*;
 
 #[test]
@@ -66,18 +66,8 @@ fn two_canvases_compose_the_same_sources_each_with_its_own_layout() {
         720,
     );
     let mut collection = scenes(vec![background, logo, landscape_only, portrait_only]);
-    collection.second_canvas = Some(Canvas {
-        width: 720,
-        height: 1280,
-        fps: 30,
-    });
-    let engine = Engine::start(EngineConfig {
-        scenes: collection.clone(),
-        encoder: Default::default(),
-        video_bitrate_kbps: 2000,
-        audio: vec![],
-    })
-    .unwrap();
+    collection.second_canvas = Some(PORTRAIT);
+    let engine = start_collection(collection.clone());
     let second = |engine: &Engine| settled_frame_of(engine, CanvasId::Second);
     let (first, portrait) = (settled_frame(&engine), second(&engine));
     assert_eq!((first.width, first.height), (1280, 720));
@@ -165,18 +155,8 @@ fn a_picture_refitted_to_the_other_shape_is_cropped_not_squeezed() {
         1280,
         720,
     )]);
-    collection.second_canvas = Some(Canvas {
-        width: 720,
-        height: 1280,
-        fps: 30,
-    });
-    let engine = Engine::start(EngineConfig {
-        scenes: collection,
-        encoder: Default::default(),
-        video_bitrate_kbps: 2000,
-        audio: vec![],
-    })
-    .unwrap();
+    collection.second_canvas = Some(PORTRAIT);
+    let engine = start_collection(collection);
     let first = settled_frame(&engine);
     assert!(close(first.pixel(100, 360), [230, 20, 20]));
     let portrait = settled_frame_of(&engine, CanvasId::Second);
@@ -202,18 +182,8 @@ fn the_preview_shows_the_canvas_being_edited() {
         1280,
         720,
     )]);
-    collection.second_canvas = Some(Canvas {
-        width: 720,
-        height: 1280,
-        fps: 30,
-    });
-    let engine = Engine::start(EngineConfig {
-        scenes: collection,
-        encoder: Default::default(),
-        video_bitrate_kbps: 2000,
-        audio: vec![],
-    })
-    .unwrap();
+    collection.second_canvas = Some(PORTRAIT);
+    let engine = start_collection(collection);
     let mut preview = engine.preview();
     type Previews = tokio::sync::watch::Receiver<
         Option<std::sync::Arc<anchordesk_pipelines::engine::PreviewFrame>>,

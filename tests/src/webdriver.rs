@@ -234,3 +234,22 @@ pub async fn record_for(client: &Client, seconds: u64) -> Result<()> {
     })
     .await
 }
+
+/// The preview image's natural size (the engine's canvas, scaled down for the monitor).
+pub async fn preview_size(client: &Client) -> Result<Option<(u64, u64)>> {
+    let size = client
+        .execute(
+            "const img = document.querySelector('[data-testid=preview]');
+             return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null;",
+            vec![],
+        )
+        .await?;
+    Ok(size
+        .as_array()
+        .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?))))
+}
+
+/// A 9:16 picture size.
+pub fn is_portrait(size: Option<(u64, u64)>) -> bool {
+    size.is_some_and(|(w, h)| w > 0 && w * 16 == h * 9)
+}

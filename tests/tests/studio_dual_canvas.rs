@@ -11,8 +11,8 @@ use anchordesk_e2e::studio::{
     pinned_product,
 };
 use anchordesk_e2e::webdriver::{
-    click, connect, demo_product_in_cart, eventually, go_live, has, press_key, record_for, step,
-    test_pattern_studio, wait_for_running_relay,
+    click, connect, demo_product_in_cart, eventually, go_live, has, is_portrait, press_key,
+    preview_size, record_for, step, test_pattern_studio, wait_for_running_relay,
 };
 use anchordesk_e2e::{Xvfb, artifacts_dir, built_binary, ffprobe};
 use anyhow::{Context, Result, ensure};
@@ -54,18 +54,7 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
     step("编辑竖屏", async {
         click(&client, "[data-edit-canvas=second]").await?;
         eventually("a 9:16 preview", Duration::from_secs(15), || async {
-            let size = client
-                .execute(
-                    "const img = document.querySelector('[data-testid=preview]');
-                     return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null;",
-                    vec![],
-                )
-                .await?;
-            let portrait = size.as_array().is_some_and(|a| {
-                let (w, h) = (a[0].as_u64().unwrap_or(0), a[1].as_u64().unwrap_or(0));
-                w > 0 && w * 16 == h * 9
-            });
-            Ok(portrait.then_some(()))
+            Ok(is_portrait(preview_size(&client).await?).then_some(()))
         })
         .await
     })

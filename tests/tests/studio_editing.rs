@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anchordesk_e2e::webdriver::{
-    choose, click, connect, eventually, has, step, test_pattern_studio,
+    choose, click, connect, eventually, has, is_portrait, preview_size, step, test_pattern_studio,
 };
 use anchordesk_e2e::{TauriDriver, Xvfb, artifacts_dir, built_binary};
 use anyhow::{Context, Result};
@@ -17,20 +17,6 @@ use serde_json::Value;
 /// is; the selected layer's box tints it a little, so "dark" is what is looked for.
 fn dark(p: &image::Rgb<u8>) -> bool {
     p.0.iter().all(|&c| c < 80)
-}
-
-/// The preview image's natural size (the engine's canvas, scaled down for the monitor).
-async fn preview_size(client: &Client) -> Result<Option<(u64, u64)>> {
-    let size = client
-        .execute(
-            "const img = document.querySelector('[data-testid=preview]');
-             return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null;",
-            vec![],
-        )
-        .await?;
-    Ok(size
-        .as_array()
-        .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?))))
 }
 
 /// Share of the preview, as the window shows it, that is dark.
@@ -59,11 +45,6 @@ async fn preview_dark_share(client: &Client) -> Result<f64> {
         }
     }
     Ok(grey as f64 / all.max(1) as f64)
-}
-
-/// A 9:16 picture.
-fn is_portrait(size: Option<(u64, u64)>) -> bool {
-    size.is_some_and(|(w, h)| w > 0 && w * 16 == h * 9)
 }
 
 fn saved(data_dir: &std::path::Path, file: &str) -> Result<Value> {

@@ -51,14 +51,26 @@ pub fn red_png(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 pub fn start(layers: Vec<Layer>) -> Engine {
+    start_collection(scenes(layers))
+}
+
+/// An engine on `collection`, x264 idle, no audio.
+pub fn start_collection(collection: SceneCollection) -> Engine {
     Engine::start(EngineConfig {
-        scenes: scenes(layers),
+        scenes: collection,
         encoder: Default::default(),
         video_bitrate_kbps: 2000,
         audio: vec![],
     })
     .unwrap()
 }
+
+/// The portrait canvas the dual-canvas tests add beside the landscape one.
+pub const PORTRAIT: Canvas = Canvas {
+    width: 720,
+    height: 1280,
+    fps: 30,
+};
 
 /// A frame composed after every edit so far has been applied.
 pub fn settled_frame(engine: &Engine) -> RgbaImage {
