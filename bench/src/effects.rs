@@ -60,7 +60,7 @@ fn studio_frame(w: usize, h: usize) -> Vec<u8> {
 /// What the element does per frame in blur mode with its defaults (temporal smoothing aside).
 fn background_step(view: &mut FrameMut<'_>, chroma: &ChromaKey) {
     let mask = ops::box_blur(&key::mask(view, chroma, 2), 1);
-    let despill = key::Despill::new(chroma, view.layout);
+    let despill = key::despill(chroma, view.layout);
     compose::compose(view, &mask, Fill::Blur(24), despill);
 }
 

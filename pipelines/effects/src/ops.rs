@@ -92,7 +92,7 @@ fn blur_rows(data: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
 }
 
 /// Samples a low-resolution plane at full-resolution pixel centres, a row at a time: the two
-/// source rows are blended once per output row, then each pixel is one lerp. Brings masks and
+/// source rows are blended once per output row, then widened to the output row. Brings masks and
 /// coefficients computed small back to the frame without a full-size copy.
 pub struct Upsampler {
     xs: Vec<(u32, u32, f32)>,
@@ -132,13 +132,6 @@ impl Upsampler {
         for ((o, a), b) in self.row.iter_mut().zip(a).zip(b) {
             *o = a + (b - a) * t;
         }
-    }
-
-    #[inline]
-    pub fn at(&self, x: usize) -> f32 {
-        let (x0, x1, t) = self.xs[x];
-        let (a, b) = (self.row[x0 as usize], self.row[x1 as usize]);
-        a + (b - a) * t
     }
 
     /// The prepared row at every output pixel, into `out` (the output width long).

@@ -126,7 +126,8 @@ pub struct BeautyRow<'a> {
 
 kernel! {
     /// The beauty filter's luma delta for each pixel of the row: smoothing and whitening where
-    /// the skin mask says skin, an unsharp mask (3×3 mean) elsewhere. `column` is scratch.
+    /// the skin mask says skin, an unsharp mask (3×3 mean) elsewhere. `column` is scratch,
+    /// two longer than the row.
     pub fn beauty_delta(r: &BeautyRow<'_>, column: &mut [f32], delta: &mut [f32]) {
         let [above, here, below] = r.luma;
         let n = delta.len();
@@ -139,21 +140,16 @@ kernel! {
         if r.sharpen <= 0.0 || n == 0 {
             return;
         }
+        // Column sums with the edge columns repeated once on each side, so every pixel has
+        // both neighbours.
         for x in 0..n {
-            column[x] = above[x] + here[x] + below[x];
+            column[x + 1] = above[x] + here[x] + below[x];
         }
-        let unsharp = |x: usize, l: usize, rr: usize, delta: &mut [f32]| {
-            let mean = (column[l] + column[x] + column[rr]) * (1.0 / 9.0);
+        column[0] = column[1];
+        column[n + 1] = column[n];
+        for x in 0..n {
+            let mean = (column[x] + column[x + 1] + column[x + 2]) * (1.0 / 9.0);
             delta[x] += (1.0 - r.skin[x]) * r.sharpen * (here[x] - mean);
-        };
-        // Edges repeat their pixel; the middle has both neighbours.
-        unsharp(0, 0, 1.min(n - 1), delta);
-        for x in 1..n.saturating_sub(1) {
-            let mean = (column[x - 1] + column[x] + column[x + 1]) * (1.0 / 9.0);
-            delta[x] += (1.0 - r.skin[x]) * r.sharpen * (here[x] - mean);
-        }
-        if n > 1 {
-            unsharp(n - 1, n - 2, n - 1, delta);
         }
     }
 }
@@ -175,6 +171,14 @@ kernel! {
 pub struct Spill {
     pub dominant: usize,
     pub amount: f32,
+}
+
+impl Spill {
+    /// No despill: the foreground's bytes are kept as they are.
+    pub const NONE: Self = Self {
+        dominant: 0,
+        amount: 0.0,
+    };
 }
 
 kernel! {

@@ -1,7 +1,6 @@
 //! What goes behind the person: the frame itself blurred, a colour, or a picture scaled to
 //! fill; blended by the foreground mask.
 
-use super::key::Despill;
 use crate::ops::{self, Plane};
 use crate::pixels::FrameMut;
 use crate::rows;
@@ -53,22 +52,27 @@ pub enum Fill<'a> {
 /// `out = fg·mask + fill·(1 − mask)` in place, `mask` at any smaller size (it is sampled up
 /// row by row), the foreground despilled on the way. A blurred background is made at a
 /// quarter of the size: 16× less work, and it is blurred anyway.
-pub fn compose(frame: &mut FrameMut<'_>, mask: &Plane, fill: Fill<'_>, despill: Option<Despill>) {
+pub fn compose(
+    frame: &mut FrameMut<'_>,
+    mask: &Plane,
+    fill: Fill<'_>,
+    despill: Option<rows::Spill>,
+) {
     let (w, h) = (frame.width, frame.height);
     let layout = frame.layout;
     let channels = [layout.r, layout.g, layout.b];
-    let blurred: Option<[Plane; 3]> = match fill {
+    // Each blurred colour plane with what samples it up.
+    let mut blurred: Option<[(Plane, ops::Upsampler); 3]> = match fill {
         Fill::Blur(radius) => Some(frame.block_means(4).map(|small| {
             let r = (radius / 4).max(1);
             // Three box passes approximate a Gaussian.
-            ops::box_blur(&ops::box_blur(&ops::box_blur(&small, r), r), r)
+            let plane = ops::box_blur(&ops::box_blur(&ops::box_blur(&small, r), r), r);
+            let up = ops::Upsampler::new(plane.w, plane.h, w, h);
+            (plane, up)
         })),
         _ => None,
     };
     let mut up_mask = ops::Upsampler::new(mask.w, mask.h, w, h);
-    let mut up_back: Option<[ops::Upsampler; 3]> = blurred
-        .as_ref()
-        .map(|planes| [0, 1, 2].map(|k| ops::Upsampler::new(planes[k].w, planes[k].h, w, h)));
     let mut mask_row = vec![0.0f32; w];
     // The background's row by byte position (`channels` maps red, green, blue to theirs).
     let mut back: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; w]);
@@ -77,24 +81,18 @@ pub fn compose(frame: &mut FrameMut<'_>, mask: &Plane, fill: Fill<'_>, despill: 
             back[c].fill(f32::from(rgb[k]));
         }
     }
-    let spill = despill.map_or(
-        rows::Spill {
-            dominant: 0,
-            amount: 0.0,
-        },
-        |d| d.spill(),
-    );
+    let spill = despill.unwrap_or(rows::Spill::NONE);
     for y in 0..h {
         up_mask.row(mask, y);
         up_mask.widen_into(&mut mask_row);
-        match (&fill, up_back.as_mut(), blurred.as_ref()) {
-            (Fill::Blur(_), Some(ups), Some(planes)) => {
-                for (k, &c) in channels.iter().enumerate() {
-                    ups[k].row(&planes[k], y);
-                    ups[k].widen_into(&mut back[c]);
+        match (&fill, blurred.as_mut()) {
+            (Fill::Blur(_), Some(planes)) => {
+                for ((plane, up), &c) in planes.iter_mut().zip(&channels) {
+                    up.row(plane, y);
+                    up.widen_into(&mut back[c]);
                 }
             }
-            (Fill::Picture(picture), _, _) => {
+            (Fill::Picture(picture), _) => {
                 let start = y * picture.width * 3;
                 let src = &picture.rgb[start..start + 3 * w];
                 for (x, px) in src.chunks_exact(3).enumerate() {

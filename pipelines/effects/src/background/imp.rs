@@ -427,7 +427,7 @@ impl VideoFilterImpl for Background {
             mask = ops::box_blur(&mask, radius.max(1));
         }
         let despill = match settings.source {
-            MaskSource::ChromaKey => key::Despill::new(&settings.key, layout),
+            MaskSource::ChromaKey => key::despill(&settings.key, layout),
             MaskSource::Person => None,
         };
 

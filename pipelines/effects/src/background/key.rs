@@ -4,6 +4,7 @@
 
 use crate::ops::{Plane, smoothstep};
 use crate::pixels::{FrameMut, Layout, chroma};
+use crate::rows::Spill;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChromaKey {
@@ -51,37 +52,18 @@ pub fn mask(frame: &FrameMut<'_>, key: &ChromaKey, scale: usize) -> Plane {
 /// Takes the key colour's tint off kept pixels ("despill"): where the key's dominant channel
 /// (green for a green screen) stands above both others, it is lowered towards the larger of
 /// them by `spill`. Green light bounced onto hair and shoulders turns neutral. As in every
-/// keyer, a green garment in front of a green screen loses some green too.
-#[derive(Debug, Clone, Copy)]
-pub struct Despill {
-    /// Byte position of the key's dominant colour; the other two positions are the others.
-    dominant: usize,
-    amount: f32,
-}
-
-impl Despill {
-    /// `None` when there is nothing to do: no spill asked for, or a grey key with no tint.
-    pub fn new(key: &ChromaKey, layout: Layout) -> Option<Self> {
-        let k = key.key;
-        let dominant = (0..3).max_by_key(|&c| k[c]).unwrap_or(1);
-        let others = [(dominant + 1) % 3, (dominant + 2) % 3];
-        if key.spill <= 0.0
-            || i32::from(k[dominant]) - i32::from(k[others[0]].max(k[others[1]])) < 30
-        {
-            return None;
-        }
-        let offsets = [layout.r, layout.g, layout.b];
-        Some(Self {
-            dominant: offsets[dominant],
-            amount: key.spill.min(1.0),
-        })
+/// keyer, a green garment in front of a green screen loses some green too. `None` when there
+/// is nothing to do: no spill asked for, or a grey key with no tint.
+pub fn despill(key: &ChromaKey, layout: Layout) -> Option<Spill> {
+    let k = key.key;
+    let dominant = (0..3).max_by_key(|&c| k[c]).unwrap_or(1);
+    let others = [(dominant + 1) % 3, (dominant + 2) % 3];
+    if key.spill <= 0.0 || i32::from(k[dominant]) - i32::from(k[others[0]].max(k[others[1]])) < 30 {
+        return None;
     }
-
-    /// The same by byte position, for the row kernels.
-    pub fn spill(&self) -> crate::rows::Spill {
-        crate::rows::Spill {
-            dominant: self.dominant,
-            amount: self.amount,
-        }
-    }
+    let offsets = [layout.r, layout.g, layout.b];
+    Some(Spill {
+        dominant: offsets[dominant],
+        amount: key.spill.min(1.0),
+    })
 }

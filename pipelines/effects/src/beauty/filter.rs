@@ -85,8 +85,8 @@ pub fn apply(frame: &mut FrameMut<'_>, s: Strengths) {
     let mut luma_rows = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     frame.luma_row(0, &mut luma_rows[0]);
     frame.luma_row(0, &mut luma_rows[1]);
-    let [mut a_row, mut b_row, mut skin_row, mut column, mut delta] =
-        std::array::from_fn(|_| vec![0.0f32; w]);
+    let [mut a_row, mut b_row, mut skin_row, mut delta] = std::array::from_fn(|_| vec![0.0f32; w]);
+    let mut column = vec![0.0f32; w + 2];
     for y in 0..h {
         if y + 1 < h {
             frame.luma_row(y + 1, &mut luma_rows[2]);
