@@ -425,7 +425,7 @@ impl EngineHost {
 }
 
 /// The studio's canvases: 720p, landscape or 9:16.
-pub fn studio_canvas(portrait: bool, fps: u32) -> Canvas {
+fn studio_canvas(portrait: bool, fps: u32) -> Canvas {
     let (width, height) = if portrait { (720, 1280) } else { (1280, 720) };
     Canvas { width, height, fps }
 }

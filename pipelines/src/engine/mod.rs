@@ -19,13 +19,12 @@ pub(crate) mod tap;
 mod video;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 use tokio::sync::watch;
 
 pub use audio::{AudioDevice, AudioInput, AudioLevel, AudioSource, list_devices as audio_devices};
@@ -38,7 +37,7 @@ use crate::{Error, Result, make};
 use canvas::{CanvasGraph, CanvasTarget};
 use encoder::VideoEncoder;
 use tap::Tap;
-use video::{CanvasVideo, FrameStore, add_error, branch_appsink, link_error, preview_branch};
+use video::{CanvasVideo, FrameStore, PreviewFeed, add_error, branch_appsink, link_error};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
@@ -186,20 +185,26 @@ struct Shared {
     pipeline: gst::Pipeline,
     canvas: Mutex<CanvasGraph>,
     scenes: Mutex<SceneCollection>,
-    encoder: Arc<VideoEncoder>,
-    /// What outputs on each canvas read, and the canvas's frames; the first canvas first.
-    canvases: Vec<(CanvasId, Taps, Arc<FrameStore>)>,
+    /// The first canvas first.
+    canvases: Vec<CanvasOutputs>,
     encode_latency: Arc<Mutex<(f64, u32)>>,
     outputs: Mutex<HashMap<String, Output>>,
     stats: watch::Sender<EngineStats>,
     preview: watch::Sender<Option<Arc<PreviewFrame>>>,
-    /// Each canvas's preview valve; only the shown canvas's opens, and only while watched.
-    preview_valves: Vec<(CanvasId, gst::Element)>,
     preview_canvas: Mutex<CanvasId>,
     levels: watch::Sender<HashMap<String, AudioLevel>>,
     audio_inputs: HashMap<String, audio::InputHandle>,
     error: Mutex<Option<String>>,
     stop: AtomicBool,
+}
+
+/// What one canvas gives: the streams its outputs read, its frames, and its preview's valve
+/// (only the shown canvas's opens, and only while watched).
+struct CanvasOutputs {
+    id: CanvasId,
+    taps: Taps,
+    frames: Arc<FrameStore>,
+    preview_valve: gst::Element,
 }
 
 /// The streams outputs subscribe to.
@@ -250,6 +255,11 @@ impl Engine {
             })
         };
         let mut latency_observer = Some(latency_observer);
+        let (preview, _) = watch::channel(None);
+        let feed = PreviewFeed {
+            frames: preview.clone(),
+            sequence: Arc::default(),
+        };
         let mut videos = Vec::new();
         for id in config.scenes.canvas_ids() {
             let size = config.scenes.canvas_of(id).unwrap_or(canvas);
@@ -260,16 +270,9 @@ impl Engine {
                 config.encoder,
                 config.video_bitrate_kbps,
                 latency_observer.take(),
+                feed.clone(),
             )?);
         }
-        // A preview branch per canvas, behind its own valve: one shows at a time.
-        let mut preview_branches = Vec::new();
-        for video in &videos {
-            let size = config.scenes.canvas_of(video.id).unwrap_or(canvas);
-            let (sink, valve) = preview_branch(&pipeline, &video.tee, size.width, size.height)?;
-            preview_branches.push((video.id, sink, valve));
-        }
-        let encoder = videos[0].encoder.clone();
 
         // Audio.
         let mixer = make("audiomixer", Some("mixer"))?;
@@ -315,37 +318,6 @@ impl Engine {
         let clock = gst::SystemClock::obtain();
         pipeline.use_clock(Some(&clock));
 
-        let (preview, _) = watch::channel(None);
-        let sequence = Arc::new(AtomicU64::new(0));
-        let mut preview_valves = Vec::new();
-        for (id, sink, valve) in preview_branches {
-            let (preview_tx, sequence) = (preview.clone(), sequence.clone());
-            sink.set_callbacks(
-                gst_app::AppSinkCallbacks::builder()
-                    .new_sample(move |sink| {
-                        let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                        let size = sample.caps().and_then(|c| {
-                            c.structure(0)
-                                .map(|s| (s.get::<i32>("width"), s.get::<i32>("height")))
-                        });
-                        if let (Some(buffer), Some((Ok(width), Ok(height)))) =
-                            (sample.buffer(), size)
-                            && let Ok(map) = buffer.map_readable()
-                        {
-                            preview_tx.send_replace(Some(Arc::new(PreviewFrame {
-                                jpeg: map.to_vec(),
-                                width: width as u32,
-                                height: height as u32,
-                                sequence: sequence.fetch_add(1, Ordering::Relaxed) + 1,
-                            })));
-                        }
-                        Ok(gst::FlowSuccess::Ok)
-                    })
-                    .build(),
-            );
-            preview_valves.push((id, valve));
-        }
-
         let targets = videos
             .iter()
             .map(|v| CanvasTarget {
@@ -383,7 +355,12 @@ impl Engine {
                     base_time,
                     encoder: v.encoder,
                 };
-                (v.id, taps, v.frames)
+                CanvasOutputs {
+                    id: v.id,
+                    taps,
+                    frames: v.frames,
+                    preview_valve: v.preview_valve,
+                }
             })
             .collect();
 
@@ -393,13 +370,11 @@ impl Engine {
             pipeline,
             canvas: Mutex::new(graph),
             scenes: Mutex::new(config.scenes.clone()),
-            encoder,
             canvases,
             encode_latency,
             outputs: Mutex::new(HashMap::new()),
             stats,
             preview,
-            preview_valves,
             preview_canvas: Mutex::new(CanvasId::First),
             levels,
             audio_inputs,
@@ -559,14 +534,14 @@ impl Engine {
                 "video_bitrate_kbps: must be between 100 and 50000".into(),
             ));
         }
-        for (_, taps, _) in &self.shared.canvases {
-            taps.encoder.set_bitrate_kbps(kbps);
+        for canvas in &self.shared.canvases {
+            canvas.taps.encoder.set_bitrate_kbps(kbps);
         }
         Ok(())
     }
 
     pub fn encoder_name(&self) -> &str {
-        &self.shared.encoder.factory
+        &self.shared.first().taps.encoder.factory
     }
 
     /// Starts an output; it then connects, goes live and reconnects by itself.
@@ -579,12 +554,16 @@ impl Engine {
                 spec.id
             )));
         }
-        let taps = self.shared.taps(spec.canvas).ok_or_else(|| {
-            Error::Invalid(format!(
-                "canvas: output '{}' asks for the second canvas, and the scenes have none",
-                spec.id
-            ))
-        })?;
+        let taps = self
+            .shared
+            .canvas(spec.canvas)
+            .map(|c| &c.taps)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "canvas: output '{}' asks for the second canvas, and the scenes have none",
+                    spec.id
+                ))
+            })?;
         let id = spec.id.clone();
         let output = Output::start(spec, taps.clone())?;
         outputs.insert(id, output);
@@ -618,7 +597,7 @@ impl Engine {
 
     /// Which canvas the preview shows, e.g. the portrait one while its layout is edited.
     pub fn set_preview_canvas(&self, canvas: CanvasId) -> Result<()> {
-        if self.shared.taps(canvas).is_none() {
+        if self.shared.canvas(canvas).is_none() {
             return Err(Error::Invalid(
                 "canvas: the scenes have no second canvas to preview".into(),
             ));
@@ -644,12 +623,12 @@ impl Engine {
 
     /// The latest composed frame of a canvas (`None` before the first, or without that canvas).
     pub fn snapshot_of(&self, canvas: CanvasId) -> Option<CanvasFrame> {
-        self.shared.frame_store(canvas)?.latest()
+        self.shared.canvas(canvas)?.frames.latest()
     }
 
     /// The canvas's running time now, comparable to frame timestamps.
     pub fn running_time(&self) -> Option<gst::ClockTime> {
-        let taps = &self.shared.canvases[0].1;
+        let taps = &self.shared.first().taps;
         taps.clock.time().checked_sub(taps.base_time)
     }
 
@@ -666,7 +645,7 @@ impl Engine {
         canvas: CanvasId,
         capacity: usize,
     ) -> Option<std::sync::mpsc::Receiver<CanvasFrame>> {
-        Some(self.shared.frame_store(canvas)?.listen(capacity))
+        Some(self.shared.canvas(canvas)?.frames.listen(capacity))
     }
 
     /// Pads of the composing graph whose last push failed, with the element states: what to
@@ -691,30 +670,25 @@ impl Shared {
     /// Opens the shown canvas's preview valve while `watched`, and shuts every other.
     fn open_preview(&self, watched: bool) {
         let shown = *lock(&self.preview_canvas);
-        for (id, valve) in &self.preview_valves {
-            valve.set_property("drop", !(watched && *id == shown));
+        for canvas in &self.canvases {
+            let open = watched && canvas.id == shown;
+            canvas.preview_valve.set_property("drop", !open);
         }
     }
 
-    fn taps(&self, canvas: CanvasId) -> Option<&Taps> {
-        self.canvases
-            .iter()
-            .find(|(id, _, _)| *id == canvas)
-            .map(|(_, taps, _)| taps)
+    fn first(&self) -> &CanvasOutputs {
+        &self.canvases[0]
     }
 
-    fn frame_store(&self, canvas: CanvasId) -> Option<&Arc<FrameStore>> {
-        self.canvases
-            .iter()
-            .find(|(id, _, _)| *id == canvas)
-            .map(|(_, _, frames)| frames)
+    fn canvas(&self, id: CanvasId) -> Option<&CanvasOutputs> {
+        self.canvases.iter().find(|c| c.id == id)
     }
 
     /// Frames composed so far on each canvas, first canvas first.
     fn frame_counts(&self) -> Vec<u64> {
         self.canvases
             .iter()
-            .map(|(_, _, frames)| frames.count.load(Ordering::Relaxed))
+            .map(|c| c.frames.count.load(Ordering::Relaxed))
             .collect()
     }
 
@@ -876,8 +850,8 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                         *sum = (0.0, 0);
                         mean
                     },
-                    encoder: shared.encoder.factory.clone(),
-                    video_bitrate_kbps: shared.encoder.bitrate_kbps(),
+                    encoder: shared.first().taps.encoder.factory.clone(),
+                    video_bitrate_kbps: shared.first().taps.encoder.bitrate_kbps(),
                     active_scene: active.map(|s| s.id).unwrap_or_default(),
                     layers,
                     outputs,

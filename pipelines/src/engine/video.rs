@@ -1,6 +1,7 @@
 //! One canvas's video chain: a compositor (with a black base layer) → I420 → tee, feeding a
-//! raw tap for WHIP outputs and snapshots and a shared H.264 encoder behind a valve for RTMP,
-//! SRT and recordings. The engine builds one per canvas; the preview hangs off the first.
+//! raw tap for WHIP outputs and snapshots, a shared H.264 encoder behind a valve for RTMP,
+//! SRT and recordings, and preview JPEGs behind a valve of their own. The engine builds one
+//! per canvas; all canvases' previews feed one channel, the shown canvas's valve open.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use gstreamer_app as gst_app;
 
 use super::encoder::{EncoderChoice, VideoEncoder};
 use super::tap::{self, Tap};
-use super::{CanvasFrame, PREVIEW_FPS, PREVIEW_MAX_SIDE, lock, sources};
+use super::{CanvasFrame, PREVIEW_FPS, PREVIEW_MAX_SIDE, PreviewFrame, lock, sources};
 use crate::scene::{Canvas, CanvasId};
 use crate::{Error, Result, make};
 
@@ -51,14 +52,22 @@ impl FrameStore {
     }
 }
 
+/// Where every canvas's preview JPEGs go: one channel, numbered across canvases.
+#[derive(Clone)]
+pub(crate) struct PreviewFeed {
+    pub frames: tokio::sync::watch::Sender<Option<Arc<PreviewFrame>>>,
+    pub sequence: Arc<AtomicU64>,
+}
+
 pub(crate) struct CanvasVideo {
     pub id: CanvasId,
     pub compositor: gst::Element,
-    pub tee: gst::Element,
     pub raw: Tap,
     pub h264: Tap,
     pub encoder: Arc<VideoEncoder>,
     pub frames: Arc<FrameStore>,
+    /// Shut until this canvas is the one previewed and someone watches.
+    pub preview_valve: gst::Element,
 }
 
 impl CanvasVideo {
@@ -70,6 +79,7 @@ impl CanvasVideo {
         encoder: EncoderChoice,
         bitrate_kbps: u32,
         encoded_observer: Option<tap::Observer>,
+        preview: PreviewFeed,
     ) -> Result<Self> {
         let suffix = match id {
             CanvasId::First => "",
@@ -163,16 +173,45 @@ impl CanvasVideo {
             false,
         )?;
         let h264 = Tap::new(h264_sink, Some(valve), encoded_observer);
+        let (preview_sink, preview_valve) =
+            preview_branch(pipeline, &tee, canvas.width, canvas.height)?;
+        send_previews(&preview_sink, preview);
         Ok(Self {
             id,
             compositor,
-            tee,
             raw,
             h264,
             encoder,
             frames,
+            preview_valve,
         })
     }
+}
+
+/// Each JPEG of `sink` onto the preview channel, with its size and a new sequence number.
+fn send_previews(sink: &gst_app::AppSink, feed: PreviewFeed) {
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let size = sample.caps().and_then(|c| {
+                    c.structure(0)
+                        .map(|s| (s.get::<i32>("width"), s.get::<i32>("height")))
+                });
+                if let (Some(buffer), Some((Ok(width), Ok(height)))) = (sample.buffer(), size)
+                    && let Ok(map) = buffer.map_readable()
+                {
+                    feed.frames.send_replace(Some(Arc::new(PreviewFrame {
+                        jpeg: map.to_vec(),
+                        width: width as u32,
+                        height: height as u32,
+                        sequence: feed.sequence.fetch_add(1, Ordering::Relaxed) + 1,
+                    })));
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
 }
 
 pub(crate) fn add_error(e: gst::glib::BoolError) -> Error {
@@ -216,7 +255,7 @@ pub(crate) fn branch_appsink(
 
 /// 15 fps JPEG frames whose longest side is at most [`PREVIEW_MAX_SIDE`], behind a valve that
 /// is open only while someone watches the preview (a headless run pays nothing for it).
-pub(crate) fn preview_branch(
+fn preview_branch(
     pipeline: &gst::Pipeline,
     tee: &gst::Element,
     width: u32,
