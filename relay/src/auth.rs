@@ -2,8 +2,11 @@
 //! a device token issued on first visit. Tokens are random, sent as `Authorization: Bearer`,
 //! and stored only as SHA-256 hashes.
 
+use std::sync::{Arc, LazyLock};
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
@@ -91,22 +94,99 @@ pub struct NewViewer {
     pub nickname: Option<String>,
 }
 
-fn hash_password(password: &str) -> Result<String> {
-    use argon2::PasswordHasher;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
+/// argon2 takes ~20 MiB and tens of milliseconds of a core per call (hundreds in a debug build).
+/// On the async workers, a handful of concurrent logins stalled every other request; here it
+/// runs on the blocking pool, a few at a time, with a bounded queue: past it a login is told
+/// to come back (503) instead of piling up. Process-wide, because the cores are.
+struct HashPool {
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
+}
+
+/// Logins waiting for a free hashing slot before new ones get 503.
+const HASH_QUEUE: usize = 32;
+
+static HASH_POOL: LazyLock<HashPool> = LazyLock::new(|| {
+    // Half the cores at most: media forwarding and the API keep the rest.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    HashPool::new((cores / 2).max(1), HASH_QUEUE)
+});
+
+impl HashPool {
+    fn new(concurrency: usize, queue: usize) -> Self {
+        Self {
+            running: Arc::new(Semaphore::new(concurrency)),
+            admitted: Arc::new(Semaphore::new(concurrency + queue)),
+        }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let admitted =
+            self.admitted
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| Error::Unavailable {
+                    message: "too many password checks at once; retry shortly".into(),
+                    retry_after_ms: 1000,
+                })?;
+        let running = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        // The permits go with the work: a caller that gives up (timeout, client gone) does
+        // not free a slot while its hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let _permits = (admitted, running);
+            work()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing: {e}")))
+    }
+}
+
+async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    HASH_POOL
+        .run(move || {
+            use argon2::PasswordHasher;
+            argon2::Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+        })
+        .await?
         .map_err(|e| Error::invalid("password", format!("cannot hash: {e}")))
 }
 
-fn verify_password(password: &str, stored: &str) -> bool {
-    use argon2::PasswordVerifier;
-    let Ok(parsed) = argon2::PasswordHash::new(stored) else {
-        return false;
-    };
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+/// What an unknown username is checked against, so that it costs what a known one does and
+/// the answer's timing does not tell which usernames exist. The hash of a random password
+/// nobody kept, with `Argon2::default()`'s parameters (a test keeps them in step).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$OcHNRWvDEvZ/VibfZyhQ0Q$vLGMDzG9/SUjz+UPPJrC5xII0sUfcdenKX8zaOXafA4";
+
+#[cfg(test)]
+static VERIFICATIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether `password` matches `stored`; `None` (no such account) runs the same check against
+/// [`DUMMY_HASH`] and is always false.
+async fn verify_password(password: &str, stored: Option<String>) -> Result<bool> {
+    let password = password.to_owned();
+    HASH_POOL
+        .run(move || {
+            use argon2::PasswordVerifier;
+            #[cfg(test)]
+            VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let known = stored.is_some();
+            let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+            let Ok(parsed) = argon2::PasswordHash::new(&hash) else {
+                return false;
+            };
+            let matches = argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            known && matches
+        })
+        .await
 }
 
 /// `len` bytes from the OS random source, hex-encoded (tokens, seeds, generated passwords).
@@ -148,7 +228,7 @@ pub async fn create_staff(
 ) -> Result<i64> {
     validate_username(username)?;
     check_text("password", password, 8, 128)?;
-    let hash = hash_password(password)?;
+    let hash = hash_password(password).await?;
     let inserted = sqlx::query_scalar(
         "insert into staff (username, password_hash, role, created_at_ms) values ($1, $2, $3, $4) \
          on conflict (username) do nothing returning id",
@@ -170,12 +250,14 @@ pub async fn login(store: &Store, req: &LoginRequest) -> Result<Session> {
             .bind(&req.username)
             .fetch_optional(store.pool())
             .await?;
-    let Some((id, stored, role)) = row else {
-        return Err(Error::Unauthorized);
+    let (account, stored) = match row {
+        Some((id, stored, role)) => (Some((id, role)), Some(stored)),
+        None => (None, None),
     };
-    if !verify_password(&req.password, &stored) {
+    if !verify_password(&req.password, stored).await? {
         return Err(Error::Unauthorized);
     }
+    let (id, role) = account.ok_or(Error::Unauthorized)?;
     staff_session(store, id, &req.username, &role).await
 }
 
@@ -384,6 +466,61 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(short, Error::InvalidField { ref field, .. } if field == "password"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_username_costs_a_password_check_like_a_known_one() {
+        use std::sync::atomic::Ordering;
+        let (_dir, store) = store().await;
+        let before = VERIFICATIONS.load(Ordering::SeqCst);
+        let req = LoginRequest {
+            username: "nobody".into(),
+            password: "correct horse".into(),
+        };
+        assert!(matches!(
+            login(&store, &req).await,
+            Err(Error::Unauthorized)
+        ));
+        assert!(VERIFICATIONS.load(Ordering::SeqCst) > before);
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_parameters_new_hashes_get() {
+        let parsed = argon2::PasswordHash::new(DUMMY_HASH).unwrap();
+        let params = argon2::Params::try_from(&parsed).unwrap();
+        let default = argon2::Argon2::default();
+        let default = default.params();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (default.m_cost(), default.t_cost(), default.p_cost())
+        );
+        assert_eq!(parsed.algorithm, argon2::Algorithm::default().ident());
+    }
+
+    #[tokio::test]
+    async fn a_full_hashing_queue_answers_unavailable_and_frees_when_done() {
+        let pool = HashPool::new(1, 0);
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let pool = Arc::new(pool);
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                pool.run(move || {
+                    let _ = started_tx.send(());
+                    let _ = release_rx.recv();
+                })
+                .await
+            })
+        };
+        started_rx.await.unwrap();
+        assert!(matches!(
+            pool.run(|| ()).await,
+            Err(Error::Unavailable { retry_after_ms, .. }) if retry_after_ms > 0
+        ));
+        release_tx.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        pool.run(|| ()).await.unwrap();
     }
 
     #[tokio::test]

@@ -89,6 +89,20 @@ pub struct ServeArgs {
     /// Turn RTMP ingest off (WHIP only).
     #[arg(long)]
     pub no_rtmp: bool,
+    /// How clients reach this relay, e.g. `https://shop.example.com`: the base of the URLs
+    /// the relay hands out (WHIP/WHEP/RTMP with a stream key) [default: the request's Host
+    /// when it is a plain host[:port], else the listen address].
+    #[arg(long, env = "ANCHORDESK_PUBLIC_BASE_URL", value_name = "URL")]
+    pub public_base_url: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For names the client (comma-separated IPs); they are
+    /// not held to the per-address connection caps [default: 127.0.0.1,::1].
+    #[arg(
+        long,
+        env = "ANCHORDESK_TRUSTED_PROXIES",
+        value_name = "IPS",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<IpAddr>>,
 }
 
 /// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
@@ -116,6 +130,17 @@ pub struct FileConfig {
     pub rtmp_listen: Option<SocketAddr>,
     /// `false` turns RTMP ingest off.
     pub rtmp: Option<bool>,
+    /// See `--public-base-url`.
+    pub public_base_url: Option<String>,
+    /// See `--trusted-proxies`; `[]` trusts nobody, loopback included.
+    pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// Connections one address may hold open at once (default 128).
+    pub max_connections_per_ip: Option<usize>,
+    /// Event WebSockets one address may hold open at once (default 32).
+    pub max_websockets_per_ip: Option<usize>,
+    /// Seconds a client has to send a request's headers, also the idle keep-alive limit
+    /// (default 10).
+    pub header_read_timeout_secs: Option<u64>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -138,6 +163,10 @@ pub struct Config {
     pub ice: IceSettings,
     /// RTMP ingest address; `None`: off.
     pub rtmp_listen: Option<SocketAddr>,
+    /// `scheme://host[:port]` clients reach the relay at, without a trailing slash.
+    pub public_base_url: Option<String>,
+    /// Per-address caps, header timeout and trusted proxies.
+    pub limits: crate::throttle::Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +264,37 @@ impl Config {
                 ),
             });
         }
+        if let Some(url) = &config.public_base_url
+            && !is_base_url(url)
+        {
+            return Err(ConfigError::Invalid {
+                key: "public_base_url",
+                message: format!(
+                    "must be http:// or https:// and a host[:port] with no path, got {url}"
+                ),
+            });
+        }
+        let limits = &config.limits;
+        for (key, value) in [
+            ("max_connections_per_ip", limits.max_connections_per_ip),
+            ("max_websockets_per_ip", limits.max_websockets_per_ip),
+        ] {
+            if !(1..=1_000_000).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!("must be 1–1000000, got {value}"),
+                });
+            }
+        }
+        if !(1..=300).contains(&limits.header_read_timeout.as_secs()) {
+            return Err(ConfigError::Invalid {
+                key: "header_read_timeout_secs",
+                message: format!(
+                    "must be 1–300, got {}",
+                    limits.header_read_timeout.as_secs()
+                ),
+            });
+        }
         if config.payment_secret.as_ref().is_some_and(|s| s.len() < 16) {
             return Err(ConfigError::Invalid {
                 key: "payment_secret",
@@ -266,8 +326,29 @@ impl Config {
                     },
                 ))
         });
+        let defaults = crate::throttle::Limits::default();
+        let limits = crate::throttle::Limits {
+            max_connections_per_ip: file
+                .max_connections_per_ip
+                .unwrap_or(defaults.max_connections_per_ip),
+            max_websockets_per_ip: file
+                .max_websockets_per_ip
+                .unwrap_or(defaults.max_websockets_per_ip),
+            header_read_timeout: file
+                .header_read_timeout_secs
+                .map_or(defaults.header_read_timeout, std::time::Duration::from_secs),
+            trusted_proxies: args
+                .trusted_proxies
+                .or(file.trusted_proxies)
+                .unwrap_or(defaults.trusted_proxies),
+        };
         Self {
             rtmp_listen,
+            public_base_url: args
+                .public_base_url
+                .or(file.public_base_url)
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            limits,
             data_dir: args
                 .data_dir
                 .or(file.data_dir)
@@ -313,6 +394,8 @@ impl Config {
             ice: IceSettings::default(),
             // The studio publishes over WHIP; a merchant's standalone relay takes RTMP too.
             rtmp_listen: None,
+            public_base_url: None,
+            limits: crate::throttle::Limits::default(),
         }
     }
 
@@ -324,6 +407,58 @@ impl Config {
     pub fn images_dir(&self) -> PathBuf {
         self.data_dir.join("images")
     }
+}
+
+/// `http(s)://` + [`is_host_port`], nothing after it.
+pub fn is_base_url(url: &str) -> bool {
+    url.strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .is_some_and(is_host_port)
+}
+
+/// A plain `host[:port]`: a DNS name, an IPv4 address or a bracketed IPv6 address, and a port
+/// of digits. What a `Host` header must look like before the relay puts it into a URL: no
+/// userinfo, path, spaces or quotes that would turn a link into someone else's.
+pub fn is_host_port(text: &str) -> bool {
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok()
+    });
+    let host_ok = text.starts_with('[')
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }));
+    port_ok && host_ok
 }
 
 /// `$XDG_DATA_HOME/anchordesk` (usually `~/.local/share/anchordesk`).
@@ -361,6 +496,11 @@ mod tests {
             ice_addresses: Some(vec!["10.0.0.5".parse().unwrap()]),
             rtmp_listen: None,
             rtmp: None,
+            public_base_url: None,
+            trusted_proxies: None,
+            max_connections_per_ip: None,
+            max_websockets_per_ip: None,
+            header_read_timeout_secs: None,
             public_ips: Some(vec!["203.0.113.7".parse().unwrap()]),
             udp_ports: None,
         };
@@ -437,6 +577,76 @@ mod tests {
         let err = FileConfig::load(&path).unwrap_err().to_string();
         assert!(err.contains("listn"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hosts_and_base_urls_follow_a_strict_grammar() {
+        for good in [
+            "shop.example.com",
+            "shop.example.com:8686",
+            "10.0.0.2:8686",
+            "localhost",
+            "[::1]:8686",
+            "[2001:db8::1]",
+        ] {
+            assert!(is_host_port(good), "{good}");
+        }
+        for bad in [
+            "",
+            "evil.com/phish",
+            "a@b.com",
+            "shop.example.com:",
+            "shop.example.com:99999",
+            "shop .com",
+            "x\"y.com",
+            "[::1",
+            "[nope]:80",
+            "-bad.com",
+            "a..b",
+        ] {
+            assert!(!is_host_port(bad), "{bad}");
+        }
+        assert!(is_base_url("https://shop.example.com"));
+        assert!(!is_base_url("ftp://shop.example.com"));
+        assert!(!is_base_url("https://shop.example.com/path"));
+        let args = ServeArgs {
+            public_base_url: Some("https://shop.example.com/".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            Config::resolve(args).unwrap().public_base_url.as_deref(),
+            Some("https://shop.example.com")
+        );
+        let args = ServeArgs {
+            public_base_url: Some("shop.example.com".into()),
+            ..ServeArgs::default()
+        };
+        let err = Config::resolve(args).unwrap_err().to_string();
+        assert!(err.contains("public_base_url"), "{err}");
+    }
+
+    #[test]
+    fn limits_come_from_the_file_and_trusted_proxies_from_flags_too() {
+        let file: FileConfig = toml::from_str(
+            "max_connections_per_ip = 8\nmax_websockets_per_ip = 2\nheader_read_timeout_secs = 5\ntrusted_proxies = []\n",
+        )
+        .unwrap();
+        let config = Config::merge(ServeArgs::default(), file);
+        assert_eq!(config.limits.max_connections_per_ip, 8);
+        assert_eq!(config.limits.max_websockets_per_ip, 2);
+        assert_eq!(config.limits.header_read_timeout.as_secs(), 5);
+        assert!(config.limits.trusted_proxies.is_empty());
+        let defaults = Config::merge(ServeArgs::default(), FileConfig::default());
+        assert!(defaults.limits.is_trusted("127.0.0.1".parse().unwrap()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, "header_read_timeout_secs = 0\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let err = Config::resolve(args).unwrap_err().to_string();
+        assert!(err.contains("header_read_timeout_secs"), "{err}");
     }
 
     #[test]

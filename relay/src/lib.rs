@@ -22,6 +22,7 @@ pub mod room;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod throttle;
 pub mod ui;
 
 pub use config::{Config, ConfigError, ServeArgs};

@@ -273,6 +273,12 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     );
     state.public_addr = addr.to_string();
     state.rtmp_addr = rtmp_addr;
+    state.public_base_url = config.public_base_url.clone();
+    state.guards = std::sync::Arc::new(crate::throttle::Guards::new(
+        config.limits.clone(),
+        crate::throttle::TARGET_POLICY,
+        crate::throttle::ADDRESS_POLICY,
+    ));
     if let Some(secret) = &config.payment_secret {
         state = state.with_payment_secret(secret);
         if config.payment_sandbox {
@@ -301,11 +307,18 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
             listener,
             state.media.clone(),
             store.clone(),
+            state.guards.clone(),
             cancel.clone(),
         )));
     }
     let shutdown = cancel.clone().cancelled_owned();
-    let task = tokio::spawn(http::serve(listener, http::app(state), shutdown));
+    let limits = config.limits.clone();
+    let task = tokio::spawn(http::serve_with_limits(
+        listener,
+        http::app(state),
+        limits,
+        shutdown,
+    ));
     tracing::info!(
         %addr,
         data_dir = %config.data_dir.display(),

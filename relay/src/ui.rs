@@ -28,6 +28,7 @@ impl UiAssets {
 
     /// Contents of a file by its path relative to the UI root, refusing anything that would
     /// step outside it. The studio entry is not served: it only works inside the Tauri window.
+    /// Neither are dotfiles (`.env`, `.git/…` of a UI checkout).
     pub async fn get(&self, rel: &str) -> Option<Cow<'static, [u8]>> {
         let rel = rel.trim_start_matches('/');
         if rel.is_empty() || rel == "studio.html" || !is_plain_relative(Path::new(rel)) {
@@ -35,13 +36,29 @@ impl UiAssets {
         }
         match self {
             Self::Embedded => Embedded::get(rel).map(|f| f.data),
-            Self::Dir(root) => tokio::fs::read(root.join(rel)).await.ok().map(Cow::Owned),
+            Self::Dir(root) => {
+                let path = confined(root, rel).await?;
+                tokio::fs::read(path).await.ok().map(Cow::Owned)
+            }
         }
     }
 }
 
+/// Only plain names, none starting with a dot.
 fn is_plain_relative(path: &Path) -> bool {
-    path.components().all(|c| matches!(c, Component::Normal(_)))
+    path.components().all(|c| match c {
+        Component::Normal(name) => !name.as_encoded_bytes().starts_with(b"."),
+        _ => false,
+    })
+}
+
+/// `root/rel` resolved through any symlinks, if it is a file still inside `root`: a link in
+/// the UI directory must not serve `/etc` or the database next to it.
+async fn confined(root: &Path, rel: &str) -> Option<PathBuf> {
+    let root = tokio::fs::canonicalize(root).await.ok()?;
+    let path = tokio::fs::canonicalize(root.join(rel)).await.ok()?;
+    let inside = path.starts_with(&root) && tokio::fs::metadata(&path).await.ok()?.is_file();
+    inside.then_some(path)
 }
 
 #[cfg(test)]
@@ -54,6 +71,30 @@ mod tests {
         let html = ui.get(VIEWER_HTML).await.expect("viewer.html embedded");
         assert!(String::from_utf8_lossy(&html).contains("<div id=\"root\">"));
         assert!(ui.get("studio.html").await.is_none());
+    }
+
+    #[tokio::test]
+    async fn dotfiles_and_symlinks_out_of_the_ui_dir_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ui_dir = dir.path().join("ui");
+        std::fs::create_dir_all(ui_dir.join("assets")).unwrap();
+        std::fs::write(ui_dir.join("viewer.html"), b"<html>").unwrap();
+        std::fs::write(ui_dir.join(".env"), b"SECRET=1").unwrap();
+        std::fs::create_dir_all(ui_dir.join(".git")).unwrap();
+        std::fs::write(ui_dir.join(".git/config"), b"[core]").unwrap();
+        std::fs::write(dir.path().join("anchordesk.db"), b"phones").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("anchordesk.db"), ui_dir.join("db.js")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), ui_dir.join("assets/up")).unwrap();
+        std::os::unix::fs::symlink(ui_dir.join("viewer.html"), ui_dir.join("index.html")).unwrap();
+        let ui = UiAssets::Dir(ui_dir);
+        assert!(ui.get("viewer.html").await.is_some());
+        assert!(ui.get(".env").await.is_none());
+        assert!(ui.get(".git/config").await.is_none());
+        assert!(ui.get("db.js").await.is_none());
+        assert!(ui.get("assets/up/anchordesk.db").await.is_none());
+        assert!(ui.get("assets").await.is_none(), "a directory is no file");
+        // A link that stays inside the directory is fine.
+        assert!(ui.get("index.html").await.is_some());
     }
 
     #[tokio::test]

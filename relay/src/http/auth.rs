@@ -8,10 +8,12 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::openapi::{Invalid, Unauthorized, tag};
+use super::client_ip::ClientIp;
+use super::openapi::{Invalid, TooManyRequests, Unauthorized, Unavailable, tag};
 use super::{AppJson, AppState, Error, Result};
 use crate::api::ErrorBody;
 use crate::auth::{self, LoginRequest, NewViewer, Principal, Session};
+use crate::throttle::{Target, retry_after_ms};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -22,7 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The bearer token of a request: the `Authorization` header, or `access_token` in the
-/// query string for WebSockets (browsers cannot set headers on them).
+/// query string on a live's events route only (browsers cannot set headers on WebSockets).
+/// Anywhere else a token in a URL would end up in proxy logs, browser history and
+/// `Referer`s for nothing.
 pub fn bearer_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         return value
@@ -31,12 +35,22 @@ pub fn bearer_token(headers: &HeaderMap, uri: &Uri) -> Option<String> {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned());
     }
+    if !takes_query_token(uri.path()) {
+        return None;
+    }
     uri.query().and_then(|q| {
         q.split('&')
             .filter_map(|pair| pair.split_once('='))
             .find(|(k, _)| *k == "access_token")
             .map(|(_, v)| v.to_owned())
     })
+}
+
+/// `/api/lives/{id}/events`: the WebSocket route, where a token may come in the query.
+fn takes_query_token(path: &str) -> bool {
+    path.strip_prefix("/api/lives/")
+        .and_then(|rest| rest.strip_suffix("/events"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The caller, if any credentials were sent. Invalid credentials are a 401, not anonymous:
@@ -144,17 +158,41 @@ impl FromRequestParts<AppState> for Viewer {
         (status = 200, description = "Logged in", body = Session),
         (
             status = 401,
-            description = "Unknown username or wrong password (one answer for both)",
+            description = "Unknown username or wrong password (one answer for both); after \
+                           5 failures for the username or 20 from the address, each further \
+                           one makes the next try wait (429), 1 s doubling up to 15 min",
             body = ErrorBody,
         ),
         (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
     ),
 )]
 async fn login(
     State(state): State<AppState>,
+    client: ClientIp,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<Session>> {
-    Ok(Json(auth::login(&state.store, &req).await?))
+    // Refused before any hashing: a guesser waiting out the delay costs the relay nothing.
+    let target = Target::Account(&req.username);
+    state
+        .guards
+        .admit(&target, client.ip)
+        .map_err(|wait| Error::TooManyRequests {
+            retry_after_ms: retry_after_ms(wait),
+        })?;
+    match auth::login(&state.store, &req).await {
+        Ok(session) => {
+            state.guards.succeeded(&target);
+            Ok(Json(session))
+        }
+        Err(Error::Unauthorized) => {
+            tracing::info!(ip = %client.ip, "login refused: wrong username or password");
+            state.guards.failed(&target, client.ip);
+            Err(Error::Unauthorized)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Ends the session of the token sent.

@@ -104,6 +104,13 @@ where
 }
 
 fn json_error(rejection: &JsonRejection) -> Error {
+    // Over `DefaultBodyLimit`: the body was never read, so it is not "invalid" but too big.
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Error::TooLarge {
+            field: "body".into(),
+            limit_bytes: super::MAX_JSON_BYTES,
+        };
+    }
     let text = rejection.body_text();
     Error::invalid(field_of(&text), text)
 }

@@ -14,8 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Caller;
-use super::openapi::{BadQuery, Invalid, NotFound, Unauthorized, tag};
-use super::{AppPath, AppState, Result};
+use super::client_ip::ClientIp;
+use super::openapi::{BadQuery, Invalid, NotFound, TooManyRequests, Unauthorized, tag};
+use super::{AppPath, AppState, Error, Result};
 use crate::commerce::lives;
 use crate::events::{self, Event, PAGE_LIMIT};
 
@@ -35,6 +36,8 @@ struct EventsQuery {
 }
 
 const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// When an address at its socket cap may try again.
+const WEBSOCKET_RETRY_MS: u64 = 5_000;
 const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
 
 fn default_limit() -> i64 {
@@ -58,11 +61,13 @@ fn default_limit() -> i64 {
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
     ),
 )]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
+    address: ClientIp,
     AppPath(live_id): AppPath<i64>,
     Query(q): Query<EventsQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -70,15 +75,35 @@ async fn events(
     lives::get(&state.store, live_id).await?;
     let staff = caller.is_staff();
     match upgrade {
-        Ok(ws) => Ok(ws
-            // Clients only send pings and a close here. tungstenite's defaults (a 128 KiB read
-            // buffer allocated per socket, 64 MiB messages) would cost 640 MiB of memory at
-            // 5000 viewers and let one client make the relay buffer a huge message.
-            .read_buffer_size(READ_BUFFER_BYTES)
-            .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-            .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-            .on_upgrade(move |socket| stream(socket, state, live_id, q.after, staff))
-            .into_response()),
+        Ok(ws) => {
+            // Each socket holds memory and a feed subscription for as long as it stays open;
+            // one address gets a few pages' worth, not thousands.
+            let slot = if address.trusted {
+                None
+            } else {
+                let max = state.guards.limits.max_websockets_per_ip;
+                let slot = state.guards.websockets.try_hold(address.ip, max);
+                if slot.is_none() {
+                    tracing::debug!(ip = %address.ip, "event socket refused: {max} open");
+                    return Err(Error::TooManyRequests {
+                        retry_after_ms: WEBSOCKET_RETRY_MS,
+                    });
+                }
+                slot
+            };
+            Ok(ws
+                // Clients only send pings and a close here. tungstenite's defaults (a 128 KiB read
+                // buffer allocated per socket, 64 MiB messages) would cost 640 MiB of memory at
+                // 5000 viewers and let one client make the relay buffer a huge message.
+                .read_buffer_size(READ_BUFFER_BYTES)
+                .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+                .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+                .on_upgrade(move |socket| async move {
+                    let _slot = slot;
+                    stream(socket, state, live_id, q.after, staff).await;
+                })
+                .into_response())
+        }
         Err(_) => {
             let page = events::list(&state.store, live_id, q.after, staff, q.limit).await?;
             Ok(Json(page).into_response())

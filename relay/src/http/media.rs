@@ -9,10 +9,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
+use super::client_ip::ClientIp;
 use super::{AppState, Error, Result};
 use crate::media::Session;
 use crate::media::packager::is_safe_file_name;
 use crate::media::streams::{self, KeyCheck};
+use crate::throttle::{Target, retry_after_ms};
 
 /// Offers are a few KiB; anything this big is not one.
 pub const MAX_SDP_BYTES: usize = 64 * 1024;
@@ -82,6 +84,7 @@ async fn require_stream(state: &AppState, stream: &str) -> Result<()> {
 async fn publish(
     State(state): State<AppState>,
     Path(stream): Path<String>,
+    client: ClientIp,
     request: Request,
 ) -> Result<Response> {
     let (parts, body) = request.into_parts();
@@ -90,11 +93,23 @@ async fn publish(
         tracing::warn!(stream, "WHIP publish refused: no key");
         return Err(Error::Unauthorized);
     };
+    // Keys are guessed like passwords: the same delays, per stream and per address.
+    let target = Target::Stream(&stream);
+    state
+        .guards
+        .admit(&target, client.ip)
+        .map_err(|wait| Error::TooManyRequests {
+            retry_after_ms: retry_after_ms(wait),
+        })?;
     match streams::check_key(&state.store, &stream, &key).await? {
-        KeyCheck::Valid => {}
-        KeyCheck::UnknownStream => return Err(Error::NotFound(format!("stream {stream}"))),
+        KeyCheck::Valid => state.guards.succeeded(&target),
+        KeyCheck::UnknownStream => {
+            state.guards.failed(&target, client.ip);
+            return Err(Error::NotFound(format!("stream {stream}")));
+        }
         KeyCheck::WrongKey => {
-            tracing::warn!(stream, "WHIP publish refused: wrong key");
+            tracing::warn!(stream, ip = %client.ip, "WHIP publish refused: wrong key");
+            state.guards.failed(&target, client.ip);
             return Err(Error::Unauthorized);
         }
     }

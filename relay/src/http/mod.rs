@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod client_ip;
 mod clips;
 mod coupons;
 mod error;
@@ -9,6 +10,7 @@ mod events;
 mod flash_sales;
 mod health;
 mod interaction;
+mod listen;
 mod lives;
 mod lotteries;
 mod media;
@@ -16,6 +18,7 @@ mod openapi;
 mod orders;
 mod payments;
 mod products;
+mod security;
 mod streams;
 mod viewer;
 
@@ -33,6 +36,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use error::{AppJson, AppPath, Error, Result};
+pub use listen::serve_with_limits;
 
 use crate::commerce::payments::{OfflineProvider, PaymentProvider, SignedCallbackProvider};
 use crate::events::{EventHub, LiveFeeds};
@@ -41,6 +45,9 @@ use crate::media::MediaHub;
 use crate::presence::Presence;
 use crate::store::Store;
 use crate::ui::UiAssets;
+
+/// The largest body a route takes unless it sets its own limit; past it, 413.
+pub const MAX_JSON_BYTES: usize = 2 * 1024 * 1024;
 
 /// How long a request may take before it is answered 408; also bounds graceful shutdown.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -70,6 +77,11 @@ pub struct AppState {
     pub media: MediaHub,
     /// `host:port` the relay listens on, for URLs when a request names no host.
     pub public_addr: String,
+    /// `public_base_url`: how clients reach this relay (`https://shop.example.com`), for the
+    /// URLs the relay hands out; `None`: the request's `Host` when it is a plain host[:port].
+    pub public_base_url: Option<String>,
+    /// Per-address caps and failed-credential delays.
+    pub guards: Arc<crate::throttle::Guards>,
     /// Where RTMP ingest listens, if it is on.
     pub rtmp_addr: Option<std::net::SocketAddr>,
 }
@@ -95,6 +107,8 @@ impl AppState {
             images_dir: std::env::temp_dir().join("anchordesk-images"),
             media: MediaHub::default(),
             public_addr: "127.0.0.1".into(),
+            public_base_url: None,
+            guards: Arc::new(crate::throttle::Guards::default()),
             rtmp_addr: None,
         }
     }
@@ -160,23 +174,21 @@ pub fn app(state: AppState) -> Router {
         .fallback(viewer::serve)
         .with_state(state)
         .layer((
-            TraceLayer::new_for_http(),
+            security::headers(),
+            TraceLayer::new_for_http().make_span_with(security::request_span),
             TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT),
+            // Routes with bigger bodies (pictures) set their own limit.
+            axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES),
         ))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets
-/// in-flight requests finish (each bounded by the request timeout).
+/// in-flight requests finish (each bounded by the request timeout). The per-address caps and
+/// header timeout are the defaults; [`serve_with_limits`] takes configured ones.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Connect info gives handlers the peer address (logged for rejected payment callbacks).
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with_limits(listener, app, crate::throttle::Limits::default(), shutdown).await
 }

@@ -88,7 +88,8 @@ pub mod tag {
             NotFound,
             Conflict,
             TooLarge,
-            TooManyRequests
+            TooManyRequests,
+            Unavailable
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -177,6 +178,12 @@ error_response!(
     /// 413 `too_large`.
     TooLarge,
     "The body is over its limit (code `too_large`); `error.field` names it"
+);
+error_response!(
+    /// 503 `unavailable`.
+    Unavailable,
+    "The relay cannot serve this now, e.g. too many password checks queued (code \
+     `unavailable`); the `Retry-After` header says when to retry"
 );
 error_response!(
     /// 429 `rate_limited`.

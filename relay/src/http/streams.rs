@@ -37,13 +37,18 @@ fn require_publisher_role(staff: &Staff) -> Result<()> {
     }
 }
 
-/// `http://host:port` as the client reached us, for the URLs a key comes with.
+/// The base of the URLs a key comes with: `public_base_url` when configured; else the host
+/// the client reached us at, if it is a plain host[:port] (a forged `Host` could otherwise
+/// hand the owner a link to someone else's server); else the listen address.
 fn http_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(base) = &state.public_base_url {
+        return base.clone();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| state.public_addr.clone());
+        .filter(|host| crate::config::is_host_port(host))
+        .map_or_else(|| state.public_addr.clone(), str::to_owned);
     format!("http://{host}")
 }
 
@@ -51,8 +56,14 @@ fn key_response(state: &AppState, headers: &HeaderMap, name: String, key: String
     let http = http_base(state, headers);
     // RTMP on the host the client used, at the RTMP port.
     let rtmp = state.rtmp_addr.map(|addr| {
-        let host = http.trim_start_matches("http://");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        let authority = http
+            .split_once("://")
+            .map_or(http.as_str(), |(_, rest)| rest);
+        let host = match authority.rsplit_once(':') {
+            // A bracketed IPv6 address without a port ends in `]`.
+            Some((h, port)) if !port.ends_with(']') => h,
+            _ => authority,
+        };
         format!("rtmp://{host}:{}", addr.port())
     });
     StreamKey::new(name, key, &http, rtmp.as_deref())

@@ -27,6 +27,7 @@ use super::hub::{PublishedTrack, Publisher};
 use super::packager::StopOnDrop;
 use super::streams::{self, KeyCheck};
 use crate::store::Store;
+use crate::throttle::{Guards, Target};
 
 /// The RTMP application name publishers use.
 pub const APP: &str = "live";
@@ -35,7 +36,13 @@ pub const APP: &str = "live";
 const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Accepts RTMP publishers until `cancel`.
-pub async fn serve(listener: TcpListener, hub: MediaHub, store: Store, cancel: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    hub: MediaHub,
+    store: Store,
+    guards: Arc<Guards>,
+    cancel: CancellationToken,
+) {
     loop {
         let (socket, peer) = tokio::select! {
             () = cancel.cancelled() => return,
@@ -48,12 +55,14 @@ pub async fn serve(listener: TcpListener, hub: MediaHub, store: Store, cancel: C
             },
         };
         let (hub, store, cancel) = (hub.clone(), store.clone(), cancel.clone());
+        let guards = guards.clone();
         tokio::spawn(async move {
             let mut connection = Connection {
                 socket,
                 peer,
                 hub,
                 store,
+                guards,
                 published: None,
             };
             let result = tokio::select! {
@@ -93,6 +102,8 @@ struct Connection {
     peer: SocketAddr,
     hub: MediaHub,
     store: Store,
+    /// Failed keys count here as on WHIP, so RTMP is no side door for guessing.
+    guards: Arc<Guards>,
     published: Option<Published>,
 }
 
@@ -202,10 +213,18 @@ impl Connection {
                     tracing::warn!(peer = %self.peer, name = %stream_key.split('?').next().unwrap_or(""), "RTMP publish refused: no ?key= in the stream name");
                     return Err("no key".into());
                 };
+                let target = Target::Stream(stream);
+                if let Err(wait) = self.guards.admit(&target, self.peer.ip()) {
+                    tracing::warn!(peer = %self.peer, stream, "RTMP publish refused: too many wrong keys, retry in {} s", wait.as_secs().max(1));
+                    return Err(format!("publish to {stream} refused"));
+                }
                 let check = streams::check_key(&self.store, stream, key)
                     .await
                     .map_err(|e| e.to_string())?;
-                if check != KeyCheck::Valid {
+                if check == KeyCheck::Valid {
+                    self.guards.succeeded(&target);
+                } else {
+                    self.guards.failed(&target, self.peer.ip());
                     tracing::warn!(peer = %self.peer, stream, "RTMP publish refused: {}", match check {
                         KeyCheck::UnknownStream => "unknown stream",
                         _ => "wrong key",
