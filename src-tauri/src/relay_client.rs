@@ -99,7 +99,7 @@ impl RelayClient {
 
     /// A product picture (`/images/…`), through the same connection pool as the API.
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, CallError> {
-        if !path.starts_with("/images/") || path.contains("..") {
+        if !confined_to(path, "/images/") {
             return Err(CallError::local(
                 "invalid_path",
                 format!("not a relay picture: {path}"),
@@ -134,7 +134,7 @@ impl RelayClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, CallError> {
-        if !path.starts_with("/api/") || path.contains("..") {
+        if !confined_to(path, "/api/") {
             return Err(CallError::local(
                 "invalid_path",
                 format!("not a relay API path: {path}"),
@@ -247,9 +247,81 @@ impl RelayClient {
     }
 }
 
+/// Whether `path` stays under `prefix` as the relay will see it. reqwest (the URL standard)
+/// turns `/api/%2e%2e/x` into `/x`, so a check on the raw text is not enough: the path part is
+/// percent-decoded first, and any dot segment, backslash, control character or leftover `%`
+/// (a double encoding) is refused rather than second-guessed.
+fn confined_to(path: &str, prefix: &str) -> bool {
+    if path.contains('#') {
+        return false;
+    }
+    let path = path.split('?').next().unwrap_or_default();
+    let Some(decoded) = percent_decode(path) else {
+        return false;
+    };
+    path.starts_with(prefix)
+        && decoded.starts_with(prefix)
+        && !decoded.contains(['%', '\\'])
+        && !decoded.chars().any(char::is_control)
+        && !decoded
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
+/// `%XX` escapes decoded; `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_dot_segments_and_backslashes_do_not_leave_the_api() {
+        for bad in [
+            "/api/../images/x.png",
+            "/api/%2e%2e/images/x.png",
+            "/api/%2E%2E/healthz",
+            "/api/.%2e/x",
+            "/api/%2e/x",
+            "/api/x/%2e%2e%2f%2e%2e%2fimages",
+            "/api/..%5cimages",
+            "/api/%5c..",
+            "/api/a\\..\\b",
+            "/api/%252e%252e/x",
+            "/api/%zz",
+            "/api/x#frag",
+            "/api/%0a",
+            "/images/x.png",
+            "/%61pi/me",
+        ] {
+            assert!(!confined_to(bad, "/api/"), "{bad}");
+        }
+        for good in [
+            "/api/me",
+            "/api/lives/1/events?after=3",
+            "/api/streams/%E7%9B%B4%E6%92%AD/key",
+            "/api/products?q=a/../b",
+        ] {
+            assert!(confined_to(good, "/api/"), "{good}");
+        }
+        assert!(confined_to("/images/1/a.png", "/images/"));
+        assert!(!confined_to("/images/%2e%2e/api/me", "/images/"));
+    }
 
     #[tokio::test]
     async fn only_api_paths_are_reachable_and_errors_are_local() {
