@@ -54,9 +54,11 @@ pub fn redacted(uri: &Uri) -> String {
     format!("{}?{}", uri.path(), query.join("&"))
 }
 
-/// The trace span of a request: what `DefaultMakeSpan` records, with the URI redacted.
+/// The trace span of a request: what `DefaultMakeSpan` records, with the URI redacted. Same
+/// target as tower-http's, so `RUST_LOG=tower_http=debug` still shows it.
 pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
     tracing::debug_span!(
+        target: "tower_http::trace::make_span",
         "request",
         method = %request.method(),
         uri = %redacted(request.uri()),
