@@ -221,6 +221,118 @@ async fn wrong_stream_keys_on_whip_make_the_next_publish_wait() {
     relay.shutdown().await.unwrap();
 }
 
+/// Asks to publish `stream?key=key` over RTMP, as OBS does; `true` when the relay accepts.
+async fn rtmp_publish(addr: SocketAddr, stream: &str, key: &str) -> bool {
+    use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+    use rml_rtmp::sessions::{
+        ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult,
+        PublishRequestType,
+    };
+    let mut socket = TcpStream::connect(addr).await.unwrap();
+    let mut handshake = Handshake::new(PeerType::Client);
+    let hello = handshake.generate_outbound_p0_and_p1().unwrap();
+    if socket.write_all(&hello).await.is_err() {
+        return false;
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pending = loop {
+        let n = match tokio::time::timeout(SAFETY, socket.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => return false,
+        };
+        match handshake.process_bytes(&buf[..n]).unwrap() {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                if socket.write_all(&response_bytes).await.is_err() {
+                    return false;
+                }
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
+                if socket.write_all(&response_bytes).await.is_err() {
+                    return false;
+                }
+                break remaining_bytes;
+            }
+        }
+    };
+    let (mut session, _) = ClientSession::new(ClientSessionConfig::new()).unwrap();
+    let mut outbound = vec![session.request_connection("live".into()).unwrap()];
+    loop {
+        if !pending.is_empty() {
+            let Ok(results) = session.handle_input(&pending) else {
+                return false;
+            };
+            outbound.extend(results);
+        }
+        for result in std::mem::take(&mut outbound) {
+            match result {
+                ClientSessionResult::OutboundResponse(packet)
+                    if socket.write_all(&packet.bytes).await.is_err() =>
+                {
+                    return false;
+                }
+                ClientSessionResult::RaisedEvent(ClientSessionEvent::ConnectionRequestAccepted) => {
+                    let request = session
+                        .request_publishing(format!("{stream}?key={key}"), PublishRequestType::Live)
+                        .unwrap();
+                    if let ClientSessionResult::OutboundResponse(packet) = request
+                        && socket.write_all(&packet.bytes).await.is_err()
+                    {
+                        return false;
+                    }
+                }
+                ClientSessionResult::RaisedEvent(ClientSessionEvent::PublishRequestAccepted) => {
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        pending = match tokio::time::timeout(SAFETY, socket.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => buf[..n].to_vec(),
+            _ => return false,
+        };
+    }
+}
+
+#[tokio::test]
+async fn wrong_stream_keys_on_rtmp_make_the_next_publish_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(dir.path(), |c| {
+        c.rtmp_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let rtmp: SocketAddr = relay
+        .rtmp_url()
+        .unwrap()
+        .trim_start_matches("rtmp://")
+        .trim_end_matches("/live")
+        .parse()
+        .unwrap();
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo")
+        .await
+        .unwrap();
+    assert!(
+        rtmp_publish(rtmp, "demo", &key).await,
+        "the right key works"
+    );
+    // Once the first publisher is gone the key works again: what refuses it below is the wait.
+    let deadline = tokio::time::Instant::now() + SAFETY;
+    while !rtmp_publish(rtmp, "demo", &key).await {
+        assert!(tokio::time::Instant::now() < deadline, "publish again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for i in 0..6 {
+        assert!(!rtmp_publish(rtmp, "demo", &format!("guess-{i}")).await);
+    }
+    assert!(
+        !rtmp_publish(rtmp, "demo", &key).await,
+        "even the right key waits after six wrong ones"
+    );
+    relay.shutdown().await.unwrap();
+}
+
 /// Reads until the server closes the connection; `Err` if it is still open after `bound`.
 async fn closed_within(stream: &mut TcpStream, bound: Duration) -> Result<Vec<u8>, ()> {
     let mut seen = Vec::new();
