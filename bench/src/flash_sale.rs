@@ -130,10 +130,11 @@ async fn rush(
         .map(|(i, token)| {
             let (http, url, start) = (http.clone(), url.clone(), start.clone());
             tokio::spawn(async move {
+                // A phone per buyer: the 秒杀 limit counts per phone number too.
                 let body = json!({
                     "live_id": live_id,
                     "items": [{ "sku_id": sku, "quantity": 1 }],
-                    "shipping": { "name": "压测", "phone": "13800000000", "address": "上海市黄浦区南京东路 1 号" }
+                    "shipping": { "name": "压测", "phone": format!("138{i:08}"), "address": "上海市黄浦区南京东路 1 号" }
                 });
                 // Each buyer has the room open, as the viewer page does before anyone can buy:
                 // the rush measures orders over open connections, not 2000 TCP handshakes.

@@ -67,8 +67,22 @@ impl Error {
     }
 }
 
-/// Checks a text field's length in characters (not bytes: titles are mostly Chinese).
+/// Checks a text field's length in characters (not bytes: titles are mostly Chinese), and
+/// that it holds no control characters but tab and line breaks: a NUL cuts the text short in
+/// C libraries (Pango on the video, exports), and the others draw as boxes or move the cursor.
 pub fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<()> {
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "must not contain control characters (found U+{:04X})",
+                c as u32
+            ),
+        ));
+    }
     let len = value.chars().count();
     if value.trim().is_empty() && min > 0 {
         return Err(Error::invalid(field, "must not be empty"));
@@ -93,6 +107,15 @@ pub fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<()> {
     Ok(())
 }
 
+/// The latest time a client may name: the end of year 9999, far from `i64` overflow in any
+/// sum of a time and a duration the relay takes.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
+/// Checks a client's timestamp (unix ms) is within `0..=MAX_TIME_MS`.
+pub fn check_time_ms(field: &str, value: i64) -> Result<()> {
+    check_range(field, value, 0, MAX_TIME_MS)
+}
+
 /// Unix time in milliseconds: how every timestamp is stored.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -111,6 +134,18 @@ mod tests {
         let err = check_text("title", "新款连衣裙!", 1, 5).unwrap_err();
         assert!(err.to_string().contains("title"), "{err}");
         assert!(check_text("title", "   ", 1, 5).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_are_not() {
+        let err = check_text("nickname", "a\0b", 1, 20).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidField { field, .. } if field == "nickname"),
+            "{err}"
+        );
+        assert!(check_text("body", "x\u{1b}[31m", 1, 20).is_err());
+        assert!(check_text("body", "x\u{7f}", 1, 20).is_err());
+        assert!(check_text("description", "一行\r\n二行\t三", 1, 20).is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod interaction;
+pub mod limits;
 pub mod media;
 pub mod presence;
 pub mod room;

@@ -47,10 +47,13 @@ impl Shop {
         body: Option<Value>,
         key: Option<&str>,
     ) -> (u16, Value) {
+        // Each buyer on a phone of their own: the per-buyer limit also counts per device.
+        let device: String = token.chars().take(40).collect();
         let mut req = self
             .http
             .post(format!("{}{path}", self.relay.url()))
-            .bearer_auth(token);
+            .bearer_auth(token)
+            .header("x-anchordesk-device", format!("device-{device}"));
         if let Some(key) = key {
             req = req.header("Idempotency-Key", key);
         }

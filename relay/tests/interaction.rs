@@ -7,6 +7,7 @@ use std::time::Duration;
 use anchordesk_relay::auth::{self, NewViewer, Role};
 use anchordesk_relay::events::{self, EventHub};
 use anchordesk_relay::interaction::{FilterMode, Interaction, NewComment, NewLikes, WordFilter};
+use anchordesk_relay::limits::ClientKey;
 use anchordesk_relay::{RunningRelay, Store};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -36,12 +37,15 @@ async fn fifty_comments_between_flushes_become_one_event_and_likes_one_total() {
     let live_id = common::new_live(&store, "晚八点").await;
     let hub = EventHub::default();
     let interaction = Interaction::new(store.clone(), hub.clone(), WordFilter::default());
-    for i in 0..50 {
+    for i in 0..50u8 {
         let (viewer_id, _) = viewer(&store).await;
+        // Fifty viewers on fifty phones: the limit per address does not come into it.
+        let client = ClientKey::new(std::net::IpAddr::from([10, 0, 1, i]), None);
         interaction
             .post_comment(
                 live_id,
                 viewer_id,
+                &client,
                 &NewComment {
                     body: format!("第{i}条：这个有货吗"),
                 },
@@ -49,7 +53,7 @@ async fn fifty_comments_between_flushes_become_one_event_and_likes_one_total() {
             .await
             .unwrap();
         interaction
-            .like(live_id, &NewLikes { count: 2 })
+            .like(live_id, viewer_id, &NewLikes { count: 2 })
             .await
             .unwrap();
     }
@@ -97,17 +101,25 @@ impl Room {
     }
 
     async fn comment(&self, token: &str, body: &str) -> reqwest::Response {
-        self.http
-            .post(format!(
-                "{}/api/lives/{}/comments",
-                self.relay.url(),
-                self.live_id
-            ))
-            .bearer_auth(token)
-            .json(&json!({ "body": body }))
-            .send()
-            .await
-            .unwrap()
+        self.comment_via(&self.http, token, body).await
+    }
+
+    async fn comment_via(
+        &self,
+        http: &reqwest::Client,
+        token: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        http.post(format!(
+            "{}/api/lives/{}/comments",
+            self.relay.url(),
+            self.live_id
+        ))
+        .bearer_auth(token)
+        .json(&json!({ "body": body }))
+        .send()
+        .await
+        .unwrap()
     }
 }
 
@@ -294,10 +306,23 @@ async fn viewers_asking_about_a_product_make_a_pin_suggestion_for_staff_only() {
     ];
     for (i, body) in asks.iter().enumerate() {
         let token = viewer(store).await.1;
-        assert_eq!(room.comment(&token, body).await.status(), 201);
-        // A viewer repeating themself does not count twice.
+        // Five viewers on five phones: asks count per address (127.0.0.2–6).
+        let phone = reqwest::Client::builder()
+            .local_address(Some(std::net::IpAddr::from([127, 0, 0, 2 + i as u8])))
+            .build()
+            .unwrap();
+        assert_eq!(room.comment_via(&phone, &token, body).await.status(), 201);
+        // A viewer repeating themself does not count twice, nor a fresh token on their phone.
         if i == 0 {
-            assert_eq!(room.comment(&token, "3号!!").await.status(), 201);
+            assert_eq!(
+                room.comment_via(&phone, &token, "3号!!").await.status(),
+                201
+            );
+            let again = viewer(store).await.1;
+            assert_eq!(
+                room.comment_via(&phone, &again, "3号呢").await.status(),
+                201
+            );
         }
     }
     let suggestion = loop {

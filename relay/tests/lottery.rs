@@ -56,6 +56,8 @@ async fn keyword_entrants_are_drawn_reproducibly_from_the_committed_seed() {
             let res = http
                 .post(url(format!("/api/lotteries/{}/join", created.id)))
                 .bearer_auth(&session.token)
+                // Twenty viewers on twenty phones: one entry per device.
+                .header("x-anchordesk-device", format!("device-{i:04}"))
                 .send()
                 .await
                 .unwrap();

@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 
 use super::Changed;
 use super::products::MAX_PRICE_FEN;
-use crate::error::{Error, Result, check_range, check_text, now_ms};
+use crate::error::{Error, MAX_TIME_MS, Result, check_range, check_text, check_time_ms, now_ms};
 use crate::events::{self, Audience};
+use crate::limits::ClientKey;
 use crate::store::{Conn, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -109,11 +110,12 @@ pub async fn create(store: &Store, new: &NewCoupon) -> Result<Changed<Coupon>> {
     check_range("per_user_limit", limit, 1, 99)?;
     let now = now_ms();
     let from = new.valid_from_ms.unwrap_or(now);
+    check_time_ms("valid_from_ms", from)?;
     check_range(
         "valid_until_ms",
         new.valid_until_ms,
         from.max(now) + 1,
-        i64::MAX,
+        MAX_TIME_MS,
     )?;
     let mut tx = store.begin_write().await?;
     if let Some(live_id) = new.live_id
@@ -170,8 +172,14 @@ pub async fn list(store: &Store, live_id: Option<i64>) -> Result<Vec<Coupon>> {
     Ok(rows.into_iter().map(from_row).collect())
 }
 
-/// A viewer claims one of the coupon's units.
-pub async fn claim(store: &Store, coupon_id: i64, viewer_id: i64) -> Result<CouponClaim> {
+/// A viewer claims one of the coupon's units. The per-buyer limit counts the viewer's claims
+/// and, apart, the claims from the same address + device: a fresh viewer token is free.
+pub async fn claim(
+    store: &Store,
+    coupon_id: i64,
+    viewer_id: i64,
+    client: &ClientKey,
+) -> Result<CouponClaim> {
     let mut tx = store.begin_write().await?;
     let coupon = load(&mut tx, coupon_id).await?;
     let now = now_ms();
@@ -187,7 +195,19 @@ pub async fn claim(store: &Store, coupon_id: i64, viewer_id: i64) -> Result<Coup
     .bind(viewer_id)
     .fetch_one(&mut *tx)
     .await?;
-    if held >= coupon.per_user_limit {
+    let from_client: i64 = match client.device_key() {
+        Some(key) => {
+            sqlx::query_scalar(
+                "select count(*) from coupon_claims where coupon_id = $1 and client_key = $2",
+            )
+            .bind(coupon_id)
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+        None => 0,
+    };
+    if held.max(from_client) >= coupon.per_user_limit {
         return Err(Error::Conflict(format!(
             "limit of {} per buyer reached",
             coupon.per_user_limit
@@ -206,11 +226,12 @@ pub async fn claim(store: &Store, coupon_id: i64, viewer_id: i64) -> Result<Coup
         )));
     }
     let id: i64 = sqlx::query_scalar(
-        "insert into coupon_claims (coupon_id, viewer_id, claimed_at_ms) values ($1, $2, $3) returning id",
+        "insert into coupon_claims (coupon_id, viewer_id, claimed_at_ms, client_key) values ($1, $2, $3, $4) returning id",
     )
     .bind(coupon_id)
     .bind(viewer_id)
     .bind(now)
+    .bind(client.device_key())
     .fetch_one(&mut *tx)
     .await?;
     let coupon = load(&mut tx, coupon_id).await?;
@@ -244,16 +265,25 @@ pub async fn held_by(store: &Store, viewer_id: i64) -> Result<Vec<CouponClaim>> 
     Ok(out)
 }
 
-/// Uses a held coupon for an order of `total_fen`, in the order's transaction; returns the
-/// discount. `field` names the request field for errors.
-pub async fn redeem(
-    conn: &mut Conn,
-    claim_id: i64,
-    viewer_id: i64,
-    order_id: i64,
-    total_fen: i64,
-    field: &str,
-) -> Result<i64> {
+/// Where an order is placed and what it costs, for [`redeem`].
+#[derive(Debug, Clone, Copy)]
+pub struct Redemption {
+    pub viewer_id: i64,
+    pub order_id: i64,
+    /// The live the order is placed from; a live's coupon applies only to its orders.
+    pub live_id: Option<i64>,
+    pub total_fen: i64,
+}
+
+/// Uses a held coupon for an order, in the order's transaction; returns the discount.
+/// `field` names the request field for errors.
+pub async fn redeem(conn: &mut Conn, claim_id: i64, order: Redemption, field: &str) -> Result<i64> {
+    let Redemption {
+        viewer_id,
+        order_id,
+        live_id,
+        total_fen,
+    } = order;
     let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
         "select coupon_id, viewer_id, used_order_id from coupon_claims where id = $1",
     )
@@ -271,6 +301,14 @@ pub async fn redeem(
         return Err(Error::invalid(field, "this coupon has already been used"));
     }
     let coupon = load(conn, coupon_id).await?;
+    if let Some(scope) = coupon.live_id
+        && live_id != Some(scope)
+    {
+        return Err(Error::invalid(
+            field,
+            format!("this coupon is for orders in live {scope}"),
+        ));
+    }
     let now = now_ms();
     if now < coupon.valid_from_ms || now >= coupon.valid_until_ms {
         return Err(Error::invalid(field, "this coupon is not valid now"));

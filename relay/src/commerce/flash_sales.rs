@@ -231,15 +231,24 @@ pub async fn active(
     }))
 }
 
-/// Takes `quantity` units of the sale for `viewer_id`, within their limit. Returns the
-/// units left, or `None` when the sale cannot cover the quantity (sold out).
+/// A mainland mobile number as one key, whether written with `+86` or without.
+pub fn phone_key(phone: &str) -> &str {
+    phone.strip_prefix("+86").unwrap_or(phone)
+}
+
+/// Takes `quantity` units of the sale for `viewer_id` shipping to `phone`, within the limit,
+/// which holds per viewer and per phone number (viewer tokens are free; a phone number that
+/// receives the parcel is not). Returns the units left, or `None` when the sale cannot cover
+/// the quantity (sold out).
 pub async fn take(
     conn: &mut Conn,
     sale: &ActiveSale,
     viewer_id: i64,
+    phone: &str,
     quantity: i64,
     field: &str,
 ) -> Result<Option<i64>> {
+    let phone = phone_key(phone);
     let held: i64 = sqlx::query_scalar(
         "select coalesce((select quantity from flash_sale_buyers where flash_sale_id = $1 and viewer_id = $2), 0)",
     )
@@ -247,6 +256,14 @@ pub async fn take(
     .bind(viewer_id)
     .fetch_one(&mut *conn)
     .await?;
+    let by_phone: i64 = sqlx::query_scalar(
+        "select coalesce((select quantity from flash_sale_phones where flash_sale_id = $1 and phone = $2), 0)",
+    )
+    .bind(sale.id)
+    .bind(phone)
+    .fetch_one(&mut *conn)
+    .await?;
+    let held = held.max(by_phone);
     if held + quantity > sale.per_user_limit {
         return Err(Error::invalid(
             field,
@@ -271,6 +288,15 @@ pub async fn take(
         .bind(sale.id)
         .bind(viewer_id)
         .bind(quantity)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "insert into flash_sale_phones (flash_sale_id, phone, quantity) values ($1, $2, $3) \
+             on conflict (flash_sale_id, phone) do update set quantity = flash_sale_phones.quantity + excluded.quantity",
+        )
+        .bind(sale.id)
+        .bind(phone)
+        .bind(quantity)
         .execute(conn)
         .await?;
     }
@@ -292,13 +318,19 @@ pub async fn give_back(
     conn: &mut Conn,
     sale_id: i64,
     sku_id: i64,
-    viewer_id: i64,
+    (viewer_id, phone): (i64, &str),
     quantity: i64,
 ) -> Result<GivenBack> {
     sqlx::query("update flash_sale_buyers set quantity = case when quantity > $1 then quantity - $1 else 0 end where flash_sale_id = $2 and viewer_id = $3")
         .bind(quantity)
         .bind(sale_id)
         .bind(viewer_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("update flash_sale_phones set quantity = case when quantity > $1 then quantity - $1 else 0 end where flash_sale_id = $2 and phone = $3")
+        .bind(quantity)
+        .bind(sale_id)
+        .bind(phone_key(phone))
         .execute(&mut *conn)
         .await?;
     let back_to_sale: Option<i64> = sqlx::query_scalar(

@@ -114,13 +114,14 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Stores the file (once per content) and returns its name. Written to a temporary name and
-/// renamed, so a crash never leaves a half-written picture under a served name.
-async fn store_file(dir: &Path, bytes: &[u8], kind: &Inspected) -> Result<String> {
+/// Stores the file (once per content) and returns its name, and whether this call wrote it.
+/// Written to a temporary name and renamed, so a crash never leaves a half-written picture
+/// under a served name.
+async fn store_file(dir: &Path, bytes: &[u8], kind: &Inspected) -> Result<(String, bool)> {
     let name = format!("{}.{}", hex::encode(Sha256::digest(bytes)), kind.extension);
     let path = dir.join(&name);
     if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Ok(name);
+        return Ok((name, false));
     }
     tokio::fs::create_dir_all(dir)
         .await
@@ -132,16 +133,37 @@ async fn store_file(dir: &Path, bytes: &[u8], kind: &Inspected) -> Result<String
     tokio::fs::rename(&partial, &path)
         .await
         .map_err(file_error(&path))?;
-    Ok(name)
+    Ok((name, true))
 }
 
 /// Adds a picture at the end of a product's list.
 pub async fn add(store: &Store, dir: &Path, product_id: i64, bytes: &[u8]) -> Result<ProductImage> {
     let kind = inspect(bytes)?;
-    // The file goes first: a row never names a missing file. A failed insert can leave an
-    // unreferenced file behind, which is harmless (same content, same name next time).
-    let file_name = store_file(dir, bytes, &kind).await?;
     let mut tx = store.begin_write().await?;
+    // A file this upload wrote goes again if the upload is then refused or fails, so nothing
+    // is left behind. Under the write lock, so another upload of the same picture cannot
+    // start using the file in between.
+    let mut written = None;
+    let added = match add_in(&mut tx, dir, product_id, bytes, &kind, &mut written).await {
+        Ok(image) => tx.commit().await.map(|()| image).map_err(Error::from),
+        Err(e) => Err(e),
+    };
+    if added.is_err()
+        && let Some(name) = written
+    {
+        let _ = tokio::fs::remove_file(dir.join(name)).await;
+    }
+    added
+}
+
+async fn add_in(
+    tx: &mut Conn,
+    dir: &Path,
+    product_id: i64,
+    bytes: &[u8],
+    kind: &Inspected,
+    written: &mut Option<String>,
+) -> Result<ProductImage> {
     let exists: Option<i64> = sqlx::query_scalar("select id from products where id = $1")
         .bind(product_id)
         .fetch_optional(&mut *tx)
@@ -159,6 +181,11 @@ pub async fn add(store: &Store, dir: &Path, product_id: i64, bytes: &[u8]) -> Re
         return Err(Error::Conflict(format!(
             "product {product_id} already has {MAX_IMAGES_PER_PRODUCT} pictures; remove one first"
         )));
+    }
+    // The file before the row: a row never names a missing file.
+    let (file_name, new_file) = store_file(dir, bytes, kind).await?;
+    if new_file {
+        *written = Some(file_name.clone());
     }
     let id: i64 = sqlx::query_scalar(
         "insert into product_images \
@@ -180,7 +207,6 @@ pub async fn add(store: &Store, dir: &Path, product_id: i64, bytes: &[u8]) -> Re
         .bind(product_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(ProductImage {
         id,
         url: format!("/images/{file_name}"),

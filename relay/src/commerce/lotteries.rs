@@ -200,8 +200,14 @@ pub async fn entrants(store: &Store, id: i64) -> Result<Vec<i64>> {
 }
 
 /// A viewer joins (again is harmless). With a keyword, they must have commented it in this
-/// live since the lottery started.
-pub async fn join(store: &Store, id: i64, viewer_id: i64) -> Result<Lottery> {
+/// live since the lottery started. One entry per address + device: fresh viewer tokens from
+/// one phone are one entrant.
+pub async fn join(
+    store: &Store,
+    id: i64,
+    viewer_id: i64,
+    client: &crate::limits::ClientKey,
+) -> Result<Lottery> {
     let mut tx = store.begin_write().await?;
     let lottery = load(&mut tx, id).await?;
     let now = now_ms();
@@ -234,13 +240,32 @@ pub async fn join(store: &Store, id: i64, viewer_id: i64) -> Result<Lottery> {
             )));
         }
     }
+    let other: Option<i64> =
+        match client.device_key() {
+            Some(key) => sqlx::query_scalar(
+                "select viewer_id from lottery_entries where lottery_id = $1 and client_key = $2 \
+                 and viewer_id <> $3 limit 1",
+            )
+            .bind(id)
+            .bind(key)
+            .bind(viewer_id)
+            .fetch_optional(&mut *tx)
+            .await?,
+            None => None,
+        };
+    if other.is_some() {
+        return Err(Error::Conflict(
+            "this device has already joined this lottery".into(),
+        ));
+    }
     sqlx::query(
-        "insert into lottery_entries (lottery_id, viewer_id, joined_at_ms) values ($1, $2, $3) \
+        "insert into lottery_entries (lottery_id, viewer_id, joined_at_ms, client_key) values ($1, $2, $3, $4) \
          on conflict (lottery_id, viewer_id) do nothing",
     )
     .bind(id)
     .bind(viewer_id)
     .bind(now)
+    .bind(client.device_key())
     .execute(&mut *tx)
     .await?;
     let lottery = load(&mut tx, id).await?;

@@ -156,9 +156,9 @@ impl PaymentProvider for SignedCallbackProvider {
         let signature = signature
             .and_then(|s| hex::decode(s).ok())
             .ok_or(CallbackRejection::MissingHeader(SIGNATURE_HEADER))?;
-        let skew = now_secs - at;
-        if skew.abs() > CALLBACK_WINDOW_SECS {
-            return Err(CallbackRejection::Stale(skew));
+        // The timestamp is the caller's: `now - at` overflows for `at` near `i64::MIN`.
+        if now_secs.abs_diff(at) > CALLBACK_WINDOW_SECS.unsigned_abs() {
+            return Err(CallbackRejection::Stale(now_secs.saturating_sub(at)));
         }
         // Constant-time comparison: no timing hints for forgers.
         self.mac(timestamp, body)
@@ -300,6 +300,13 @@ mod tests {
             provider.verify_callback(Some(&ts), None, &body, NOW),
             Err(CallbackRejection::MissingHeader(_))
         ));
+        for extreme in [i64::MIN, i64::MAX] {
+            let sig = provider.sign(extreme, &body);
+            assert!(matches!(
+                provider.verify_callback(Some(&extreme.to_string()), Some(&sig), &body, NOW),
+                Err(CallbackRejection::Stale(_))
+            ));
+        }
         assert!(
             OfflineProvider::default()
                 .verify_callback(Some(&ts), Some(&sig), &body, NOW)

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{Staff, Viewer};
+use super::client::Client;
 use super::openapi::{BadQuery, Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppJson, AppPath, AppState, Result};
 use crate::commerce::coupons::{self, Coupon, CouponClaim, NewCoupon};
@@ -86,7 +87,7 @@ async fn create(
     operation_id = "claim_coupon",
     tag = tag::COUPONS,
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Coupon id")),
+    params(("id" = i64, Path, description = "Coupon id"), ("X-Anchordesk-Device" = Option<String>, Header, description = "The viewer page's device id (8–64 of `A-Za-z0-9_-`): the per-buyer limit also counts claims per address + device")),
     responses(
         (status = 201, description = "The claim, to use in an order", body = CouponClaim),
         (status = 401, response = Unauthorized),
@@ -99,11 +100,12 @@ async fn create(
 async fn claim(
     State(state): State<AppState>,
     viewer: Viewer,
+    Client(client): Client,
     AppPath(id): AppPath<i64>,
 ) -> Result<(StatusCode, Json<CouponClaim>)> {
     Ok((
         StatusCode::CREATED,
-        Json(coupons::claim(&state.store, id, viewer.id).await?),
+        Json(coupons::claim(&state.store, id, viewer.id, &client).await?),
     ))
 }
 

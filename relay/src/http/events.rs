@@ -14,11 +14,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Caller;
+use super::client::Client;
 use super::client_ip::ClientIp;
 use super::openapi::{BadQuery, Invalid, NotFound, TooManyRequests, Unauthorized, tag};
 use super::{AppPath, AppState, Error, Result};
 use crate::commerce::lives;
 use crate::events::{self, Event, PAGE_LIMIT};
+use crate::limits::ClientKey;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
@@ -67,6 +69,7 @@ fn default_limit() -> i64 {
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
+    Client(client): Client,
     address: ClientIp,
     AppPath(live_id): AppPath<i64>,
     Query(q): Query<EventsQuery>,
@@ -100,7 +103,7 @@ async fn events(
                 .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
                 .on_upgrade(move |socket| async move {
                     let _slot = slot;
-                    stream(socket, state, live_id, q.after, staff).await;
+                    stream(socket, state, client, live_id, q.after, staff).await;
                 })
                 .into_response())
         }
@@ -116,9 +119,20 @@ async fn events(
 /// Live events come from the live's shared feed ([`crate::events::LiveFeeds`]), already
 /// serialized; only the backlog, and the catch-up of a socket that lagged its feed, read the
 /// log. The feed's doc explains why subscribing before reading the backlog misses nothing.
-async fn stream(mut socket: WebSocket, state: AppState, live_id: i64, after: i64, staff: bool) {
-    // A viewer's socket counts as watching until it ends (staff consoles do not count).
-    let _watching = (!staff).then(|| state.presence.join(live_id));
+async fn stream(
+    mut socket: WebSocket,
+    state: AppState,
+    client: ClientKey,
+    live_id: i64,
+    after: i64,
+    staff: bool,
+) {
+    // A viewer's socket counts as watching until it ends (staff consoles do not count), and
+    // only the first few of one address do: one client cannot inflate the audience.
+    let slot = (!staff)
+        .then(|| state.interaction.watchers.enter(&client, live_id))
+        .flatten();
+    let _watching = slot.is_some().then(|| state.presence.join(live_id));
     let mut feed = match state.feeds.subscribe(live_id, staff).await {
         Ok(feed) => feed,
         Err(e) => {

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{Caller, Staff, Viewer};
+use super::client::Client;
 use super::openapi::{
     BadQuery, Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized, tag,
 };
@@ -46,12 +47,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn post_comment(
     State(state): State<AppState>,
     viewer: Viewer,
+    Client(client): Client,
     AppPath(live_id): AppPath<i64>,
     AppJson(req): AppJson<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>)> {
     let comment = state
         .interaction
-        .post_comment(live_id, viewer.id, &req)
+        .post_comment(live_id, viewer.id, &client, &req)
         .await?;
     Ok((StatusCode::CREATED, Json(comment)))
 }
@@ -94,7 +96,8 @@ async fn list(
     ))
 }
 
-/// Likes (点赞): counted now, announced with the next batch.
+/// Likes (点赞): counted now, announced with the next batch. A viewer's taps count up to 100
+/// at once and 20 a second after that; the rest are dropped, still answered 202.
 #[utoipa::path(
     post,
     path = "/api/lives/{id}/likes",
@@ -114,11 +117,11 @@ async fn list(
 )]
 async fn like(
     State(state): State<AppState>,
-    _viewer: Viewer,
+    viewer: Viewer,
     AppPath(live_id): AppPath<i64>,
     AppJson(req): AppJson<NewLikes>,
 ) -> Result<StatusCode> {
-    state.interaction.like(live_id, &req).await?;
+    state.interaction.like(live_id, viewer.id, &req).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -128,7 +131,8 @@ struct Click {
     product_id: i64,
 }
 
-/// A viewer opened a product's card (for conversion per product).
+/// A viewer opened a product's card (for conversion per product). Counted up to 10 at once
+/// and 2 a second per viewer; the rest are dropped, still answered 202.
 #[utoipa::path(
     post,
     path = "/api/lives/{id}/clicks",
@@ -147,11 +151,13 @@ struct Click {
 )]
 async fn click(
     State(state): State<AppState>,
-    _viewer: Viewer,
+    viewer: Viewer,
     AppPath(live_id): AppPath<i64>,
     AppJson(req): AppJson<Click>,
 ) -> Result<StatusCode> {
-    crate::commerce::stats::record_click(&state.store, live_id, req.product_id).await?;
+    if state.interaction.click_counts(viewer.id) {
+        crate::commerce::stats::record_click(&state.store, live_id, req.product_id).await?;
+    }
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::{Staff, Viewer};
+use super::client::Client;
 use super::openapi::{Conflict, Forbidden, Invalid, NotFound, Unauthorized, tag};
 use super::{AppJson, AppPath, AppState, Result};
 use crate::commerce::lotteries::{self, Lottery, NewLottery};
@@ -63,7 +64,7 @@ async fn create(
     path = "/api/lotteries/{id}",
     operation_id = "get_lottery",
     tag = tag::LOTTERIES,
-    params(("id" = i64, Path, description = "Lottery id")),
+    params(("id" = i64, Path, description = "Lottery id"), ("X-Anchordesk-Device" = Option<String>, Header, description = "The viewer page's device id: one entry per address + device")),
     responses(
         (status = 200, description = "The lottery", body = Lottery),
         (status = 404, response = NotFound),
@@ -114,9 +115,12 @@ async fn entrants(
 async fn join(
     State(state): State<AppState>,
     viewer: Viewer,
+    Client(client): Client,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Lottery>> {
-    Ok(Json(lotteries::join(&state.store, id, viewer.id).await?))
+    Ok(Json(
+        lotteries::join(&state.store, id, viewer.id, &client).await?,
+    ))
 }
 
 /// Staff draw the winners and reveal the seed.

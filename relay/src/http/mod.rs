@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod client;
 mod client_ip;
 mod clips;
 mod coupons;
@@ -172,6 +173,10 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = api_router().split_for_parts();
     api.merge(media::router())
         .fallback(viewer::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client::limit_viewer_tokens,
+        ))
         .with_state(state)
         .layer((
             security::headers(),

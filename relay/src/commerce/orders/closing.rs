@@ -33,8 +33,8 @@ async fn close(
     for item in &order.items {
         let given_back = match item.flash_sale_id {
             Some(sale) => {
-                flash_sales::give_back(conn, sale, item.sku_id, order.viewer_id, item.quantity)
-                    .await?
+                let buyer = (order.viewer_id, order.shipping.phone.as_str());
+                flash_sales::give_back(conn, sale, item.sku_id, buyer, item.quantity).await?
             }
             None => GivenBack::Stock(
                 sqlx::query_scalar(

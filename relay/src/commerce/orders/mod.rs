@@ -271,8 +271,15 @@ pub async fn place(
         let (price, flash_sale_id) = match sale {
             Some(sale) => {
                 let field = format!("items[{i}].quantity");
-                let Some(left) =
-                    flash_sales::take(&mut tx, &sale, viewer_id, wanted.quantity, &field).await?
+                let Some(left) = flash_sales::take(
+                    &mut tx,
+                    &sale,
+                    viewer_id,
+                    &new.shipping.phone,
+                    wanted.quantity,
+                    &field,
+                )
+                .await?
                 else {
                     return Err(Error::SoldOut(format!("the 秒杀 for {title} ({sku_name})")));
                 };
@@ -339,8 +346,13 @@ pub async fn place(
         .await?;
     }
     if let Some(claim) = new.coupon_claim_id {
-        let discount =
-            coupons::redeem(&mut tx, claim, viewer_id, id, total, "coupon_claim_id").await?;
+        let order = coupons::Redemption {
+            viewer_id,
+            order_id: id,
+            live_id: new.live_id,
+            total_fen: total,
+        };
+        let discount = coupons::redeem(&mut tx, claim, order, "coupon_claim_id").await?;
         sqlx::query("update orders set discount_fen = $1, total_fen = $2, coupon_claim_id = $3 where id = $4")
             .bind(discount)
             .bind(total - discount)
