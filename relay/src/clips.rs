@@ -437,7 +437,7 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
             event = events.recv() => match event {
-                Ok(event) if event.kind == "pin.changed" => {
+                Ok(crate::events::Wake::Committed { kind, .. }) if &*kind == "pin.changed" => {
                     // The window that just closed settles into the recording first.
                     tokio::select! {
                         _ = cancel.cancelled() => return,

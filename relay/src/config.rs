@@ -103,6 +103,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// With PostgreSQL: the base URL the other relays on the same database reach this one at
+    /// to pull the streams it receives, e.g. `http://10.0.0.11:8686` [default: the listen
+    /// address when it is a specific IP].
+    #[arg(long, env = "ANCHORDESK_CLUSTER_URL", value_name = "URL")]
+    pub cluster_url: Option<String>,
+    /// A CDN or caching proxy in front of `/hls/` (and the viewer page's static assets), e.g.
+    /// `https://cdn.example.com`: the viewer page fetches HLS from there while its API calls,
+    /// event socket and WHEP stay on the relays [default: the relay itself].
+    #[arg(long, env = "ANCHORDESK_HLS_BASE_URL", value_name = "URL")]
+    pub hls_base_url: Option<String>,
 }
 
 /// The config file's schema. Every key is optional; unknown keys are an error so typos surface.
@@ -141,6 +151,10 @@ pub struct FileConfig {
     /// Seconds a client has to send a request's headers, also the idle keep-alive limit
     /// (default 10).
     pub header_read_timeout_secs: Option<u64>,
+    /// See `--cluster-url`.
+    pub cluster_url: Option<String>,
+    /// See `--hls-base-url`.
+    pub hls_base_url: Option<String>,
 }
 
 /// The resolved configuration a relay runs with.
@@ -167,6 +181,10 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// Per-address caps, header timeout and trusted proxies.
     pub limits: crate::throttle::Limits,
+    /// Where other relays of the cluster reach this one (see `--cluster-url`).
+    pub cluster_url: Option<String>,
+    /// The CDN origin viewer pages fetch HLS from (see `--hls-base-url`), no trailing `/`.
+    pub hls_base_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +292,16 @@ impl Config {
                 ),
             });
         }
+        if let Some(url) = &config.hls_base_url
+            && !is_base_url(url)
+        {
+            return Err(ConfigError::Invalid {
+                key: "hls_base_url",
+                message: format!(
+                    "must be http:// or https:// and a host[:port] with no path, got {url}"
+                ),
+            });
+        }
         let limits = &config.limits;
         for (key, value) in [
             ("max_connections_per_ip", limits.max_connections_per_ip),
@@ -349,6 +377,11 @@ impl Config {
                 .or(file.public_base_url)
                 .map(|url| url.trim_end_matches('/').to_owned()),
             limits,
+            cluster_url: args.cluster_url.or(file.cluster_url),
+            hls_base_url: args
+                .hls_base_url
+                .or(file.hls_base_url)
+                .map(|url| url.trim_end_matches('/').to_owned()),
             data_dir: args
                 .data_dir
                 .or(file.data_dir)
@@ -396,6 +429,8 @@ impl Config {
             rtmp_listen: None,
             public_base_url: None,
             limits: crate::throttle::Limits::default(),
+            cluster_url: None,
+            hls_base_url: None,
         }
     }
 
@@ -496,6 +531,8 @@ mod tests {
             ice_addresses: Some(vec!["10.0.0.5".parse().unwrap()]),
             rtmp_listen: None,
             rtmp: None,
+            cluster_url: None,
+            hls_base_url: None,
             public_base_url: None,
             trusted_proxies: None,
             max_connections_per_ip: None,
@@ -623,6 +660,20 @@ mod tests {
         };
         let err = Config::resolve(args).unwrap_err().to_string();
         assert!(err.contains("public_base_url"), "{err}");
+        let file: FileConfig =
+            toml::from_str("hls_base_url = \"https://cdn.example.com/\"\n").unwrap();
+        assert_eq!(
+            Config::merge(ServeArgs::default(), file)
+                .hls_base_url
+                .as_deref(),
+            Some("https://cdn.example.com")
+        );
+        let args = ServeArgs {
+            hls_base_url: Some("https://cdn.example.com/live".into()),
+            ..ServeArgs::default()
+        };
+        let err = Config::resolve(args).unwrap_err().to_string();
+        assert!(err.contains("hls_base_url"), "{err}");
     }
 
     #[test]

@@ -49,12 +49,31 @@ pub enum Error {
     Internal(String),
     /// Storage failed; details are logged, never sent to clients.
     #[error("storage error: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// What a client is told when the database is busy (another relay froze holding the write
+/// lock, or the pool is exhausted): nothing was written, so the same request can be retried.
+const BUSY_RETRY_MS: u64 = 1000;
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(db) if crate::store::is_busy(&db) => {
+                tracing::warn!("database busy: {db}");
+                Self::Unavailable {
+                    message: "the shop is busy, please retry".into(),
+                    retry_after_ms: BUSY_RETRY_MS,
+                }
+            }
+            e => Self::Store(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::Db(e))
+        StoreError::Db(e).into()
     }
 }
 

@@ -132,10 +132,26 @@ pub async fn list(
         .collect())
 }
 
-/// In-process fan-out of committed events to WebSocket subscribers.
+/// What the hub announces: that the log has grown. Readers take the events themselves from
+/// the log after the last id they saw, so an announcement is only ever a wake-up.
+#[derive(Debug, Clone)]
+pub enum Wake {
+    /// An event was committed, by this relay or another on the same database.
+    Committed {
+        live_id: i64,
+        id: i64,
+        kind: Arc<str>,
+    },
+    /// Events may have been committed that nobody announced (the database listener lost its
+    /// session, or this relay fell behind the channel): every reader reads the log again.
+    CatchUp,
+}
+
+/// Fan-out of committed events to this relay's readers: its own commits, and, on PostgreSQL,
+/// every other relay's too ([`listen_postgres`]).
 #[derive(Debug, Clone)]
 pub struct EventHub {
-    tx: broadcast::Sender<Arc<Event>>,
+    tx: broadcast::Sender<Wake>,
 }
 
 impl Default for EventHub {
@@ -150,14 +166,108 @@ impl EventHub {
     /// Call after the transaction that appended `events` has committed.
     pub fn publish(&self, events: impl IntoIterator<Item = Event>) {
         for event in events {
-            // No subscribers is fine: the log keeps the event for later readers.
-            let _ = self.tx.send(Arc::new(event));
+            self.wake(Wake::Committed {
+                live_id: event.live_id,
+                id: event.id,
+                kind: event.kind.into(),
+            });
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn wake(&self, wake: Wake) {
+        // No subscribers is fine: the log keeps the event for later readers.
+        let _ = self.tx.send(wake);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Wake> {
         self.tx.subscribe()
     }
+}
+
+/// The channel the events table's trigger notifies on (migration 0015, PostgreSQL only).
+const NOTIFY_CHANNEL: &str = "anchordesk_events";
+
+/// On PostgreSQL, how often readers re-read the log even without a notification: the last
+/// line of defence if a notification is lost without the listener noticing.
+const CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Relays every event committed on the database — by any relay — to `hub`, until cancelled.
+///
+/// The events table's trigger sends `live:id:kind` at commit. The listener's own session
+/// sits outside the pool; when it drops and reconnects, notifications sent meanwhile are lost,
+/// so every (re)connection announces [`Wake::CatchUp`], as does a slow timer
+/// ([`catch_up_regularly`]): the log, read after the last id, is the truth, the notification
+/// only makes it fast.
+pub async fn listen_postgres(url: String, hub: EventHub, cancel: CancellationToken) {
+    let mut backoff = std::time::Duration::from_millis(200);
+    loop {
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            // Reconnects are ours to handle (with a catch-up), not sqlx's silent retry.
+            listener.ignore_pool_close_event(true);
+            listener.listen(NOTIFY_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = tokio::select! {
+            _ = cancel.cancelled() => return,
+            connected = listener => match connected {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::warn!("event listener cannot connect: {e}; retrying");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+                    continue;
+                }
+            },
+        };
+        backoff = std::time::Duration::from_millis(200);
+        hub.wake(Wake::CatchUp);
+        loop {
+            // Not raced against a timer: a half-read notification must not be dropped.
+            let received = tokio::select! {
+                _ = cancel.cancelled() => return,
+                received = listener.try_recv() => received,
+            };
+            match received {
+                Ok(Some(notification)) => match parse_notification(notification.payload()) {
+                    Some(wake) => hub.wake(wake),
+                    None => hub.wake(Wake::CatchUp),
+                },
+                // The session dropped: connect again and catch up.
+                Ok(None) | Err(_) => {
+                    tracing::warn!("event listener lost its database session; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Announces [`Wake::CatchUp`] every [`CATCH_UP_EVERY`] until cancelled (PostgreSQL only).
+pub async fn catch_up_regularly(hub: EventHub, cancel: CancellationToken) {
+    let mut timer = tokio::time::interval(CATCH_UP_EVERY);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = timer.tick() => hub.wake(Wake::CatchUp),
+        }
+    }
+}
+
+/// `live:id:kind` as the trigger writes it.
+fn parse_notification(payload: &str) -> Option<Wake> {
+    let mut parts = payload.splitn(3, ':');
+    let live_id = parts.next()?.parse().ok()?;
+    let id = parts.next()?.parse().ok()?;
+    let kind = parts.next()?;
+    Some(Wake::Committed {
+        live_id,
+        id,
+        kind: kind.into(),
+    })
 }
 
 /// A committed event as a feed hands it to sockets: serialized once for all of them (the
@@ -260,6 +370,20 @@ impl FeedSubscription {
             self.membership.inner.lagged.fetch_add(1, Ordering::Relaxed);
         }
         received
+    }
+
+    /// The next event if one is already waiting (events committed together arrive together:
+    /// a socket writes them all before it flushes once).
+    /// `Err(Lagged)` as from [`Self::recv`]; a closed feed shows at the next `recv`.
+    pub fn try_recv(&mut self) -> Result<Option<FeedEvent>, RecvError> {
+        match self.rx.try_recv() {
+            Ok(event) => Ok(Some(event)),
+            Err(TryRecvError::Empty | TryRecvError::Closed) => Ok(None),
+            Err(TryRecvError::Lagged(missed)) => {
+                self.membership.inner.lagged.fetch_add(1, Ordering::Relaxed);
+                Err(RecvError::Lagged(missed))
+            }
+        }
     }
 }
 
@@ -389,7 +513,7 @@ impl Drop for Running {
 async fn run_feed(
     inner: Arc<FeedsInner>,
     mut feed: FeedTask,
-    mut wake: broadcast::Receiver<Arc<Event>>,
+    mut wake: broadcast::Receiver<Wake>,
     stop: CancellationToken,
 ) {
     let _running = Running(inner.clone());
@@ -397,8 +521,8 @@ async fn run_feed(
         let woke = tokio::select! {
             _ = stop.cancelled() => return,
             received = wake.recv() => match received {
-                Ok(event) => event.live_id == feed.live_id && event.id > feed.last,
-                Err(RecvError::Lagged(_)) => true,
+                Ok(Wake::Committed { live_id, id, .. }) => live_id == feed.live_id && id > feed.last,
+                Ok(Wake::CatchUp) | Err(RecvError::Lagged(_)) => true,
                 Err(RecvError::Closed) => return,
             },
         };
@@ -443,5 +567,27 @@ impl FeedTask {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_parse_as_the_trigger_writes_them() {
+        match parse_notification("7:1042:pin.changed") {
+            Some(Wake::Committed { live_id, id, kind }) => {
+                assert_eq!((live_id, id, &*kind), (7, 1042, "pin.changed"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A kind may itself hold colons; anything malformed is a catch-up, never a panic.
+        assert!(matches!(
+            parse_notification("1:2:a:b"),
+            Some(Wake::Committed { kind, .. }) if &*kind == "a:b"
+        ));
+        assert!(parse_notification("x:2:k").is_none());
+        assert!(parse_notification("").is_none());
     }
 }

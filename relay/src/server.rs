@@ -7,10 +7,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError};
+use crate::error::now_ms;
 use crate::http::{self, AppState};
 use crate::interaction::WordFilter;
 use crate::media::MediaHub;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 use crate::ui::UiAssets;
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +164,24 @@ async fn announce_viewers(state: AppState, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        for (live_id, counts) in state.presence.take_changed() {
+        let changed = match state.store.backend() {
+            Backend::Sqlite => state.presence.take_changed(),
+            // Add up the viewers of every relay on the database.
+            Backend::Postgres => {
+                match state
+                    .presence
+                    .sync(&state.store, &state.relay_id, now_ms())
+                    .await
+                {
+                    Ok(changed) => changed,
+                    Err(e) => {
+                        tracing::warn!("viewer presence sync failed: {e}");
+                        continue;
+                    }
+                }
+            }
+        };
+        for (live_id, counts) in changed {
             let payload = serde_json::json!({ "now": counts.now, "peak": counts.peak });
             let audience = crate::events::Audience::Public;
             if let Err(e) = append_event(&state, live_id, "viewers", audience, payload).await {
@@ -274,6 +292,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     state.public_addr = addr.to_string();
     state.rtmp_addr = rtmp_addr;
     state.public_base_url = config.public_base_url.clone();
+    state.hls_base_url = config.hls_base_url.clone();
     state.guards = std::sync::Arc::new(crate::throttle::Guards::new(
         config.limits.clone(),
         crate::throttle::TARGET_POLICY,
@@ -302,6 +321,28 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         tokio::spawn(crate::clips::run(state.clone(), cancel.clone())),
     ];
     let mut background = background;
+    if store.backend() == Backend::Postgres {
+        // Other relays may share this database: announce the streams published here, pull the
+        // ones published there.
+        state.media.join_cluster(crate::media::origins::Cluster {
+            store: store.clone(),
+            relay_id: state.relay_id.clone(),
+            url: cluster_url(config, addr).into(),
+        });
+    }
+    if let Some(url) = store.postgres_url() {
+        // Other relays on this database commit events too: wake this relay's feeds for them.
+        let (hub, url) = (state.events.clone(), url.to_owned());
+        background.push(tokio::spawn(crate::events::listen_postgres(
+            url,
+            hub.clone(),
+            cancel.clone(),
+        )));
+        background.push(tokio::spawn(crate::events::catch_up_regularly(
+            hub,
+            cancel.clone(),
+        )));
+    }
     if let Some(listener) = rtmp {
         background.push(tokio::spawn(crate::media::rtmp::serve(
             listener,
@@ -334,6 +375,20 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         task,
         background,
     })
+}
+
+/// Where the other relays of a cluster reach this one: the configured URL, else the bound
+/// address (a wildcard address stands for this machine's loopback, which only relays on the
+/// same machine can reach: set `cluster_url` across machines).
+fn cluster_url(config: &Config, addr: SocketAddr) -> String {
+    if let Some(url) = &config.cluster_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM: what every AnchorDesk process treats as

@@ -7,6 +7,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
@@ -153,10 +154,26 @@ async fn stream(
                 // The backlog or a catch-up may already have sent it.
                 Ok(event) if event.id <= last => {}
                 Ok(event) => {
-                    if socket.send(Message::Text(event.json)).await.is_err() {
+                    // Write every event already waiting, then flush once: one write per burst
+                    // (a flush's comments, likes and viewers) instead of one per event.
+                    let mut next = Ok(Some(event));
+                    while let Ok(Some(event)) = next {
+                        if event.id > last {
+                            if socket.feed(Message::Text(event.json)).await.is_err() {
+                                return;
+                            }
+                            last = event.id;
+                        }
+                        next = feed.try_recv();
+                    }
+                    if socket.flush().await.is_err() {
                         return;
                     }
-                    last = event.id;
+                    if next.is_err()
+                        && catch_up(&mut socket, &state, live_id, staff, &mut last).await.is_err()
+                    {
+                        return;
+                    }
                 }
                 Err(RecvError::Lagged(_)) => {
                     if catch_up(&mut socket, &state, live_id, staff, &mut last).await.is_err() {

@@ -126,7 +126,8 @@ async fn show(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Resul
     ),
 )]
 async fn room(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<Room>> {
-    let on_air = state.media.publishing_streams();
+    // In a cluster, a stream received by any relay is on air on every relay's viewer page.
+    let on_air = state.media.on_air_streams().await;
     let viewers_now = state.presence.counts(id).now;
     let room = room::load(&state.store, &state.interaction, id, |live| {
         room::Presence {

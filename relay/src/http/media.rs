@@ -174,6 +174,18 @@ async fn hls_file(
     let body = match tokio::fs::read(&path).await {
         Ok(body) => body,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // In a cluster, a stream another relay receives is pulled here and packaged for
+            // this relay's HLS players: the playlist follows within a segment or two.
+            if content_type.ends_with("mpegurl")
+                && state.media.publisher(&stream).is_none()
+                && state.media.publisher_or_pull(&stream).await.is_ok()
+            {
+                state.media.note_hls_client(&stream, hls_client(&request));
+                return Err(Error::Unavailable {
+                    message: format!("stream {stream}: the playlist is being prepared"),
+                    retry_after_ms: 2000,
+                });
+            }
             return Err(Error::NotFound(format!("HLS file {stream}/{file}")));
         }
         Err(e) => return Err(Error::Internal(format!("read {}: {e}", path.display()))),
@@ -192,9 +204,13 @@ async fn hls_file(
     Ok(response)
 }
 
-/// Who fetched a playlist, for the HLS viewer estimate: address (or the CDN's forwarded
-/// client address) and browser.
+/// Who fetched a playlist, for the HLS viewer estimate: the page's player token (`?v=`, one
+/// per browser tab, so viewers sharing an address or a CDN's connection count apart), else
+/// address (or the CDN's forwarded client address) and browser.
 fn hls_client(request: &Request) -> String {
+    if let Some(token) = player_token(request.uri().query()) {
+        return format!("v:{token}");
+    }
     let headers = request.headers();
     let forwarded = headers
         .get("x-forwarded-for")
@@ -213,4 +229,32 @@ fn hls_client(request: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     format!("{address} {agent}")
+}
+
+/// The `v` query parameter of a playlist URL when it is a plausible token (8–64 URL-safe
+/// characters); anything else falls back to address and browser.
+fn player_token(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("v="))
+        .filter(|token| {
+            (8..=64).contains(&token.len())
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_player_token_names_the_hls_client_and_junk_does_not() {
+        assert_eq!(player_token(Some("v=0123abcdEF")), Some("0123abcdEF"));
+        assert_eq!(player_token(Some("x=1&v=0123abcd_-")), Some("0123abcd_-"));
+        assert_eq!(player_token(Some("v=short")), None);
+        assert_eq!(player_token(Some("v=%3Cscript%3E00")), None);
+        assert_eq!(player_token(None), None);
+    }
 }

@@ -72,6 +72,8 @@ pub struct AppState {
     pub audit_retention_ms: i64,
     /// Viewer sockets per live (viewers now / peak).
     pub presence: Presence,
+    /// This relay process among the relays sharing its database (new at every start).
+    pub relay_id: Arc<str>,
     /// Uploaded product pictures; the relay puts it in its data directory.
     pub images_dir: PathBuf,
     /// Publishers, viewers and the packets between them.
@@ -85,6 +87,8 @@ pub struct AppState {
     pub guards: Arc<crate::throttle::Guards>,
     /// Where RTMP ingest listens, if it is on.
     pub rtmp_addr: Option<std::net::SocketAddr>,
+    /// `hls_base_url`: the CDN the viewer page fetches HLS and its bundles from.
+    pub hls_base_url: Option<String>,
 }
 
 impl AppState {
@@ -105,12 +109,14 @@ impl AppState {
             payment_sandbox: None,
             audit_retention_ms: crate::audit::DEFAULT_RETENTION_DAYS * 24 * 3600 * 1000,
             presence: Presence::default(),
+            relay_id: crate::auth::random_hex(8).into(),
             images_dir: std::env::temp_dir().join("anchordesk-images"),
             media: MediaHub::default(),
             public_addr: "127.0.0.1".into(),
             public_base_url: None,
             guards: Arc::new(crate::throttle::Guards::default()),
             rtmp_addr: None,
+            hls_base_url: None,
         }
     }
 

@@ -4,8 +4,10 @@
 pub mod clipper;
 pub mod h264;
 pub mod hub;
+pub mod origins;
 pub mod packager;
 pub mod peer;
+mod pull;
 pub mod rtmp;
 pub mod stats;
 pub mod streams;

@@ -25,8 +25,20 @@ use super::hub::{PublishedTrack, Publisher};
 
 /// HLS target segment length; keyframes are requested this often.
 pub const SEGMENT_SECONDS: u32 = 2;
-/// Segments listed in the live playlist (and kept on disk, plus two for slow clients).
+/// Segments listed in the live playlist.
 const PLAYLIST_LENGTH: u32 = 6;
+/// How old a playlist a player may still be reading, in seconds, beyond the window it lists:
+/// its `max-age` (1 s) plus what a caching proxy in front adds. nginx with
+/// `proxy_cache_use_stale updating` + `proxy_cache_background_update on` answers with the
+/// stale copy, however old, while one refresh runs: for a watched stream the copy is at most
+/// one player's reload interval (≤ 2 s) plus that refresh (bounded by the proxy timeouts of
+/// the README's config: connect 2 s + read 5 s); for a playlist nobody fetched, the cache's
+/// `inactive=10s` evicts it first. 1 + 10 + 7 rounds up to 20 s.
+const STALE_MARGIN_SECONDS: u32 = 20;
+/// Segments kept on disk: the playlist's, those a stale playlist may still name (the margin
+/// in segments), the one being written and one for a slow download. 6 + 10 + 2 = 18 segments,
+/// 36 s (about 11 MB at 2.5 Mbit/s per stream).
+const MAX_FILES: u32 = PLAYLIST_LENGTH + STALE_MARGIN_SECONDS.div_ceil(SEGMENT_SECONDS) + 2;
 /// Payload types inside the packaging pipeline (depayloaders check for the dynamic range);
 /// each publisher's own are rewritten to these.
 const VIDEO_PT: u8 = 96;
@@ -85,11 +97,12 @@ pub fn available() -> Result<(), String> {
     }
 }
 
+/// `recording`: where the recording goes, or `None` for HLS only (an edge relay).
 fn pipeline_description(
     stream: &str,
     session: &str,
     dirs: &MediaDirs,
-    recording: &Path,
+    recording: Option<&Path>,
     audio: bool,
 ) -> String {
     let hls = dirs.hls_dir(stream);
@@ -100,23 +113,29 @@ fn pipeline_description(
            caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload={VIDEO_PT}\" \
          ! rtpjitterbuffer latency=200 ! rtph264depay ! tee name=v \
          v. ! queue ! h264parse config-interval=-1 ! hls.video \
-         v. ! queue ! h264parse ! rec. \
          hlssink2 name=hls target-duration={SEGMENT_SECONDS} playlist-length={PLAYLIST_LENGTH} \
-           max-files={max_files} playlist-location=\"{playlist}\" location=\"{segments}\" \
-         mp4mux name=rec fragment-duration=1000 ! filesink location=\"{recording}\" ",
-        max_files = PLAYLIST_LENGTH + 2,
+           max-files={max_files} playlist-location=\"{playlist}\" location=\"{segments}\" ",
+        max_files = MAX_FILES,
         playlist = hls.join("index.m3u8").display(),
         segments = hls.join(format!("{session}-%05d.ts")).display(),
-        recording = recording.display(),
     );
+    if let Some(recording) = recording {
+        description.push_str(&format!(
+            "v. ! queue ! h264parse ! rec. \
+             mp4mux name=rec fragment-duration=1000 ! filesink location=\"{recording}\" ",
+            recording = recording.display(),
+        ));
+    }
     if audio {
         description.push_str(&format!(
             "appsrc name=audio format=time is-live=true do-timestamp=true \
                caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,encoding-params=(string)2,payload={AUDIO_PT}\" \
              ! rtpjitterbuffer latency=200 ! rtpopusdepay ! opusparse ! tee name=a \
-             a. ! queue ! opusdec ! audioconvert ! audioresample ! avenc_aac bitrate=128000 ! aacparse ! hls.audio \
-             a. ! queue ! rec. ",
+             a. ! queue ! opusdec ! audioconvert ! audioresample ! avenc_aac bitrate=128000 ! aacparse ! hls.audio ",
         ));
+        if recording.is_some() {
+            description.push_str("a. ! queue ! rec. ");
+        }
     }
     description
 }
@@ -129,7 +148,8 @@ fn recording_path(dirs: &MediaDirs, stream: &str) -> PathBuf {
 
 /// Packages a publisher's tracks until it ends. Runs as its own task; failures are logged
 /// and stop only the packaging, never the live.
-pub async fn run(stream: String, publisher: Arc<Publisher>, dirs: MediaDirs) {
+/// `record`: also record the stream (the relay it is published to does; an edge does not).
+pub async fn run(stream: String, publisher: Arc<Publisher>, dirs: MediaDirs, record: bool) {
     let tracks = publisher.wait_for_all_tracks().await;
     let Some(video) = tracks
         .iter()
@@ -143,7 +163,7 @@ pub async fn run(stream: String, publisher: Arc<Publisher>, dirs: MediaDirs) {
         .iter()
         .find(|t| t.kind == RtpCodecKind::Audio)
         .cloned();
-    if let Err(e) = package(&stream, &publisher, &dirs, video, audio).await {
+    if let Err(e) = package(&stream, &publisher, &dirs, video, audio, record).await {
         tracing::warn!(%stream, "HLS and recording stopped: {e}");
     }
 }
@@ -154,6 +174,7 @@ async fn package(
     dirs: &MediaDirs,
     video: Arc<PublishedTrack>,
     audio: Option<Arc<PublishedTrack>>,
+    record: bool,
 ) -> Result<(), String> {
     let hls = dirs.hls_dir(stream);
     // The previous publish's playlist and segments go: players must not mix the two.
@@ -169,7 +190,7 @@ async fn package(
         stream,
         &publisher.session,
         dirs,
-        &recording,
+        record.then_some(recording.as_path()),
         audio.is_some(),
     );
     let pipeline = gst::parse::launch(&description)
@@ -208,11 +229,13 @@ async fn package(
             Track::Audio(started.clone()),
         )));
     }
-    feeds.push(tokio::spawn(write_meta(
-        recording.clone(),
-        stream.to_owned(),
-        started,
-    )));
+    if record {
+        feeds.push(tokio::spawn(write_meta(
+            recording.clone(),
+            stream.to_owned(),
+            started,
+        )));
+    }
     let mut bus = pipeline.bus().ok_or("pipeline without a bus")?.stream();
     let mut keyframes = tokio::time::interval(Duration::from_secs(u64::from(SEGMENT_SECONDS)));
     let failure = loop {
@@ -446,7 +469,7 @@ mod tests {
             "demo",
             "abc",
             &dirs,
-            Path::new("/data/recordings/x.mp4"),
+            Some(Path::new("/data/recordings/x.mp4")),
             true,
         );
         assert!(
@@ -454,8 +477,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("hls.audio"), "{text}");
-        let video_only = pipeline_description("demo", "abc", &dirs, Path::new("/r.mp4"), false);
+        assert!(
+            text.contains("mp4mux") && text.contains("a. ! queue ! rec."),
+            "{text}"
+        );
+        let video_only =
+            pipeline_description("demo", "abc", &dirs, Some(Path::new("/r.mp4")), false);
         assert!(!video_only.contains("audio"), "{video_only}");
+        // An edge relay packages HLS from its pull but does not record it a second time.
+        let edge = pipeline_description("demo", "abc", &dirs, None, true);
+        assert!(
+            edge.contains("hls.audio") && !edge.contains("mp4mux") && !edge.contains("rec."),
+            "{edge}"
+        );
     }
 
     #[test]

@@ -377,6 +377,54 @@ impl PeerFactory {
     }
 }
 
+impl PeerFactory {
+    /// A complete (non-trickle) offer to receive one video and one audio track: what a relay
+    /// sends another relay to pull a stream over WHEP.
+    pub async fn receive_offer(&self, peer: &mut Peer) -> Result<String, MediaError> {
+        for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+            peer.pc
+                .add_transceiver_from_kind(
+                    kind,
+                    Some(webrtc::rtp_transceiver::RTCRtpTransceiverInit {
+                        direction: webrtc::rtp_transceiver::RTCRtpTransceiverDirection::Recvonly,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(MediaError::internal)?;
+        }
+        let offer = peer
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(MediaError::internal)?;
+        peer.pc
+            .set_local_description(offer)
+            .await
+            .map_err(MediaError::internal)?;
+        tokio::time::timeout(GATHERING_TIMEOUT, peer.gathered.wait_for(|done| *done))
+            .await
+            .map_err(|_| MediaError::internal("ICE gathering did not finish"))?
+            .map_err(MediaError::internal)?;
+        let local = peer
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| MediaError::internal("no local description after offering"))?;
+        Ok(local.sdp)
+    }
+
+    /// Takes the answer to [`Self::receive_offer`].
+    pub async fn accept_answer(&self, peer: &Peer, answer: String) -> Result<(), MediaError> {
+        let answer = RTCSessionDescription::answer(answer)
+            .map_err(|e| MediaError::internal(format!("not an SDP answer: {e}")))?;
+        peer.pc
+            .set_remote_description(answer)
+            .await
+            .map_err(|e| MediaError::internal(format!("SDP answer refused: {e}")))
+    }
+}
+
 /// Adds, for each host candidate, the same port on each public IP: what a merchant's NAT
 /// forwards to this machine. (webrtc-rs 0.21 has the 1:1 NAT setting but does not use it.)
 fn announce_public_ips(sdp: &str, public_ips: &[IpAddr]) -> String {

@@ -119,6 +119,69 @@ pub struct Store {
     backend: Backend,
     /// Writers take turns here, in arrival order, before they touch a connection.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Where the event listener connects (a dedicated session outside the pool).
+    postgres_url: Option<PostgresUrl>,
+}
+
+/// A PostgreSQL URL, which may hold a password: never printed.
+#[derive(Clone)]
+struct PostgresUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+/// How long anything on PostgreSQL may wait, so that a relay that froze (SIGSTOP, a stalled
+/// VM) or vanished mid-transaction stalls the others' writes for seconds, not minutes.
+///
+/// A frozen relay's session sits idle in its transaction holding the write lock: the server
+/// ends it after `idle_in_transaction`, which releases the lock. Writers elsewhere wait up to
+/// `lock`, a little longer than that, so they get the lock once the frozen session is gone
+/// instead of failing; only a longer stall answers them 503 + Retry-After. Keepalives find a
+/// relay whose machine or network went away (no FIN) the same way.
+pub struct PostgresLimits {
+    pub idle_in_transaction: std::time::Duration,
+    pub lock: std::time::Duration,
+    pub statement: std::time::Duration,
+    pub acquire: std::time::Duration,
+    pub keepalive_idle_s: u32,
+}
+
+pub const POSTGRES_LIMITS: PostgresLimits = PostgresLimits {
+    idle_in_transaction: std::time::Duration::from_secs(2),
+    lock: std::time::Duration::from_secs(4),
+    statement: std::time::Duration::from_secs(10),
+    acquire: std::time::Duration::from_secs(10),
+    keepalive_idle_s: 5,
+};
+
+impl PostgresLimits {
+    fn session_settings(&self) -> String {
+        format!(
+            "set idle_in_transaction_session_timeout = {}; set lock_timeout = {}; \
+             set statement_timeout = {}; set tcp_keepalives_idle = {}; \
+             set tcp_keepalives_interval = 2; set tcp_keepalives_count = 3",
+            self.idle_in_transaction.as_millis(),
+            self.lock.as_millis(),
+            self.statement.as_millis(),
+            self.keepalive_idle_s,
+        )
+    }
+}
+
+/// Whether a database error means "busy, try again soon" rather than a fault: a lock or
+/// statement timeout, or no pooled connection in time.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        // lock_not_available, query_canceled (statement_timeout), serialization_failure.
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("55P03" | "57014" | "40001"))
+        }
+        _ => false,
+    }
 }
 
 impl Store {
@@ -132,6 +195,7 @@ impl Store {
         })?;
         check_writable(data_dir)?;
 
+        restrict_to_owner(db_file)?;
         let url = format!("sqlite://{}?mode=rwc", escape_path(db_file));
         let pool = AnyPoolOptions::new()
             .max_connections(8)
@@ -163,13 +227,24 @@ impl Store {
         sqlx::any::install_default_drivers();
         let pool = AnyPoolOptions::new()
             .max_connections(16)
+            // A write waits for the database, not forever for a pooled connection.
+            .acquire_timeout(POSTGRES_LIMITS.acquire)
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(sqlx::AssertSqlSafe(POSTGRES_LIMITS.session_settings()))
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect(url)
             .await
             .map_err(|source| StoreError::Connect {
                 target: redact_url(url),
                 source,
             })?;
-        Self::migrated(pool, Backend::Postgres).await
+        let mut store = Self::migrated(pool, Backend::Postgres).await?;
+        store.postgres_url = Some(PostgresUrl(url.into()));
+        Ok(store)
     }
 
     /// The store a configuration names: PostgreSQL for a `postgres://` URL, else SQLite in
@@ -187,6 +262,7 @@ impl Store {
             pool,
             backend,
             writer: Default::default(),
+            postgres_url: None,
         })
     }
 
@@ -196,6 +272,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The PostgreSQL URL this store connected to, for a session of its own (LISTEN).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_ref().map(|u| &*u.0)
     }
 
     /// A transaction for read-then-write work such as orders, serialized with every other
@@ -334,6 +415,36 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The database holds phone numbers, addresses and password hashes: only its owner may read
+/// it. SQLite gives its WAL and shared-memory files the database file's mode, so creating the
+/// file with 0600 covers them; an existing file made by an older build is tightened.
+fn restrict_to_owner(db_file: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file_error = |source| StoreError::File {
+            path: db_file.to_owned(),
+            source,
+        };
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(db_file)
+            .map_err(file_error)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = db_file.as_os_str().to_owned();
+            path.push(suffix);
+            let path = PathBuf::from(path);
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(file_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// SQLite's own error for an unwritable directory is "unable to open database file";
 /// probing first lets us name the directory and the OS reason.
 fn check_writable(dir: &Path) -> Result<(), StoreError> {
@@ -372,6 +483,15 @@ mod tests {
             "id must survive restarts"
         );
         assert!(db.exists());
+        #[cfg(unix)]
+        for file in ["relay.db", "relay.db-wal", "relay.db-shm"] {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join(file);
+            if path.exists() {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{file}");
+            }
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
