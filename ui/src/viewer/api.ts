@@ -27,27 +27,62 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Retries of an idempotent request the relays could not answer, and the longest wait for one. */
+export const RETRIES = 3;
+const MAX_RETRY_WAIT_MS = 10_000;
+
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  // Safe to send again: reads, and writes the relay deduplicates by their Idempotency-Key (an
+  // order placed twice is one order). With several relays behind a proxy, the retry may reach
+  // another relay.
+  const idempotent = ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method) || 'idempotency-key' in headers;
+  for (let attempt = 0; ; attempt++) {
+    const retry = idempotent && attempt < RETRIES;
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
+      });
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      // No answer at all (the phone is offline): the page says so and the buyer retries.
+      throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
+    }
+    if (response.ok) {
+      const text = await response.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
+    const error = await errorFrom(response);
+    // 503 + Retry-After: the database was busy and nothing was done; 502/504: a proxy lost
+    // the relay it had sent the request to.
+    const wait =
+      error.status === 503 && error.retryAfterS !== undefined
+        ? error.retryAfterS * 1000
+        : error.status === 502 || error.status === 504
+          ? 1000
+          : undefined;
+    if (retry && wait !== undefined && (await pause(Math.min(wait, MAX_RETRY_WAIT_MS), options.signal))) continue;
+    throw error;
+  }
+}
+
+/** Waits `ms`; false when `signal` aborted meanwhile. */
+function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((done) => {
+    if (signal?.aborted) return done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      done(false);
     });
-  } catch (e) {
-    if (options.signal?.aborted) throw e;
-    throw new ApiError(0, 'network', e instanceof Error ? e.message : String(e));
-  }
-  if (response.ok) {
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-  throw await errorFrom(response);
+  });
 }
 
 export async function errorFrom(response: Response): Promise<ApiError> {

@@ -89,6 +89,42 @@ export async function playWhep(
   }
 }
 
+/**
+ * The playlist's URL: on the CDN the relay names (`hls_base_url`, in a meta tag of the page)
+ * or the relay itself, with this tab's player token. The token lets the relay count HLS
+ * viewers apart behind a CDN (which must forward it and leave it out of its cache key);
+ * segment URLs are relative to the playlist and go without it.
+ */
+export function hlsUrl(stream: string, doc: Document = document, storage: Storage | undefined = sessionStorageOrNone()): string {
+  const base = doc.querySelector<HTMLMetaElement>('meta[name="anchordesk-hls-base"]')?.content.replace(/\/+$/, '') ?? '';
+  return `${base}/hls/${encodeURIComponent(stream)}/index.m3u8?v=${playerToken(storage)}`;
+}
+
+const PLAYER_TOKEN_KEY = 'anchordesk.player';
+let pageToken: string | undefined;
+
+/** A random id per browser tab (kept across reloads), unrelated to the viewer's account. */
+function playerToken(storage: Storage | undefined): string {
+  const saved = storage?.getItem(PLAYER_TOKEN_KEY) ?? pageToken;
+  if (saved && /^[A-Za-z0-9_-]{8,64}$/.test(saved)) return saved;
+  const token = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  pageToken = token;
+  try {
+    storage?.setItem(PLAYER_TOKEN_KEY, token);
+  } catch {
+    // Storage full or refused: this page keeps its own.
+  }
+  return token;
+}
+
+function sessionStorageOrNone(): Storage | undefined {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
+
 interface HlsLike {
   loadSource(url: string): void;
   attachMedia(video: HTMLVideoElement): void;
@@ -106,7 +142,7 @@ export async function playHls(
   stream: string,
   onState: (state: PlayerState) => void,
 ): Promise<Playback> {
-  const url = `/hls/${encodeURIComponent(stream)}/index.m3u8`;
+  const url = hlsUrl(stream);
   const { default: Hls } = await import('hls.js');
   if (!Hls.isSupported()) {
     if (video.canPlayType('application/vnd.apple.mpegurl')) {
