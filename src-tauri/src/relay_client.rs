@@ -15,6 +15,7 @@ use ts_rs::TS;
 pub const RELAY_EVENT: &str = "relay-event";
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+const POOL_IDLE: Duration = Duration::from_secs(5);
 const RECONNECT_MIN: Duration = Duration::from_millis(250);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
@@ -88,6 +89,9 @@ impl RelayClient {
             token,
             http: reqwest::Client::builder()
                 .timeout(CALL_TIMEOUT)
+                // The relay closes a keep-alive connection idle for 10 s; reusing one it is
+                // closing at that moment would fail a call, so let go of them sooner.
+                .pool_idle_timeout(POOL_IDLE)
                 .build()
                 .expect("a TLS-less reqwest client always builds"),
         }
