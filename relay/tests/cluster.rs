@@ -509,3 +509,39 @@ async fn one_viewers_comment_limit_and_mute_hold_across_three_relays() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(comment(2, 9).await, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_picture_uploaded_through_one_relay_is_served_by_every_relay() {
+    let Some(cluster) = Cluster::start(2, STOCK).await else {
+        return;
+    };
+    let product_id: i64 = sqlx::query_scalar("select product_id from skus where id = $1")
+        .bind(cluster.sku_id)
+        .fetch_one(cluster.store.pool())
+        .await
+        .unwrap();
+    // Added where no relay keeps its files: only the database has it for them.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let png =
+        anchordesk_relay::commerce::images::generated_png(64, 48, [200, 30, 30], [30, 30, 200]);
+    let image =
+        anchordesk_relay::commerce::images::add(&cluster.store, elsewhere.path(), product_id, &png)
+            .await
+            .unwrap();
+    for i in 0..2 {
+        for _ in 0..2 {
+            let res = cluster
+                .http
+                .get(format!("{}{}", cluster.relay(i), image.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "relay {i}");
+            assert_eq!(
+                res.bytes().await.unwrap().as_ref(),
+                png.as_slice(),
+                "relay {i}"
+            );
+        }
+    }
+}

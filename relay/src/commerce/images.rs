@@ -187,6 +187,15 @@ async fn add_in(
     if new_file {
         *written = Some(file_name.clone());
     }
+    if shared_with_other_relays(tx) {
+        sqlx::query(
+            "insert into image_files (file_name, bytes) values ($1, $2) on conflict (file_name) do nothing",
+        )
+        .bind(&file_name)
+        .bind(bytes)
+        .execute(&mut *tx)
+        .await?;
+    }
     let id: i64 = sqlx::query_scalar(
         "insert into product_images \
          (product_id, position, file_name, content_type, width, height, bytes, created_at_ms) \
@@ -241,6 +250,12 @@ pub async fn remove(store: &Store, dir: &Path, product_id: i64, image_id: i64) -
         .bind(product_id)
         .execute(&mut *tx)
         .await?;
+    if still_used == 0 {
+        sqlx::query("delete from image_files where file_name = $1")
+            .bind(&file_name)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     if still_used == 0 {
         let path = dir.join(&file_name);
@@ -249,6 +264,32 @@ pub async fn remove(store: &Store, dir: &Path, product_id: i64, image_id: i64) -
         }
     }
     Ok(())
+}
+
+/// On PostgreSQL other relays may share the database: they need the picture's bytes.
+fn shared_with_other_relays(conn: &Conn) -> bool {
+    conn.backend_name() == "PostgreSQL"
+}
+
+/// The bytes of a picture this relay has no file of: another relay on the same database
+/// stored it. Kept as a file here from now on (best effort: a failed write only costs a read
+/// next time).
+pub async fn fetch_shared(store: &Store, dir: &Path, file_name: &str) -> Result<Option<Vec<u8>>> {
+    if store.backend() != crate::store::Backend::Postgres {
+        return Ok(None);
+    }
+    let bytes: Option<Vec<u8>> =
+        sqlx::query_scalar("select bytes from image_files where file_name = $1")
+            .bind(file_name)
+            .fetch_optional(store.pool())
+            .await?;
+    if let Some(bytes) = &bytes
+        && let Ok(kind) = inspect(bytes)
+        && let Err(e) = store_file(dir, bytes, &kind).await
+    {
+        tracing::warn!(file_name, "picture not kept locally: {e}");
+    }
+    Ok(bytes)
 }
 
 /// A product's pictures in display order.

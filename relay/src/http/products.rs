@@ -310,7 +310,13 @@ async fn serve_image(
 ) -> Result<axum::response::Response> {
     let not_found = || Error::NotFound(format!("image {file}"));
     let path = images::path_of(&state.images_dir, &file).ok_or_else(not_found)?;
-    let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        // Uploaded through another relay of the cluster.
+        Err(_) => images::fetch_shared(&state.store, &state.images_dir, &file)
+            .await?
+            .ok_or_else(not_found)?,
+    };
     Ok((
         [
             (header::CONTENT_TYPE, images::content_type_of(&file)),
