@@ -27,12 +27,35 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+const DEVICE_KEY = 'anchordesk.device';
+let device: string | undefined;
+
+/** This browser's id, kept in localStorage: the relay counts coupon claims and lottery entries
+ * per address and device, so people sharing an address (one Wi-Fi) each get their own. */
+export function deviceId(): string {
+  if (device) return device;
+  try {
+    device = localStorage.getItem(DEVICE_KEY) ?? undefined;
+  } catch {
+    // Private mode: an id for this page only.
+  }
+  if (!device || !/^[A-Za-z0-9_-]{8,64}$/.test(device)) {
+    device = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    try {
+      localStorage.setItem(DEVICE_KEY, device);
+    } catch {
+      // As above.
+    }
+  }
+  return device;
+}
+
 /** Retries of an idempotent request the relays could not answer, and the longest wait for one. */
 export const RETRIES = 3;
 const MAX_RETRY_WAIT_MS = 10_000;
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { ...options.headers };
+  const headers: Record<string, string> = { 'x-anchordesk-device': deviceId(), ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
