@@ -24,6 +24,19 @@ pub struct FailurePolicy {
     pub forget_after: Duration,
 }
 
+impl FailurePolicy {
+    /// The wait after `failures` failures, if any.
+    fn delay(&self, failures: u32) -> Option<Duration> {
+        let past_free = failures.checked_sub(self.free_failures + 1)?;
+        Some(
+            self.first_delay
+                .checked_mul(1u32.checked_shl(past_free).unwrap_or(u32::MAX))
+                .unwrap_or(self.max_delay)
+                .min(self.max_delay),
+        )
+    }
+}
+
 /// Per account and per stream: 5 tries, then 1 s, 2 s, 4 s … up to 15 min between tries.
 pub const TARGET_POLICY: FailurePolicy = FailurePolicy {
     free_failures: 5,
@@ -101,19 +114,52 @@ impl FailureLimiter {
         }
         entry.failures = entry.failures.saturating_add(1);
         entry.last_failure = now;
-        let past_free = entry.failures.checked_sub(policy.free_failures + 1)?;
-        let delay = policy
-            .first_delay
-            .checked_mul(1u32.checked_shl(past_free).unwrap_or(u32::MAX))
-            .unwrap_or(policy.max_delay)
-            .min(policy.max_delay);
+        let delay = policy.delay(entry.failures)?;
         entry.blocked_until = now + delay;
         Some(delay)
+    }
+
+    /// A counted failure turned out wrong just now: its delay runs from now, not from when
+    /// the try was admitted (a slow check must not eat the wait).
+    fn confirm(&self, key: &str, now: Instant) {
+        let policy = self.policy;
+        if let Some(entry) = self.entries().get_mut(key) {
+            entry.last_failure = now;
+            if let Some(delay) = policy.delay(entry.failures) {
+                entry.blocked_until = entry.blocked_until.max(now + delay);
+            }
+        }
+    }
+
+    /// `check` and `fail` under one lock: `Err(wait)`, or the try is counted.
+    fn attempt(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        if let Some(entry) = self.entries().get(key)
+            && entry.blocked_until > now
+        {
+            return Err(entry.blocked_until - now);
+        }
+        self.fail(key, now);
+        Ok(())
     }
 
     /// A success: `key`'s failures are forgiven.
     pub fn succeed(&self, key: &str) {
         self.entries().remove(key);
+    }
+
+    /// Takes back one counted failure (a try that turned out right, or never got checked);
+    /// a delay it set is lifted once the count is back within the free ones.
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.entries();
+        let Some(entry) = entries.get_mut(key) else {
+            return;
+        };
+        entry.failures = entry.failures.saturating_sub(1);
+        if entry.failures == 0 {
+            entries.remove(key);
+        } else if entry.failures <= self.policy.free_failures {
+            entry.blocked_until = entry.last_failure;
+        }
     }
 }
 
@@ -298,31 +344,52 @@ impl Guards {
     }
 
     /// `Err(wait)` while either the target or the address must wait before another try.
+    /// An admitted try counts as a failure at once, so that tries sent together cannot all
+    /// pass before the first of them has failed; the caller then reports how it ended:
+    /// [`Self::failed`], [`Self::succeeded`] or [`Self::unchecked`].
     pub fn admit(&self, target: &Target<'_>, ip: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let (limiter, key) = self.target(target);
-        let by_target = limiter.check(&key, now);
-        let by_address = self.addresses.check(&address_key(ip).to_string(), now);
-        match (by_target, by_address) {
-            (Err(a), Err(b)) => Err(a.max(b)),
-            (Err(wait), Ok(())) | (Ok(()), Err(wait)) => Err(wait),
+        let address = address_key(ip).to_string();
+        match (
+            limiter.attempt(&key, now),
+            self.addresses.attempt(&address, now),
+        ) {
             (Ok(()), Ok(())) => Ok(()),
+            (Ok(()), Err(wait)) => {
+                limiter.forgive(&key);
+                Err(wait)
+            }
+            (Err(wait), Ok(())) => {
+                self.addresses.forgive(&address);
+                Err(wait)
+            }
+            (Err(a), Err(b)) => Err(a.max(b)),
         }
     }
 
-    /// A wrong password or key for `target` from `ip`.
+    /// The admitted try was wrong: the waits it earned start now.
     pub fn failed(&self, target: &Target<'_>, ip: IpAddr) {
         let now = Instant::now();
         let (limiter, key) = self.target(target);
-        limiter.fail(&key, now);
-        self.addresses.fail(&address_key(ip).to_string(), now);
+        limiter.confirm(&key, now);
+        self.addresses.confirm(&address_key(ip).to_string(), now);
     }
 
-    /// A right one: the target's count starts again (the address's does not, or one known
-    /// account would let an address guess at every other).
-    pub fn succeeded(&self, target: &Target<'_>) {
+    /// The admitted try was right: the target starts again from zero, and the address gets
+    /// this try back (only this one, or one known account would let an address guess at
+    /// every other).
+    pub fn succeeded(&self, target: &Target<'_>, ip: IpAddr) {
         let (limiter, key) = self.target(target);
         limiter.succeed(&key);
+        self.addresses.forgive(&address_key(ip).to_string());
+    }
+
+    /// The admitted try was never checked (the server was busy, storage failed).
+    pub fn unchecked(&self, target: &Target<'_>, ip: IpAddr) {
+        let (limiter, key) = self.target(target);
+        limiter.forgive(&key);
+        self.addresses.forgive(&address_key(ip).to_string());
     }
 }
 
@@ -359,6 +426,35 @@ mod tests {
         assert!(limiter.check("someone-else", t0).is_ok());
         limiter.succeed("boss");
         assert_eq!(limiter.fail("boss", now), None, "a success forgives");
+    }
+
+    #[test]
+    fn tries_count_when_admitted_so_concurrent_ones_cannot_all_pass() {
+        let guards = Guards::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let boss = Target::Account("boss");
+        // Six admitted before any of them has an answer: the sixth sets the delay.
+        for _ in 0..6 {
+            assert!(guards.admit(&boss, ip).is_ok());
+        }
+        assert!(guards.admit(&boss, "192.0.2.2".parse().unwrap()).is_err());
+        // A right answer among them clears the account and gives the address its try back.
+        guards.succeeded(&boss, ip);
+        assert!(guards.admit(&boss, ip).is_ok());
+        guards.succeeded(&boss, ip);
+        for i in 0..30 {
+            let target = Target::Account("someone");
+            assert!(guards.admit(&target, ip).is_ok(), "try {i}");
+            guards.succeeded(&target, ip);
+        }
+        // Tries never checked are taken back, delay included.
+        let stream = Target::Stream("demo");
+        for _ in 0..6 {
+            guards.admit(&stream, ip).unwrap();
+        }
+        assert!(guards.admit(&stream, ip).is_err());
+        guards.unchecked(&stream, ip);
+        assert!(guards.admit(&stream, ip).is_ok());
     }
 
     #[test]

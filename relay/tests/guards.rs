@@ -82,6 +82,37 @@ async fn wrong_passwords_for_one_account_make_the_next_try_wait_from_any_address
     relay.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn wrong_passwords_sent_together_get_no_more_tries_than_sent_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(dir.path(), |_| {}).await;
+    anchordesk_relay::auth::create_staff(relay.store(), "boss", "correct horse", Role::Owner)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = relay.url();
+    let tries: Vec<_> = (0..20)
+        .map(|i| {
+            let (http, base) = (http.clone(), base.clone());
+            tokio::spawn(async move {
+                let from = format!("198.51.100.{i}");
+                login(&http, &base, &from, "boss", "guess").await.status()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for attempt in tries {
+        match attempt.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    // Five free tries and the one that starts the delay; the rest waited.
+    assert_eq!(checked, 6);
+    relay.shutdown().await.unwrap();
+}
+
 /// A relay served in-process with its own guards (a small address allowance keeps the test
 /// to a few argon2 runs), and its address.
 async fn in_process(

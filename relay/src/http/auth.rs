@@ -183,7 +183,7 @@ async fn login(
         })?;
     match auth::login(&state.store, &req).await {
         Ok(session) => {
-            state.guards.succeeded(&target);
+            state.guards.succeeded(&target, client.ip);
             Ok(Json(session))
         }
         Err(Error::Unauthorized) => {
@@ -191,7 +191,10 @@ async fn login(
             state.guards.failed(&target, client.ip);
             Err(Error::Unauthorized)
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            state.guards.unchecked(&target, client.ip);
+            Err(e)
+        }
     }
 }
 

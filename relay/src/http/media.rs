@@ -101,8 +101,11 @@ async fn publish(
         .map_err(|wait| Error::TooManyRequests {
             retry_after_ms: retry_after_ms(wait),
         })?;
-    match streams::check_key(&state.store, &stream, &key).await? {
-        KeyCheck::Valid => state.guards.succeeded(&target),
+    let check = streams::check_key(&state.store, &stream, &key)
+        .await
+        .inspect_err(|_| state.guards.unchecked(&target, client.ip))?;
+    match check {
+        KeyCheck::Valid => state.guards.succeeded(&target, client.ip),
         KeyCheck::UnknownStream => {
             state.guards.failed(&target, client.ip);
             return Err(Error::NotFound(format!("stream {stream}")));

@@ -220,9 +220,12 @@ impl Connection {
                 }
                 let check = streams::check_key(&self.store, stream, key)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| {
+                        self.guards.unchecked(&target, self.peer.ip());
+                        e.to_string()
+                    })?;
                 if check == KeyCheck::Valid {
-                    self.guards.succeeded(&target);
+                    self.guards.succeeded(&target, self.peer.ip());
                 } else {
                     self.guards.failed(&target, self.peer.ip());
                     tracing::warn!(peer = %self.peer, stream, "RTMP publish refused: {}", match check {
