@@ -309,6 +309,8 @@ pub struct Guards {
     pub addresses: FailureLimiter,
     /// Event WebSockets per client address.
     pub websockets: PerAddress,
+    /// RTMP connections per peer address.
+    pub rtmp_connections: PerAddress,
 }
 
 impl Default for Guards {
@@ -331,6 +333,7 @@ impl Guards {
             streams: FailureLimiter::new(target),
             addresses: FailureLimiter::new(address),
             websockets: PerAddress::default(),
+            rtmp_connections: PerAddress::default(),
         }
     }
 

@@ -364,6 +364,39 @@ async fn wrong_stream_keys_on_rtmp_make_the_next_publish_wait() {
     relay.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn rtmp_connections_past_the_cap_from_one_address_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(dir.path(), |c| {
+        c.rtmp_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.limits.trusted_proxies = Vec::new();
+        c.limits.max_connections_per_ip = 2;
+    })
+    .await;
+    let rtmp: SocketAddr = relay
+        .rtmp_url()
+        .unwrap()
+        .trim_start_matches("rtmp://")
+        .trim_end_matches("/live")
+        .parse()
+        .unwrap();
+    let mut held = [
+        TcpStream::connect(rtmp).await.unwrap(),
+        TcpStream::connect(rtmp).await.unwrap(),
+    ];
+    // Give the accept loop the two before the third.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = TcpStream::connect(rtmp).await.unwrap();
+    closed_within(&mut extra, SAFETY).await.expect("closed");
+    // Closed for being one too many, not for idling: the older two are still open.
+    for stream in &mut held {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut byte)).await;
+        assert!(read.is_err(), "a held connection is still open");
+    }
+    relay.shutdown().await.unwrap();
+}
+
 /// Reads until the server closes the connection; `Err` if it is still open after `bound`.
 async fn closed_within(stream: &mut TcpStream, bound: Duration) -> Result<Vec<u8>, ()> {
     let mut seen = Vec::new();

@@ -50,13 +50,29 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!("RTMP accept failed: {e}");
+                    // Out of descriptors, typically: retrying at once would only spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
+        // The HTTP side's per-address cap, on its own count: a publisher needs one.
+        let slot = if guards.limits.is_trusted(peer.ip()) {
+            None
+        } else {
+            let max = guards.limits.max_connections_per_ip;
+            match guards.rtmp_connections.try_hold(peer.ip(), max) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::debug!(%peer, "RTMP connection refused: {max} open from this address");
+                    continue;
+                }
+            }
+        };
         let (hub, store, cancel) = (hub.clone(), store.clone(), cancel.clone());
         let guards = guards.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let mut connection = Connection {
                 socket,
                 peer,
