@@ -8,6 +8,11 @@ export type PlayerMode = 'webrtc' | 'hls';
 const WEBRTC_START_TIMEOUT_MS = 10_000;
 /** A picture that has not moved for this long is a dead session: connect again. */
 const STALL_MS = 6_000;
+/** A WebRTC picture that stopped while the relay also answers no ICE check (Chromium checks
+ * every 2.5 s or so) for this long: the relay is gone, connect again through the load
+ * balancer to another one without waiting for the stall above. A publisher that pauses
+ * leaves the relay answering. */
+const RELAY_SILENT_MS = 3_500;
 const RETRY_MS = 3_000;
 
 /** What tests read: the mode in use and, for WebRTC, the connection's stats. */
@@ -73,17 +78,37 @@ export function Player({ stream, children }: { stream: string; children?: ReactN
     // frames. Not while paused or in a background tab, where nothing is drawn.
     let lastFrames = -1;
     let lastMoved = Date.now();
+    let lastChecks = -1;
+    let lastAnswered = Date.now();
+    const restart = () => {
+      playing = false;
+      report('connecting');
+      playback?.close();
+      setAttempt((n) => n + 1);
+    };
     const watchdog = setInterval(() => {
       const frames = element.getVideoPlaybackQuality?.().totalVideoFrames ?? element.currentTime;
       if (!playing || element.paused || document.hidden || frames !== lastFrames) {
         lastFrames = frames;
         lastMoved = Date.now();
       } else if (Date.now() - lastMoved > STALL_MS && !stopped) {
-        playing = false;
-        report('connecting');
-        playback?.close();
-        setAttempt((n) => n + 1);
+        return restart();
       }
+      const pc = playback?.pc;
+      if (!pc || !playing) return;
+      void pc.getStats().then((stats) => {
+        let answered = 0;
+        stats.forEach((report: { type: string; responsesReceived?: number }) => {
+          if (report.type === 'candidate-pair') answered += report.responsesReceived ?? 0;
+        });
+        const now = Date.now();
+        if (answered !== lastChecks) {
+          lastChecks = answered;
+          lastAnswered = now;
+        } else if (!stopped && playing && now - lastMoved > RELAY_SILENT_MS && now - lastAnswered > RELAY_SILENT_MS) {
+          restart();
+        }
+      });
     }, 1000);
 
     report('connecting');
