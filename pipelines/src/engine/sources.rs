@@ -62,7 +62,7 @@ pub fn placeholder(layer: &Layer, canvas: Canvas, problem: &str) -> SourceBin {
         let caps = raw_caps(640, 360, canvas.fps, Some("BGRA"));
         let filter = capsfilter(&caps)?;
         let text = make("textoverlay", None)?;
-        text.set_property("text", format!("{what}\n{problem}"));
+        text.set_property("text", plain_text(&format!("{what}\n{problem}")));
         text.set_property("font-desc", format!("{DEFAULT_FONT} 18"));
         text.set_property_from_str("halignment", "center");
         text.set_property_from_str("valignment", "center");
@@ -188,6 +188,14 @@ fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
     })
 }
 
+/// `textoverlay` reads its `text` as Pango markup. What reaches it comes from viewers
+/// (nicknames, comments) and product titles, so it is escaped: `<span size="60000">` shows
+/// as typed instead of taking over the video, and "M&M 巧克力" (invalid markup, which Pango
+/// draws as nothing at all) shows as written.
+pub fn plain_text(text: &str) -> String {
+    gst::glib::markup_escape_text(text).to_string()
+}
+
 pub fn configure_text(
     overlay: &gst::Element,
     text: &str,
@@ -195,7 +203,7 @@ pub fn configure_text(
     size: u32,
     rgba: Rgba,
 ) {
-    overlay.set_property("text", text);
+    overlay.set_property("text", plain_text(text));
     overlay.set_property(
         "font-desc",
         format!("{} {size}", font.unwrap_or(DEFAULT_FONT)),
@@ -502,5 +510,59 @@ impl Drop for MediaPlayer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders `text` white on black through `configure_text` and counts the lit pixels.
+    fn lit_pixels(text: &str) -> (String, usize) {
+        crate::init().expect("GStreamer");
+        let pipeline = gst::parse::launch(
+            "videotestsrc num-buffers=1 pattern=black ! video/x-raw,format=BGRA,width=320,height=80 \
+             ! textoverlay name=text ! appsink name=sink sync=false",
+        )
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+        let overlay = pipeline.by_name("text").expect("textoverlay");
+        let white = Rgba::parse("#ffffffff").expect("colour");
+        configure_text(&overlay, text, None, 24, white);
+        let handed: String = overlay.property("text");
+        let sink = pipeline
+            .by_name("sink")
+            .expect("appsink")
+            .downcast::<gst_app::AppSink>()
+            .expect("an appsink");
+        pipeline.set_state(gst::State::Playing).expect("playing");
+        let sample = sink
+            .try_pull_sample(gst::ClockTime::from_seconds(10))
+            .expect("a frame");
+        let buffer = sample.buffer().expect("buffer");
+        let map = buffer.map_readable().expect("readable");
+        let lit = map
+            .chunks_exact(4)
+            .filter(|px| px[0] > 128 && px[1] > 128 && px[2] > 128)
+            .count();
+        drop(map);
+        pipeline.set_state(gst::State::Null).expect("stopped");
+        (handed, lit)
+    }
+
+    #[test]
+    fn markup_from_viewers_and_titles_is_drawn_as_typed() {
+        let (handed, lit) = lit_pixels("<b>");
+        assert_eq!(handed, "&lt;b&gt;");
+        assert!(lit > 20, "<b> drawn literally, {lit} pixels lit");
+        let (handed, lit) = lit_pixels("M&M 巧克力");
+        assert_eq!(handed, "M&amp;M 巧克力");
+        assert!(lit > 20, "a title with & is not blank, {lit} pixels lit");
+        let (handed, _) = lit_pixels("<span foreground=\"red\" size=\"60000\">大字</span>");
+        assert!(
+            handed.starts_with("&lt;span foreground=&quot;red&quot;"),
+            "{handed}"
+        );
     }
 }
