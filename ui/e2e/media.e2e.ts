@@ -21,9 +21,11 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-/// Opens a page on the relay's origin, so WHIP/WHEP requests are same-origin.
+/// Opens a page on the relay's origin, so WHIP/WHEP requests are same-origin. The tests drive
+/// raw WebRTC and hls.js from scripts they inject, which the viewer page's CSP rightly forbids
+/// (`script-src 'self'`): this harness page bypasses it; the viewer page's own tests keep it.
 async function relayPage(): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ bypassCSP: true });
   await page.goto(`${relay.url}/`);
   return page;
 }

@@ -158,6 +158,7 @@ const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
 async fn hls_file(
     State(state): State<AppState>,
     Path((stream, file)): Path<(String, String)>,
+    address: ClientIp,
     request: Request,
 ) -> Result<Response> {
     let Some(dirs) = state.media.media_dirs() else {
@@ -183,7 +184,9 @@ async fn hls_file(
                 && state.media.publisher(&stream).is_none()
                 && state.media.publisher_or_pull(&stream).await.is_ok()
             {
-                state.media.note_hls_client(&stream, hls_client(&request));
+                state
+                    .media
+                    .note_hls_client(&stream, hls_client(&request, address));
                 return Err(Error::Unavailable {
                     message: format!("stream {stream}: the playlist is being prepared"),
                     retry_after_ms: 2000,
@@ -194,7 +197,9 @@ async fn hls_file(
         Err(e) => return Err(Error::Internal(format!("read {}: {e}", path.display()))),
     };
     if content_type.ends_with("mpegurl") {
-        state.media.note_hls_client(&stream, hls_client(&request));
+        state
+            .media
+            .note_hls_client(&stream, hls_client(&request, address));
     }
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -209,29 +214,19 @@ async fn hls_file(
 
 /// Who fetched a playlist, for the HLS viewer estimate: the page's player token (`?v=`, one
 /// per browser tab, so viewers sharing an address or a CDN's connection count apart), else
-/// address (or the CDN's forwarded client address) and browser.
-fn hls_client(request: &Request) -> String {
+/// address (through a trusted proxy or CDN: the client it names) and browser.
+fn hls_client(request: &Request, address: ClientIp) -> String {
     if let Some(token) = player_token(request.uri().query()) {
         return format!("v:{token}");
     }
-    let headers = request.headers();
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned());
-    let address = forwarded.unwrap_or_else(|| {
-        request
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default()
-    });
-    let agent = headers
+    // The address as the per-address limits see it: a client's own X-Forwarded-For is not
+    // believed, only a trusted proxy's.
+    let agent = request
+        .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    format!("{address} {agent}")
+    format!("{} {agent}", address.ip)
 }
 
 /// The `v` query parameter of a playlist URL when it is a plausible token (8–64 URL-safe

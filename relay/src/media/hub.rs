@@ -319,6 +319,9 @@ impl Default for MediaHub {
 const HLS_CLIENT_WINDOW: Duration =
     Duration::from_secs(3 * super::packager::SEGMENT_SECONDS as u64);
 
+/// HLS clients remembered at once, over all streams (~100 bytes each).
+const MAX_HLS_CLIENTS: usize = 200_000;
+
 fn new_session_id() -> String {
     crate::auth::random_hex(12)
 }
@@ -410,7 +413,12 @@ impl MediaHub {
             clients.retain(|_, seen| seen.elapsed() < HLS_CLIENT_WINDOW);
             *pruned = Instant::now();
         }
-        clients.insert((stream.to_owned(), client), Instant::now());
+        // Clients name themselves (a player token): a flood of new names must not grow the
+        // table without bound. Past the cap, new names are not counted until old ones expire.
+        let key = (stream.to_owned(), client);
+        if clients.len() < MAX_HLS_CLIENTS || clients.contains_key(&key) {
+            clients.insert(key, Instant::now());
+        }
     }
 
     /// HLS clients that fetched the playlist recently: an estimate (one per address and
