@@ -4,7 +4,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
-/// Distinct viewers asking about one product within [`ASK_WINDOW_MS`] before a suggestion.
+/// Distinct askers (client addresses, see `interaction`: tokens are free) asking about one
+/// product within [`ASK_WINDOW_MS`] before a suggestion.
 pub const ASK_THRESHOLD: usize = 5;
 pub const ASK_WINDOW_MS: i64 = 30_000;
 
@@ -146,8 +147,9 @@ pub struct AskTracker {
 }
 
 impl AskTracker {
-    /// Records that `viewer` asked about `product_id` at `at_ms`; a suggestion when this makes
-    /// [`ASK_THRESHOLD`] distinct viewers in the window, at most once per window per product.
+    /// Records that `viewer` (an asker's tag: their address, or the viewer id when there is none)
+    /// asked about `product_id` at `at_ms`; a suggestion when this makes [`ASK_THRESHOLD`]
+    /// distinct askers in the window, at most once per window per product.
     pub fn record(
         &mut self,
         live_id: i64,

@@ -341,7 +341,12 @@ impl Interaction {
             if !pending.comments.is_empty() {
                 // Hidden between posting and now (by staff, or a mute), maybe on another relay:
                 // under the write lock, so no hide can slip in before the event is written.
-                let first = pending.comments.first().map_or(0, |(c, _)| c.id);
+                let first = pending
+                    .comments
+                    .iter()
+                    .map(|(c, _)| c.id)
+                    .min()
+                    .unwrap_or(0);
                 let hidden: Vec<i64> = sqlx::query_scalar(
                     "select id from comments where live_id = $1 and id >= $2 and hidden = 1",
                 )

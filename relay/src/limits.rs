@@ -2,8 +2,8 @@
 //!
 //! A viewer token costs nothing, so a limit keyed only on the viewer id is a limit on
 //! patience. The keys used instead (README, "Limits"):
-//! - the client's address ([`ClientKey::ip`]): the socket peer, IPv6 cut to its /64, since
-//!   one subscriber gets a whole /64;
+//! - the client's address ([`ClientKey::address`]): the socket peer, or the client a trusted
+//!   proxy forwarded, IPv6 cut to its /64 since one subscriber gets a whole /64;
 //! - the address plus the device id the viewer page keeps in local storage
 //!   ([`ClientKey::device_key`]), so a household or an office behind one address still counts
 //!   as several buyers; a script inventing device ids is held back by the issuance limit on

@@ -28,6 +28,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const SECRET: &str = "fuzz-secret-0123456789abcdef";
+/// Viewers the inputs act as.
+const VIEWERS: usize = 32;
 
 /// One input: an HTTP request to the relay's router, or text for a parser called directly.
 #[derive(Debug, Clone)]
@@ -86,7 +88,8 @@ pub struct Target {
     pub state: AppState,
     router: Router,
     pub owner: String,
-    pub viewer: String,
+    /// Several, so the per-viewer limits leave room for inputs to get further.
+    pub viewers: Vec<String>,
     pub live_id: i64,
     pub sku_id: i64,
 }
@@ -110,9 +113,14 @@ impl Target {
         )
         .await?
         .token;
-        let viewer = auth::create_viewer(&store, &Default::default())
-            .await?
-            .token;
+        let mut viewers = Vec::new();
+        for _ in 0..VIEWERS {
+            viewers.push(
+                auth::create_viewer(&store, &Default::default())
+                    .await?
+                    .token,
+            );
+        }
         let live_id = lives::create(
             &store,
             &lives::NewLive {
@@ -147,7 +155,7 @@ impl Target {
             state,
             router,
             owner,
-            viewer,
+            viewers,
             live_id,
             sku_id: product.skus[0].id,
         })
@@ -274,6 +282,22 @@ fn phone() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// A value in the field's valid range most of the time, else anything (edges, floats, text).
+fn sane(range: std::ops::Range<i64>) -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        5 => range.prop_map(|v| Some(Value::from(v))),
+        1 => maybe(number()),
+    ]
+}
+
+/// Short clean text most of the time, else [`text`].
+fn words() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        4 => "[微信加我这件多少钱主播好 a-z0-9]{1,20}".prop_map(|t| Some(Value::from(t))),
+        1 => maybe(text().prop_map(Value::from)),
+    ]
+}
+
 /// A field that is usually the right shape and sometimes not, or missing.
 fn maybe(value: impl Strategy<Value = Value>) -> impl Strategy<Value = Option<Value>> {
     prop_oneof![
@@ -300,25 +324,30 @@ impl Target {
 
         let this = Shared {
             owner: self.owner.clone(),
-            viewer: self.viewer.clone(),
+            viewers: self.viewers.clone(),
         };
 
         let order = (
             maybe(known(live)),
-            proptest::collection::vec((known(sku), number()), 0..4),
-            maybe(text().prop_map(Value::from)),
+            proptest::collection::vec((known(sku), sane(1..4)), 0..4),
+            words(),
             maybe(phone()),
-            maybe(text().prop_map(Value::from)),
-            maybe(number()),
-            "[ -~]{0,70}",
-            any::<u8>(),
+            prop_oneof![
+                3 => Just(Some(json!("上海市黄浦区南京东路 1 号"))),
+                1 => maybe(text().prop_map(Value::from)),
+            ],
+            prop_oneof![3 => Just(None), 1 => sane(1..40)],
+            prop_oneof![3 => "[A-Za-z0-9-]{8,64}", 1 => "[ -~]{0,70}"],
+            (any::<u8>(), any::<u8>()),
         )
             .prop_map({
                 let this = this.clone();
-                move |(live_id, items, name, phone, address, claim, key, peer)| {
+                move |(live_id, items, name, phone, address, claim, key, (peer, who))| {
                     let items: Vec<Value> = items
                         .into_iter()
-                        .map(|(sku_id, quantity)| json!({ "sku_id": sku_id, "quantity": quantity }))
+                        .map(|(sku_id, quantity)| {
+                            object(vec![("sku_id", Some(sku_id)), ("quantity", quantity)])
+                        })
                         .collect();
                     let shipping =
                         object(vec![("name", name), ("phone", phone), ("address", address)]);
@@ -331,7 +360,7 @@ impl Target {
                     this.post(
                         "orders",
                         "/api/orders".into(),
-                        &this.viewer,
+                        this.viewer(who),
                         &body,
                         peer,
                         vec![("idempotency-key".into(), key)],
@@ -339,15 +368,16 @@ impl Target {
                 }
             });
 
+        let now = anchordesk_relay::error::now_ms();
         let coupon = (
             maybe(known(live)),
-            maybe(text().prop_map(Value::from)),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
+            words(),
+            sane(1..5_000),
+            sane(0..20_000),
+            sane(1..1_000),
+            sane(1..3),
+            prop_oneof![3 => Just(None), 1 => sane(now - 60_000..now)],
+            sane(now + 3_600_000..now + 7_200_000),
             any::<u8>(),
         )
             .prop_map({
@@ -374,14 +404,14 @@ impl Target {
                 }
             });
 
-        let claim = (int(), any::<u8>(), "[A-Za-z0-9_ -]{0,70}").prop_map({
+        let claim = (int(), any::<u8>(), "[A-Za-z0-9_ -]{0,70}", any::<u8>()).prop_map({
             let this = this.clone();
-            move |(id, peer, device)| {
-                let id = id.rem_euclid(8);
+            move |(id, peer, device, who)| {
+                let id = id.rem_euclid(64);
                 this.post(
                     "coupon-claims",
                     format!("/api/coupons/{id}/claim"),
-                    &this.viewer,
+                    this.viewer(who),
                     &json!({}),
                     peer,
                     vec![("x-anchordesk-device".into(), device)],
@@ -391,11 +421,11 @@ impl Target {
 
         let flash = (
             maybe(known(sku)),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
-            maybe(number()),
+            sane(0..9_000),
+            sane(1..50),
+            sane(1..3),
+            prop_oneof![3 => Just(None), 1 => sane(now..now + 60_000)],
+            sane(10..600),
             any::<u8>(),
         )
             .prop_map({
@@ -420,13 +450,13 @@ impl Target {
                 }
             });
 
-        let comment = (maybe(text().prop_map(Value::from)), any::<u8>()).prop_map({
+        let comment = (words(), any::<u8>(), any::<u8>()).prop_map({
             let this = this.clone();
-            move |(body, peer)| {
+            move |(body, peer, who)| {
                 this.post(
                     "comments",
                     format!("/api/lives/{live}/comments"),
-                    &this.viewer,
+                    this.viewer(who),
                     &object(vec![("body", body)]),
                     peer,
                     vec![],
@@ -434,13 +464,13 @@ impl Target {
             }
         });
 
-        let likes = (maybe(number()), any::<u8>()).prop_map({
+        let likes = (sane(1..100), any::<u8>(), any::<u8>()).prop_map({
             let this = this.clone();
-            move |(count, peer)| {
+            move |(count, peer, who)| {
                 this.post(
                     "likes",
                     format!("/api/lives/{live}/likes"),
-                    &this.viewer,
+                    this.viewer(who),
                     &object(vec![("count", count)]),
                     peer,
                     vec![],
@@ -448,12 +478,16 @@ impl Target {
             }
         });
 
-        let mute = (int(), maybe(number())).prop_map({
+        let mute = (int(), sane(0..2)).prop_map({
             let this = this.clone();
             move |(viewer_id, minutes)| {
                 this.post(
                     "mutes",
-                    format!("/api/viewers/{}/mute", viewer_id.rem_euclid(4)),
+                    // Mostly ids past the fuzz's viewers: a muted viewer comments no further.
+                    format!(
+                        "/api/viewers/{}/mute",
+                        viewer_id.rem_euclid(4 * VIEWERS as i64)
+                    ),
                     &this.owner,
                     &object(vec![("minutes", minutes)]),
                     1,
@@ -470,9 +504,9 @@ impl Target {
                 1 => "[ -~]{0,30}",
                 2 => Just("now".to_owned()),
             ],
-            maybe(number()),
-            maybe(number()),
-            maybe(text().prop_map(Value::from)),
+            sane(1..50),
+            sane(0..20_000),
+            words(),
             any::<bool>(),
             "[0-9a-f]{0,70}",
             any::<u8>(),
@@ -564,10 +598,14 @@ impl Target {
 #[derive(Debug, Clone)]
 struct Shared {
     owner: String,
-    viewer: String,
+    viewers: Vec<String>,
 }
 
 impl Shared {
+    fn viewer(&self, pick: u8) -> &str {
+        &self.viewers[usize::from(pick) % self.viewers.len()]
+    }
+
     fn post(
         &self,
         target: &'static str,
