@@ -279,26 +279,35 @@ impl Interaction {
                 "you are muted in this shop for now".into(),
             ));
         }
-        COMMENTS_PER_VIEWER
-            .check(&self.store, &format!("comment:viewer:{viewer_id}"), now)
-            .await?;
-        if let Some(address) = &address {
-            COMMENTS_PER_ADDRESS
-                .check(&self.store, &format!("comment:ip:{address}"), now)
-                .await?;
-        }
         let body = self.filter.apply(body)?;
-        let id: i64 = sqlx::query_scalar(
-            "insert into comments (live_id, viewer_id, nickname, body, created_at_ms, client_ip) values ($1, $2, $3, $4, $5, $6) returning id",
-        )
-        .bind(live_id)
-        .bind(viewer_id)
-        .bind(&nickname)
-        .bind(&body)
-        .bind(now)
-        .bind(&address)
-        .fetch_one(self.store.pool())
-        .await?;
+        // The limits and the row in one small write: a refused comment takes no slot.
+        let id: i64 = self
+            .store
+            .small_write(async |conn: &mut crate::store::Conn| {
+                COMMENTS_PER_VIEWER
+                    .check_in(conn, &format!("comment:viewer:{viewer_id}"), now)
+                    .await?;
+                if let Some(address) = &address {
+                    COMMENTS_PER_ADDRESS
+                        .check_in(conn, &format!("comment:ip:{address}"), now)
+                        .await?;
+                }
+                Ok::<_, Error>(
+                    sqlx::query_scalar(
+                        "insert into comments (live_id, viewer_id, nickname, body, created_at_ms, client_ip) \
+                         values ($1, $2, $3, $4, $5, $6) returning id",
+                    )
+                    .bind(live_id)
+                    .bind(viewer_id)
+                    .bind(&nickname)
+                    .bind(&body)
+                    .bind(now)
+                    .bind(&address)
+                    .fetch_one(&mut *conn)
+                    .await?,
+                )
+            })
+            .await?;
         let comment = Comment {
             id,
             live_id,

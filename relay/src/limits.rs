@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Conn, Store};
 
 /// The header the viewer page sends its device id in.
 pub const DEVICE_HEADER: &str = "x-anchordesk-device";
@@ -101,6 +101,13 @@ static CHECKS: AtomicU64 = AtomicU64::new(0);
 impl Gcra {
     /// Takes one slot for `key` at `now_ms`, or says how long until one is free.
     pub async fn check(&self, store: &Store, key: &str, now_ms: i64) -> Result<()> {
+        store
+            .small_write(async |conn: &mut Conn| self.check_in(conn, key, now_ms).await)
+            .await
+    }
+
+    /// [`Self::check`] on the caller's connection (inside its [`Store::small_write`]).
+    pub async fn check_in(&self, conn: &mut Conn, key: &str, now_ms: i64) -> Result<()> {
         // The theoretical arrival time (tat) moves one period per request; a request passes
         // while tat is at most `tolerance` ahead of now. CASE, not greatest()/max(): SQLite
         // and PostgreSQL spell those differently.
@@ -115,12 +122,12 @@ impl Gcra {
         .bind(now_ms)
         .bind(self.period_ms)
         .bind(tolerance)
-        .fetch_optional(store.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         if CHECKS.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
             let _ = sqlx::query("delete from rate_limits where tat_ms < $1")
                 .bind(now_ms)
-                .execute(store.pool())
+                .execute(&mut *conn)
                 .await;
         }
         if passed.is_some() {
@@ -128,7 +135,7 @@ impl Gcra {
         }
         let tat: i64 = sqlx::query_scalar("select tat_ms from rate_limits where limit_key = $1")
             .bind(key)
-            .fetch_optional(store.pool())
+            .fetch_optional(&mut *conn)
             .await?
             .unwrap_or(now_ms);
         let wait = tat.saturating_sub(now_ms).saturating_sub(tolerance).max(1);

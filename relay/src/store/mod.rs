@@ -307,6 +307,29 @@ impl Store {
         Ok(WriteTx { tx, _turn: turn })
     }
 
+    /// Runs `work` on a connection for a small write that needs no shop-wide order (a rate
+    /// limit, a comment row). On SQLite it takes its turn in the writer queue and commits: a
+    /// write outside the queue polls SQLite's lock, sleeping up to 100 ms between tries, while
+    /// queued writers hold it back to back. On PostgreSQL any pooled connection does, without
+    /// the shop-wide write lock: such writes are single-row upserts.
+    pub async fn small_write<T, E: From<StoreError>>(
+        &self,
+        work: impl AsyncFnOnce(&mut Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut tx = self.begin_write().await?;
+                let out = work(&mut tx).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Ok(out)
+            }
+            Backend::Postgres => {
+                let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
+                work(&mut conn).await
+            }
+        }
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.pool.acquire().await?.ping().await?;

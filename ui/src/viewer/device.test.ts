@@ -14,7 +14,7 @@ describe('device id', () => {
     const fetch = vi.fn().mockResolvedValue(new Response('{}', { status: 200 }));
     vi.stubGlobal('fetch', fetch);
     await api('/api/coupons/1/claim', { method: 'POST', token: 't' });
-    const init = fetch.mock.calls[0][1] as RequestInit & { headers: Record<string, string> };
+    const init = fetch.mock.calls[0]![1] as RequestInit & { headers: Record<string, string> };
     expect(init.headers['x-anchordesk-device']).toBe(id);
   });
 });
