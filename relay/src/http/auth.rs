@@ -230,6 +230,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> 
     responses(
         (status = 201, description = "A new viewer and its token", body = Session),
         (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
     ),
 )]
 async fn new_viewer(
