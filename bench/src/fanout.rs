@@ -3,8 +3,11 @@
 //! from the comment's POST being sent to the socket receiving the `comments` event that
 //! carries it (the relay batches comments every 100 ms, so that batching is part of the
 //! figure), plus the relay's CPU and memory. The relay runs as its own process
-//! (`anchordesk-relay serve`, built first) so its CPU and RSS are its own; the client shares
-//! the machine. The same run measures a baseline with fewer sockets and reports the ratio.
+//! (`anchordesk-relay serve`, built first) so its CPU and RSS are its own, in a network
+//! namespace of its own: the clients reach it over a veth pair as viewers on the network
+//! would (the relay trusts the bench's address as it would a reverse proxy's, so the
+//! per-address caps do not apply to it). The clients share the machine's two cores. The same
+//! run measures a baseline with fewer sockets and reports the ratio. Needs root.
 //!
 //! `cargo run --release -p anchordesk-bench --bin events-fanout -- [SOCKETS] [RATE] [SECONDS]`
 //! (defaults 5000, 500, 20; the baseline has 500 sockets). Needs `ulimit -n` above SOCKETS +
@@ -18,7 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use anchordesk_bench::{cpu_seconds, relay_binary, spawn_relay, status_mib};
+use anchordesk_bench::{cpu_seconds, relay_binary, spawn_relay_with, status_mib};
+use anchordesk_e2e::netns::{self, ShapedLink, VETH_A, VETH_B};
 use anchordesk_relay::auth::{self, NewViewer};
 use anchordesk_relay::commerce::lives::{self, LiveStatus, LiveStatusChange, NewLive};
 use anchordesk_relay::events::{self, PAGE_LIMIT};
@@ -292,10 +296,20 @@ async fn comment_batches(
     }
 }
 
-async fn run(binary: &Path, sockets: usize, rate: usize, seconds: u64) -> anyhow::Result<Run> {
+async fn run(
+    binary: &Path,
+    link: &ShapedLink,
+    sockets: usize,
+    rate: usize,
+    seconds: u64,
+) -> anyhow::Result<Run> {
     let total = rate * seconds as usize;
     let shop = shop(sockets, (rate * COMMENTERS_PER_RATE).max(1)).await?;
-    let relay = spawn_relay(binary, shop.dir.path()).await?;
+    let mut command = link.command("env");
+    command
+        .arg(format!("ANCHORDESK_TRUSTED_PROXIES={VETH_A}"))
+        .arg(binary);
+    let relay = spawn_relay_with(command.into(), &format!("{VETH_B}:0"), shop.dir.path()).await?;
     let pid = relay.child.id().expect("running relay");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let relay_rss_idle_mib = status_mib(pid, "VmRSS:");
@@ -461,11 +475,15 @@ async fn main() -> anyhow::Result<()> {
         sockets + 1024
     );
     let binary = relay_binary()?;
+    netns::enter_for_program()?;
+    // The viewers' side of the veth pair is this namespace, the relay's a child one; the
+    // shaper only bounds the upload (comment POSTs), far above what they need.
+    let link = ShapedLink::create(10_000_000)?;
 
     let baseline_sockets = BASELINE_SOCKETS.min(sockets);
-    let baseline = run(&binary, baseline_sockets, rate, seconds).await?;
+    let baseline = run(&binary, &link, baseline_sockets, rate, seconds).await?;
     eprintln!("baseline: {}", baseline.json());
-    let fanout = run(&binary, sockets, rate, seconds).await?;
+    let fanout = run(&binary, &link, sockets, rate, seconds).await?;
     eprintln!("fan-out: {}", fanout.json());
     let p99 = fanout.latency.percentile(0.99);
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
@@ -476,7 +494,7 @@ async fn main() -> anyhow::Result<()> {
         "command": format!("cargo run --release -p anchordesk-bench --bin events-fanout -- {sockets} {rate} {seconds}"),
         "relay": binary.display().to_string(),
         "store": "sqlite (WAL, synchronous=NORMAL)",
-        "setup": "relay as a child process (anchordesk-relay serve); WebSocket and HTTP client in the bench process on the same machine; latency = socket receive time - comment POST send time (includes the relay's 100 ms comment batching)",
+        "setup": "relay as a child process (anchordesk-relay serve) in its own network namespace, reached over a veth pair; WebSocket and HTTP clients in the bench process in the parent namespace, on the same 2-core machine; latency = socket receive time - comment POST send time (includes the relay's 100 ms comment batching)",
         "sockets": sockets,
         "comments_per_s": rate,
         "seconds": seconds,
