@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anchordesk_bench::{RelayProcess, relay_binary, spawn_relay_with};
 use anchordesk_e2e::media::client::post_sdp;
-use anchordesk_e2e::media::{WebRtcClient, WhepPlayer};
+use anchordesk_e2e::media::{WebRtcClient, WhepPlayer, ffmpeg_rtmp_push};
 use anchordesk_relay::Store;
 use anchordesk_relay::auth::{self, NewViewer, Role};
 use anchordesk_relay::commerce::flash_sales::{self, NewFlashSale};
@@ -422,25 +422,7 @@ async fn edge_media(binary: &Path, server: &str, joins: usize) -> anyhow::Result
                 .map(|u| u.split('/').take(4).collect::<Vec<_>>().join("/"))
         })
         .ok_or_else(|| anyhow::anyhow!("no RTMP line"))?;
-    let mut ffmpeg = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=1280x720:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "30",
-        ])
-        .args(["-b:v", "2500k", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-b:a", "96k", "-f", "flv"])
-        .arg(format!("{rtmp}/demo?key={key}"))
-        .stdin(std::process::Stdio::null())
-        .spawn()?;
+    let ffmpeg = ffmpeg_rtmp_push(&format!("{rtmp}/demo?key={key}"), (1280, 720), 3600)?;
     let http = reqwest::Client::new();
     let (origin, edge) = (cluster[0].1.url.clone(), cluster[1].1.url.clone());
     let result = async {
@@ -486,8 +468,7 @@ async fn edge_media(binary: &Path, server: &str, joins: usize) -> anyhow::Result
         }))
     }
     .await;
-    let _ = ffmpeg.kill();
-    let _ = ffmpeg.wait();
+    drop(ffmpeg);
     result
 }
 

@@ -9,10 +9,10 @@
 //! candidates, and RTMP is TCP, so no network namespace is needed.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anchordesk_e2e::media::WhepPlayer;
+use anchordesk_e2e::media::{WhepPlayer, ffmpeg_rtmp_push};
 use anchordesk_e2e::{built_binary, ffprobe, workspace_root};
 use anyhow::{Context, Result, bail, ensure};
 use nix::sys::signal::{Signal, kill};
@@ -22,15 +22,6 @@ use tokio::io::AsyncBufReadExt;
 
 const STREAM: &str = "demo";
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Relay {
     child: tokio::process::Child,
@@ -93,29 +84,6 @@ impl Relay {
     }
 }
 
-fn ffmpeg_push(url: &str, seconds: u32) -> Result<Killed> {
-    let child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=640x360:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", &seconds.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-g", "30", "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-b:a", "96k", "-f", "flv", url])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("run ffmpeg")?;
-    Ok(Killed(child))
-}
-
 /// Joins the stream on `relay` over WHEP, retrying while it answers 503 (not on air there
 /// yet), until `within`.
 async fn join(http: &reqwest::Client, relay: &str, within: Duration) -> Result<WhepPlayer> {
@@ -176,7 +144,11 @@ async fn edges_pull_the_origins_stream_and_follow_it_to_a_new_origin() -> Result
         .build()?;
 
     // The publisher on relay 1: the origin.
-    let _pusher = ffmpeg_push(&format!("{}/{STREAM}?key={key}", relays[0].rtmp), 120)?;
+    let _pusher = ffmpeg_rtmp_push(
+        &format!("{}/{STREAM}?key={key}", relays[0].rtmp),
+        (640, 360),
+        120,
+    )?;
     let deadline = Instant::now() + Duration::from_secs(15);
     while relays[0].stats(&http).await?["video"]["packets"]
         .as_u64()
@@ -293,7 +265,11 @@ async fn edges_pull_the_origins_stream_and_follow_it_to_a_new_origin() -> Result
     let republished = Instant::now();
     let mut pusher = None;
     while republished.elapsed() < Duration::from_secs(15) {
-        let child = ffmpeg_push(&format!("{}/{STREAM}?key={key}", relays[1].rtmp), 60)?;
+        let child = ffmpeg_rtmp_push(
+            &format!("{}/{STREAM}?key={key}", relays[1].rtmp),
+            (640, 360),
+            60,
+        )?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         if relays[1].stats(&http).await?["publishing"] == true {
             pusher = Some(child);

@@ -4,49 +4,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anchordesk_e2e::built_binary;
-use anchordesk_e2e::media::{WhepPlayer, create_stream_with_cli};
+use anchordesk_e2e::media::{WhepPlayer, create_stream_with_cli, ffmpeg_rtmp_push};
+use anchordesk_e2e::{KillOnDrop, built_binary};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn ffmpeg_push(url: &str, seconds: u32) -> Result<Killed> {
-    let child = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=640x360:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", &seconds.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "60",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-c:a", "aac", "-b:a", "96k", "-f", "flv", url])
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("run ffmpeg")?;
-    Ok(Killed(child))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
@@ -82,7 +47,7 @@ async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
         });
     }
     let mut stdout = BufReader::new(relay.stdout.take().context("stdout")?).lines();
-    let relay = Killed(relay);
+    let relay = KillOnDrop(relay);
     let http_url = stdout
         .next()
         .context("first line")??
@@ -99,7 +64,7 @@ async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
     );
 
     // A wrong key: ffmpeg is refused, and the log says which stream.
-    let mut refused = ffmpeg_push(&format!("{rtmp_url}/demo?key=0000"), 5)?;
+    let mut refused = ffmpeg_rtmp_push(&format!("{rtmp_url}/demo?key=0000"), (640, 360), 5)?;
     let status = tokio::task::spawn_blocking(move || refused.0.wait()).await??;
     assert!(!status.success(), "ffmpeg with a wrong key succeeded");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -120,7 +85,7 @@ async fn ffmpeg_pushes_rtmp_and_whep_and_hls_get_the_media() -> Result<()> {
         "{refusal}"
     );
 
-    let _pusher = ffmpeg_push(&format!("{rtmp_url}/demo?key={key}"), 40)?;
+    let _pusher = ffmpeg_rtmp_push(&format!("{rtmp_url}/demo?key={key}"), (640, 360), 40)?;
     let http = reqwest::Client::new();
     let stats_url = format!("{http_url}/api/streams/demo/stats");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
