@@ -87,7 +87,6 @@ bench: deps-run ui
 	ulimit -n 20000 && ANCHORDESK_BENCH_POSTGRES_URL="$$(scripts/test-postgres.sh start)" \
 	  $(CARGO) run --release -p anchordesk-bench --bin cluster -- 1000 40 2000 100
 	$(CARGO) run --release -p anchordesk-bench-fuzz --bin fuzz-inputs -- 300
-	$(CARGO) run --release -p anchordesk-bench-fuzz --bin fuzz-inputs -- 300
 	ulimit -n 20000 && $(CARGO) run --release -p anchordesk-bench --bin hostile -- 30
 	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
 	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20

@@ -76,25 +76,27 @@ async fn events(
     Query(q): Query<EventsQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response> {
+    // Each socket holds memory and a feed subscription for as long as it stays open; one
+    // address gets a few pages' worth, not thousands. Checked before anything reads the
+    // database: a burst of refused sockets must not queue honest requests behind it.
+    let slot = match (&upgrade, address.trusted) {
+        (Ok(_), false) => {
+            let max = state.guards.limits.max_websockets_per_ip;
+            let slot = state.guards.websockets.try_hold(address.ip, max);
+            if slot.is_none() {
+                tracing::debug!(ip = %address.ip, "event socket refused: {max} open");
+                return Err(Error::TooManyRequests {
+                    retry_after_ms: WEBSOCKET_RETRY_MS,
+                });
+            }
+            slot
+        }
+        _ => None,
+    };
     lives::get(&state.store, live_id).await?;
     let staff = caller.is_staff();
     match upgrade {
         Ok(ws) => {
-            // Each socket holds memory and a feed subscription for as long as it stays open;
-            // one address gets a few pages' worth, not thousands.
-            let slot = if address.trusted {
-                None
-            } else {
-                let max = state.guards.limits.max_websockets_per_ip;
-                let slot = state.guards.websockets.try_hold(address.ip, max);
-                if slot.is_none() {
-                    tracing::debug!(ip = %address.ip, "event socket refused: {max} open");
-                    return Err(Error::TooManyRequests {
-                        retry_after_ms: WEBSOCKET_RETRY_MS,
-                    });
-                }
-                slot
-            };
             Ok(ws
                 // Clients only send pings and a close here. tungstenite's defaults (a 128 KiB read
                 // buffer allocated per socket, 64 MiB messages) would cost 640 MiB of memory at
