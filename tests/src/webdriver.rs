@@ -94,7 +94,16 @@ pub async fn press_key(client: &Client, key: char) -> Result<()> {
 
 /// Whether the studio page has an element for `css` now.
 pub async fn has(client: &Client, css: &str) -> Result<bool> {
-    Ok(!client.find_all(Locator::Css(css)).await?.is_empty())
+    // Counted in the page, not with find_all: WebKit fails a find_all with "stale element"
+    // when a matching node is removed while it builds the handles (CI saw it while waiting
+    // for a stopped 秒杀 to leave the dock).
+    let count = client
+        .execute(
+            "return document.querySelectorAll(arguments[0]).length;",
+            vec![css.into()],
+        )
+        .await?;
+    Ok(count.as_u64().unwrap_or(0) > 0)
 }
 
 /// Brings `element` to the middle of the view: WebKitWebDriver refuses to click or type into
