@@ -130,18 +130,6 @@ impl Histogram {
     }
 }
 
-fn open_files_limit() -> u64 {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(u64::MAX)
-}
-
 struct Shop {
     dir: tempfile::TempDir,
     live_id: i64,
@@ -468,7 +456,7 @@ async fn main() -> anyhow::Result<()> {
     let sockets: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(5000);
     let rate: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(500);
     let seconds: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(20);
-    let limit = open_files_limit();
+    let limit = anchordesk_bench::open_files_limit();
     anyhow::ensure!(
         limit >= sockets as u64 + 1024,
         "open files limit {limit} is too low for {sockets} sockets: run `ulimit -n {}` first",

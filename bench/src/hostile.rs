@@ -109,18 +109,6 @@ fn summary(samples: &[Duration]) -> Value {
     })
 }
 
-fn open_files_limit() -> u64 {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(u64::MAX)
-}
-
 fn run_ip(args: &[&str]) -> anyhow::Result<()> {
     let out = std::process::Command::new("ip").args(args).output()?;
     anyhow::ensure!(
@@ -962,7 +950,7 @@ fn ratio(hostile: &[Duration], quiet: &[Duration], p: f64) -> f64 {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let seconds: u64 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(30);
-    let limit = open_files_limit();
+    let limit = anchordesk_bench::open_files_limit();
     anyhow::ensure!(
         limit >= 8192,
         "open files limit {limit} is too low (the bench holds ~2000 sockets, so does the relay): run `ulimit -n 20000` first"

@@ -112,3 +112,17 @@ pub async fn spawn_relay(binary: &Path, data_dir: &Path) -> anyhow::Result<Relay
     )
     .await
 }
+
+/// This process's open-files limit (`ulimit -n`): a bench holding thousands of sockets checks
+/// it first.
+pub fn open_files_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(u64::MAX)
+}
