@@ -133,9 +133,7 @@ async fn pins_to_sockets(
                 .token,
         );
     }
-    let latest: i64 = sqlx::query_scalar("select coalesce(max(id), 0) from events")
-        .fetch_one(store.pool())
-        .await?;
+    let latest = anchordesk_relay::events::last_id(&store, live.id).await?;
     let cluster = relays(binary, &url, relays_n).await?;
     let http = reqwest::Client::new();
     let login: Value = http

@@ -167,14 +167,7 @@ async fn shop(sockets: usize, commenters: usize) -> anyhow::Result<Shop> {
     for _ in 0..commenters {
         posters.push(viewer().await?.token);
     }
-    let mut latest = 0;
-    loop {
-        let page = events::list(&store, live.id, latest, false, PAGE_LIMIT).await?;
-        match page.last() {
-            Some(e) => latest = e.id,
-            None => break,
-        }
-    }
+    let latest = events::last_id(&store, live.id).await?;
     store.close().await;
     Ok(Shop {
         dir,

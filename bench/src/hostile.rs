@@ -40,7 +40,7 @@ use anchordesk_e2e::netns::{self, ShapedLink, VETH_A, VETH_B};
 use anchordesk_relay::auth::{self, NewViewer, Role};
 use anchordesk_relay::commerce::lives::{self, CartAdd, LiveStatus, LiveStatusChange, NewLive};
 use anchordesk_relay::commerce::products::{self, NewProduct};
-use anchordesk_relay::events::{self, PAGE_LIMIT};
+use anchordesk_relay::events;
 use anchordesk_relay::{Config, Store};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -202,14 +202,7 @@ async fn shop() -> anyhow::Result<Shop> {
                 .token,
         );
     }
-    let mut latest = 0;
-    loop {
-        let page = events::list(&store, live.id, latest, true, PAGE_LIMIT).await?;
-        match page.last() {
-            Some(e) => latest = e.id,
-            None => break,
-        }
-    }
+    let latest = events::last_id(&store, live.id).await?;
     store.close().await;
     let config = dir.path().join("relay.toml");
     // Nobody is a trusted proxy: every client, whatever its address, is held to the caps.

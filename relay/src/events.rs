@@ -96,6 +96,17 @@ pub async fn append(
     })
 }
 
+/// The id of the live's newest event (0 when it has none): a socket opened with `after=` it
+/// gets only what comes next.
+pub async fn last_id(store: &Store, live_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("select coalesce(max(id), 0) from events where live_id = $1")
+            .bind(live_id)
+            .fetch_one(store.pool())
+            .await?,
+    )
+}
+
 /// Events of a live after `after`, oldest first; staff-only events only when `staff`.
 pub async fn list(
     store: &Store,

@@ -63,11 +63,7 @@ pub async fn load(
     live_id: i64,
     presence: impl FnOnce(&Live) -> Presence,
 ) -> Result<Room> {
-    let last_event_id: i64 =
-        sqlx::query_scalar("select coalesce(max(id), 0) from events where live_id = $1")
-            .bind(live_id)
-            .fetch_one(store.pool())
-            .await?;
+    let last_event_id = crate::events::last_id(store, live_id).await?;
     let live = lives::get(store, live_id).await?;
     let likes: Option<i64> = sqlx::query_scalar("select total from live_likes where live_id = $1")
         .bind(live_id)

@@ -122,8 +122,7 @@ impl Cluster {
     }
 
     async fn last_event_id(&self) -> i64 {
-        sqlx::query_scalar("select coalesce(max(id), 0) from events")
-            .fetch_one(self.store.pool())
+        anchordesk_relay::events::last_id(&self.store, self.live_id)
             .await
             .unwrap()
     }
