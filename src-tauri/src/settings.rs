@@ -17,6 +17,8 @@ const SCENES_FILE: &str = "scenes.json";
 const SECRETS_FILE: &str = "secrets.json";
 /// Presets and destinations beyond these are refused: a list in a dock, not a database.
 const MAX_ENTRIES: usize = 50;
+/// The window's arrangement is a few dock sizes and names, far under this.
+const MAX_DESK_BYTES: usize = 8 * 1024;
 
 /// The canvas the window asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -81,6 +83,11 @@ pub struct StudioSettings {
     /// Pin a product as soon as viewers' questions make the relay suggest it (off: the
     /// console only suggests).
     pub pin_when_asked: bool,
+    /// The studio window's arrangement, theme and first-start state, as the window writes it
+    /// (the window checks what it reads back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "import('../studio/desk').DeskSettings")]
+    pub desk: Option<serde_json::Value>,
 }
 
 /// The part of the settings the window changes directly; absent fields stay as they are.
@@ -99,6 +106,8 @@ pub struct SettingsUpdate {
     pub next_when_sold_out: Option<bool>,
     #[ts(optional)]
     pub pin_when_asked: Option<bool>,
+    #[ts(optional, type = "import('../studio/desk').DeskSettings")]
+    pub desk: Option<serde_json::Value>,
 }
 
 /// Cheap to clone; clones share one file set.
@@ -164,6 +173,16 @@ impl SettingsStore {
         {
             return Err(format!("low_stock_threshold: 0–999, got {n}"));
         }
+        if let Some(desk) = &update.desk {
+            // The window's own shape, kept as written; bounded so a bug there cannot bloat
+            // the file every setting is read from.
+            if !desk.is_object() {
+                return Err("desk: expected an object".into());
+            }
+            if desk.to_string().len() > MAX_DESK_BYTES {
+                return Err(format!("desk: at most {MAX_DESK_BYTES} bytes"));
+            }
+        }
         self.change(|s| {
             if let Some(n) = update.low_stock_threshold {
                 s.low_stock_threshold = Some(n);
@@ -179,6 +198,9 @@ impl SettingsStore {
             }
             if let Some(presets) = update.effect_presets {
                 s.effect_presets = presets;
+            }
+            if let Some(desk) = update.desk {
+                s.desk = Some(desk);
             }
             Ok(())
         })
@@ -334,6 +356,7 @@ mod tests {
                 low_stock_threshold: None,
                 next_when_sold_out: Some(true),
                 pin_when_asked: None,
+                desk: Some(serde_json::json!({ "theme": "light", "sizes": { "left": 420 } })),
             })
             .unwrap();
         let refused = store.update(SettingsUpdate {
@@ -346,6 +369,11 @@ mod tests {
             ..Default::default()
         });
         assert!(refused.unwrap_err().starts_with("low_stock_threshold:"));
+        let refused = store.update(SettingsUpdate {
+            desk: Some(serde_json::json!({ "sizes": "x".repeat(MAX_DESK_BYTES) })),
+            ..Default::default()
+        });
+        assert!(refused.unwrap_err().starts_with("desk:"));
         store
             .update(SettingsUpdate {
                 low_stock_threshold: Some(5),
@@ -358,6 +386,7 @@ mod tests {
         assert_eq!(reopened.effect_presets[0].name, "柔光");
         assert_eq!(reopened.low_stock_threshold, Some(5));
         assert!(reopened.next_when_sold_out);
+        assert_eq!(reopened.desk.unwrap()["sizes"]["left"], 420);
     }
 
     #[test]

@@ -4,4 +4,4 @@ import type { EffectPreset } from "./EffectPreset";
 /**
  * The part of the settings the window changes directly; absent fields stay as they are.
  */
-export type SettingsUpdate = { language?: string, effect_presets?: Array<EffectPreset>, low_stock_threshold?: number, next_when_sold_out?: boolean, pin_when_asked?: boolean, };
+export type SettingsUpdate = { language?: string, effect_presets?: Array<EffectPreset>, low_stock_threshold?: number, next_when_sold_out?: boolean, pin_when_asked?: boolean, desk?: import('../studio/desk').DeskSettings, };

@@ -23,4 +23,9 @@ next_when_sold_out: boolean,
  * Pin a product as soon as viewers' questions make the relay suggest it (off: the
  * console only suggests).
  */
-pin_when_asked: boolean, };
+pin_when_asked: boolean, 
+/**
+ * The studio window's arrangement, theme and first-start state, as the window writes it
+ * (the window checks what it reads back).
+ */
+desk?: import('../studio/desk').DeskSettings, };

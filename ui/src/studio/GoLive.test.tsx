@@ -1,4 +1,4 @@
-import { render, screen } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 import { GoLive } from './GoLive';
@@ -35,5 +35,42 @@ describe('go live stats', () => {
     render(<GoLive stats={{ ...stats, outputs: [] }} history={[]} ready />);
     expect(screen.getByRole('img', { name: '最近 60 秒码率：暂无数据' })).toBeTruthy();
     expect(screen.getByTestId('live-loss').textContent).toBe('—');
+  });
+});
+
+describe('stopping the live', () => {
+  it('asks first: keeping the live sends nothing, confirming stops the push', async () => {
+    const sent: string[] = [];
+    mockIPC((cmd) => {
+      sent.push(cmd);
+      return null;
+    });
+    render(<GoLive stats={stats} history={[]} ready />);
+    fireEvent.click(screen.getByTestId('go-live'));
+    const dialog = screen.getByRole('alertdialog', { name: '结束直播？' });
+    // The safe answer has the focus: Enter on a stray dialog keeps the live.
+    expect(document.activeElement?.textContent).toBe('继续直播');
+    fireEvent.click(within(dialog).getByRole('button', { name: '继续直播' }));
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    fireEvent.click(screen.getByTestId('go-live'));
+    fireEvent.keyDown(screen.getByRole('alertdialog'), { key: 'Escape' });
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    expect(sent).toEqual([]);
+
+    fireEvent.click(screen.getByTestId('go-live'));
+    fireEvent.click(screen.getByTestId('confirm-stop'));
+    await waitFor(() => expect(sent).toEqual(['stop_live']));
+  });
+
+  it('goes live without asking', async () => {
+    const sent: string[] = [];
+    mockIPC((cmd) => {
+      sent.push(cmd);
+      return null;
+    });
+    render(<GoLive stats={{ ...stats, outputs: [] }} history={[]} ready />);
+    fireEvent.click(screen.getByTestId('go-live'));
+    expect(screen.queryByRole('alertdialog')).toBeNull();
+    await waitFor(() => expect(sent).toEqual(['go_live']));
   });
 });

@@ -4,12 +4,14 @@ import { ApiError } from '../viewer/api';
 import { BitrateGraph } from './BitrateGraph';
 import { lossPercent, RELAY_OUTPUT, type BitrateSample, type EngineStats } from './engineStats';
 import { command } from './ipc';
+import { Modal } from './Modal';
 
 /** Start and stop publishing to the studio's relay, with the output's state, figures and bitrate graph. */
 export function GoLive({ stats, history, ready }: { stats: EngineStats | null; history: BitrateSample[]; ready: boolean }) {
   const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState(false);
   const output = stats?.outputs.find((o) => o.id === RELAY_OUTPUT);
   const state = output?.state ?? 'stopped';
   const running = state !== 'stopped' && state !== 'failed';
@@ -35,7 +37,8 @@ export function GoLive({ stats, history, ready }: { stats: EngineStats | null; h
           className={running ? 'danger' : 'primary'}
           data-testid="go-live"
           disabled={busy || !ready}
-          onClick={() => void toggle()}
+          // Stopping ends the live for every viewer: asked first, never on one stray click.
+          onClick={() => (running ? setConfirming(true) : void toggle())}
         >
           {running ? t('studio.live.stop') : t('studio.live.start')}
         </button>
@@ -69,6 +72,27 @@ export function GoLive({ stats, history, ready }: { stats: EngineStats | null; h
         <p role="alert" className="error">
           {error}
         </p>
+      )}
+      {confirming && (
+        <Modal title={t('studio.live.confirmStop')} role="alertdialog" onClose={() => setConfirming(false)} initialFocus="[data-keep-live]" testId="stop-confirm">
+          <p>{t('studio.live.confirmStopBody')}</p>
+          <div className="modal-actions">
+            <button type="button" data-keep-live onClick={() => setConfirming(false)}>
+              {t('studio.live.keepLive')}
+            </button>
+            <button
+              type="button"
+              className="danger"
+              data-testid="confirm-stop"
+              onClick={() => {
+                setConfirming(false);
+                void toggle();
+              }}
+            >
+              {t('studio.live.stop')}
+            </button>
+          </div>
+        </Modal>
       )}
     </section>
   );

@@ -1,5 +1,5 @@
 import { convertFileSrc } from '@tauri-apps/api/core';
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { CanvasToggle } from './CanvasToggle';
 import { command, useBackendEvent } from './ipc';
@@ -27,6 +27,29 @@ function usePageVisible(): boolean {
 }
 
 /**
+ * The largest box of `ratio` (width / height) inside `area`, followed as the area resizes;
+ * null before the first measure (and where nothing measures, as in tests).
+ */
+export function fitBox(area: { width: number; height: number }, ratio: number): { width: number; height: number } {
+  const width = Math.max(0, Math.min(area.width, area.height * ratio));
+  return { width: Math.floor(width), height: Math.floor(width / ratio) };
+}
+
+function useAreaSize(ref: RefObject<HTMLElement | null>): { width: number; height: number } | null {
+  const [size, setSize] = useState<{ width: number; height: number } | null>(null);
+  useEffect(() => {
+    const node = ref.current;
+    if (!node || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(([entry]) => {
+      if (entry) setSize({ width: entry.contentRect.width, height: entry.contentRect.height });
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [ref]);
+  return size;
+}
+
+/**
  * The programme as it leaves the engine, refreshed on each `preview-frame`, with the active
  * scene's layers to select, move and resize over it, and the canvas orientation.
  */
@@ -38,6 +61,8 @@ export function Preview({ model }: { model: ScenesModel }) {
   // A hidden window loads no frames: each is a JPEG decode and repaint in WebKit, most of
   // the window's CPU (bench/README.md, studio-window).
   const visible = usePageVisible();
+  const area = useRef<HTMLDivElement>(null);
+  const areaSize = useAreaSize(area);
   useBackendEvent<PreviewFrame>(PREVIEW_EVENT, (next) => {
     if (document.visibilityState !== 'hidden') setFrame(next);
   });
@@ -85,32 +110,39 @@ export function Preview({ model }: { model: ScenesModel }) {
           )}
         </div>
       )}
-      {size ? (
-        <div
-          className="stage"
-          style={{ aspectRatio: `${size.width} / ${size.height}`, width: `min(100%, calc(60vh * ${size.width / size.height}))` }}
-        >
-          {frame ? (
-            <img
-              data-testid="preview"
-              data-paused={!visible || undefined}
-              data-sequence={frame.sequence}
-              src={`${convertFileSrc('frame', 'preview')}?seq=${frame.sequence}`}
-              alt={t('studio.preview.label')}
-              draggable={false}
-            />
-          ) : (
-            <p className="muted">{t('studio.preview.waiting')}</p>
-          )}
-          {collection && (
-            <LayerEditor model={model} collection={collection} canvasId={editCanvas} onRefusal={setRefusal} describedBy={hintId} />
-          )}
-        </div>
-      ) : (
-        <p className="muted">{t('studio.preview.waiting')}</p>
-      )}
+      <div className="stage-fit" ref={area}>
+        {size ? (
+          <div
+            className="stage"
+            style={
+              areaSize
+                ? fitBox(areaSize, size.width / size.height)
+                : { aspectRatio: `${size.width} / ${size.height}`, width: '100%' }
+            }
+          >
+            {frame ? (
+              <img
+                data-testid="preview"
+                data-paused={!visible || undefined}
+                data-sequence={frame.sequence}
+                src={`${convertFileSrc('frame', 'preview')}?seq=${frame.sequence}`}
+                alt={t('studio.preview.label')}
+                draggable={false}
+              />
+            ) : (
+              <p className="muted">{t('studio.preview.waiting')}</p>
+            )}
+            {collection && (
+              <LayerEditor model={model} collection={collection} canvasId={editCanvas} onRefusal={setRefusal} describedBy={hintId} />
+            )}
+          </div>
+        ) : (
+          <p className="muted">{t('studio.preview.waiting')}</p>
+        )}
+      </div>
       {collection && (
-        <p id={hintId} className="muted hint-line">
+        // Read by screen readers with the editor; the help overlay (?) shows the keys.
+        <p id={hintId} className="sr-only">
           {t('studio.preview.hint')}
         </p>
       )}

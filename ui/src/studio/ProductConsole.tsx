@@ -9,6 +9,7 @@ import { hotkeyAction } from './hotkeys';
 import { CardRules, DEFAULT_LOW_STOCK } from './CardRules';
 import { ReplayClips } from './ReplayClips';
 import { SkuEditor } from './SkuEditor';
+import { useUndo } from './Undo';
 import { useStudioMode } from './useStudio';
 import { command, RELAY_EVENT, relayCall, useBackendEvent, useRelayRead } from './ipc';
 
@@ -110,6 +111,31 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
     [liveId, reloadLive, run, t],
   );
 
+  const offerUndo = useUndo();
+  const remove = async (product: Product, position: number) => {
+    let removed = false;
+    await run(async () => {
+      showLive(await relayCall<Live>('DELETE', `/api/lives/${liveId}/cart/${product.id}`));
+      removed = true;
+    });
+    if (!removed) return;
+    offerUndo({
+      message: t('studio.undo.productRemoved', { position, title: product.title }),
+      // Back at its number in the cart as it is by then (an assistant may have changed it).
+      undo: async () => {
+        try {
+          const now = await relayCall<Live>('GET', `/api/lives/${liveId}`);
+          const ids = now.cart.map((item) => item.product.id).filter((id) => id !== product.id);
+          ids.splice(Math.min(position - 1, ids.length), 0, product.id);
+          showLive(await relayCall<Live>('PUT', `/api/lives/${liveId}/cart`, { product_ids: ids }));
+          return null;
+        } catch (e) {
+          return e instanceof ApiError ? e.message : String(e);
+        }
+      },
+    });
+  };
+
   // One listener for the console's life that always acts on the newest cart and pin: a key
   // pressed right after a pin must not meet a listener still holding the previous state.
   const onHotkey = useRef<(event: KeyboardEvent) => void>(() => undefined);
@@ -209,11 +235,7 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
                 type="button"
                 className="link"
                 aria-label={t('studio.products.removeN', { title: item.product.title })}
-                onClick={() =>
-                  void run(async () => {
-                    showLive(await relayCall<Live>('DELETE', `/api/lives/${liveId}/cart/${item.product.id}`));
-                  })
-                }
+                onClick={() => void remove(item.product, item.position)}
               >
                 {t('studio.products.remove')}
               </button>

@@ -12,28 +12,29 @@ function badgeOf(status: RelayStatus): Badge {
 export function RelayPanel({ status }: { status: RelayStatus }) {
   const { t } = useTranslation();
   const badge = badgeOf(status);
+  // Compact under the feeds: the state and address always in sight, the viewer link and its
+  // QR code one click away.
   return (
-    <section className="panel" aria-labelledby="relay-heading">
-      <h2 id="relay-heading">{t('studio.relay.heading')}</h2>
-      <p>
+    <section className="panel relay-panel" aria-labelledby="relay-heading">
+      <div className="row">
+        <h2 id="relay-heading">{t('studio.relay.heading')}</h2>
         <span className={`badge badge-${badge}`} data-testid="relay-state" data-state={badge}>
           {t(`studio.relay.state.${badge}`)}
         </span>
-      </p>
+      </div>
       {status.state === 'running' && (
-        <dl>
-          <dt>{t('studio.relay.url')}</dt>
-          <dd>
-            <code data-testid="relay-url">{status.url}</code>
-          </dd>
-          <dt>{t('studio.relay.viewerPage')}</dt>
-          <dd>
+        <>
+          <p className="relay-url">
+            {t('studio.relay.url')} <code data-testid="relay-url">{status.url}</code>
+          </p>
+          <details>
+            <summary>{t('studio.relay.viewerPage')}</summary>
             <ShareLink url={`${status.url}/`} />
-          </dd>
-        </dl>
+          </details>
+        </>
       )}
       {status.state === 'failed' && (
-        <p role="alert" data-testid="relay-error">
+        <p role="alert" className="error" data-testid="relay-error">
           {t('studio.relay.error')}: {status.error}
         </p>
       )}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { EffectsDock } from './EffectsDock';
 import { command } from './ipc';
@@ -8,12 +8,14 @@ import {
   addScene,
   moveLayer,
   removeLayer,
+  restoreLayer,
   updateLayer,
   type Layer,
   type SceneCollection,
   type Source,
   type SourceKind,
 } from './scenes';
+import { useUndo } from './Undo';
 import type { ScenesModel } from './useScenes';
 
 interface Camera {
@@ -40,6 +42,12 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
   const [value, setValue] = useState('');
   const [cameras, setCameras] = useState<Camera[]>([]);
   const error = refusal ?? model.loadError;
+  const offerUndo = useUndo();
+  // An undo puts the layer back into the scenes as they are then, not as they were.
+  const latest = useRef(scenes);
+  useEffect(() => {
+    latest.current = scenes;
+  });
 
   useEffect(() => {
     if (!ready) return;
@@ -78,6 +86,23 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
   const sceneId = scene?.id ?? '';
   const layers = [...(scene?.layers ?? [])].reverse(); // top first, as docks list them
   const selectedLayer = scene?.layers.find((l) => l.id === selected && l.source.kind === 'camera');
+
+  const removeWithUndo = async (layer: Layer) => {
+    const index = scene?.layers.findIndex((x) => x.id === layer.id) ?? -1;
+    setRefusal(null);
+    const refused = await model.apply(removeLayer(scenes, sceneId, layer.id));
+    if (refused) {
+      setRefusal(refused);
+      return;
+    }
+    offerUndo({
+      message: t('studio.undo.layerRemoved', { name: layer.name || layer.id }),
+      undo: () => {
+        const now = latest.current;
+        return now ? model.apply(restoreLayer(now, sceneId, layer, index)) : Promise.resolve(null);
+      },
+    });
+  };
 
   const newSource = (): Source | null => {
     const v = value.trim();
@@ -161,7 +186,7 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
               disabled={l.locked}
               title={l.locked ? t('studio.scenes.lockedHint') : undefined}
               aria-label={t('studio.scenes.removeN', { name: l.name || l.id })}
-              onClick={() => void apply(removeLayer(scenes, sceneId, l.id))}
+              onClick={() => void removeWithUndo(l)}
             >
               ✕
             </button>

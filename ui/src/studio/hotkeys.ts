@@ -27,3 +27,24 @@ export function hotkeyAction(event: KeyLike): HotkeyAction | null {
   const digit = Number(event.key);
   return digit === 0 ? { kind: 'unpin' } : { kind: 'pin', position: digit };
 }
+
+/** `?` (Shift+/ on most layouts) opens the shortcut list, unless the user is typing. */
+export function isHelpKey(event: KeyLike): boolean {
+  return event.key === '?' && !event.ctrlKey && !event.altKey && !event.metaKey && !isTyping(event.target);
+}
+
+/**
+ * Every shortcut the studio answers, as the help overlay lists them: the keys (shown as
+ * written) and the i18n key of what they do. Kept beside the handlers so a new one is listed.
+ */
+export const SHORTCUTS: { group: 'present' | 'preview' | 'window'; keys: string[]; action: string }[] = [
+  { group: 'present', keys: ['1', '…', '9'], action: 'studio.help.pin' },
+  { group: 'present', keys: ['0'], action: 'studio.help.unpin' },
+  { group: 'preview', keys: ['←', '↑', '→', '↓'], action: 'studio.help.nudge' },
+  { group: 'preview', keys: ['Shift', '←↑→↓'], action: 'studio.help.nudgeFar' },
+  { group: 'preview', keys: ['Shift', '↘'], action: 'studio.help.keepAspect' },
+  { group: 'preview', keys: ['Esc'], action: 'studio.help.deselect' },
+  { group: 'window', keys: ['?'], action: 'studio.help.open' },
+  { group: 'window', keys: ['Esc'], action: 'studio.help.close' },
+  { group: 'window', keys: ['Enter'], action: 'studio.help.confirm' },
+];

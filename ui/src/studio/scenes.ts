@@ -174,6 +174,19 @@ export function removeLayer(c: SceneCollection, sceneId: string, layerId: string
   return mapScene(c, sceneId, (s) => ({ ...s, layers: s.layers.filter((l) => l.id !== layerId) }));
 }
 
+/**
+ * `layer` back in scene `sceneId` at `index` (bottom to top), as it was before a removal: into
+ * the collection as it is now, so edits made since stay. Unchanged when the scene is gone or
+ * the layer is back already.
+ */
+export function restoreLayer(c: SceneCollection, sceneId: string, layer: Layer, index: number): SceneCollection {
+  return mapScene(c, sceneId, (s) => {
+    if (s.layers.some((l) => l.id === layer.id)) return s;
+    const at = Math.max(0, Math.min(index, s.layers.length));
+    return { ...s, layers: [...s.layers.slice(0, at), layer, ...s.layers.slice(at)] };
+  });
+}
+
 /** A new layer on top: cameras, screens and media fill the canvas; the rest sit in a corner. */
 export function addLayer(c: SceneCollection, sceneId: string, source: Source, name: string): SceneCollection {
   return mapScene(c, sceneId, (s) => {
