@@ -41,6 +41,12 @@ describe('scenes dock', () => {
     expect(main.layers.map((l) => l.id)).toEqual(['camera', 'text']);
     expect(main.layers[1]!.source).toEqual({ kind: 'text', text: '全场包邮', size: 32, colour: '#FFFFFF' });
     expect(within(screen.getByTestId('layers')).getAllByRole('listitem')[0]!.textContent).toContain('文字');
+    // Each scene button pictures its layout: a box per visible layer, the new text on top.
+    const thumb = screen.getByTestId('scene-thumb-main');
+    expect(thumb.getAttribute('viewBox')).toBe('0 0 1280 720');
+    const boxes = [...thumb.querySelectorAll('rect')].slice(1);
+    expect(boxes.map((r) => r.getAttribute('width'))).toEqual(['1280', String(main.layers[1]!.rect.width)]);
+    expect(screen.getByTestId('scene-thumb-close-up').querySelectorAll('rect')).toHaveLength(1);
   });
 
   it("sends a camera's beauty and background live, and keeps the engine's state when refused", async () => {

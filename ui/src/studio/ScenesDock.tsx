@@ -11,6 +11,7 @@ import {
   restoreLayer,
   updateLayer,
   type Layer,
+  type Scene,
   type SceneCollection,
   type Source,
   type SourceKind,
@@ -30,6 +31,43 @@ function withLock(layer: Layer, locked: boolean): Layer {
   const next: Layer = { ...layer, locked };
   if (!locked) delete next.locked;
   return next;
+}
+
+const THUMB_FILL: Record<SourceKind, string> = {
+  camera: '#3b82f6',
+  screen: '#8b5cf6',
+  image: '#10b981',
+  media: '#f59e0b',
+  text: '#e5e7eb',
+  colour: '#6b7280',
+};
+
+/**
+ * A scene at a glance: its visible layers as boxes on its canvas, bottom to top, coloured by
+ * kind (a colour layer in its own colour), so scenes are told apart without reading names.
+ */
+export function SceneThumb({ scene, canvas }: { scene: Scene; canvas: { width: number; height: number } }) {
+  return (
+    <svg className="scene-thumb" viewBox={`0 0 ${canvas.width} ${canvas.height}`} aria-hidden="true" data-testid={`scene-thumb-${scene.id}`}>
+      <rect width={canvas.width} height={canvas.height} fill="#000" />
+      {scene.layers
+        .filter((l) => l.visible)
+        .map((l) => (
+          <rect
+            key={l.id}
+            x={l.rect.x}
+            y={l.rect.y}
+            width={l.rect.width}
+            height={l.rect.height}
+            fill={l.source.kind === 'colour' ? l.source.colour : THUMB_FILL[l.source.kind]}
+            fillOpacity={l.source.kind === 'text' ? 0.5 : 0.85 * l.opacity}
+            stroke="#fff"
+            strokeOpacity={0.35}
+            strokeWidth={Math.max(2, canvas.width / 200)}
+          />
+        ))}
+    </svg>
+  );
 }
 
 /** Scenes (switch with a cut or a fade) and the active scene's layers: add, reorder, hide, lock, remove. */
@@ -130,16 +168,17 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
           {error}
         </p>
       )}
-      <div className="row wrap" role="group" aria-label={t('studio.scenes.switch')}>
+      <div className="row wrap scene-list" role="group" aria-label={t('studio.scenes.switch')}>
         {scenes.scenes.map((s) => (
           <button
             key={s.id}
             type="button"
             aria-pressed={s.id === sceneId}
-            className={s.id === sceneId ? 'primary' : undefined}
+            className={s.id === sceneId ? 'scene primary' : 'scene'}
             onClick={() => void apply({ ...scenes, active_scene: s.id }, fade ? 500 : 0)}
           >
-            {s.name || s.id}
+            <SceneThumb scene={s} canvas={scenes.canvas} />
+            <span>{s.name || s.id}</span>
           </button>
         ))}
         <button type="button" className="link" onClick={() => void apply(addScene(scenes, t('studio.scenes.newScene', { n: scenes.scenes.length + 1 })))}>
