@@ -19,7 +19,7 @@ build_pkgs=(
 )
 test_pkgs=(
   xvfb xauth imagemagick webkit2gtk-driver dbus-x11 fonts-dejavu-core chromium chromium-driver ffmpeg iproute2 iptables python3
-  postgresql nginx-light
+  postgresql nginx-light pulseaudio
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -4,14 +4,14 @@
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use crate::scene::CameraMode;
+use crate::scene::{CameraFormat, CameraMode};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Camera {
     /// What goes into a camera layer's `device` (`/dev/video0`).
     pub device: String,
     pub name: String,
-    /// Raw and MJPEG modes, largest first.
+    /// Raw, MJPEG and H.264 modes, largest first.
     pub modes: Vec<CameraMode>,
 }
 
@@ -48,9 +48,9 @@ pub fn cameras() -> crate::Result<Vec<Camera>> {
 pub fn modes_of(caps: &gst::Caps) -> Vec<CameraMode> {
     let mut modes = Vec::new();
     for structure in caps.iter() {
-        if !matches!(structure.name().as_str(), "video/x-raw" | "image/jpeg") {
+        let Some(format) = CameraFormat::from_caps_name(structure.name().as_str()) else {
             continue;
-        }
+        };
         let (Ok(width), Ok(height)) = (
             structure.get::<i32>("width"),
             structure.get::<i32>("height"),
@@ -79,14 +79,61 @@ pub fn modes_of(caps: &gst::Caps) -> Vec<CameraMode> {
                 width: width as u32,
                 height: height as u32,
                 fps: (rate.numer() as f64 / rate.denom() as f64).round() as u32,
+                format,
             };
             if !modes.contains(&mode) {
                 modes.push(mode);
             }
         }
     }
-    modes.sort_by_key(|m| std::cmp::Reverse((m.width * m.height, m.fps)));
+    // Raw first among equals: it needs no decoding.
+    modes.sort_by_key(|m| {
+        (
+            std::cmp::Reverse((m.width * m.height, m.fps)),
+            m.format != CameraFormat::Raw,
+        )
+    });
     modes
+}
+
+/// Largest modes worth capturing: beyond 1080p a camera costs decoding and scaling the canvas
+/// does not show.
+const LARGEST_USEFUL: (u32, u32) = (1920, 1080);
+
+/// The mode a camera layer without one uses: the largest up to 1080p that keeps 25 fps or
+/// more (whatever its format), else the fastest. Picking by size alone took raw 1080p at 5 fps
+/// on most webcams.
+pub fn best_mode(modes: &[CameraMode]) -> Option<CameraMode> {
+    let fits = |m: &&CameraMode| m.width <= LARGEST_USEFUL.0 && m.height <= LARGEST_USEFUL.1;
+    let fluid = modes
+        .iter()
+        .filter(fits)
+        .filter(|m| m.fps >= 25)
+        .copied()
+        .max_by_key(|m| {
+            (
+                m.width * m.height,
+                std::cmp::Reverse(m.format != CameraFormat::Raw),
+                std::cmp::Reverse(m.fps.abs_diff(30)),
+            )
+        });
+    fluid.or_else(|| {
+        modes
+            .iter()
+            .filter(fits)
+            .copied()
+            .max_by_key(|m| (m.fps, m.width * m.height))
+    })
+}
+
+/// The modes of the camera at `device` (a `/dev/video*` path), from the device monitor.
+pub fn modes_of_device(device: &str) -> Vec<CameraMode> {
+    cameras()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.device == device)
+        .map(|c| c.modes)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -104,12 +151,73 @@ mod tests {
                 .parse()
                 .unwrap();
         let modes = modes_of(&caps);
-        let triples: Vec<(u32, u32, u32)> =
-            modes.iter().map(|m| (m.width, m.height, m.fps)).collect();
+        let listed: Vec<(u32, u32, u32, CameraFormat)> = modes
+            .iter()
+            .map(|m| (m.width, m.height, m.fps, m.format))
+            .collect();
         assert_eq!(
-            triples,
-            vec![(1920, 1080, 30), (640, 480, 30), (640, 480, 15)]
+            listed,
+            vec![
+                (3840, 2160, 30, CameraFormat::H264),
+                (1920, 1080, 30, CameraFormat::Mjpeg),
+                (640, 480, 30, CameraFormat::Raw),
+                (640, 480, 15, CameraFormat::Raw),
+            ]
         );
+    }
+
+    fn mode(width: u32, height: u32, fps: u32, format: CameraFormat) -> CameraMode {
+        CameraMode {
+            width,
+            height,
+            fps,
+            format,
+        }
+    }
+
+    #[test]
+    fn the_automatic_mode_is_fluid_1080p_mjpeg_not_raw_1080p_at_5_fps() {
+        // A typical USB 2 webcam.
+        let webcam = [
+            mode(1920, 1080, 5, CameraFormat::Raw),
+            mode(1280, 720, 10, CameraFormat::Raw),
+            mode(640, 480, 30, CameraFormat::Raw),
+            mode(1920, 1080, 30, CameraFormat::Mjpeg),
+            mode(1280, 720, 30, CameraFormat::Mjpeg),
+            mode(3840, 2160, 30, CameraFormat::Mjpeg),
+        ];
+        assert_eq!(
+            best_mode(&webcam),
+            Some(mode(1920, 1080, 30, CameraFormat::Mjpeg))
+        );
+        // Raw wins a tie: nothing to decode.
+        let both = [
+            mode(1280, 720, 30, CameraFormat::Mjpeg),
+            mode(1280, 720, 30, CameraFormat::Raw),
+        ];
+        assert_eq!(
+            best_mode(&both),
+            Some(mode(1280, 720, 30, CameraFormat::Raw))
+        );
+        // 30 fps preferred over 60 at the same size.
+        let rates = [
+            mode(1280, 720, 60, CameraFormat::Mjpeg),
+            mode(1280, 720, 30, CameraFormat::Mjpeg),
+        ];
+        assert_eq!(
+            best_mode(&rates),
+            Some(mode(1280, 720, 30, CameraFormat::Mjpeg))
+        );
+        // Nothing fluid: the fastest.
+        let slow = [
+            mode(1920, 1080, 5, CameraFormat::Raw),
+            mode(640, 480, 15, CameraFormat::Raw),
+        ];
+        assert_eq!(
+            best_mode(&slow),
+            Some(mode(640, 480, 15, CameraFormat::Raw))
+        );
+        assert_eq!(best_mode(&[]), None);
     }
 
     #[test]

@@ -6,8 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig, EngineStats};
-use anchordesk_pipelines::outputs::{OutputKind, OutputSpec, OutputState, RecordFormat};
+use anchordesk_pipelines::engine::{
+    AudioInput, AudioInputStatus, AudioSource, Engine, EngineConfig, EngineStats,
+};
+use anchordesk_pipelines::outputs::{
+    OutputKind, OutputSpec, OutputState, RecordFormat, check_playable,
+};
 use anchordesk_pipelines::scene::{Canvas, CanvasId, SceneCollection};
 
 use crate::cli::LiveArgs;
@@ -59,8 +63,18 @@ fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
         audio: vec![audio],
     })
     .map_err(|e| e.to_string())?;
+    let recordings: Vec<(String, std::path::PathBuf)> = outputs
+        .iter()
+        .filter_map(|o| match &o.kind {
+            OutputKind::Record { path, .. } => Some((o.id.clone(), path.clone())),
+            _ => None,
+        })
+        .collect();
     for output in outputs {
         engine.start_output(output).map_err(|e| e.to_string())?;
+    }
+    for input in &engine.audio_inputs() {
+        println!("{}", audio_line(input));
     }
     let started = Instant::now();
     let mut stats = engine.stats();
@@ -96,11 +110,36 @@ fn run_engine(args: &LiveArgs) -> Result<ExitCode, String> {
                 .join(", ")
         }
     );
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    let mut ok = failed.is_empty();
+    if !ok {
         eprintln!("anchordesk live: failed outputs: {}", failed.join("; "));
-        Ok(ExitCode::FAILURE)
+    }
+    // A recording is only worth its name if it plays: checked here, not left to the anchor.
+    for (id, path) in &recordings {
+        match check_playable(path) {
+            Ok(found) => println!(
+                "anchordesk live: {id}: {} plays ({:.1} s, video and audio)",
+                path.display(),
+                found.duration.as_secs_f64()
+            ),
+            Err(reason) => {
+                eprintln!("anchordesk live: {id}: unplayable recording: {reason}");
+                ok = false;
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Where an audio input's sound comes from, and why it is silence if it is.
+fn audio_line(input: &AudioInputStatus) -> String {
+    match &input.problem {
+        None => format!("anchordesk live: audio {}: {}", input.id, input.backend),
+        Some(problem) => format!("anchordesk live: audio {}: {problem}", input.id),
     }
 }
 
@@ -197,6 +236,11 @@ fn stats_line(elapsed: Duration, stats: &EngineStats) -> String {
     for layer in &stats.layers {
         if let Some(problem) = &layer.problem {
             line.push_str(&format!(" | layer {}: {problem}", layer.id));
+        }
+    }
+    for input in &stats.audio {
+        if let Some(problem) = &input.problem {
+            line.push_str(&format!(" | audio {}: {problem}", input.id));
         }
     }
     for output in &stats.outputs {

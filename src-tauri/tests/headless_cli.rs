@@ -261,3 +261,78 @@ fn ctrl_c_ends_an_unbounded_headless_run_with_a_summary() {
     );
     assert!(stdout.contains("anchordesk live: composed "), "{stdout}");
 }
+
+/// A machine with no sound at all, as a server or a desktop without a microphone has: ALSA
+/// with no devices configured and no sound server to reach.
+fn without_sound(command: &mut Command, dir: &Path) {
+    let empty = dir.join("asound.conf");
+    std::fs::write(&empty, "").unwrap();
+    command.env("ALSA_CONFIG_PATH", &empty).env(
+        "PULSE_SERVER",
+        format!("unix:{}", dir.join("no-server").display()),
+    );
+}
+
+#[test]
+fn live_without_a_microphone_says_so_and_records_silence_that_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.mp4");
+    let mut command = anchordesk();
+    command
+        .args(["live", "--duration", "6s", "--record"])
+        .arg(&file);
+    without_sound(&mut command, dir.path());
+    let out = command.output().expect("run anchordesk");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("anchordesk live: audio main: 没有可用的麦克风 no capture device"),
+        "the fallback is announced: {stdout}"
+    );
+    assert!(
+        stdout.contains("| audio main: "),
+        "and on the stats line: {stdout}"
+    );
+    assert!(
+        stdout.contains("record: ") && stdout.contains(" plays ("),
+        "{stdout}"
+    );
+    let found = discover(&file);
+    assert!(found.contains("H.264"), "{found}");
+    assert!(found.to_lowercase().contains("aac"), "{found}");
+    assert!(duration_secs(&found) > 4.0, "{found}");
+}
+
+#[test]
+fn a_camera_that_is_not_there_shows_a_placeholder_and_the_recording_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("scene.json");
+    std::fs::write(
+        &scene,
+        r##"{"version":1,"canvas":{"width":1280,"height":720,"fps":30},
+            "scenes":[{"id":"main","layers":[
+              {"id":"cam","source":{"kind":"camera","device":"/dev/video77"},
+               "rect":{"x":0,"y":0,"width":1280,"height":720}}]}]}"##,
+    )
+    .unwrap();
+    let file = dir.path().join("b.mp4");
+    let out = anchordesk()
+        .args(["live", "--duration", "5s", "--audio", "tone", "--scene"])
+        .arg(&scene)
+        .arg("--record")
+        .arg(&file)
+        .output()
+        .expect("run anchordesk");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("| layer cam: "),
+        "the placeholder is reported: {stdout}"
+    );
+    assert!(summary_frames(&stdout) >= 60, "{stdout}");
+    let found = discover(&file);
+    assert!(found.contains("H.264"), "{found}");
+    assert!(duration_secs(&found) > 3.0, "{found}");
+}

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod audio;
+mod camera;
 mod canvas;
 pub mod encoder;
 pub(crate) mod sources;
@@ -27,7 +28,11 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use tokio::sync::watch;
 
-pub use audio::{AudioDevice, AudioInput, AudioLevel, AudioSource, list_devices as audio_devices};
+pub use audio::{
+    AudioDevice, AudioInput, AudioInputStatus, AudioLevel, AudioSource,
+    list_devices as audio_devices,
+};
+pub use camera::best_decoder;
 pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
 
@@ -176,6 +181,8 @@ pub struct EngineStats {
     pub active_scene: String,
     /// The active scene's layers; a layer with a problem shows a placeholder.
     pub layers: Vec<LayerStatus>,
+    /// Each audio input, by id; one that failed reports why it sends silence.
+    pub audio: Vec<AudioInputStatus>,
     pub outputs: Vec<OutputStats>,
     /// The last pipeline error outside any layer, if one happened.
     pub error: Option<String>,
@@ -515,16 +522,9 @@ impl Engine {
         Ok(())
     }
 
-    /// What feeds each audio input (`cpal alsa:hw:1,0`, `gstreamer autoaudiosrc`, `tone`, …).
-    pub fn audio_backends(&self) -> Vec<(String, String)> {
-        let mut list: Vec<(String, String)> = self
-            .shared
-            .audio_inputs
-            .iter()
-            .map(|(id, input)| (id.clone(), input.backend.clone()))
-            .collect();
-        list.sort();
-        list
+    /// Each audio input's source and, if it failed, why it sends silence.
+    pub fn audio_inputs(&self) -> Vec<AudioInputStatus> {
+        self.shared.audio_statuses()
     }
 
     /// Changes the shared H.264 encoder's bitrate while live.
@@ -685,6 +685,32 @@ impl Shared {
     }
 
     /// Frames composed so far on each canvas, first canvas first.
+    fn audio_statuses(&self) -> Vec<AudioInputStatus> {
+        let mut list: Vec<AudioInputStatus> = self
+            .audio_inputs
+            .iter()
+            .map(|(id, input)| input.status(id))
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// An audio input's source failed: silence takes its place so outputs keep their sound track.
+    fn audio_failed(&self, input_id: &str, problem: &str) {
+        let Some(handle) = self.audio_inputs.get(input_id) else {
+            return;
+        };
+        match audio::fall_back_to_silence(&self.pipeline, input_id, handle, problem) {
+            Ok(true) => {
+                tracing::warn!(input = %input_id, %problem, "audio input failed; sending silence instead")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(input = %input_id, error = %e, "audio input failed and silence could not replace it")
+            }
+        }
+    }
+
     fn frame_counts(&self) -> Vec<u64> {
         self.canvases
             .iter()
@@ -773,6 +799,10 @@ fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
                 }
                 if let gst::MessageView::Error(e) = message.view() {
                     let problem = e.error().to_string();
+                    if let Some(input) = message.src().and_then(audio::input_of) {
+                        shared.audio_failed(&input, &problem);
+                        continue;
+                    }
                     let layer = message.src().and_then(|src| lock(&shared.canvas).layer_of(src));
                     match layer {
                         Some(layer) => {
@@ -854,6 +884,7 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     video_bitrate_kbps: shared.first().taps.encoder.bitrate_kbps(),
                     active_scene: active.map(|s| s.id).unwrap_or_default(),
                     layers,
+                    audio: shared.audio_statuses(),
                     outputs,
                     error: lock(&shared.error).clone().or_else(|| {
                         (stalled_secs >= STALL_REPORT_SECS).then(|| {

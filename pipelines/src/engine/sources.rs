@@ -110,31 +110,8 @@ fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
             configure_text(&overlay, text, font.as_deref(), *size, rgba);
             vec![src, filter_element(&caps)?, overlay]
         }
-        Source::Camera { device, mode } if device == "test" => {
-            let src = element("videotestsrc")?;
-            src.set_property("is-live", true);
-            src.set_property_from_str("pattern", "smpte");
-            src.set_property_from_str("motion", "wavy");
-            src.set_property("horizontal-speed", 4i32);
-            let (w, h, fps) = mode.map_or((1280, 720, canvas.fps), |m| {
-                (m.width as i32, m.height as i32, m.fps)
-            });
-            let mut chain = vec![src, filter_element(&raw_caps(w, h, fps, None))?];
-            chain.extend(camera_effects(&layer.effects)?);
-            chain
-        }
         Source::Camera { device, mode } => {
-            open_camera(device)?;
-            let src = element("v4l2src")?;
-            src.set_property("device", device);
-            let mut caps = gst::Caps::builder("video/x-raw");
-            if let Some(mode) = mode {
-                caps = caps
-                    .field("width", mode.width as i32)
-                    .field("height", mode.height as i32)
-                    .field("framerate", gst::Fraction::new(mode.fps as i32, 1));
-            }
-            let mut chain = vec![src, filter_element(&caps.build())?];
+            let mut chain = super::camera::chain(device, *mode, canvas)?;
             chain.extend(camera_effects(&layer.effects)?);
             chain
         }
@@ -316,7 +293,7 @@ pub fn configure_effects(beauty: &gst::Element, background: &gst::Element, effec
     }
 }
 
-fn element(factory: &str) -> Result<gst::Element, String> {
+pub(super) fn element(factory: &str) -> Result<gst::Element, String> {
     make(factory, None).map_err(|e| e.to_string())
 }
 
@@ -326,7 +303,7 @@ fn capsfilter(caps: &gst::Caps) -> Result<gst::Element> {
     Ok(filter)
 }
 
-fn filter_element(caps: &gst::Caps) -> Result<gst::Element, String> {
+pub(super) fn filter_element(caps: &gst::Caps) -> Result<gst::Element, String> {
     capsfilter(caps).map_err(|e| e.to_string())
 }
 
@@ -339,22 +316,6 @@ pub fn raw_caps(width: i32, height: i32, fps: u32, format: Option<&str>) -> gst:
         caps = caps.field("format", format);
     }
     caps.build()
-}
-
-/// A camera that is missing or taken by another app says so here, before GStreamer would post
-/// an error from its streaming thread.
-fn open_camera(device: &str) -> Result<(), String> {
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(device)
-    {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(format!("{device} 不存在 (not found)"))
-        }
-        Err(e) => Err(format!("{device}: {e}")),
-    }
 }
 
 /// Decodes the picture once with the `image` crate (clear errors for broken files) and hands it

@@ -4,12 +4,14 @@
 
 mod attempt;
 mod mitigation;
+mod playable;
 pub mod presets;
 mod probe;
 mod send_rate;
 mod tcp_socket;
 
 pub use mitigation::MitigationSteps;
+pub use playable::{Playable, check_playable};
 pub use probe::{RateControl, RateStep};
 pub use send_rate::SendRateControl;
 

@@ -355,6 +355,41 @@ pub struct CameraMode {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
+    /// How the camera delivers this mode; raw when absent.
+    #[serde(default, skip_serializing_if = "CameraFormat::is_raw")]
+    pub format: CameraFormat,
+}
+
+/// What a camera sends over USB. Most webcams give 720p/1080p at 30 fps only as MJPEG (raw
+/// YUYV at 1080p is about 5 fps over USB 2); some send H.264 themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraFormat {
+    #[default]
+    Raw,
+    Mjpeg,
+    H264,
+}
+
+impl CameraFormat {
+    pub fn is_raw(&self) -> bool {
+        *self == CameraFormat::Raw
+    }
+
+    /// The caps name a camera announces the format with.
+    pub fn caps_name(self) -> &'static str {
+        match self {
+            CameraFormat::Raw => "video/x-raw",
+            CameraFormat::Mjpeg => "image/jpeg",
+            CameraFormat::H264 => "video/x-h264",
+        }
+    }
+
+    pub fn from_caps_name(name: &str) -> Option<Self> {
+        [CameraFormat::Raw, CameraFormat::Mjpeg, CameraFormat::H264]
+            .into_iter()
+            .find(|f| f.caps_name() == name)
+    }
 }
 
 /// A colour parsed from `#RRGGBB` / `#RRGGBBAA`.

@@ -273,6 +273,7 @@ export const en: Messages = {
       gain: 'Gain',
       mute: 'Mute',
       noiseSuppression: 'Noise suppression',
+      silenced: 'Microphone unavailable, sending silence: {{problem}}',
     },
     dashboard: {
       heading: 'Dashboard',

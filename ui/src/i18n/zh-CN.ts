@@ -272,6 +272,7 @@ export const zhCN = {
       gain: '增益',
       mute: '静音',
       noiseSuppression: '降噪',
+      silenced: '麦克风不可用，正在推送静音：{{problem}}',
     },
     dashboard: {
       heading: '数据大屏',

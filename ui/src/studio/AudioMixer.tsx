@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../viewer/api';
+import { useEngineStats } from './engineStats';
 import { command, useBackendEvent } from './ipc';
 
 export const AUDIO_LEVELS_EVENT = 'audio-levels';
@@ -22,6 +23,9 @@ export function AudioMixer({ ready }: { ready: boolean }) {
   const [muted, setMuted] = useState(false);
   const [noiseSuppression, setNoiseSuppression] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // A microphone that cannot be opened or went away is replaced by silence in the engine;
+  // the anchor must see that before speaking to nobody.
+  const problem = useEngineStats()?.audio?.find((input) => input.id === MIC)?.problem ?? null;
 
   useBackendEvent<Levels>(AUDIO_LEVELS_EVENT, (levels) => {
     const mic = levels[MIC];
@@ -59,6 +63,11 @@ export function AudioMixer({ ready }: { ready: boolean }) {
         <input type="checkbox" disabled={!ready} checked={noiseSuppression} onChange={(e) => void send({ ...current, noiseSuppression: e.target.checked })} />{' '}
         {t('studio.audio.noiseSuppression')}
       </label>
+      {problem && (
+        <p role="alert" className="error" data-testid="mic-problem">
+          {t('studio.audio.silenced', { problem })}
+        </p>
+      )}
       {error && (
         <p role="alert" className="error">
           {error}

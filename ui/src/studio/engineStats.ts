@@ -24,6 +24,13 @@ export interface OutputStats {
   estimate_kbps: number | null;
 }
 
+/** An audio input: what feeds it and, when it failed, why it sends silence. */
+export interface AudioInputStatus {
+  id: string;
+  backend: string;
+  problem: string | null;
+}
+
 export interface EngineStats {
   fps: number;
   frames: number;
@@ -33,6 +40,7 @@ export interface EngineStats {
   video_bitrate_kbps: number;
   active_scene: string;
   outputs: OutputStats[];
+  audio: AudioInputStatus[];
   error: string | null;
 }
 

@@ -25,5 +25,6 @@ export const engineStats = (outputs: OutputStats[]): EngineStats => ({
   video_bitrate_kbps: 4000,
   active_scene: 'main',
   outputs,
+  audio: [{ id: 'mic', backend: 'cpal alsa:default', problem: null }],
   error: null,
 });

@@ -2,7 +2,8 @@
 //! finds no usable device (no sound card, a server), GStreamer's `autoaudiosrc` is used.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use gstreamer as gst;
@@ -66,6 +67,14 @@ impl Drop for Capture {
     }
 }
 
+/// A device that delivers no samples for this long is treated as gone.
+const SILENT_DEVICE: Duration = Duration::from_secs(2);
+
+/// Posts the failure as the source's error, so the engine handles it like any source's.
+fn report_failure(appsrc: &gst_app::AppSrc, message: &str) {
+    appsrc.post_error_message(gst::error_msg!(gst::ResourceError::Read, ("{}", message)));
+}
+
 /// Opens `id` (or the default input) and returns an appsrc fed with its samples as F32LE, or
 /// `None` when cpal has no such device (the caller falls back to GStreamer).
 pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
@@ -97,17 +106,30 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let target = appsrc.clone();
+    let reporter = appsrc.clone();
     let stopping = stop.clone();
     let label = name.clone();
+    // Milliseconds since `opened` when cpal last delivered samples: a device that goes away
+    // does not always say so (an ALSA stream may just stop calling back).
+    let opened = Instant::now();
+    let last_delivery = Arc::new(AtomicU64::new(0));
+    let delivered = last_delivery.clone();
     let thread = std::thread::Builder::new()
         .name("audio-capture".into())
         .spawn(move || {
             // One allocation per callback: samples are converted straight into the buffer.
             let push = move |samples: &mut dyn Iterator<Item = f32>| {
                 let bytes: Vec<u8> = samples.flat_map(f32::to_le_bytes).collect();
+                delivered.store(opened.elapsed().as_millis() as u64, Ordering::Relaxed);
                 let _ = target.push_buffer(gst::Buffer::from_mut_slice(bytes));
             };
-            let on_error = |e: cpal::Error| tracing::warn!(error = %e, "audio capture error");
+            let on_error = {
+                let reporter = reporter.clone();
+                move |e: cpal::Error| {
+                    tracing::warn!(error = %e, "audio capture error");
+                    report_failure(&reporter, &format!("麦克风断开 capture device failed: {e}"));
+                }
+            };
             let stream = match config.sample_format() {
                 cpal::SampleFormat::F32 => device.build_input_stream(
                     config.into(),
@@ -151,8 +173,22 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
                 }
             };
             let _ = ready_tx.send(Ok(()));
+            let mut reported = false;
             while !stopping.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(50));
+                let silent_for = opened
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(last_delivery.load(Ordering::Relaxed)));
+                if !reported && silent_for > SILENT_DEVICE {
+                    reported = true;
+                    report_failure(
+                        &reporter,
+                        &format!(
+                            "麦克风无声音 capture device delivered nothing for {} s",
+                            silent_for.as_secs()
+                        ),
+                    );
+                }
             }
             drop(stream);
         })

@@ -3,6 +3,7 @@
 
 mod capture;
 mod denoise;
+mod source;
 
 pub use capture::{AudioDevice, Capture, list_devices};
 pub use denoise::NoiseSuppression;
@@ -81,11 +82,38 @@ pub fn element_name(input_id: &str) -> String {
     format!("audio-{input_id}")
 }
 
-/// A running input: its noise suppression switch, and the cpal capture it owns (if any).
+/// What the engine reports per audio input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AudioInputStatus {
+    pub id: String,
+    /// What feeds it (`cpal alsa:hw:1,0`, `gstreamer autoaudiosrc`, `tone`, `silence`, …).
+    pub backend: String,
+    /// `None` while it plays what was asked for; otherwise why it sends silence.
+    pub problem: Option<String>,
+}
+
+/// A running input: its noise suppression switch, what feeds it, and the cpal capture it owns
+/// (if any).
 pub struct InputHandle {
     pub suppression: NoiseSuppression,
-    pub backend: String,
+    state: std::sync::Mutex<InputState>,
+}
+
+struct InputState {
+    backend: String,
+    problem: Option<String>,
     _capture: Option<Capture>,
+}
+
+impl InputHandle {
+    pub fn status(&self, id: &str) -> AudioInputStatus {
+        let state = crate::engine::lock(&self.state);
+        AudioInputStatus {
+            id: id.to_owned(),
+            backend: state.backend.clone(),
+            problem: state.problem.clone(),
+        }
+    }
 }
 
 /// Adds an input chain ending at a new request pad of `mixer`.
@@ -95,44 +123,11 @@ pub fn add_input(
     input: &AudioInput,
 ) -> Result<InputHandle> {
     let bin = gst::Bin::with_name(&element_name(&input.id));
-    let mut capture = None;
-    let (src, backend) = match &input.source {
-        AudioSource::Device { id } => match capture::open(id.as_deref()) {
-            Some((src, handle)) => {
-                let backend = format!("cpal {}", handle.device);
-                capture = Some(handle);
-                (src, backend)
-            }
-            None => {
-                tracing::warn!(input = %input.id, "cpal has no capture device; using GStreamer's autoaudiosrc");
-                (
-                    make("autoaudiosrc", None)?,
-                    "gstreamer autoaudiosrc".to_owned(),
-                )
-            }
-        },
-        AudioSource::Tone { frequency } => {
-            let src = make("audiotestsrc", None)?;
-            src.set_property("is-live", true);
-            src.set_property("freq", *frequency);
-            src.set_property("volume", 0.3f64);
-            (src, "tone".to_owned())
-        }
-        AudioSource::Noise => {
-            let src = make("audiotestsrc", None)?;
-            src.set_property("is-live", true);
-            src.set_property_from_str("wave", "red-noise");
-            src.set_property("volume", 0.3f64);
-            (src, "noise".to_owned())
-        }
-        AudioSource::Silence => {
-            let src = make("audiotestsrc", None)?;
-            src.set_property("is-live", true);
-            src.set_property_from_str("wave", "silence");
-            (src, "silence".to_owned())
-        }
-    };
-    let convert = make("audioconvert", None)?;
+    let opened = source::open(input)?;
+    let src = opened.element;
+    src.set_property("name", source::SOURCE);
+    source::drop_eos(&src);
+    let convert = make("audioconvert", Some("convert"))?;
     let resample = make("audioresample", None)?;
     let format = make("capsfilter", None)?;
     format.set_property(
@@ -174,9 +169,49 @@ pub fn add_input(
         .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
     Ok(InputHandle {
         suppression,
-        backend,
-        _capture: capture,
+        state: std::sync::Mutex::new(InputState {
+            backend: opened.backend,
+            problem: opened.problem,
+            _capture: opened.capture,
+        }),
     })
+}
+
+/// The audio input an element belongs to, for a message posted by it (or by an element
+/// nested inside its source, as autoaudiosrc's chosen element is).
+pub fn input_of(element: &gst::Object) -> Option<String> {
+    let mut current = element.clone();
+    loop {
+        let parent = current.parent()?;
+        if parent.parent().is_none() {
+            return current.name().strip_prefix("audio-").map(str::to_owned);
+        }
+        current = parent;
+    }
+}
+
+/// Replaces a failed input's source with silence and records why; a second error from the
+/// same failure changes nothing. Returns whether it replaced anything.
+pub fn fall_back_to_silence(
+    pipeline: &gst::Pipeline,
+    input_id: &str,
+    handle: &InputHandle,
+    problem: &str,
+) -> Result<bool> {
+    let mut state = crate::engine::lock(&handle.state);
+    if state.problem.is_some() && state.backend == "silence" {
+        return Ok(false);
+    }
+    let bin = pipeline
+        .by_name(&element_name(input_id))
+        .and_then(|b| b.downcast::<gst::Bin>().ok())
+        .ok_or_else(|| Error::Invalid(format!("no audio input '{input_id}'")))?;
+    source::swap_for_silence(pipeline, &bin)?;
+    // The cpal stream (if any) stops with its handle.
+    state._capture = None;
+    state.problem = Some(format!("{} ({}); sending silence", problem, state.backend));
+    state.backend = "silence".to_owned();
+    Ok(true)
 }
 
 /// Sets gain and mute of a running input.
