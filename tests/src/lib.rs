@@ -114,6 +114,13 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start() -> Result<Self> {
+        Self::start_sized(1280, 800)
+    }
+
+    /// An X server whose screen is `width`×`height`: windows larger than the default
+    /// 1280×800 (a 2560×1440 studio) need a screen to fit on.
+    pub fn start_sized(width: u32, height: u32) -> Result<Self> {
+        let screen = format!("{width}x{height}x24");
         let mut child = Command::new("Xvfb")
             // -displayfd: Xvfb picks a free display number and writes it to fd 1.
             .args([
@@ -121,7 +128,7 @@ impl Xvfb {
                 "1",
                 "-screen",
                 "0",
-                "1280x800x24",
+                &screen,
                 "-nolisten",
                 "tcp",
             ])

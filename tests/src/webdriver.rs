@@ -106,12 +106,44 @@ pub async fn has(client: &Client, css: &str) -> Result<bool> {
     Ok(count.as_u64().unwrap_or(0) > 0)
 }
 
-/// Brings `element` to the middle of the view: WebKitWebDriver refuses to click or type into
-/// an element scrolled out of a dock's view.
+/// Shows the dock tab holding `element` (and opens its dock if collapsed), as a user clicks
+/// the tab before using what is on it: the studio keeps every tab mounted but shows one per
+/// dock, and WebKitWebDriver neither clicks nor reads the text of a hidden element.
+pub async fn reveal(client: &Client, element: &fantoccini::elements::Element) -> Result<()> {
+    let arg = vec![serde_json::to_value(element)?];
+    client
+        .execute(
+            "const el = arguments[0];
+             const dock = el.closest('[data-dock][data-collapsed]');
+             if (dock) dock.querySelector('[data-dock-toggle]').click();
+             const panel = el.closest('[role=tabpanel]');
+             if (panel && panel.hidden) {
+               const tab = document.getElementById(panel.getAttribute('aria-labelledby'));
+               if (tab) tab.click();
+             }",
+            arg.clone(),
+        )
+        .await?;
+    // React shows the tab in its next commit: wait until the panel is no longer hidden.
+    eventually("the dock tab shown", Duration::from_secs(5), || async {
+        let hidden = client
+            .execute(
+                "return arguments[0].closest('[role=tabpanel][hidden], [data-collapsed]') !== null;",
+                arg.clone(),
+            )
+            .await?;
+        Ok((hidden == serde_json::Value::Bool(false)).then_some(()))
+    })
+    .await
+}
+
+/// Brings `element` to the middle of the view, its dock tab shown first: WebKitWebDriver
+/// refuses to click or type into an element scrolled out of a dock's view.
 pub async fn scroll_into_view(
     client: &Client,
     element: &fantoccini::elements::Element,
 ) -> Result<()> {
+    reveal(client, element).await?;
     client
         .execute(
             "arguments[0].scrollIntoView({block: 'center'});",
@@ -119,6 +151,16 @@ pub async fn scroll_into_view(
         )
         .await?;
     Ok(())
+}
+
+/// The text of the element for `css`, its dock tab shown first.
+pub async fn text_of(client: &Client, css: &str) -> Result<String> {
+    let element = client
+        .find(Locator::Css(css))
+        .await
+        .with_context(|| format!("find {css}"))?;
+    reveal(client, &element).await?;
+    Ok(element.text().await?)
 }
 
 /// Clicks the element for `css`, scrolled into view first. The element is found again when
@@ -169,8 +211,22 @@ pub async fn choose(client: &Client, css: &str, value: &str) -> Result<()> {
 }
 
 /// tauri-driver for a studio on the test-pattern camera and silent audio, with its data in
-/// `data_dir`: what the studio tests and benchmarks drive.
+/// `data_dir`: what the studio tests and benchmarks drive. The studio is past its first start
+/// (its settings say the setup guide was done), so no guide covers the window.
 pub fn test_pattern_studio(display: &str, data_dir: &Path) -> Result<TauriDriver> {
+    let settings = data_dir.join("settings");
+    if !settings.join("settings.json").exists() {
+        std::fs::create_dir_all(&settings)?;
+        std::fs::write(
+            settings.join("settings.json"),
+            serde_json::json!({ "desk": { "wizardDone": true } }).to_string(),
+        )?;
+    }
+    test_pattern_studio_first_start(display, data_dir)
+}
+
+/// The same studio on its very first start: the setup guide opens over the window.
+pub fn test_pattern_studio_first_start(display: &str, data_dir: &Path) -> Result<TauriDriver> {
     TauriDriver::start(
         display,
         &[
@@ -261,4 +317,88 @@ pub async fn preview_size(client: &Client) -> Result<Option<(u64, u64)>> {
 /// A 9:16 picture size.
 pub fn is_portrait(size: Option<(u64, u64)>) -> bool {
     size.is_some_and(|(w, h)| w > 0 && w * 16 == h * 9)
+}
+
+/// An element's box in the viewport: left, top, right, bottom in CSS pixels.
+pub type Rect = [f64; 4];
+
+/// Where the studio's parts are in the window, and whether the page itself scrolls: what a
+/// layout at a window size is checked by.
+#[derive(Debug, serde::Deserialize)]
+pub struct DeskLayout {
+    /// `innerWidth`, `innerHeight`.
+    pub viewport: [f64; 2],
+    /// The document's scroll size (`document.scrollingElement`).
+    pub scroll: [f64; 2],
+    pub preview: Option<Rect>,
+    /// The room the preview may take (its fitting box's client size).
+    pub preview_area: Option<[f64; 2]>,
+    /// The console's dock panel (the product console scrolls inside it).
+    pub console: Option<Rect>,
+    /// The first 小黄车 item's number and price, and whether either is cut.
+    pub cart_number: Option<Rect>,
+    pub cart_price: Option<Rect>,
+    pub cart_cut: bool,
+    pub go_live: Option<Rect>,
+    pub header_live: Option<Rect>,
+}
+
+impl DeskLayout {
+    /// Whether `rect` lies wholly inside the viewport and has an area.
+    pub fn in_view(&self, rect: Option<Rect>) -> bool {
+        let [w, h] = self.viewport;
+        rect.is_some_and(|[l, t, r, b]| {
+            l >= 0.0 && t >= 0.0 && r <= w + 0.5 && b <= h + 0.5 && r > l && b > t
+        })
+    }
+
+    /// Whether the preview is as large as its room allows: it fills the room's width or its
+    /// height (the canvas's shape decides which).
+    pub fn preview_fills_its_area(&self) -> bool {
+        match (self.preview, self.preview_area) {
+            (Some([l, t, r, b]), Some([w, h])) => {
+                (r - l - w).abs() <= 1.5 || (b - t - h).abs() <= 1.5
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the page scrolls (it must not: the docks scroll inside).
+    pub fn page_scrolls(&self) -> bool {
+        self.scroll[0] > self.viewport[0] || self.scroll[1] > self.viewport[1]
+    }
+}
+
+/// The studio's layout now.
+pub async fn desk_layout(client: &Client) -> Result<DeskLayout> {
+    let value = client
+        .execute(
+            "const box = (css) => {
+               const e = document.querySelector(css);
+               if (!e) return null;
+               const r = e.getBoundingClientRect();
+               return [r.left, r.top, r.right, r.bottom];
+             };
+             const cut = [...document.querySelectorAll('[data-testid=cart] li:first-child :is(.position, .price)')]
+               .some((e) => e.scrollWidth > e.clientWidth);
+             const page = document.scrollingElement;
+             return {
+               viewport: [innerWidth, innerHeight],
+               scroll: [page.scrollWidth, page.scrollHeight],
+               preview: box('[data-testid=preview]'),
+               preview_area: (() => {
+                 const e = document.querySelector('.stage-fit');
+                 return e ? [e.clientWidth, e.clientHeight] : null;
+               })(),
+               console: box('#panel-left-console'),
+               cart_number: box('[data-testid=cart] li:first-child .position'),
+               cart_price: box('[data-testid=cart] li:first-child .price'),
+               cart_cut: cut,
+               go_live: box('[data-testid=go-live]'),
+               header_live: box('[data-testid=header-live]'),
+             };",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(value)?)
 }

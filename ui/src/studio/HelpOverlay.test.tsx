@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { mockIPC } from '@tauri-apps/api/mocks';
 import { describe, expect, it } from 'vitest';
 import { App } from './App';
@@ -8,7 +8,15 @@ import { studioTestSetup } from './testSetup';
 studioTestSetup();
 
 function studio() {
-  mockIPC((cmd) => (cmd === 'relay_status' ? { state: 'starting' } : null), { shouldMockEvents: true });
+  // Past its first start: no setup guide over the studio.
+  mockIPC(
+    (cmd) => {
+      if (cmd === 'relay_status') return { state: 'starting' };
+      if (cmd === 'settings') return { destinations: [], effect_presets: [], next_when_sold_out: false, pin_when_asked: false, desk: { wizardDone: true } };
+      return null;
+    },
+    { shouldMockEvents: true },
+  );
   render(<App />);
 }
 
@@ -16,6 +24,7 @@ describe('shortcut help', () => {
   it('opens on ? with every shortcut, and closes on Esc giving focus back', async () => {
     studio();
     const helpButton = await screen.findByTestId('open-help');
+    await waitFor(() => expect(screen.getByTestId('open-wizard')).toBeTruthy());
     helpButton.focus();
     fireEvent.keyDown(helpButton, { key: '?', shiftKey: true });
     const dialog = await screen.findByRole('dialog', { name: '快捷键' });

@@ -40,11 +40,17 @@ function useAreaSize(ref: RefObject<HTMLElement | null>): { width: number; heigh
   useEffect(() => {
     const node = ref.current;
     if (!node || typeof ResizeObserver === 'undefined') return;
-    const observer = new ResizeObserver(([entry]) => {
-      if (entry) setSize({ width: entry.contentRect.width, height: entry.contentRect.height });
-    });
+    const measure = () => setSize({ width: node.clientWidth, height: node.clientHeight });
+    const observer = new ResizeObserver(measure);
     observer.observe(node);
-    return () => observer.disconnect();
+    // Also after a window resize has been laid out: WebKitGTK was seen to keep the size from
+    // before a resize of the window (the preview stayed at the smaller window's width).
+    const onResize = () => requestAnimationFrame(measure);
+    window.addEventListener('resize', onResize);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('resize', onResize);
+    };
   }, [ref]);
   return size;
 }
