@@ -128,6 +128,8 @@ fn media_layer_plays_a_file_in_a_loop() -> Result<()> {
     let engine = engine_with(Source::Media {
         path: clip,
         looping: true,
+        volume: 1.0,
+        muted: false,
     })?;
     // Over 3 s a 1 s clip must go red → blue → red again at least twice.
     let started = Instant::now();

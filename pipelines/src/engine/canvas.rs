@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use super::media::SoundTarget;
 use super::sources::{self, SourceBin};
 use crate::scene::{Canvas, CanvasId, Layer, Rect, Rgba, Scene, SceneCollection, Source};
 use crate::{Error, Result, make};
@@ -59,6 +60,8 @@ pub struct CanvasGraph {
     /// Sizes of the canvases (and where layers without a second rect go on the second).
     layout: SceneCollection,
     nodes: HashMap<String, LayerNode>,
+    /// Where media layers' sound goes.
+    sound: Option<SoundTarget>,
 }
 
 impl CanvasGraph {
@@ -67,6 +70,7 @@ impl CanvasGraph {
         pipeline: gst::Pipeline,
         targets: Vec<CanvasTarget>,
         layout: &SceneCollection,
+        sound: Option<SoundTarget>,
     ) -> Self {
         let mut layout = layout.clone();
         layout.scenes.clear();
@@ -75,6 +79,7 @@ impl CanvasGraph {
             targets,
             layout,
             nodes: HashMap::new(),
+            sound,
         }
     }
 
@@ -118,7 +123,7 @@ impl CanvasGraph {
                     if same_source_kind(&node.layer.source, &layer.source)
                         && same_canvases(&node.pads, &placements) =>
                 {
-                    update_in_place(node, layer, &placements, zorder);
+                    update_in_place(node, layer, &placements, zorder, self.sound.as_ref());
                 }
                 _ => {
                     if let Some(old) = self.nodes.remove(&layer.id) {
@@ -215,7 +220,7 @@ impl CanvasGraph {
         // Text renders at its size on the canvas that shows it first (the other scales it).
         let mut shaped = layer.clone();
         shaped.rect = placements[0].1;
-        let source = sources::build(&shaped, self.canvas());
+        let source = sources::build(&shaped, self.canvas(), self.sound.as_ref());
         self.link(layer.clone(), source, placements, zorder)
     }
 
@@ -325,7 +330,12 @@ impl CanvasGraph {
             let _ = self.pipeline.remove(element);
         }
         let _ = self.pipeline.remove(&node.source.bin);
+        // The player first: once it has stopped, nothing adds the layer's sound any more.
+        let had_player = node.source.player.is_some();
         drop(node.source.player);
+        if had_player && let Some(sound) = &self.sound {
+            sound.remove(&node.layer.id);
+        }
     }
 
     pub fn clear(&mut self) {
@@ -342,12 +352,25 @@ fn target_alpha(layer: &Layer) -> f64 {
     if layer.visible { layer.opacity } else { 0.0 }
 }
 
-/// Sources that can be retuned without a rebuild: the same device/file, or text whose words,
-/// font or colour changed (and which keeps its rendering size).
+/// Sources that can be retuned without a rebuild: the same device/file (a video's volume
+/// too), or text whose words, font or colour changed (and which keeps its rendering size).
 fn same_source_kind(old: &Source, new: &Source) -> bool {
     match (old, new) {
         (Source::Text { .. }, Source::Text { .. })
         | (Source::Colour { .. }, Source::Colour { .. }) => true,
+        // Volume and mute are set on the running player's sound.
+        (
+            Source::Media {
+                path: a,
+                looping: x,
+                ..
+            },
+            Source::Media {
+                path: b,
+                looping: y,
+                ..
+            },
+        ) => a == b && x == y,
         _ => old == new,
     }
 }
@@ -382,7 +405,14 @@ fn update_in_place(
     layer: &Layer,
     placements: &[(CanvasId, Rect)],
     zorder: u32,
+    sound: Option<&SoundTarget>,
 ) {
+    if let (Source::Media { volume, muted, .. }, Some(sound)) = (&layer.source, sound)
+        && (node.layer.source != layer.source || node.layer.visible != layer.visible)
+    {
+        // A hidden video is not heard either.
+        sound.set_gain(&layer.id, *volume, *muted || !layer.visible);
+    }
     if node.layer.source != layer.source {
         match &layer.source {
             Source::Text {

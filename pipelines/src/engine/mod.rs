@@ -15,6 +15,7 @@ pub mod audio;
 mod camera;
 mod canvas;
 pub mod encoder;
+mod media;
 pub(crate) mod sources;
 pub(crate) mod tap;
 mod video;
@@ -332,7 +333,12 @@ impl Engine {
                 compositor: v.compositor.clone(),
             })
             .collect();
-        let mut graph = CanvasGraph::new(pipeline.clone(), targets, &config.scenes);
+        let mut graph = CanvasGraph::new(
+            pipeline.clone(),
+            targets,
+            &config.scenes,
+            Some(media::SoundTarget::new(&pipeline, &mixer)),
+        );
         let active = config
             .scenes
             .active()
@@ -893,6 +899,14 @@ fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
                     }),
                 };
                 shared.stats.send_replace(stats);
+                // A media layer's sound leaves with its layer: so does its meter.
+                shared.levels.send_if_modified(|levels| {
+                    let before = levels.len();
+                    levels.retain(|id, _| {
+                        shared.pipeline.by_name(&audio::element_name(id)).is_some()
+                    });
+                    levels.len() != before
+                });
                 shared.open_preview(shared.preview.receiver_count() > 0);
                 last = now;
             }

@@ -3,13 +3,12 @@
 //! become a placeholder card that says why, so a scene never fails as a whole.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::media::{MediaPlayer, Sound, SoundTarget};
 use crate::scene::{
     BackgroundMode, Beauty, Canvas, Crop, Effects, Layer, MaskSource, Rgba, Source,
 };
@@ -33,9 +32,10 @@ pub fn element_name(layer_id: &str) -> String {
     format!("layer-{layer_id}")
 }
 
-/// Builds the layer's source; falls back to a placeholder naming the problem.
-pub fn build(layer: &Layer, canvas: Canvas) -> SourceBin {
-    match try_build(layer, canvas) {
+/// Builds the layer's source; falls back to a placeholder naming the problem. A media layer's
+/// sound goes to `sound`'s mixer.
+pub fn build(layer: &Layer, canvas: Canvas, sound: Option<&SoundTarget>) -> SourceBin {
+    match try_build(layer, canvas, sound) {
         Ok(source) => source,
         Err(problem) => {
             tracing::warn!(layer = %layer.id, %problem, "layer source unavailable; showing a placeholder");
@@ -79,7 +79,11 @@ pub fn placeholder(layer: &Layer, canvas: Canvas, problem: &str) -> SourceBin {
     }
 }
 
-fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
+fn try_build(
+    layer: &Layer,
+    canvas: Canvas,
+    sound: Option<&SoundTarget>,
+) -> Result<SourceBin, String> {
     let bin = gst::Bin::with_name(&element_name(&layer.id));
     let mut player = None;
     let elements: Vec<gst::Element> = match &layer.source {
@@ -151,8 +155,19 @@ fn try_build(layer: &Layer, canvas: Canvas) -> Result<SourceBin, String> {
             freeze.set_property("is-live", true);
             vec![src, freeze, filter_element(&caps)?]
         }
-        Source::Media { path, looping } => {
-            let (media, src) = MediaPlayer::start(path, *looping)?;
+        Source::Media {
+            path,
+            looping,
+            volume,
+            muted,
+        } => {
+            let sound = sound.map(|target| Sound {
+                target: target.clone(),
+                layer_id: layer.id.clone(),
+                gain: *volume,
+                muted: *muted || !layer.visible,
+            });
+            let (media, src) = MediaPlayer::start(path, *looping, sound)?;
             player = Some(media);
             vec![src]
         }
@@ -349,129 +364,6 @@ fn still_image(path: &Path, fps: u32) -> Result<(gst::Element, gst::Caps), Strin
     src.end_of_stream().map_err(|e| format!("image eos: {e}"))?;
     let out = raw_caps(w, h, fps, None);
     Ok((src.upcast(), out))
-}
-
-/// Plays a video file in its own pipeline at its own pace (looping by seeking back at the end)
-/// and hands each frame to the canvas through an appsrc that stamps it with canvas time: a file's
-/// timeline and seeks never disturb the live pipeline.
-pub struct MediaPlayer {
-    pipeline: gst::Pipeline,
-    stop: Arc<AtomicBool>,
-}
-
-impl MediaPlayer {
-    fn start(path: &Path, looping: bool) -> Result<(Self, gst::Element), String> {
-        if !path.is_file() {
-            return Err(format!("{}: 文件不存在 (no such file)", path.display()));
-        }
-        let appsrc = gst_app::AppSrc::builder()
-            .is_live(true)
-            .do_timestamp(true)
-            .format(gst::Format::Time)
-            .max_buffers(2)
-            .leaky_type(gst_app::AppLeakyType::Upstream)
-            .build();
-        let pipeline = gst::Pipeline::new();
-        let filesrc = element("filesrc")?;
-        filesrc.set_property("location", path);
-        let decode = element("decodebin")?;
-        let convert = element("videoconvert")?;
-        let scale = element("videoscale")?;
-        let caps = gst::Caps::builder("video/x-raw")
-            .field("format", "BGRA")
-            .build();
-        let filter = filter_element(&caps)?;
-        let sink = gst_app::AppSink::builder().sync(true).build();
-        pipeline
-            .add_many([
-                &filesrc,
-                &decode,
-                &convert,
-                &scale,
-                &filter,
-                sink.upcast_ref(),
-            ])
-            .map_err(|e| e.to_string())?;
-        filesrc.link(&decode).map_err(|e| e.to_string())?;
-        gst::Element::link_many([&convert, &scale, &filter, sink.upcast_ref()])
-            .map_err(|e| e.to_string())?;
-        let convert_weak = convert.downgrade();
-        decode.connect_pad_added(move |_, pad| {
-            let is_video = pad
-                .current_caps()
-                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-                .unwrap_or(false);
-            if let (true, Some(convert)) = (is_video, convert_weak.upgrade())
-                && let Some(sink) = convert.static_pad("sink")
-                && !sink.is_linked()
-            {
-                let _ = pad.link(&sink);
-            }
-        });
-        let target = appsrc.clone();
-        sink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |sink| {
-                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    if let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) {
-                        if target.caps().as_deref() != Some(caps) {
-                            target.set_caps(Some(&caps.to_owned()));
-                        }
-                        let mut buffer = buffer.copy();
-                        if let Some(b) = buffer.get_mut() {
-                            // The canvas stamps frames with its own clock on arrival.
-                            b.set_pts(gst::ClockTime::NONE);
-                            b.set_dts(gst::ClockTime::NONE);
-                        }
-                        let _ = target.push_buffer(buffer);
-                    }
-                    Ok(gst::FlowSuccess::Ok)
-                })
-                .build(),
-        );
-        let stop = Arc::new(AtomicBool::new(false));
-        let bus = pipeline.bus().ok_or("media bus")?;
-        let weak = pipeline.downgrade();
-        let stopping = stop.clone();
-        let name = path.display().to_string();
-        std::thread::Builder::new()
-            .name("media-loop".into())
-            .spawn(move || {
-                while !stopping.load(Ordering::Relaxed) {
-                    let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
-                        continue;
-                    };
-                    let Some(pipeline) = weak.upgrade() else {
-                        break;
-                    };
-                    match message.view() {
-                        gst::MessageView::Eos(_) if looping => {
-                            let _ = pipeline.seek_simple(
-                                gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-                                gst::ClockTime::ZERO,
-                            );
-                        }
-                        gst::MessageView::Error(e) => {
-                            tracing::warn!(file = %name, error = %e.error(), "media layer stopped");
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-            })
-            .map_err(|e| e.to_string())?;
-        pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| format!("{}: cannot play: {e}", path.display()))?;
-        Ok((Self { pipeline, stop }, appsrc.upcast()))
-    }
-}
-
-impl Drop for MediaPlayer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.pipeline.set_state(gst::State::Null);
-    }
 }
 
 #[cfg(test)]

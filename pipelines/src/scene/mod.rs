@@ -317,11 +317,16 @@ pub enum Source {
     },
     /// A PNG or JPEG file.
     Image { path: PathBuf },
-    /// A video file, played in a loop.
+    /// A video file, played in a loop, its sound mixed into the programme.
     Media {
         path: PathBuf,
         #[serde(default = "yes")]
         looping: bool,
+        /// Linear gain of the file's sound, 0.0–4.0.
+        #[serde(default = "unity_volume")]
+        volume: f64,
+        #[serde(default)]
+        muted: bool,
     },
     Text {
         text: String,
@@ -343,6 +348,10 @@ pub enum Source {
 
 fn default_text_size() -> u32 {
     48
+}
+
+fn unity_volume() -> f64 {
+    1.0
 }
 
 fn default_text_colour() -> String {

@@ -208,9 +208,15 @@ impl Source {
                     ));
                 }
             }
-            Source::Media { path, .. } => {
+            Source::Media { path, volume, .. } => {
                 if path.as_os_str().is_empty() {
                     return Err(SceneError::new(format!("{at}.path"), "must not be empty"));
+                }
+                if !(0.0..=4.0).contains(volume) {
+                    return Err(SceneError::new(
+                        format!("{at}.volume"),
+                        "must be between 0 and 4 (1 keeps the file's level)",
+                    ));
                 }
             }
             Source::Text {

@@ -122,9 +122,64 @@ pub fn add_input(
     mixer: &gst::Element,
     input: &AudioInput,
 ) -> Result<InputHandle> {
-    let bin = gst::Bin::with_name(&element_name(&input.id));
     let opened = source::open(input)?;
-    let src = opened.element;
+    let suppression = add_chain(
+        pipeline,
+        mixer,
+        &input.id,
+        opened.element,
+        (input.gain, input.muted),
+    )?;
+    suppression.set_enabled(input.noise_suppression);
+    Ok(InputHandle {
+        suppression,
+        state: std::sync::Mutex::new(InputState {
+            backend: opened.backend,
+            problem: opened.problem,
+            _capture: opened.capture,
+        }),
+    })
+}
+
+/// Mixes the sound `src` delivers (a media layer's) like any input: the same conversion,
+/// gain, mute and meter, joining a mixer that may already be running.
+pub fn add_element_input(
+    pipeline: &gst::Pipeline,
+    mixer: &gst::Element,
+    input_id: &str,
+    src: gst::Element,
+    gain: f64,
+    muted: bool,
+) -> Result<()> {
+    add_chain(pipeline, mixer, input_id, src, (gain, muted))?;
+    let bin = pipeline
+        .by_name(&element_name(input_id))
+        .ok_or_else(|| Error::Invalid(format!("audio input {input_id} vanished")))?;
+    bin.sync_state_with_parent()
+        .map_err(|e| Error::Invalid(format!("audio input {input_id}: {e}")))
+}
+
+/// Takes an input out of the mix; nothing happens if there is no such input.
+pub fn remove_input(pipeline: &gst::Pipeline, mixer: &gst::Element, input_id: &str) {
+    let Some(bin) = pipeline.by_name(&element_name(input_id)) else {
+        return;
+    };
+    let _ = bin.set_state(gst::State::Null);
+    if let Some(pad) = bin.static_pad("src").and_then(|src| src.peer()) {
+        let _ = bin.static_pad("src").map(|src| src.unlink(&pad));
+        mixer.release_request_pad(&pad);
+    }
+    let _ = pipeline.remove(&bin);
+}
+
+fn add_chain(
+    pipeline: &gst::Pipeline,
+    mixer: &gst::Element,
+    input_id: &str,
+    src: gst::Element,
+    (gain, muted): (f64, bool),
+) -> Result<NoiseSuppression> {
+    let bin = gst::Bin::with_name(&element_name(input_id));
     src.set_property("name", source::SOURCE);
     source::drop_eos(&src);
     let convert = make("audioconvert", Some("convert"))?;
@@ -140,17 +195,16 @@ pub fn add_input(
             .build(),
     );
     let volume = make("volume", Some("gain"))?;
-    volume.set_property("volume", input.gain.clamp(0.0, 4.0));
-    volume.set_property("mute", input.muted);
+    volume.set_property("volume", gain.clamp(0.0, 4.0));
+    volume.set_property("mute", muted);
     let level = make("level", Some("meter"))?;
     level.set_property("interval", 50_000_000u64);
     level.set_property("post-messages", true);
     let elements = [&src, &convert, &resample, &format, &volume, &level];
-    let failed = |e: gst::glib::BoolError| Error::Invalid(format!("audio input {}: {e}", input.id));
+    let failed = |e: gst::glib::BoolError| Error::Invalid(format!("audio input {input_id}: {e}"));
     bin.add_many(elements).map_err(failed)?;
     gst::Element::link_many(elements).map_err(failed)?;
     let suppression = NoiseSuppression::default();
-    suppression.set_enabled(input.noise_suppression);
     suppression.attach(&volume.static_pad("sink").expect("volume sink"), 2);
     let ghost = gst::GhostPad::builder_with_target(&level.static_pad("src").expect("level src"))
         .map_err(|e| Error::Invalid(e.to_string()))?
@@ -166,15 +220,8 @@ pub fn add_input(
         .ok_or_else(|| Error::Invalid("audiomixer has no free pad".into()))?;
     ghost
         .link(&pad)
-        .map_err(|e| Error::Invalid(format!("audio input {}: {e}", input.id)))?;
-    Ok(InputHandle {
-        suppression,
-        state: std::sync::Mutex::new(InputState {
-            backend: opened.backend,
-            problem: opened.problem,
-            _capture: opened.capture,
-        }),
-    })
+        .map_err(|e| Error::Invalid(format!("audio input {input_id}: {e}")))?;
+    Ok(suppression)
 }
 
 /// The audio input an element belongs to, for a message posted by it (or by an element
