@@ -86,4 +86,33 @@ describe('scenes dock', () => {
     expect(sent[1]!.scenes.scenes[0]!.layers[0]).not.toHaveProperty('locked');
     expect(remove.disabled).toBe(false);
   });
+
+  it("lists a camera's capture modes with their format, and sends the one chosen", async () => {
+    const sent = engine();
+    render(<SceneEditors preview={false} />);
+    fireEvent.change(await screen.findByRole('combobox', { name: '摄像头' }), { target: { value: '/dev/video0' } });
+    const modes = screen.getByRole('combobox', { name: '采集模式' });
+    await waitFor(() => expect(within(modes).getAllByRole('option').map((o) => o.textContent)).toEqual(['自动（最清晰的流畅模式）', '1920×1080 30fps MJPEG', '1920×1080 5fps', '640×480 30fps']));
+    fireEvent.change(modes, { target: { value: '0' } });
+    fireEvent.click(screen.getByRole('button', { name: '添加图层' }));
+    await waitFor(() => expect(sent).toHaveLength(1));
+    const added = sent[0]!.scenes.scenes[0]!.layers.at(-1)!;
+    expect(added.source).toEqual({ kind: 'camera', device: '/dev/video0', mode: { width: 1920, height: 1080, fps: 30, format: 'mjpeg' } });
+  });
+
+  it("sets a video layer's volume and mute while it plays", async () => {
+    const withVideo: SceneCollection = {
+      ...collection,
+      scenes: [{ id: 'main', name: '主场景', layers: [{ id: 'clip', name: '片头', source: { kind: 'media', path: '/srv/intro.mp4', looping: true }, rect: { x: 0, y: 0, width: 1280, height: 720 }, opacity: 1, visible: true }] }],
+    };
+    const { sent } = mockEngine(withVideo);
+    render(<SceneEditors preview={false} />);
+    fireEvent.change(await screen.findByRole('slider', { name: '片头 音量' }), { target: { value: '50' } });
+    await waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]!.scenes.scenes[0]!.layers[0]!.source).toEqual({ kind: 'media', path: '/srv/intro.mp4', looping: true, volume: 0.5 });
+    fireEvent.click(screen.getByRole('checkbox', { name: '片头 静音' }));
+    await waitFor(() => expect(sent).toHaveLength(2));
+    expect(sent[1]!.scenes.scenes[0]!.layers[0]!.source).toMatchObject({ muted: true });
+  });
 });
+

@@ -10,6 +10,7 @@ import {
   removeLayer,
   restoreLayer,
   updateLayer,
+  type CameraMode,
   type Layer,
   type Scene,
   type SceneCollection,
@@ -22,6 +23,14 @@ import type { ScenesModel } from './useScenes';
 interface Camera {
   device: string;
   name: string;
+  /** Largest first, as the engine lists them. */
+  modes?: CameraMode[];
+}
+
+/** `1920×1080 30fps MJPEG`: what a capture mode costs and gives, at a glance. */
+export function modeLabel(mode: CameraMode): string {
+  const format = mode.format && mode.format !== 'raw' ? ` ${mode.format === 'mjpeg' ? 'MJPEG' : 'H.264'}` : '';
+  return `${mode.width}×${mode.height} ${mode.fps}fps${format}`;
 }
 
 const KINDS: SourceKind[] = ['camera', 'screen', 'image', 'media', 'text', 'colour'];
@@ -78,6 +87,8 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
   const [fade, setFade] = useState(true);
   const [kind, setKind] = useState<SourceKind>('camera');
   const [value, setValue] = useState('');
+  // Index into the chosen camera's modes; '' lets the engine pick (largest fluid mode).
+  const [modeIndex, setModeIndex] = useState('');
   const [cameras, setCameras] = useState<Camera[]>([]);
   const error = refusal ?? model.loadError;
   const offerUndo = useUndo();
@@ -145,8 +156,11 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
   const newSource = (): Source | null => {
     const v = value.trim();
     switch (kind) {
-      case 'camera':
-        return { kind, device: v || cameras[0]?.device || 'test' };
+      case 'camera': {
+        const device = v || cameras[0]?.device || 'test';
+        const mode = cameras.find((c) => c.device === device)?.modes?.[Number(modeIndex)];
+        return modeIndex !== '' && mode ? { kind, device, mode } : { kind, device };
+      }
       case 'screen':
         return { kind };
       case 'image':
@@ -213,6 +227,7 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
               />{' '}
               {t('studio.scenes.locked')}
             </label>
+            {l.source.kind === 'media' && <MediaSound layer={l} onChange={(source) => void apply(updateLayer(scenes, sceneId, l.id, (x) => ({ ...x, source })))} />}
             <button type="button" className="link" disabled={i === 0} aria-label={t('studio.scenes.upN', { name: l.name || l.id })} onClick={() => void apply(moveLayer(scenes, sceneId, l.id, 1))}>
               ↑
             </button>
@@ -257,14 +272,31 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
           </select>
         </label>
         {kind === 'camera' ? (
-          <select aria-label={t('studio.scenes.device')} value={value} onChange={(e) => setValue(e.target.value)}>
-            <option value="test">{t('studio.scenes.testPattern')}</option>
-            {cameras.map((c) => (
-              <option key={c.device} value={c.device}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+          <>
+            <select
+              aria-label={t('studio.scenes.device')}
+              value={value}
+              onChange={(e) => {
+                setValue(e.target.value);
+                setModeIndex('');
+              }}
+            >
+              <option value="test">{t('studio.scenes.testPattern')}</option>
+              {cameras.map((c) => (
+                <option key={c.device} value={c.device}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+            <select aria-label={t('studio.scenes.mode')} value={modeIndex} onChange={(e) => setModeIndex(e.target.value)}>
+              <option value="">{t('studio.scenes.modeAuto')}</option>
+              {(cameras.find((c) => c.device === (value || cameras[0]?.device))?.modes ?? []).map((m, i) => (
+                <option key={modeLabel(m)} value={String(i)}>
+                  {modeLabel(m)}
+                </option>
+              ))}
+            </select>
+          </>
         ) : kind !== 'screen' ? (
           <input aria-label={t(`studio.scenes.valueOf.${kind}`)} placeholder={t(`studio.scenes.valueOf.${kind}`)} value={value} onChange={(e) => setValue(e.target.value)} />
         ) : null}
@@ -279,5 +311,31 @@ export function ScenesDock({ model, ready }: { model: ScenesModel; ready: boolea
         />
       )}
     </section>
+  );
+}
+
+/** A video layer's sound: volume (0–200 %) and mute, changed while it plays. */
+function MediaSound({ layer, onChange }: { layer: Layer; onChange: (source: Source) => void }) {
+  const { t } = useTranslation();
+  if (layer.source.kind !== 'media') return null;
+  const source = layer.source;
+  const name = layer.name || layer.id;
+  const volume = Math.round((source.volume ?? 1) * 100);
+  return (
+    <>
+      <input
+        type="range"
+        min={0}
+        max={200}
+        value={volume}
+        aria-label={t('studio.scenes.volumeN', { name })}
+        onChange={(e) => onChange({ ...source, volume: Number(e.target.value) / 100 })}
+      />
+      <output>{volume}%</output>
+      <label className="inline">
+        <input type="checkbox" checked={source.muted ?? false} aria-label={t('studio.scenes.muteN', { name })} onChange={(e) => onChange({ ...source, muted: e.target.checked })} />{' '}
+        {t('studio.audio.mute')}
+      </label>
+    </>
   );
 }

@@ -9,11 +9,19 @@ export interface Rect {
   height: number;
 }
 
+/** A capture mode a camera offers; raw when `format` is absent. */
+export interface CameraMode {
+  width: number;
+  height: number;
+  fps: number;
+  format?: 'raw' | 'mjpeg' | 'h264';
+}
+
 export type Source =
-  | { kind: 'camera'; device: string; mode?: { width: number; height: number; fps: number } }
+  | { kind: 'camera'; device: string; mode?: CameraMode }
   | { kind: 'screen'; display?: string; window?: number }
   | { kind: 'image'; path: string }
-  | { kind: 'media'; path: string; looping: boolean }
+  | { kind: 'media'; path: string; looping: boolean; volume?: number; muted?: boolean }
   | { kind: 'text'; text: string; font?: string; size: number; colour: string }
   | { kind: 'colour'; colour: string };
 

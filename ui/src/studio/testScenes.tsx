@@ -35,7 +35,18 @@ export function mockEngine(
   mockIPC(
     (cmd, args) => {
       if (cmd === 'scenes') return collection;
-      if (cmd === 'cameras') return [{ device: '/dev/video0', name: 'USB Camera' }];
+      if (cmd === 'cameras')
+        return [
+          {
+            device: '/dev/video0',
+            name: 'USB Camera',
+            modes: [
+              { width: 1920, height: 1080, fps: 30, format: 'mjpeg' },
+              { width: 1920, height: 1080, fps: 5 },
+              { width: 640, height: 480, fps: 30 },
+            ],
+          },
+        ];
       if (cmd === 'set_scenes') {
         if (options.refuse) throw { status: 0, code: 'invalid', message: options.refuse };
         sent.push(args as unknown as Sent);
