@@ -30,6 +30,33 @@ const HARDWARE: [&str; 6] = [
     "mfh264enc",
 ];
 
+/// Each hardware encoder this machine could use, and why not where it cannot: the plugin is
+/// not installed, or it is but no device answers (a VA plugin without a GPU behind it).
+pub fn hardware_encoders() -> Vec<(String, std::result::Result<(), String>)> {
+    if let Err(e) = crate::init() {
+        return vec![("gstreamer".to_owned(), Err(e.to_string()))];
+    }
+    HARDWARE
+        .iter()
+        .map(|factory| {
+            let state = match gst::ElementFactory::make(factory).build() {
+                // VA and NVENC register their elements only where they find a GPU.
+                Err(_) => Err("not available (plugin missing or no GPU for it)".to_owned()),
+                Ok(element) => {
+                    let ready = element.set_state(gst::State::Ready).is_ok();
+                    let _ = element.set_state(gst::State::Null);
+                    if ready {
+                        Ok(())
+                    } else {
+                        Err("installed, but no device opens".to_owned())
+                    }
+                }
+            };
+            ((*factory).to_owned(), state)
+        })
+        .collect()
+}
+
 /// An encoder element, configured for live: no B-frames, a keyframe every 2 s.
 pub struct VideoEncoder {
     pub element: gst::Element,
@@ -85,6 +112,16 @@ impl VideoEncoder {
             encoder.set_bitrate_kbps(bitrate_kbps);
             tracing::info!(encoder = factory, "video encoder selected");
             return Ok(encoder);
+        }
+        if choice == EncoderChoice::Hardware {
+            let found: Vec<String> = hardware_encoders()
+                .into_iter()
+                .map(|(factory, state)| format!("{factory}: {}", state.unwrap_err()))
+                .collect();
+            return Err(Error::Invalid(format!(
+                "no hardware H.264 encoder works here ({})",
+                found.join("; ")
+            )));
         }
         Err(Error::MissingElement {
             element: candidates.join(" | "),

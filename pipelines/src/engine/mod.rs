@@ -36,6 +36,7 @@ pub use audio::{
 pub use camera::best_decoder;
 pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
+pub use encoder::hardware_encoders;
 
 use crate::outputs::{Output, OutputSpec, OutputStats};
 use crate::scene::{Canvas, CanvasId, Layer, SceneCollection};
