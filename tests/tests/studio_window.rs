@@ -601,7 +601,20 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         .await?;
         scroll_into_view(&client, &button).await?;
         button.click().await?;
-        Ok(())
+        // The feed says so once the studio has taken the comment.
+        let taken = eventually(
+            "the comment on screen in the feed",
+            Duration::from_secs(10),
+            || async {
+                Ok(has(&client, "[data-testid=comment-off-screen]")
+                    .await?
+                    .then_some(()))
+            },
+        )
+        .await;
+        let png = client.screenshot().await?;
+        std::fs::write(artifacts_dir().join("studio-comment-on-screen.png"), &png)?;
+        taken
     })
     .await?;
     let (shown, frame) = decoder
@@ -660,10 +673,18 @@ async fn hotkey_pins_into_the_video_and_viewer_page_and_orders_reach_the_feed() 
         .await?;
     let frame = frame.context("no picture after the threshold change")?;
     save_png(&frame, "studio-outgoing-low-stock.png")?;
-    assert!(shown, "no low-stock note on the card");
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         data_dir.path().join("settings/settings.json"),
     )?)?;
+    if !shown {
+        let png = client.screenshot().await?;
+        std::fs::write(artifacts_dir().join("studio-low-stock-window.png"), &png)?;
+    }
+    assert!(
+        shown,
+        "no low-stock note on the card (saved threshold {})",
+        saved["low_stock_threshold"]
+    );
     assert_eq!(saved["low_stock_threshold"], 999);
     // The live's viewer pages take the same rule from the relay.
     eventually(
