@@ -90,6 +90,7 @@ bench: deps-run ui
 	ulimit -n 20000 && $(CARGO) run --release -p anchordesk-bench --bin hostile -- 30
 	$(CARGO) run --release -p anchordesk-bench --bin relay-media -- 100
 	$(CARGO) run --release -p anchordesk-bench --bin engine -- 20
+	$(CARGO) run --release -p anchordesk-bench --bin camera -- 15
 	$(CARGO) run --release -p anchordesk-bench --bin abr
 	$(CARGO) run --release -p anchordesk-bench --bin effects
 	$(CARGO) run --release -p anchordesk-bench --bin studio -- 20 50

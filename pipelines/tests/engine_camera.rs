@@ -139,3 +139,8 @@ fn a_jpeg_decoder_is_found_here() {
 fn a_raw_camera_is_the_baseline() {
     check(CameraFormat::Raw, 1280, 720);
 }
+
+#[test]
+fn an_mjpeg_webcam_at_1080p30_is_decoded_into_the_canvas() {
+    check(CameraFormat::Mjpeg, 1920, 1080);
+}

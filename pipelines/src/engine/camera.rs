@@ -52,7 +52,7 @@ fn test_chain(mode: Option<CameraMode>, canvas: Canvas) -> Result<Vec<gst::Eleme
     let frames = encode_pattern(mode)?;
     let caps = mode_caps(mode.format, Some(mode));
     let mut chain = vec![
-        looping_camera(frames, &caps, mode.fps)?,
+        looping_camera(frames, &caps, mode.fps, mode.format)?,
         filter_element(&caps)?,
     ];
     chain.extend(decoder_chain(mode.format)?);
@@ -136,19 +136,25 @@ fn encode_pattern(mode: CameraMode) -> Result<Vec<gst::Buffer>, String> {
 }
 
 /// An appsrc that sends `frames` over and over at `fps`, stamped on arrival like a camera's.
+/// JPEG frames stand alone, so a busy decoder costs only the frames it misses; an H.264
+/// frame dropped would break every picture up to the next keyframe, so those wait instead.
 fn looping_camera(
     frames: Vec<gst::Buffer>,
     caps: &gst::Caps,
     fps: u32,
+    format: CameraFormat,
 ) -> Result<gst::Element, String> {
-    let appsrc = gst_app::AppSrc::builder()
+    let builder = gst_app::AppSrc::builder()
         .caps(caps)
         .format(gst::Format::Time)
         .is_live(true)
         .do_timestamp(true)
-        .max_buffers(2)
-        .leaky_type(gst_app::AppLeakyType::Upstream)
-        .build();
+        .max_buffers(2);
+    let appsrc = if format == CameraFormat::H264 {
+        builder.block(true).build()
+    } else {
+        builder.leaky_type(gst_app::AppLeakyType::Upstream).build()
+    };
     let weak = appsrc.downgrade();
     let interval = Duration::from_secs(1) / fps.max(1);
     std::thread::Builder::new()
