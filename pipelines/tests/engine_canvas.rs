@@ -302,9 +302,10 @@ fn camera_effects_switch_on_live_on_the_running_camera() {
     engine
         .set_scenes(scenes(vec![camera.clone()]), Transition::Cut)
         .unwrap();
-    // The change reaches the preview a few frames later (queues, the preview's own rate).
+    // The change reaches the canvas a few frames later (queues; the effect elements take
+    // their settings at their next frame, later when five engines share two cores).
     let until = |done: &dyn Fn(usize) -> bool| {
-        (0..10)
+        (0..30)
             .map(|_| orange(&settled_frame(&engine)))
             .find(|n| done(*n))
     };

@@ -381,22 +381,25 @@ impl EngineHost {
     /// whatever copy of the scenes the window edited.
     pub fn set_scenes(&self, mut scenes: SceneCollection, fade_ms: u64) -> Result<(), String> {
         let engine = self.engine().ok_or_else(|| self.not_running())?;
-        let overlay: Vec<Layer> = engine
-            .scenes()
-            .active()
-            .map(|s| s.layers.iter().filter(|l| is_overlay(l)).cloned().collect())
-            .unwrap_or_default();
-        for scene in &mut scenes.scenes {
-            scene.layers.retain(|l| !is_overlay(l));
-            scene.layers.extend(overlay.iter().cloned());
-        }
         let transition = if fade_ms == 0 {
             Transition::Cut
         } else {
             Transition::Fade(Duration::from_millis(fade_ms.min(5000)))
         };
+        // The studio's overlays as the engine shows them now, read under the same lock as the
+        // write: read before, a card or comment put up meanwhile would be dropped for good.
         engine
-            .set_scenes(scenes, transition)
+            .update_scenes(transition, |current| {
+                let overlay: Vec<Layer> = current
+                    .active()
+                    .map(|s| s.layers.iter().filter(|l| is_overlay(l)).cloned().collect())
+                    .unwrap_or_default();
+                for scene in &mut scenes.scenes {
+                    scene.layers.retain(|l| !is_overlay(l));
+                    scene.layers.extend(overlay.iter().cloned());
+                }
+                Ok(scenes)
+            })
             .map_err(|e| e.to_string())
     }
 

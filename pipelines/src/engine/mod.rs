@@ -403,8 +403,20 @@ impl Engine {
     /// Replaces the scenes (for example after the UI edited them); the canvas size and rate
     /// cannot change while the engine runs. Invalid input changes nothing.
     pub fn set_scenes(&self, scenes: SceneCollection, transition: Transition) -> Result<()> {
-        scenes.validate()?;
+        self.update_scenes(transition, |_| Ok(scenes))
+    }
+
+    /// Replaces the scenes with what `edit` makes of the current ones, under the engine's lock:
+    /// no other change (an overlay's, the window's) can land between the read and the write
+    /// and be lost. Invalid input changes nothing.
+    pub fn update_scenes(
+        &self,
+        transition: Transition,
+        edit: impl FnOnce(&SceneCollection) -> Result<SceneCollection>,
+    ) -> Result<()> {
         let mut current = lock(&self.shared.scenes);
+        let scenes = edit(&current)?;
+        scenes.validate()?;
         if scenes.canvas != current.canvas {
             return Err(Error::Invalid(
                 "canvas: size and frame rate cannot change while the engine runs; restart it"
@@ -490,12 +502,14 @@ impl Engine {
                 )));
             }
         }
-        let mut scenes = self.scenes();
-        for scene in &mut scenes.scenes {
-            scene.layers.retain(|l| !l.id.starts_with(prefix));
-            scene.layers.extend(layers.iter().cloned());
-        }
-        self.set_scenes(scenes, Transition::Cut)
+        self.update_scenes(Transition::Cut, |current| {
+            let mut scenes = current.clone();
+            for scene in &mut scenes.scenes {
+                scene.layers.retain(|l| !l.id.starts_with(prefix));
+                scene.layers.extend(layers.iter().cloned());
+            }
+            Ok(scenes)
+        })
     }
 
     /// Applies `edit` to a copy of one scene and shows the result (nothing changes on error).
@@ -504,14 +518,18 @@ impl Engine {
         scene_id: &str,
         edit: impl FnOnce(&mut crate::scene::Scene) -> Result<()>,
     ) -> Result<()> {
-        let mut scenes = self.scenes();
-        let scene = scenes
-            .scenes
-            .iter_mut()
-            .find(|s| s.id == scene_id)
-            .ok_or_else(|| Error::Invalid(format!("scene: no scene has the id '{scene_id}'")))?;
-        edit(scene)?;
-        self.set_scenes(scenes, Transition::Cut)
+        self.update_scenes(Transition::Cut, |current| {
+            let mut scenes = current.clone();
+            let scene = scenes
+                .scenes
+                .iter_mut()
+                .find(|s| s.id == scene_id)
+                .ok_or_else(|| {
+                    Error::Invalid(format!("scene: no scene has the id '{scene_id}'"))
+                })?;
+            edit(scene)?;
+            Ok(scenes)
+        })
     }
 
     pub fn set_audio_gain(&self, input_id: &str, gain: f64, muted: bool) -> Result<()> {
