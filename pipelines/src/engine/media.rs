@@ -57,16 +57,6 @@ pub struct Sound {
     pub muted: bool,
 }
 
-/// The sound the mixer takes: what [`audio`]'s inputs convert to anyway.
-fn mix_caps() -> gst::Caps {
-    gst::Caps::builder("audio/x-raw")
-        .field("format", "F32LE")
-        .field("layout", "interleaved")
-        .field("rate", audio::MIX_CAPS_RATE)
-        .field("channels", 2i32)
-        .build()
-}
-
 pub struct MediaPlayer {
     pipeline: gst::Pipeline,
     stop: Arc<AtomicBool>,
@@ -210,7 +200,7 @@ fn play_sound(player: &gst::Pipeline, pad: &gst::Pad, sound: &Sound) -> Result<(
         return Err("the engine is gone".into());
     };
     let live = gst_app::AppSrc::builder()
-        .caps(&mix_caps())
+        .caps(&audio::mix_caps())
         .is_live(true)
         .do_timestamp(true)
         .format(gst::Format::Time)
@@ -228,7 +218,7 @@ fn play_sound(player: &gst::Pipeline, pad: &gst::Pad, sound: &Sound) -> Result<(
     .map_err(|e| e.to_string())?;
     let convert = element("audioconvert")?;
     let resample = element("audioresample")?;
-    let format = filter_element(&mix_caps())?;
+    let format = filter_element(&audio::mix_caps())?;
     let sink = gst_app::AppSink::builder().sync(true).build();
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()

@@ -32,7 +32,7 @@ pub fn check_playable(path: &Path) -> std::result::Result<Playable, String> {
         return Err(format!("{} is empty", path.display()));
     }
     let pipeline = gst::Pipeline::new();
-    let build = || -> crate::Result<()> {
+    let build = || -> crate::Result<gst::Element> {
         let src = make("filesrc", None)?;
         src.set_property("location", path.to_string_lossy().as_ref());
         let decode = make("decodebin", None)?;
@@ -41,14 +41,9 @@ pub fn check_playable(path: &Path) -> std::result::Result<Playable, String> {
             .map_err(|e| crate::Error::Invalid(e.to_string()))?;
         src.link(&decode)
             .map_err(|e| crate::Error::Invalid(e.to_string()))?;
-        Ok(())
+        Ok(decode)
     };
-    build().map_err(|e| e.to_string())?;
-    let decode = pipeline
-        .children()
-        .into_iter()
-        .find(|e| e.factory().is_some_and(|f| f.name() == "decodebin"))
-        .expect("decodebin added");
+    let decode = build().map_err(|e| e.to_string())?;
     let streams: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = streams.clone();
     let weak = pipeline.downgrade();

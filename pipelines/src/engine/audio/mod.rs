@@ -165,11 +165,24 @@ pub fn remove_input(pipeline: &gst::Pipeline, mixer: &gst::Element, input_id: &s
         return;
     };
     let _ = bin.set_state(gst::State::Null);
-    if let Some(pad) = bin.static_pad("src").and_then(|src| src.peer()) {
-        let _ = bin.static_pad("src").map(|src| src.unlink(&pad));
+    if let Some(src) = bin.static_pad("src")
+        && let Some(pad) = src.peer()
+    {
+        let _ = src.unlink(&pad);
         mixer.release_request_pad(&pad);
     }
     let _ = pipeline.remove(&bin);
+}
+
+/// What every input is converted to before the mixer (and what a media layer's sound is
+/// decoded to).
+pub fn mix_caps() -> gst::Caps {
+    gst::Caps::builder("audio/x-raw")
+        .field("format", "F32LE")
+        .field("layout", "interleaved")
+        .field("rate", MIX_CAPS_RATE)
+        .field("channels", 2i32)
+        .build()
 }
 
 fn add_chain(
@@ -185,15 +198,7 @@ fn add_chain(
     let convert = make("audioconvert", Some("convert"))?;
     let resample = make("audioresample", None)?;
     let format = make("capsfilter", None)?;
-    format.set_property(
-        "caps",
-        gst::Caps::builder("audio/x-raw")
-            .field("format", "F32LE")
-            .field("layout", "interleaved")
-            .field("rate", MIX_CAPS_RATE)
-            .field("channels", 2i32)
-            .build(),
-    );
+    format.set_property("caps", mix_caps());
     let volume = make("volume", Some("gain"))?;
     volume.set_property("volume", gain.clamp(0.0, 4.0));
     volume.set_property("mute", muted);
