@@ -166,6 +166,12 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs_neither()
 -> Result<()> {
+    // The relay's warnings (a packaging pipeline that stops, a publish that ends) go to this
+    // test's output, so a failure says why.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn,anchordesk_relay=info")
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir()?;
     let relay = relay_at(dir.path(), "127.0.0.1:0".parse()?, true).await?;
     let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
@@ -233,9 +239,24 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
     // The relay turns the RTMP push into HLS; gst-discoverer recognises the stream there.
     let http = reqwest::Client::new();
     let playlist = format!("{}/hls/demo/index.m3u8", relay.url());
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // The first playlist is written when the first 2 s segment closes; on a CI machine
+    // running three engines on two cores that has taken longer than 20 s.
+    let deadline = Instant::now() + Duration::from_secs(45);
     while !http.get(&playlist).send().await?.status().is_success() {
-        ensure!(Instant::now() < deadline, "no HLS playlist");
+        if Instant::now() > deadline {
+            let files: Vec<String> = std::fs::read_dir(dir.path().join("hls/demo"))
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            anyhow::bail!(
+                "no HLS playlist after 45 s; hls/demo holds {files:?}; relay output {:?}",
+                output(&engine, "relay")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
