@@ -74,6 +74,7 @@ export const en: Messages = {
       group: { present: 'Presenting (product console)', preview: 'Layer selected in the preview', window: 'Window' },
       pin: 'Present the cart product with that number',
       unpin: 'Stop presenting',
+      onScreen: 'Put the newest comment on screen (上屏); press again to take it off',
       nudge: 'Nudge by 1 pixel',
       nudgeFar: 'Nudge by 10 pixels',
       keepAspect: 'Keep the aspect ratio while resizing by a corner',

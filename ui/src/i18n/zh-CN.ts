@@ -73,6 +73,7 @@ export const zhCN = {
       group: { present: '讲解（商品中控）', preview: '节目预览中选中的图层', window: '窗口' },
       pin: '讲解小黄车中对应编号的商品',
       unpin: '取消讲解',
+      onScreen: '把最新评论放到画面上（上屏），再按一次撤下',
       nudge: '微移 1 像素',
       nudgeFar: '微移 10 像素',
       keepAspect: '拖四角缩放时保持比例',

@@ -52,6 +52,42 @@ describe('comment feed', () => {
     await waitFor(() => expect(within(list).queryByText('3号有货吗')).toBeNull());
   });
 
+  it('puts the newest comment on screen with Space and takes it off with Space again', async () => {
+    const shown: unknown[] = [];
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === 'studio_mode') return 'studio';
+        if (cmd === 'show_comment') {
+          shown.push(args);
+          return null;
+        }
+        if (cmd === 'relay_call') return room({ comments: [comment(1, '小红', '3号有货吗')] });
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    render(<CommentFeed liveId={7} />);
+    await screen.findByRole('button', { name: '把 小红 的评论放到画面上' });
+    await act(() => emit('relay-event', event('comments', { comments: [comment(2, '阿强', '想要链接')] })));
+    await screen.findByText('想要链接');
+
+    fireEvent.keyDown(window, { key: ' ' });
+    await screen.findByText('评论在画面上');
+    expect(screen.getByRole('button', { name: '把 阿强 的评论放到画面上' }).getAttribute('aria-pressed')).toBe('true');
+    fireEvent.keyDown(window, { key: ' ' });
+    await waitFor(() => expect(screen.queryByText('评论在画面上')).toBeNull());
+    // Space typed into a field, or on a focused button (its own click), is not 上屏.
+    const input = document.createElement('input');
+    document.body.append(input);
+    fireEvent.keyDown(input, { key: ' ' });
+    fireEvent.keyDown(screen.getByRole('button', { name: '隐藏 小红 的评论' }), { key: ' ' });
+    input.remove();
+    expect(shown).toEqual([
+      { nickname: '阿强', body: '想要链接' },
+      { nickname: null, body: null },
+    ]);
+  });
+
   it('puts a comment on screen in the studio and takes it off; assistants have no video', async () => {
     const shown: unknown[] = [];
     let mode = 'studio';

@@ -1,9 +1,10 @@
-import { useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
 import type { Room } from '../bindings/Room';
 import { ApiError } from '../viewer/api';
 import { applyEvent, fromRoom, type RoomState } from '../viewer/room';
+import { isOnScreenKey } from './hotkeys';
 import { command, RELAY_EVENT, relayCall, useBackendEvent, useRelayRead } from './ipc';
 import { useStudioMode } from './useStudio';
 
@@ -55,6 +56,25 @@ export function CommentFeed({ liveId }: { liveId: number }) {
   };
 
   const comments = room?.comments.slice(-100) ?? [];
+
+  // Space: the newest comment on screen, or off it if it is already there (the same
+  // one-listener-newest-state pattern as the 讲解 hotkeys).
+  const onSpace = useRef<(event: KeyboardEvent) => void>(() => undefined);
+  useLayoutEffect(() => {
+    onSpace.current = (event) => {
+      if (!withVideo || !isOnScreenKey(event)) return;
+      const newest = comments.at(-1);
+      if (!newest) return;
+      event.preventDefault();
+      void putOnScreen(onScreen === newest.id ? null : newest);
+    };
+  });
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => onSpace.current(event);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   return (
     <section className="panel feed comments" aria-labelledby="comments-heading">
       <h2 id="comments-heading">{t('studio.comments.heading')}</h2>

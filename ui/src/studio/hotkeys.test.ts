@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hotkeyAction, type KeyLike } from './hotkeys';
+import { hotkeyAction, isOnScreenKey, type KeyLike } from './hotkeys';
 
 const key = (k: string, extra: Partial<KeyLike> = {}): KeyLike => ({
   key: k,
@@ -32,5 +32,18 @@ describe('讲解 hotkeys', () => {
     document.body.append(input, textarea);
     expect(hotkeyAction(key('3', { target: input }))).toBeNull();
     expect(hotkeyAction(key('0', { target: textarea }))).toBeNull();
+  });
+});
+
+describe('上屏 key', () => {
+  it('is Space alone, outside fields and off focused controls', () => {
+    expect(isOnScreenKey(key(' '))).toBe(true);
+    expect(isOnScreenKey(key(' ', { ctrlKey: true }))).toBe(false);
+    expect(isOnScreenKey(key(' ', { repeat: true }))).toBe(false);
+    expect(isOnScreenKey(key('Enter'))).toBe(false);
+    const input = document.createElement('textarea');
+    const button = document.createElement('button');
+    expect(isOnScreenKey(key(' ', { target: input }))).toBe(false);
+    expect(isOnScreenKey(key(' ', { target: button }))).toBe(false);
   });
 });

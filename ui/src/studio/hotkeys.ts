@@ -28,6 +28,17 @@ export function hotkeyAction(event: KeyLike): HotkeyAction | null {
   return digit === 0 ? { kind: 'unpin' } : { kind: 'pin', position: digit };
 }
 
+/**
+ * Space puts the newest comment on screen (上屏), or takes it off if it is already there.
+ * Not while typing, and not on a focused button or link: there Space is that control's click.
+ */
+export function isOnScreenKey(event: KeyLike): boolean {
+  if (event.key !== ' ' || event.ctrlKey || event.altKey || event.metaKey || event.repeat) return false;
+  if (isTyping(event.target)) return false;
+  const target = event.target as HTMLElement | null;
+  return !(typeof target?.closest === 'function' && target.closest('button, a, [role="button"], summary') !== null);
+}
+
 /** `?` (Shift+/ on most layouts) opens the shortcut list, unless the user is typing. */
 export function isHelpKey(event: KeyLike): boolean {
   return event.key === '?' && !event.ctrlKey && !event.altKey && !event.metaKey && !isTyping(event.target);
@@ -40,6 +51,7 @@ export function isHelpKey(event: KeyLike): boolean {
 export const SHORTCUTS: { group: 'present' | 'preview' | 'window'; keys: string[]; action: string }[] = [
   { group: 'present', keys: ['1', '…', '9'], action: 'studio.help.pin' },
   { group: 'present', keys: ['0'], action: 'studio.help.unpin' },
+  { group: 'present', keys: ['Space'], action: 'studio.help.onScreen' },
   { group: 'preview', keys: ['←', '↑', '→', '↓'], action: 'studio.help.nudge' },
   { group: 'preview', keys: ['Shift', '←↑→↓'], action: 'studio.help.nudgeFar' },
   { group: 'preview', keys: ['Shift', '↘'], action: 'studio.help.keepAspect' },
