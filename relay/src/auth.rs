@@ -96,15 +96,24 @@ pub struct NewViewer {
 
 /// argon2 takes ~20 MiB and tens of milliseconds of a core per call (hundreds in a debug build).
 /// On the async workers, a handful of concurrent logins stalled every other request; here it
-/// runs on the blocking pool, a few at a time, with a bounded queue: past it a login is told
+/// runs on threads of its own, a few at a time, with a bounded queue: past it a login is told
 /// to come back (503) instead of piling up. Process-wide, because the cores are.
+///
+/// The threads run at a low CPU priority ([`HASH_NICE`]): anyone on the internet can make the
+/// relay hash (a wrong password costs what a right one does), and on a two-core machine a
+/// hash that holds a core at normal priority delays the honest requests that want it. At
+/// nice 10 the scheduler hands the core to them at once; logins get what is left.
 struct HashPool {
-    running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Logins waiting for a free hashing slot before new ones get 503.
 const HASH_QUEUE: usize = 32;
+/// The hashing threads' nice value (0 is normal, 19 the lowest).
+const HASH_NICE: libc::c_int = 10;
 
 static HASH_POOL: LazyLock<HashPool> = LazyLock::new(|| {
     // Half the cores at most: media forwarding and the API keep the rest.
@@ -113,10 +122,35 @@ static HASH_POOL: LazyLock<HashPool> = LazyLock::new(|| {
 });
 
 impl HashPool {
-    fn new(concurrency: usize, queue: usize) -> Self {
+    fn new(threads: usize, queue: usize) -> Self {
+        let (jobs, waiting) = std::sync::mpsc::sync_channel::<Job>(threads + queue);
+        let waiting = Arc::new(std::sync::Mutex::new(waiting));
+        for i in 0..threads {
+            let waiting = waiting.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    // On Linux a nice value is per thread: only this one is lowered.
+                    // SAFETY: setpriority has no memory-safety preconditions.
+                    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASH_NICE) } != 0 {
+                        tracing::debug!("password hashing keeps the normal CPU priority");
+                    }
+                    loop {
+                        let job = match waiting.lock() {
+                            Ok(waiting) => waiting.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a thread for password hashing");
+        }
         Self {
-            running: Arc::new(Semaphore::new(concurrency)),
-            admitted: Arc::new(Semaphore::new(concurrency + queue)),
+            admitted: Arc::new(Semaphore::new(threads + queue)),
+            jobs,
         }
     }
 
@@ -129,20 +163,20 @@ impl HashPool {
                     message: "too many password checks at once; retry shortly".into(),
                     retry_after_ms: 1000,
                 })?;
-        let running = self
-            .running
-            .clone()
-            .acquire_owned()
+        let (done, result) = tokio::sync::oneshot::channel();
+        // The permit goes with the work: a caller that gives up (timeout, client gone) does
+        // not free a slot while its hash still runs or waits.
+        let job: Job = Box::new(move || {
+            let _admitted = admitted;
+            let _ = done.send(work());
+        });
+        // Never blocks: the admission permit bounds what waits in the channel.
+        self.jobs
+            .try_send(job)
+            .map_err(|e| Error::Internal(format!("password hashing: {e}")))?;
+        result
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        // The permits go with the work: a caller that gives up (timeout, client gone) does
-        // not free a slot while its hash still runs.
-        tokio::task::spawn_blocking(move || {
-            let _permits = (admitted, running);
-            work()
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("password hashing: {e}")))
+            .map_err(|e| Error::Internal(format!("password hashing: {e}")))
     }
 }
 
@@ -521,6 +555,20 @@ mod tests {
         release_tx.send(()).unwrap();
         busy.await.unwrap().unwrap();
         pool.run(|| ()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn passwords_are_hashed_at_a_low_cpu_priority() {
+        let pool = HashPool::new(1, 0);
+        // SAFETY: getpriority has no memory-safety preconditions.
+        let nice = pool
+            .run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) })
+            .await
+            .unwrap();
+        assert_eq!(nice, HASH_NICE);
+        // SAFETY: as above.
+        let here = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        assert_ne!(here, HASH_NICE, "only the hashing threads are lowered");
     }
 
     #[tokio::test]
