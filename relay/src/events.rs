@@ -26,10 +26,10 @@ use crate::store::{Conn, Store};
 
 /// How many committed events the in-memory channel holds before slow subscribers lag.
 const CHANNEL_CAPACITY: usize = 4096;
-/// How many events a live's feed holds for its sockets before a slow socket lags and goes
-/// back to the log. A burst bigger than this (a backlog page is up to [`PAGE_LIMIT`]) only
-/// costs the sockets that fall behind one read each.
-const FEED_CAPACITY: usize = 1024;
+/// How many batches a live's feed holds for its sockets before a slow socket lags and goes
+/// back to the log (a batch is what one read found, up to [`MAX_BATCH_EVENTS`]). Lagging
+/// only costs the sockets that fall behind one read each.
+const FEED_CAPACITY: usize = 256;
 /// Most events returned by one HTTP read or one backlog page.
 pub const PAGE_LIMIT: i64 = 1000;
 
@@ -290,12 +290,58 @@ pub struct FeedEvent {
     pub json: Utf8Bytes,
 }
 
+/// Events a feed read together (committed together, or in one burst), in id order, as one
+/// channel item: at 500 comments a second and 5000 sockets, one item per event cost every
+/// socket 500 wake-ups and channel reads a second; one per read costs it ~10.
+#[derive(Debug, Clone)]
+pub struct FeedBatch {
+    pub events: Arc<[FeedEvent]>,
+    /// All of `events` as one JSON array: the message a batching socket sends.
+    pub array: Utf8Bytes,
+}
+
+impl FeedBatch {
+    fn new(events: Vec<FeedEvent>) -> Self {
+        let array = json_array(events.iter().map(|e| e.json.as_str()));
+        Self {
+            events: events.into(),
+            array: array.into(),
+        }
+    }
+
+    pub fn first_id(&self) -> i64 {
+        self.events.first().map_or(0, |e| e.id)
+    }
+
+    pub fn last_id(&self) -> i64 {
+        self.events.last().map_or(0, |e| e.id)
+    }
+}
+
+/// Serialized JSON values joined as one JSON array.
+pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out.push(']');
+    out
+}
+
+/// Most events in one [`FeedBatch`]: a batch is one WebSocket message for a batching socket,
+/// and a burst of a thousand events is better sent as a few messages than one big one.
+const MAX_BATCH_EVENTS: usize = 100;
+
 /// One reader of the log per live that has sockets, instead of one per socket.
 ///
 /// Each feed runs a task that wakes on [`EventHub`] notifications for its live, reads the
 /// log after the last id it read (one query, whatever the number of sockets) and sends every
-/// event in id order on two channels: one for viewers (public events) and one for staff
-/// (everything). The task ends when the live's last subscription is dropped.
+/// event in id order, in batches of what one read found, on two channels: one for viewers
+/// (public events) and one for staff (everything). The task ends when the live's last
+/// subscription is dropped.
 ///
 /// Why a socket never misses an event, given it subscribes ([`Self::subscribe`]) before it
 /// reads its backlog from the log and then forwards feed events with ids above the last it
@@ -335,8 +381,8 @@ struct Slot {
 struct Feed {
     /// Tells a subscription of a feed that has ended from one of its successor.
     id: u64,
-    public: broadcast::Sender<FeedEvent>,
-    staff: broadcast::Sender<FeedEvent>,
+    public: broadcast::Sender<FeedBatch>,
+    staff: broadcast::Sender<FeedBatch>,
     /// Set once the task runs: later subscribers wait for it, so their backlog read comes
     /// after the feed's starting point.
     started: OnceCell<()>,
@@ -346,7 +392,7 @@ struct Feed {
 /// A socket's place on its live's feed; dropping it leaves (the last one out stops the feed).
 #[derive(Debug)]
 pub struct FeedSubscription {
-    rx: broadcast::Receiver<FeedEvent>,
+    rx: broadcast::Receiver<FeedBatch>,
     membership: Membership,
 }
 
@@ -373,9 +419,9 @@ impl Drop for Membership {
 }
 
 impl FeedSubscription {
-    /// The next event of the feed. `Lagged`: events were dropped for this subscriber, so read
+    /// The next batch of the feed. `Lagged`: batches were dropped for this subscriber, so read
     /// the log after the last id sent. `Closed`: the feed failed to read the log and ended.
-    pub async fn recv(&mut self) -> Result<FeedEvent, RecvError> {
+    pub async fn recv(&mut self) -> Result<FeedBatch, RecvError> {
         let received = self.rx.recv().await;
         if let Err(RecvError::Lagged(_)) = received {
             self.membership.inner.lagged.fetch_add(1, Ordering::Relaxed);
@@ -383,10 +429,10 @@ impl FeedSubscription {
         received
     }
 
-    /// The next event if one is already waiting (events committed together arrive together:
-    /// a socket writes them all before it flushes once).
-    /// `Err(Lagged)` as from [`Self::recv`]; a closed feed shows at the next `recv`.
-    pub fn try_recv(&mut self) -> Result<Option<FeedEvent>, RecvError> {
+    /// The next batch if one is already waiting (a socket writes all that wait before it
+    /// flushes once). `Err(Lagged)` as from [`Self::recv`]; a closed feed shows at the next
+    /// `recv`.
+    pub fn try_recv(&mut self) -> Result<Option<FeedBatch>, RecvError> {
         match self.rx.try_recv() {
             Ok(event) => Ok(Some(event)),
             Err(TryRecvError::Empty | TryRecvError::Closed) => Ok(None),
@@ -420,7 +466,7 @@ impl LiveFeeds {
         Self::with_capacity(store, hub, FEED_CAPACITY)
     }
 
-    /// Feeds whose channels hold `capacity` events (tests use a tiny one to make sockets lag).
+    /// Feeds whose channels hold `capacity` batches (tests use a tiny one to make sockets lag).
     pub fn with_capacity(store: Store, hub: EventHub, capacity: usize) -> Self {
         Self {
             inner: Arc::new(FeedsInner {
@@ -508,8 +554,8 @@ struct FeedTask {
     feed_id: u64,
     /// The highest id read from the log.
     last: i64,
-    public: broadcast::Sender<FeedEvent>,
-    staff: broadcast::Sender<FeedEvent>,
+    public: broadcast::Sender<FeedBatch>,
+    staff: broadcast::Sender<FeedBatch>,
 }
 
 /// Counts a feed task out however it ends.
@@ -560,19 +606,27 @@ impl FeedTask {
         loop {
             let page = list(store, self.live_id, self.last, true, PAGE_LIMIT).await?;
             let full = page.len() as i64 == PAGE_LIMIT;
-            for event in page {
-                let json = serde_json::to_string(&event)
-                    .expect("an event is strings, integers and a JSON value");
-                let item = FeedEvent {
-                    id: event.id,
-                    json: json.into(),
-                };
-                // No subscriber on a channel is fine: it has no sockets to send to.
-                if event.audience == Audience::Public {
-                    let _ = self.public.send(item.clone());
+            for chunk in page.chunks(MAX_BATCH_EVENTS) {
+                let mut public = Vec::with_capacity(chunk.len());
+                let mut staff = Vec::with_capacity(chunk.len());
+                for event in chunk {
+                    let json = serde_json::to_string(event)
+                        .expect("an event is strings, integers and a JSON value");
+                    let item = FeedEvent {
+                        id: event.id,
+                        json: json.into(),
+                    };
+                    if event.audience == Audience::Public {
+                        public.push(item.clone());
+                    }
+                    staff.push(item);
+                    self.last = event.id;
                 }
-                let _ = self.staff.send(item);
-                self.last = event.id;
+                // No subscriber on a channel is fine: it has no sockets to send to.
+                if !public.is_empty() {
+                    let _ = self.public.send(FeedBatch::new(public));
+                }
+                let _ = self.staff.send(FeedBatch::new(staff));
             }
             if !full {
                 return Ok(());
@@ -584,6 +638,23 @@ impl FeedTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_its_events_as_one_json_array() {
+        let batch = FeedBatch::new(vec![
+            FeedEvent {
+                id: 4,
+                json: r#"{"id":4}"#.into(),
+            },
+            FeedEvent {
+                id: 9,
+                json: r#"{"id":9}"#.into(),
+            },
+        ]);
+        assert_eq!(batch.array.as_str(), r#"[{"id":4},{"id":9}]"#);
+        assert_eq!((batch.first_id(), batch.last_id()), (4, 9));
+        assert_eq!(json_array([]), "[]");
+    }
 
     #[test]
     fn notifications_parse_as_the_trigger_writes_them() {

@@ -70,8 +70,13 @@ impl Relay {
     }
 
     async fn connect(&self, live_id: i64, after: i64, token: &str) -> Socket {
+        self.connect_as(live_id, after, token, false).await
+    }
+
+    /// `batch`: the socket asks for JSON arrays of events (`batch=true`).
+    async fn connect_as(&self, live_id: i64, after: i64, token: &str, batch: bool) -> Socket {
         let url = format!(
-            "ws://{}/api/lives/{live_id}/events?after={after}&access_token={token}",
+            "ws://{}/api/lives/{live_id}/events?after={after}&batch={batch}&access_token={token}",
             self.addr
         );
         tokio_tungstenite::connect_async(url).await.unwrap().0
@@ -134,9 +139,15 @@ impl Drop for Relay {
     }
 }
 
-/// Receives `n` events.
+/// Receives `n` events, one per message or in arrays (a batching socket).
 async fn receive(socket: &mut Socket, n: usize) -> Vec<Event> {
+    receive_messages(socket, n).await.0
+}
+
+/// Receives `n` events and counts the messages they came in.
+async fn receive_messages(socket: &mut Socket, n: usize) -> (Vec<Event>, usize) {
     let mut out: Vec<Event> = Vec::with_capacity(n);
+    let mut messages = 0;
     while out.len() < n {
         let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -144,10 +155,18 @@ async fn receive(socket: &mut Socket, n: usize) -> Vec<Event> {
             .expect("socket open")
             .expect("frame");
         if let Message::Text(text) = msg {
-            out.push(serde_json::from_str(&text).expect("event JSON"));
+            messages += 1;
+            match serde_json::from_str(&text).expect("event JSON") {
+                serde_json::Value::Array(events) => out.extend(
+                    events
+                        .into_iter()
+                        .map(|e| serde_json::from_value::<Event>(e).expect("event")),
+                ),
+                event => out.push(serde_json::from_value(event).expect("event")),
+            }
         }
     }
-    out
+    (out, messages)
 }
 
 /// Checks no socket has anything more (a duplicate) to say shortly after.
@@ -176,10 +195,11 @@ async fn many_sockets_on_a_live_get_every_event_once_in_order_from_one_reader() 
         .await;
     let start = relay.log_ids(live, 0, true).await[1];
 
+    // Half the viewers ask for batches: both kinds get the same events in the same order.
     let mut viewers = Vec::new();
-    for _ in 0..40 {
+    for i in 0..40 {
         let token = common::viewer_token(relay.store()).await;
-        viewers.push(relay.connect(live, start, &token).await);
+        viewers.push(relay.connect_as(live, start, &token, i % 2 == 0).await);
     }
     let mut staff = Vec::new();
     for _ in 0..2 {
@@ -280,11 +300,13 @@ async fn a_feed_stops_when_its_last_socket_closes_and_restarts_for_the_next() {
 
 #[tokio::test]
 async fn a_socket_that_lags_its_feed_reads_the_log_and_misses_nothing() {
-    // A feed that holds 4 events: a burst of hundreds leaves every socket behind.
-    let relay = Relay::open(Some(4)).await;
+    // A feed that holds one batch (of up to 100 events): a burst of hundreds leaves every
+    // socket behind.
+    let relay = Relay::open(Some(1)).await;
     let live = common::new_live(relay.store(), "爆单").await;
     let token = common::viewer_token(relay.store()).await;
-    let mut viewer = relay.connect(live, 0, &token).await;
+    // The viewer batches, staff do not: both catch-up paths are taken.
+    let mut viewer = relay.connect_as(live, 0, &token, true).await;
     let mut staff = relay.connect(live, 0, &relay.staff).await;
     relay.wait_tasks(1).await;
 
@@ -321,6 +343,27 @@ async fn a_socket_that_lags_its_feed_reads_the_log_and_misses_nothing() {
     relay.commit(live, &[Audience::Public]).await;
     let next = receive(&mut viewer, 1).await;
     assert!(next[0].id > *public.last().unwrap());
+}
+
+#[tokio::test]
+async fn a_batching_socket_gets_events_committed_together_as_one_message() {
+    let relay = Relay::open(None).await;
+    let live = common::new_live(relay.store(), "秒杀").await;
+    let token = common::viewer_token(relay.store()).await;
+    let mut batched = relay.connect_as(live, 0, &token, true).await;
+    let mut single = relay.connect(live, 0, &token).await;
+    relay.wait_tasks(1).await;
+    // Both sockets have read their (empty) backlog once this event reaches them.
+    relay.commit(live, &[Audience::Public]).await;
+    receive(&mut batched, 1).await;
+    receive(&mut single, 1).await;
+
+    relay.commit(live, &[Audience::Public; 30]).await;
+    let (events, messages) = receive_messages(&mut batched, 30).await;
+    let (one_each, per_event) = receive_messages(&mut single, 30).await;
+    assert_eq!(ids(&events), ids(&one_each));
+    assert_eq!((messages, per_event), (1, 30));
+    assert_quiet([&mut batched, &mut single]).await;
 }
 
 /// Viewers have nothing to say on this socket: a big message is refused (the socket closes

@@ -203,7 +203,7 @@ impl RelayClient {
         let mut wait = RECONNECT_MIN;
         while !stop.is_cancelled() {
             let url = format!(
-                "{ws_base}/api/lives/{live_id}/events?after={after}&access_token={}",
+                "{ws_base}/api/lives/{live_id}/events?after={after}&batch=true&access_token={}",
                 self.token
             );
             let connected = tokio::select! {
@@ -220,15 +220,20 @@ impl RelayClient {
                         };
                         match message {
                             Some(Ok(Message::Text(text))) => {
-                                let Ok(event) = serde_json::from_str::<Value>(&text) else {
-                                    continue;
+                                // A batch: the events that committed together, in order.
+                                let events = match serde_json::from_str::<Value>(&text) {
+                                    Ok(Value::Array(events)) => events,
+                                    Ok(event) => vec![event],
+                                    Err(_) => continue,
                                 };
-                                let id = event.get("id").and_then(Value::as_i64).unwrap_or(0);
-                                // The relay never repeats an id on one socket; this guards
-                                // the resume after a reconnect.
-                                if id > after {
-                                    after = id;
-                                    on_event(event);
+                                for event in events {
+                                    let id = event.get("id").and_then(Value::as_i64).unwrap_or(0);
+                                    // The relay never repeats an id on one socket; this
+                                    // guards the resume after a reconnect.
+                                    if id > after {
+                                        after = id;
+                                        on_event(event);
+                                    }
                                 }
                             }
                             Some(Ok(_)) => {}

@@ -1,6 +1,7 @@
 //! `GET /api/lives/{id}/events?after=<id>`: the live's event log. A plain request answers
 //! with a JSON page; a WebSocket upgrade sends the backlog after `after`, then every new
-//! event as it commits, one JSON text message each. Viewers never get staff-only events.
+//! event as it commits, one JSON text message each, or with `batch=true` JSON arrays of the
+//! events that came together. Viewers never get staff-only events.
 
 use axum::Json;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -20,7 +21,7 @@ use super::client_ip::ClientIp;
 use super::openapi::{BadQuery, Invalid, NotFound, TooManyRequests, Unauthorized, tag};
 use super::{AppPath, AppState, Error, Result};
 use crate::commerce::lives;
-use crate::events::{self, Event, PAGE_LIMIT};
+use crate::events::{self, Event, FeedBatch, PAGE_LIMIT};
 use crate::limits::ClientKey;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,6 +37,11 @@ struct EventsQuery {
     /// Most events in a JSON page, 1–1000 (default 1000); a WebSocket sends them all.
     #[serde(default = "default_limit")]
     limit: i64,
+    /// WebSocket only: send each text message as a JSON array of the events that committed
+    /// together (a flush of comments is one message instead of dozens). Default false: one
+    /// event object per message.
+    #[serde(default)]
+    batch: bool,
 }
 
 const READ_BUFFER_BYTES: usize = 4 * 1024;
@@ -49,7 +55,8 @@ fn default_limit() -> i64 {
 
 /// A live's event log after `after`, in id order. A plain GET answers with one JSON page;
 /// with a WebSocket upgrade (`Upgrade: websocket`) the socket gets the backlog, then every
-/// event as it commits, one JSON `Event` per text message. Viewers never see staff-only events.
+/// event as it commits, one JSON `Event` per text message (with `batch=true`, a JSON array of
+/// `Event`s per message). Viewers never see staff-only events.
 #[utoipa::path(
     get,
     path = "/api/lives/{id}/events",
@@ -59,7 +66,7 @@ fn default_limit() -> i64 {
     params(("id" = i64, Path, description = "Live id"), EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = Vec<Event>),
-        (status = 101, description = "Switched to a WebSocket of `Event` JSON text messages"),
+        (status = 101, description = "Switched to a WebSocket of `Event` JSON text messages (arrays of them with `batch=true`)"),
         (status = 400, response = BadQuery),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -106,7 +113,12 @@ async fn events(
                 .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
                 .on_upgrade(move |socket| async move {
                     let _slot = slot;
-                    stream(socket, state, client, live_id, q.after, staff).await;
+                    let socket = EventSocket {
+                        socket,
+                        batch: q.batch,
+                        last: q.after,
+                    };
+                    stream(socket, state, client, live_id, staff).await;
                 })
                 .into_response())
         }
@@ -117,17 +129,84 @@ async fn events(
     }
 }
 
-/// Sends every event after `after`, in id order, until the client goes away.
+/// A client's event socket and where it is in the log.
+struct EventSocket {
+    socket: WebSocket,
+    /// JSON arrays of events per message instead of one event each.
+    batch: bool,
+    /// The last event id sent (or the client's `after`).
+    last: i64,
+}
+
+impl EventSocket {
+    /// Queues the batch's events the client does not have yet (a backlog or catch-up may
+    /// have sent some); call `flush` after.
+    async fn feed(&mut self, batch: &FeedBatch) -> Result<(), axum::Error> {
+        if batch.last_id() <= self.last {
+            return Ok(());
+        }
+        if self.batch && batch.first_id() > self.last {
+            // The usual case: the whole batch, one message shared by every socket.
+            self.socket.feed(Message::Text(batch.array.clone())).await?;
+        } else {
+            let fresh = batch.events.iter().filter(|e| e.id > self.last);
+            if self.batch {
+                let array = events::json_array(fresh.map(|e| e.json.as_str()));
+                self.socket.feed(Message::Text(array.into())).await?;
+            } else {
+                for event in fresh {
+                    self.socket.feed(Message::Text(event.json.clone())).await?;
+                }
+            }
+        }
+        self.last = batch.last_id();
+        Ok(())
+    }
+
+    /// Sends every event after `last` that the log holds, page by page.
+    async fn catch_up(&mut self, state: &AppState, live_id: i64, staff: bool) -> Result<(), ()> {
+        loop {
+            let page = events::list(&state.store, live_id, self.last, staff, PAGE_LIMIT)
+                .await
+                .map_err(|e| tracing::warn!("event stream read failed: {e}"))?;
+            let full = page.len() as i64 == PAGE_LIMIT;
+            let Some(last) = page.last().map(|e| e.id) else {
+                return Ok(());
+            };
+            if self.batch {
+                let text = serde_json::to_string(&page).map_err(|_| ())?;
+                self.socket
+                    .send(Message::Text(text.into()))
+                    .await
+                    .map_err(|_| ())?;
+            } else {
+                for event in &page {
+                    let text = serde_json::to_string(event).map_err(|_| ())?;
+                    self.socket
+                        .feed(Message::Text(text.into()))
+                        .await
+                        .map_err(|_| ())?;
+                }
+                self.socket.flush().await.map_err(|_| ())?;
+            }
+            self.last = last;
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Sends every event after the socket's `last`, in id order, until the client goes away.
 ///
 /// Live events come from the live's shared feed ([`crate::events::LiveFeeds`]), already
 /// serialized; only the backlog, and the catch-up of a socket that lagged its feed, read the
 /// log. The feed's doc explains why subscribing before reading the backlog misses nothing.
 async fn stream(
-    mut socket: WebSocket,
+    mut socket: EventSocket,
     state: AppState,
     client: ClientKey,
     live_id: i64,
-    after: i64,
     staff: bool,
 ) {
     // A viewer's socket counts as watching until it ends (staff consoles do not count), and
@@ -143,77 +222,39 @@ async fn stream(
             return;
         }
     };
-    let mut last = after;
-    if catch_up(&mut socket, &state, live_id, staff, &mut last)
-        .await
-        .is_err()
-    {
+    if socket.catch_up(&state, live_id, staff).await.is_err() {
         return;
     }
     loop {
         tokio::select! {
             received = feed.recv() => match received {
-                // The backlog or a catch-up may already have sent it.
-                Ok(event) if event.id <= last => {}
-                Ok(event) => {
-                    // Write every event already waiting, then flush once: one write per burst
-                    // (a flush's comments, likes and viewers) instead of one per event.
-                    let mut next = Ok(Some(event));
-                    while let Ok(Some(event)) = next {
-                        if event.id > last {
-                            if socket.feed(Message::Text(event.json)).await.is_err() {
-                                return;
-                            }
-                            last = event.id;
+                Ok(batch) => {
+                    // Write every batch already waiting, then flush once.
+                    let mut next = Ok(Some(batch));
+                    while let Ok(Some(batch)) = next {
+                        if socket.feed(&batch).await.is_err() {
+                            return;
                         }
                         next = feed.try_recv();
                     }
-                    if socket.flush().await.is_err() {
+                    if socket.socket.flush().await.is_err() {
                         return;
                     }
-                    if next.is_err()
-                        && catch_up(&mut socket, &state, live_id, staff, &mut last).await.is_err()
-                    {
+                    if next.is_err() && socket.catch_up(&state, live_id, staff).await.is_err() {
                         return;
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
-                    if catch_up(&mut socket, &state, live_id, staff, &mut last).await.is_err() {
+                    if socket.catch_up(&state, live_id, staff).await.is_err() {
                         return;
                     }
                 }
                 Err(RecvError::Closed) => return,
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}
             },
-        }
-    }
-}
-
-async fn catch_up(
-    socket: &mut WebSocket,
-    state: &AppState,
-    live_id: i64,
-    staff: bool,
-    last: &mut i64,
-) -> Result<(), ()> {
-    loop {
-        let page = events::list(&state.store, live_id, *last, staff, PAGE_LIMIT)
-            .await
-            .map_err(|e| tracing::warn!("event stream read failed: {e}"))?;
-        let full = page.len() as i64 == PAGE_LIMIT;
-        for event in page {
-            let text = serde_json::to_string(&event).map_err(|_| ())?;
-            socket
-                .send(Message::Text(text.into()))
-                .await
-                .map_err(|_| ())?;
-            *last = event.id;
-        }
-        if !full {
-            return Ok(());
         }
     }
 }

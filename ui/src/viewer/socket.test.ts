@@ -16,6 +16,10 @@ class FakeSocket {
   deliver(event: Partial<Event> & { id: number }) {
     this.onmessage?.({ data: JSON.stringify({ kind: 'likes', payload: {}, ...event }) } as MessageEvent);
   }
+  deliverBatch(ids: number[]) {
+    const events = ids.map((id) => ({ id, kind: 'likes', payload: {} }));
+    this.onmessage?.({ data: JSON.stringify(events) } as MessageEvent);
+  }
   drop() {
     this.onclose?.();
   }
@@ -45,7 +49,7 @@ function open(after = 5) {
 describe('LiveSocket', () => {
   it('opens after the snapshot’s last event on the page’s origin', () => {
     open(5);
-    expect(FakeSocket.all[0]!.url).toBe('wss://shop.example/api/lives/7/events?after=5');
+    expect(FakeSocket.all[0]!.url).toBe('wss://shop.example/api/lives/7/events?after=5&batch=true');
   });
 
   it('resumes after the last event it delivered when the connection drops, skipping repeats', () => {
@@ -65,6 +69,16 @@ describe('LiveSocket', () => {
     second.deliver({ id: 8 });
     expect(events).toEqual([6, 7, 8]);
     expect(socket.lastEventId).toBe(8);
+  });
+
+  it('takes a batch of events in one message, in order, skipping the ones it has', () => {
+    const { socket, events } = open(5);
+    const first = FakeSocket.all[0]!;
+    first.deliverBatch([4, 5, 6, 7]);
+    first.deliver({ id: 8 });
+    first.deliverBatch([8, 9]);
+    expect(events).toEqual([6, 7, 8, 9]);
+    expect(socket.lastEventId).toBe(9);
   });
 
   it('waits longer after each failed attempt, up to the last step, and starts over once open', () => {

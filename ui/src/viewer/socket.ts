@@ -1,5 +1,8 @@
 // The live's events over one WebSocket that resumes where it left off: after a drop it
 // reconnects with `after=<last id seen>`, so no event is lost or applied twice. No polling.
+// It asks for batches (`batch=true`): the events that committed together arrive as one JSON
+// array, which at hundreds of comments a second is the difference between one message and
+// dozens per flush, for the relay and for a phone.
 import type { Event } from '../bindings/Event';
 
 export type SocketState = 'connecting' | 'open' | 'reconnecting';
@@ -46,7 +49,7 @@ export class LiveSocket {
   url(): string {
     const origin = this.options.origin ?? window.location.origin;
     const base = origin.replace(/^http/, 'ws');
-    const params = new URLSearchParams({ after: String(this.last) });
+    const params = new URLSearchParams({ after: String(this.last), batch: 'true' });
     if (this.options.token) params.set('access_token', this.options.token);
     return `${base}/api/lives/${this.options.liveId}/events?${params}`;
   }
@@ -61,15 +64,17 @@ export class LiveSocket {
       this.options.onState?.('open');
     };
     socket.onmessage = (message: MessageEvent) => {
-      let event: Event;
+      let parsed: Event | Event[];
       try {
-        event = JSON.parse(String(message.data)) as Event;
+        parsed = JSON.parse(String(message.data)) as Event | Event[];
       } catch {
         return;
       }
-      if (event.id <= this.last) return;
-      this.last = event.id;
-      this.options.onEvent(event);
+      for (const event of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (event.id <= this.last) continue;
+        this.last = event.id;
+        this.options.onEvent(event);
+      }
     };
     socket.onclose = () => {
       if (this.closed || this.socket !== socket) return;
