@@ -44,6 +44,7 @@ const BUCKETS: usize = 600_000;
 
 struct Run {
     sockets: usize,
+    batch: bool,
     connected: usize,
     connect_s: f64,
     posted: usize,
@@ -67,6 +68,7 @@ impl Run {
     fn json(&self) -> Value {
         json!({
             "sockets": self.sockets,
+            "batch": self.batch,
             "sockets_connected": self.connected,
             "connect_all_s": self.connect_s,
             "comments_posted": self.posted,
@@ -178,12 +180,29 @@ async fn shop(sockets: usize, commenters: usize) -> anyhow::Result<Shop> {
     })
 }
 
-/// The id at the start of an event's JSON (`{"id":123,…`: `Event` serializes `id` first),
-/// so the sockets do not parse whole batches of comments 5000 times over.
-fn event_id(text: &str) -> Option<i64> {
-    let rest = text.strip_prefix("{\"id\":")?;
-    let end = rest.find(',')?;
-    rest[..end].parse().ok()
+/// The ids of the events in a message: one event (`{"id":123,"live_id":1,"kind":…`) or an
+/// array of them (a batching socket). `Event` serializes `id`, `live_id`, `kind` first; a
+/// comment inside a payload has `viewer_id` after `live_id`, so it is not taken for an event.
+/// A scan, so the sockets do not parse whole batches of comments 5000 times over.
+fn event_ids(text: &str) -> Vec<i64> {
+    let mut ids = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("{\"id\":") {
+        rest = &rest[at + 6..];
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let Ok(id) = rest[..digits].parse::<i64>() else {
+            continue;
+        };
+        let after = &rest[digits..];
+        let Some(live) = after.strip_prefix(",\"live_id\":") else {
+            continue;
+        };
+        let live_digits = live.find(|c: char| !c.is_ascii_digit()).unwrap_or(live.len());
+        if live[live_digits..].starts_with(",\"kind\":") {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// Progress of a socket that has not connected yet, or failed to.
@@ -223,10 +242,12 @@ async fn watch(
             msg = socket.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     let at = Instant::now();
-                    let id = event_id(&text)
+                    let ids = event_ids(&text);
+                    let last = *ids
+                        .last()
                         .ok_or_else(|| anyhow::anyhow!("not an event: {text}"))?;
-                    received.push((id, at));
-                    progress[i].store(id, Ordering::Release);
+                    received.extend(ids.into_iter().map(|id| (id, at)));
+                    progress[i].store(last, Ordering::Release);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => anyhow::bail!("socket failed: {e}"),
@@ -283,6 +304,7 @@ async fn run(
     sockets: usize,
     rate: usize,
     seconds: u64,
+    batch: bool,
 ) -> anyhow::Result<Run> {
     let total = rate * seconds as usize;
     let shop = shop(sockets, (rate * COMMENTERS_PER_RATE).max(1)).await?;
@@ -296,8 +318,9 @@ async fn run(
     let relay_rss_idle_mib = status_mib(pid, "VmRSS:");
 
     let ws_base = relay.url.replacen("http://", "ws://", 1);
+    // As the viewer page asks: events that committed together in one message.
     let url = format!(
-        "{ws_base}/api/lives/{}/events?after={}",
+        "{ws_base}/api/lives/{}/events?after={}&batch={batch}",
         shop.live_id, shop.latest
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -423,6 +446,7 @@ async fn run(
     drop(relay);
     Ok(Run {
         sockets,
+        batch,
         connected,
         connect_s,
         posted: total,
@@ -462,10 +486,13 @@ async fn main() -> anyhow::Result<()> {
     let link = ShapedLink::create(10_000_000)?;
 
     let baseline_sockets = BASELINE_SOCKETS.min(sockets);
-    let baseline = run(&binary, &link, baseline_sockets, rate, seconds).await?;
+    let baseline = run(&binary, &link, baseline_sockets, rate, seconds, true).await?;
     eprintln!("baseline: {}", baseline.json());
-    let fanout = run(&binary, &link, sockets, rate, seconds).await?;
+    let fanout = run(&binary, &link, sockets, rate, seconds, true).await?;
     eprintln!("fan-out: {}", fanout.json());
+    // The same load on sockets that take one event per message (third-party clients).
+    let unbatched = run(&binary, &link, sockets, rate, seconds, false).await?;
+    eprintln!("fan-out, one event per message: {}", unbatched.json());
     let p99 = fanout.latency.percentile(0.99);
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let record = json!({
@@ -475,12 +502,14 @@ async fn main() -> anyhow::Result<()> {
         "command": format!("cargo run --release -p anchordesk-bench --bin events-fanout -- {sockets} {rate} {seconds}"),
         "relay": binary.display().to_string(),
         "store": "sqlite (WAL, synchronous=NORMAL)",
-        "setup": "relay as a child process (anchordesk-relay serve) in its own network namespace, reached over a veth pair; WebSocket and HTTP clients in the bench process in the parent namespace, on the same 2-core machine; latency = socket receive time - comment POST send time (includes the relay's 100 ms comment batching)",
+        "setup": "relay as a child process (anchordesk-relay serve) in its own network namespace, reached over a veth pair; WebSocket and HTTP clients in the bench process in the parent namespace, on the same 2-core machine; sockets ask for batch=true as the viewer page does (the last run: one event per message); latency = socket receive time - comment POST send time (includes the relay's 100 ms comment batching)",
         "sockets": sockets,
         "comments_per_s": rate,
         "seconds": seconds,
         "baseline": baseline.json(),
         "fanout": fanout.json(),
+        "fanout_one_event_per_message": unbatched.json(),
+        "ratio_p99_one_event_per_message_over_batched": unbatched.latency.percentile(0.99) / p99,
         "ratio_p99_fanout_over_baseline": p99 / baseline.latency.percentile(0.99),
         "ratio_relay_cpu_fanout_over_baseline": fanout.relay_cpu_percent / baseline.relay_cpu_percent,
         "target": "5000 sockets, 500 comments/s, delivery p99 <= 250 ms",
@@ -497,4 +526,22 @@ async fn main() -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&record)?);
     println!("recorded in {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_ids;
+
+    #[test]
+    fn event_ids_are_read_from_single_events_and_batches_but_not_from_comments() {
+        let comment = r#"{"id":77,"live_id":1,"viewer_id":5,"nickname":"a","body":"b"}"#;
+        let event = |id: i64| {
+            format!(
+                r#"{{"id":{id},"live_id":1,"kind":"comments","audience":"public","payload":{{"comments":[{comment}]}},"created_at_ms":1}}"#
+            )
+        };
+        assert_eq!(event_ids(&event(9)), vec![9]);
+        assert_eq!(event_ids(&format!("[{},{}]", event(10), event(11))), vec![10, 11]);
+        assert!(event_ids(comment).is_empty());
+    }
 }

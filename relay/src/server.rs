@@ -254,11 +254,27 @@ async fn announce_stream_stats(state: AppState, cancel: CancellationToken) {
     }
 }
 
+/// Connections the kernel queues for the HTTP listener before it accepts them (capped by
+/// `net.core.somaxconn`). A live's start is a flash crowd, and a hostile client opening
+/// hundreds of connections at once must not fill the queue: a connection the kernel drops
+/// there retries its SYN only after a second. Tokio's `bind` asks for 1024.
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn bind_with_backlog(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted relay may rebind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Binds the listen address, opens the store (applying migrations) and starts serving.
 pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
+    let listener = bind_with_backlog(config.listen).map_err(|source| StartError::Listen {
             addr: config.listen,
             source,
         })?;
