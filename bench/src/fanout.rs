@@ -189,7 +189,9 @@ fn event_ids(text: &str) -> Vec<i64> {
     let mut rest = text;
     while let Some(at) = rest.find("{\"id\":") {
         rest = &rest[at + 6..];
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let Ok(id) = rest[..digits].parse::<i64>() else {
             continue;
         };
@@ -197,7 +199,9 @@ fn event_ids(text: &str) -> Vec<i64> {
         let Some(live) = after.strip_prefix(",\"live_id\":") else {
             continue;
         };
-        let live_digits = live.find(|c: char| !c.is_ascii_digit()).unwrap_or(live.len());
+        let live_digits = live
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(live.len());
         if live[live_digits..].starts_with(",\"kind\":") {
             ids.push(id);
         }
@@ -541,7 +545,10 @@ mod tests {
             )
         };
         assert_eq!(event_ids(&event(9)), vec![9]);
-        assert_eq!(event_ids(&format!("[{},{}]", event(10), event(11))), vec![10, 11]);
+        assert_eq!(
+            event_ids(&format!("[{},{}]", event(10), event(11))),
+            vec![10, 11]
+        );
         assert!(event_ids(comment).is_empty());
     }
 }

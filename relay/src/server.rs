@@ -275,9 +275,9 @@ fn bind_with_backlog(addr: std::net::SocketAddr) -> std::io::Result<TcpListener>
 /// Binds the listen address, opens the store (applying migrations) and starts serving.
 pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
     let listener = bind_with_backlog(config.listen).map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+        addr: config.listen,
+        source,
+    })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: config.listen,
         source,

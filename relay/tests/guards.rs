@@ -651,3 +651,30 @@ async fn a_json_body_over_the_limit_is_413_naming_the_body() {
     assert_eq!(body["error"]["field"], "body");
     relay.shutdown().await.unwrap();
 }
+
+/// A flash crowd (or a hostile burst of connections) must not overflow the kernel's queue of
+/// connections waiting to be accepted: a dropped SYN is retried only a second later. `ss`
+/// shows a listening socket's queue size as its Send-Q.
+#[tokio::test]
+async fn the_http_listener_queues_thousands_of_connections_before_accepting() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(dir.path(), |_| {}).await;
+    let port = relay.addr().port();
+    let out = std::process::Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let queue: u32 = text
+        .split_whitespace()
+        .nth(2)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("no listening socket on {port} in: {text}"));
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    // Tokio's `bind` asked for 1024; the kernel caps whatever is asked at somaxconn.
+    assert_eq!(queue, somaxconn.min(8192), "listen queue");
+    relay.shutdown().await.unwrap();
+}
