@@ -228,6 +228,12 @@ fn scene_switch_with_fade_and_preview_frames() {
     assert_eq!(&frame.jpeg[..2], &[0xFF, 0xD8], "a JPEG");
     let snapshot = engine.snapshot().unwrap().to_jpeg().unwrap();
     assert_eq!(&snapshot[..2], &[0xFF, 0xD8]);
+    // The monitor picture of a canvas: smaller, the aspect kept, still the green scene.
+    let monitor = engine.snapshot().unwrap().to_jpeg_of_height(180).unwrap();
+    let monitor = image::load_from_memory(&monitor).unwrap().to_rgb8();
+    assert_eq!(monitor.dimensions(), (320, 180));
+    let [r, g, b] = monitor.get_pixel(160, 90).0;
+    assert!(close([r, g, b, 255], [0, 255, 0]), "{:?}", [r, g, b]);
     engine.shutdown();
 }
 

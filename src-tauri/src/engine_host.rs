@@ -30,6 +30,10 @@ pub const MIC_INPUT: &str = "mic";
 pub const RECORD_OUTPUT: &str = "record";
 /// The id of the output to the studio's own relay.
 pub const RELAY_OUTPUT: &str = "relay";
+/// Height of the monitor picture of the canvas not previewed: a thumbnail, refreshed about once
+/// a second by the page, so it costs next to nothing beside the preview.
+const MONITOR_HEIGHT: u32 = 360;
+
 /// Preview frames sent to the page per second at most: the page is a monitor, not the
 /// programme, and each frame costs a JPEG decode in the webview.
 const PREVIEW_FPS: u64 = 15;
@@ -273,6 +277,16 @@ impl EngineHost {
     }
 
     /// The newest preview JPEG.
+    /// The newest picture of a canvas as a small JPEG (the monitor of the canvas that is not
+    /// previewed, in 横竖双屏); `None` before its first frame or without that canvas.
+    pub fn canvas_monitor_jpeg(&self, canvas: CanvasId) -> Option<Vec<u8>> {
+        let frame = self.engine()?.snapshot_of(canvas)?;
+        frame
+            .to_jpeg_of_height(MONITOR_HEIGHT)
+            .map_err(|e| tracing::debug!("canvas monitor picture: {e}"))
+            .ok()
+    }
+
     pub fn preview_jpeg(&self) -> Option<Vec<u8>> {
         let engine = self.engine()?;
         let frame = engine.preview().borrow().clone()?;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anchordesk_pipelines::scene::CanvasId;
 use anyhow::Context as _;
 use tauri::webview::PageLoadEvent;
 use tauri::{Emitter, Manager, RunEvent};
@@ -55,14 +56,34 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
             crate::commands::show_comment,
         ])
         // The newest preview JPEG; the page asks for it on each `preview-frame` event.
-        .register_uri_scheme_protocol("preview", |ctx, _request| {
-            let jpeg = ctx.app_handle().state::<EngineHost>().preview_jpeg();
-            let builder = tauri::http::Response::builder().header("cache-control", "no-store");
-            match jpeg {
-                Some(jpeg) => builder.header("content-type", "image/jpeg").body(jpeg),
-                None => builder.status(404).body(Vec::new()),
+        // `canvas-first` and `canvas-second`: a small picture of that canvas now, for the
+        // monitor of the canvas that is not previewed (横竖双屏). Scaling and encoding it
+        // takes milliseconds, so it is made off the window's thread.
+        .register_asynchronous_uri_scheme_protocol("preview", |ctx, request, responder| {
+            let app = ctx.app_handle().clone();
+            let canvas = match request.uri().path().trim_end_matches('/') {
+                "/canvas-first" => Some(CanvasId::First),
+                "/canvas-second" => Some(CanvasId::Second),
+                _ => None,
+            };
+            let respond = move |jpeg: Option<Vec<u8>>| {
+                let builder = tauri::http::Response::builder().header("cache-control", "no-store");
+                responder.respond(
+                    match jpeg {
+                        Some(jpeg) => builder.header("content-type", "image/jpeg").body(jpeg),
+                        None => builder.status(404).body(Vec::new()),
+                    }
+                    .expect("static response parts are valid"),
+                );
+            };
+            match canvas {
+                Some(canvas) => {
+                    tauri::async_runtime::spawn_blocking(move || {
+                        respond(app.state::<EngineHost>().canvas_monitor_jpeg(canvas));
+                    });
+                }
+                None => respond(app.state::<EngineHost>().preview_jpeg()),
             }
-            .expect("static response parts are valid")
         })
         // Also the readiness signal end-to-end tests wait for before acting on the window.
         .on_page_load(|_webview, payload| {

@@ -47,6 +47,21 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
                 .await?
                 .then_some(()))
         })
+        .await?;
+        // Both in sight: the portrait canvas's picture in the landscape preview's corner,
+        // loaded from the engine over `preview://canvas-second`.
+        eventually(
+            "the portrait monitor's picture",
+            Duration::from_secs(15),
+            || async {
+                Ok(has(
+                    &client,
+                    "[data-testid=canvas-monitor][data-canvas=second][data-loaded]",
+                )
+                .await?
+                .then_some(()))
+            },
+        )
         .await
     })
     .await?;
@@ -56,6 +71,19 @@ async fn both_canvases_carry_the_pinned_card_each_in_its_own_layout() -> Result<
         eventually("a 9:16 preview", Duration::from_secs(15), || async {
             Ok(is_portrait(preview_size(&client).await?).then_some(()))
         })
+        .await?;
+        eventually(
+            "the landscape monitor's picture",
+            Duration::from_secs(15),
+            || async {
+                Ok(has(
+                    &client,
+                    "[data-testid=canvas-monitor][data-canvas=first][data-loaded]",
+                )
+                .await?
+                .then_some(()))
+            },
+        )
         .await
     })
     .await?;

@@ -135,7 +135,31 @@ impl CanvasFrame {
 
     /// The frame as JPEG.
     pub fn to_jpeg(&self) -> Result<Vec<u8>> {
-        let (buffer, _) = self.convert(&gst::Caps::builder("image/jpeg").build())?;
+        self.jpeg(gst::Caps::builder("image/jpeg").build())
+    }
+
+    /// The frame as a JPEG `height` pixels high (its aspect kept): a small monitor picture.
+    pub fn to_jpeg_of_height(&self, height: u32) -> Result<Vec<u8>> {
+        let (width, full) = self
+            .sample
+            .caps()
+            .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok())
+            .map(|info| (info.width(), info.height()))
+            .ok_or_else(|| Error::Invalid("frame without caps".into()))?;
+        let height = height.clamp(2, full.max(2));
+        // Even sizes: JPEG's chroma subsampling wants them.
+        let width =
+            ((u64::from(width) * u64::from(height) / u64::from(full.max(1))) as u32 & !1).max(2);
+        self.jpeg(
+            gst::Caps::builder("image/jpeg")
+                .field("width", width as i32)
+                .field("height", (height & !1) as i32)
+                .build(),
+        )
+    }
+
+    fn jpeg(&self, caps: gst::Caps) -> Result<Vec<u8>> {
+        let (buffer, _) = self.convert(&caps)?;
         let map = buffer
             .map_readable()
             .map_err(|_| Error::Invalid("snapshot not readable".into()))?;

@@ -35,6 +35,8 @@ export const en: Messages = {
       edit: 'Which picture\'s layout to edit',
       editFirst: 'Edit landscape',
       editSecond: 'Edit portrait',
+      monitorFirst: 'Landscape picture (click to edit)',
+      monitorSecond: 'Portrait picture (click to edit)',
       routing: 'Portrait goes to the live room; landscape to platforms and recordings. The product card and comments are laid out for each.',
       restarting: 'Switching the canvas…',
     },

@@ -34,6 +34,8 @@ export const zhCN = {
       edit: '编辑哪个画面的布局',
       editFirst: '编辑横屏',
       editSecond: '编辑竖屏',
+      monitorFirst: '横屏画面（点击编辑）',
+      monitorSecond: '竖屏画面（点击编辑）',
       routing: '竖屏推到直播间，横屏用于多平台推流和录制；讲解卡片和评论在两个画面中各自排版。',
       restarting: '正在切换画布…',
     },

@@ -3,6 +3,7 @@ import { emit } from '@tauri-apps/api/event';
 import { mockConvertFileSrc } from '@tauri-apps/api/mocks';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Layer, SceneCollection } from './scenes';
+import { MONITOR_REFRESH_MS } from './Preview';
 import { mockEngine, SceneEditors } from './testScenes';
 import { studioTestSetup } from './testSetup';
 
@@ -227,6 +228,38 @@ describe('the portrait layout of a studio on both canvases', () => {
     const moved = sent[0]!.scenes.scenes[0]!.layers.find((l) => l.id === 'logo')!;
     expect(moved.second_rect).toEqual({ x: 156, y: 399, width: 113, height: 113 });
     expect(moved.rect).toEqual({ x: 100, y: 100, width: 200, height: 200 });
+  });
+});
+
+describe('the monitor of the other canvas in 横竖双屏', () => {
+  const dual = (): SceneCollection => ({ ...collection(), second_canvas: { width: 720, height: 1280, fps: 30 } });
+
+  it('shows the canvas not edited, refreshes it each second, and a click edits that one', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { previews } = mockEngine(dual());
+      mockConvertFileSrc('linux');
+      render(<SceneEditors />);
+      const monitor = await screen.findByRole('button', { name: '竖屏画面（点击编辑）' });
+      const picture = () => monitor.querySelector('img')!.getAttribute('src')!;
+      expect(picture()).toBe('preview://localhost/canvas-second?t=0');
+      await act(() => vi.advanceTimersByTimeAsync(MONITOR_REFRESH_MS));
+      expect(picture()).toBe('preview://localhost/canvas-second?t=1');
+      fireEvent.click(monitor);
+      await waitFor(() => expect(previews).toEqual([{ canvas: 'second' }]));
+      // Now portrait is edited and previewed: the monitor shows landscape.
+      const other = await screen.findByRole('button', { name: '横屏画面（点击编辑）' });
+      expect(other.querySelector('img')!.getAttribute('src')).toMatch(/^preview:\/\/localhost\/canvas-first\?t=\d+$/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('is not there with one canvas', async () => {
+    mockEngine(collection());
+    render(<SceneEditors />);
+    await screen.findByRole('group', { name: '画布方向' });
+    expect(screen.queryByTestId('canvas-monitor')).toBeNull();
   });
 });
 

@@ -146,6 +146,13 @@ export function Preview({ model }: { model: ScenesModel }) {
           <p className="muted">{t('studio.preview.waiting')}</p>
         )}
       </div>
+      {dual && (
+        <CanvasMonitor
+          canvas={editCanvas === 'first' ? 'second' : 'first'}
+          paused={!visible}
+          onChoose={(c) => void chooseCanvas(c)}
+        />
+      )}
       {collection && (
         // Read by screen readers with the editor; the help overlay (?) shows the keys.
         <p id={hintId} className="sr-only">
@@ -158,5 +165,55 @@ export function Preview({ model }: { model: ScenesModel }) {
         </p>
       )}
     </section>
+  );
+}
+
+/** How often the monitor of the other canvas takes a new picture. */
+export const MONITOR_REFRESH_MS = 1000;
+
+/**
+ * In 横竖双屏, the canvas that is not previewed, as a small picture refreshed about once a
+ * second over the preview's corner: both outputs stay in sight while one is edited. A click
+ * makes it the edited one.
+ */
+export function CanvasMonitor({
+  canvas,
+  paused,
+  onChoose,
+}: {
+  canvas: CanvasId;
+  paused: boolean;
+  onChoose: (canvas: CanvasId) => void;
+}) {
+  const { t } = useTranslation();
+  const [tick, setTick] = useState(0);
+  const [loaded, setLoaded] = useState(false);
+  useEffect(() => {
+    if (paused) return undefined;
+    const timer = setInterval(() => setTick((n) => n + 1), MONITOR_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [paused]);
+  const label = t(canvas === 'first' ? 'studio.canvas.monitorFirst' : 'studio.canvas.monitorSecond');
+  return (
+    <button
+      type="button"
+      className={`canvas-monitor canvas-monitor-${canvas}`}
+      data-testid="canvas-monitor"
+      data-canvas={canvas}
+      data-loaded={loaded || undefined}
+      aria-label={label}
+      title={label}
+      onClick={() => onChoose(canvas)}
+    >
+      <img
+        src={`${convertFileSrc(`canvas-${canvas}`, 'preview')}?t=${tick}`}
+        alt=""
+        draggable={false}
+        onLoad={() => setLoaded(true)}
+        // Before the canvas's first frame the picture is missing; the next tick tries again.
+        onError={() => setLoaded(false)}
+      />
+      <span className="caption">{label}</span>
+    </button>
   );
 }

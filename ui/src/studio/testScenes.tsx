@@ -1,6 +1,6 @@
 // The scene editors as the studio mounts them (one shared model), over a mocked engine that
 // records what the window sends.
-import { mockIPC } from '@tauri-apps/api/mocks';
+import { mockConvertFileSrc, mockIPC } from '@tauri-apps/api/mocks';
 import { Preview } from './Preview';
 import type { SceneCollection } from './scenes';
 import { ScenesDock } from './ScenesDock';
@@ -65,5 +65,7 @@ export function mockEngine(
     },
     { shouldMockEvents: true },
   );
+  // Pictures come over the `preview://` scheme (the frame, the other canvas's monitor).
+  mockConvertFileSrc('linux');
   return { sent, canvas, previews };
 }
