@@ -232,8 +232,9 @@ fn scene_switch_with_fade_and_preview_frames() {
     let monitor = engine.snapshot().unwrap().to_jpeg_of_height(180).unwrap();
     let monitor = image::load_from_memory(&monitor).unwrap().to_rgb8();
     assert_eq!(monitor.dimensions(), (320, 180));
+    // JPEG moves a saturated green a little more than the raw frames' tolerance.
     let [r, g, b] = monitor.get_pixel(160, 90).0;
-    assert!(close([r, g, b, 255], [0, 255, 0]), "{:?}", [r, g, b]);
+    assert!(g > 200 && r < 40 && b < 40, "{:?}", [r, g, b]);
     engine.shutdown();
 }
 
