@@ -840,6 +840,19 @@ fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
                     break;
                 }
                 let Some(message) = message else { continue };
+                // A layer that joins the running canvas (a camera, a media file, a guest) or a
+                // decoder that learns its delay (avdec_h264's threads, a reorder depth) changes
+                // how late its pictures reach the compositor. Unless the pipeline's latency is
+                // worked out again, the compositor keeps its old deadline and drops every
+                // picture of that layer as too late: the camera froze on its first frame while
+                // the canvas kept running (the camera bench caught it, a different format each
+                // run).
+                if let gst::MessageView::Latency(_) = message.view() {
+                    if let Err(e) = shared.pipeline.recalculate_latency() {
+                        tracing::debug!("latency not recalculated: {e}");
+                    }
+                    continue;
+                }
                 if let Some(level) = audio::parse_level(&message) {
                     shared.levels.send_modify(|levels| {
                         levels.insert(level.input.clone(), level);
