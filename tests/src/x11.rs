@@ -13,26 +13,40 @@ pub fn request_window_close(display: &str, title: &str) -> Result<()> {
         |name: &str| -> Result<u32> { Ok(conn.intern_atom(false, name.as_bytes())?.reply()?.atom) };
     let net_wm_name = atom("_NET_WM_NAME")?;
     let utf8 = atom("UTF8_STRING")?;
-    let window = find_by_title(&conn, root, title, net_wm_name, utf8)?
-        .with_context(|| format!("no window titled {title:?} on {display}"))?;
-    let event = ClientMessageEvent::new(
-        32,
-        window,
-        atom("WM_PROTOCOLS")?,
-        [atom("WM_DELETE_WINDOW")?, x11rb::CURRENT_TIME, 0, 0, 0],
+    // GTK may keep more than one X window under the title (the toplevel and helpers); a
+    // window manager would deliver the close to the toplevel the user clicked. Without one,
+    // every window of that title gets it: sent to a helper only, it was ignored, run after
+    // run (the "close not acted on" of the studio e2e).
+    let mut windows = Vec::new();
+    find_by_title(&conn, root, title, net_wm_name, utf8, &mut windows)?;
+    anyhow::ensure!(
+        !windows.is_empty(),
+        "no window titled {title:?} on {display}"
     );
-    conn.send_event(false, window, EventMask::NO_EVENT, event)?;
+    let protocols = atom("WM_PROTOCOLS")?;
+    let delete = atom("WM_DELETE_WINDOW")?;
+    for window in windows {
+        let event = ClientMessageEvent::new(
+            32,
+            window,
+            protocols,
+            [delete, x11rb::CURRENT_TIME, 0, 0, 0],
+        );
+        conn.send_event(false, window, EventMask::NO_EVENT, event)?;
+    }
     conn.flush()?;
     Ok(())
 }
 
+/// Every window under `window` (itself included) titled `title`.
 fn find_by_title(
     conn: &impl Connection,
     window: Window,
     title: &str,
     net_wm_name: u32,
     utf8: u32,
-) -> Result<Option<Window>> {
+    found: &mut Vec<Window>,
+) -> Result<()> {
     for (property, kind) in [
         (net_wm_name, utf8),
         (AtomEnum::WM_NAME.into(), AtomEnum::STRING.into()),
@@ -41,16 +55,15 @@ fn find_by_title(
             .get_property(false, window, property, kind, 0, 1024)?
             .reply()?;
         if reply.value == title.as_bytes() {
-            return Ok(Some(window));
+            found.push(window);
+            break;
         }
     }
     let children = conn.query_tree(window)?.reply()?.children;
     for child in children {
-        if let Some(found) = find_by_title(conn, child, title, net_wm_name, utf8)? {
-            return Ok(Some(found));
-        }
+        find_by_title(conn, child, title, net_wm_name, utf8, found)?;
     }
-    Ok(None)
+    Ok(())
 }
 
 /// Maps a window of one colour (`0xRRGGBB`) over the whole screen of `display`. Keep the
