@@ -18,6 +18,25 @@ const comment = (id: number, nickname: string, body: string): Comment => ({
   created_at_ms: id,
 });
 
+/** The studio's back end for putting comments on screen: records each `show_comment`; `mode`
+ * is what `studio_mode` answers. */
+function mockOnScreen() {
+  const studio = { shown: [] as unknown[], mode: 'studio' };
+  mockIPC(
+    (cmd, args) => {
+      if (cmd === 'studio_mode') return studio.mode;
+      if (cmd === 'show_comment') {
+        studio.shown.push(args);
+        return null;
+      }
+      if (cmd === 'relay_call') return room({ comments: [comment(1, '小红', '3号有货吗')] });
+      return null;
+    },
+    { shouldMockEvents: true },
+  );
+  return studio;
+}
+
 describe('comment feed', () => {
   it('follows comments, hides one and mutes its author, with the room figures', async () => {
     const calls: { method: string; path: string; body: unknown }[] = [];
@@ -53,19 +72,7 @@ describe('comment feed', () => {
   });
 
   it('puts the newest comment on screen with Space and takes it off with Space again', async () => {
-    const shown: unknown[] = [];
-    mockIPC(
-      (cmd, args) => {
-        if (cmd === 'studio_mode') return 'studio';
-        if (cmd === 'show_comment') {
-          shown.push(args);
-          return null;
-        }
-        if (cmd === 'relay_call') return room({ comments: [comment(1, '小红', '3号有货吗')] });
-        return null;
-      },
-      { shouldMockEvents: true },
-    );
+    const { shown } = mockOnScreen();
     render(<CommentFeed liveId={7} />);
     await screen.findByRole('button', { name: '把 小红 的评论放到画面上' });
     await act(() => emit('relay-event', event('comments', { comments: [comment(2, '阿强', '想要链接')] })));
@@ -89,20 +96,8 @@ describe('comment feed', () => {
   });
 
   it('puts a comment on screen in the studio and takes it off; assistants have no video', async () => {
-    const shown: unknown[] = [];
-    let mode = 'studio';
-    mockIPC(
-      (cmd, args) => {
-        if (cmd === 'studio_mode') return mode;
-        if (cmd === 'show_comment') {
-          shown.push(args);
-          return null;
-        }
-        if (cmd === 'relay_call') return room({ comments: [comment(1, '小红', '3号有货吗')] });
-        return null;
-      },
-      { shouldMockEvents: true },
-    );
+    const studio = mockOnScreen();
+    const { shown } = studio;
     const { unmount } = render(<CommentFeed liveId={7} />);
     fireEvent.click(await screen.findByRole('button', { name: '把 小红 的评论放到画面上' }));
     await screen.findByText('评论在画面上');
@@ -115,7 +110,7 @@ describe('comment feed', () => {
     ]);
     unmount();
 
-    mode = 'assistant';
+    studio.mode = 'assistant';
     render(<CommentFeed liveId={7} />);
     await screen.findByText('3号有货吗');
     await waitFor(() => expect(screen.queryByRole('button', { name: '把 小红 的评论放到画面上' })).toBeNull());
