@@ -678,3 +678,64 @@ async fn the_http_listener_queues_thousands_of_connections_before_accepting() {
     assert_eq!(queue, somaxconn.min(8192), "listen queue");
     relay.shutdown().await.unwrap();
 }
+
+/// A WebSocket frame longer than one TCP segment must leave whole: with Nagle's algorithm on,
+/// its tail waits for the viewer's delayed ACK (up to 40 ms per event on a busy live). Found
+/// from outside the serve loop: this process's socket that the relay accepted for our client.
+#[tokio::test]
+async fn accepted_connections_send_without_waiting_for_acks() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = relay_with(dir.path(), |_| {}).await;
+    let mut client = TcpStream::connect(relay.addr()).await.unwrap();
+    client
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 12];
+    tokio::time::timeout(SAFETY, client.read_exact(&mut first))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let (relay_end, client_end) = (relay.addr(), client.local_addr().unwrap());
+    let accepted = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .find(|&fd| {
+            socket_address(fd, libc::getsockname) == Some(relay_end)
+                && socket_address(fd, libc::getpeername) == Some(client_end)
+        })
+        .expect("the relay's end of the connection in this process");
+    let mut nodelay: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `accepted` is an open socket of this process; the buffer is a c_int.
+    let rc = unsafe {
+        libc::getsockopt(
+            accepted,
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&mut nodelay as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "getsockopt");
+    assert_eq!(nodelay, 1, "TCP_NODELAY on the accepted connection");
+    relay.shutdown().await.unwrap();
+}
+
+type AddressOf =
+    unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int;
+
+/// An IPv4 socket's own or peer address (`getsockname` / `getpeername`); None for others.
+fn socket_address(fd: i32, address_of: AddressOf) -> Option<SocketAddr> {
+    // SAFETY: an all-zero sockaddr_in is valid; the kernel writes at most `len` bytes.
+    let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let rc = unsafe { address_of(fd, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len) };
+    if rc != 0 || addr.sin_family != libc::AF_INET as libc::sa_family_t {
+        return None;
+    }
+    Some(SocketAddr::from((
+        u32::from_be(addr.sin_addr.s_addr).to_be_bytes(),
+        u16::from_be(addr.sin_port),
+    )))
+}
