@@ -151,3 +151,69 @@ fn cpal_devices_capture_and_an_unknown_device_falls_back_to_gstreamer() {
     assert!(engine.stats().borrow().fps > 20.0);
     engine.shutdown();
 }
+
+/// The anchor picks another microphone while live: the input's source changes in place (its
+/// gain and place in the mix stay), a device that is not here is refused with the input left
+/// as it was, and a generated source joining mid-live is heard at once (its first buffer is
+/// due now, not at the pipeline's start, or the mixer would drop it as late).
+#[test]
+fn the_microphone_changes_while_live_and_an_absent_one_is_refused() {
+    let engine = engine(vec![AudioInput::new(
+        "mic",
+        AudioSource::Tone { frequency: 440.0 },
+    )]);
+    std::thread::sleep(Duration::from_millis(500));
+    let tone = rms_over(&engine, "mic", Duration::from_secs(1));
+    assert!((tone + 13.5).abs() < 1.5, "tone first: {tone}");
+
+    let null = engine
+        .set_audio_source(
+            "mic",
+            AudioSource::Device {
+                id: Some("alsa:null".into()),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        (null.backend.as_str(), &null.problem),
+        ("cpal alsa:null", &None)
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let silent = rms_over(&engine, "mic", Duration::from_secs(1));
+    assert!(
+        silent < -90.0,
+        "ALSA's null device captures zeros: {silent}"
+    );
+
+    let refused = engine
+        .set_audio_source(
+            "mic",
+            AudioSource::Device {
+                id: Some("alsa:no-such-card".into()),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("microphone") && refused.contains("alsa:no-such-card"),
+        "{refused}"
+    );
+    let kept = engine.audio_inputs();
+    assert_eq!(kept[0].backend, "cpal alsa:null", "{kept:?}");
+
+    let back = engine
+        .set_audio_source("mic", AudioSource::Tone { frequency: 440.0 })
+        .unwrap();
+    assert_eq!(back.backend, "tone");
+    std::thread::sleep(Duration::from_millis(300));
+    let again = rms_over(&engine, "mic", Duration::from_secs(1));
+    assert!((again + 13.5).abs() < 1.5, "the tone heard again: {again}");
+    assert!(
+        engine
+            .set_audio_source("guest", AudioSource::Silence)
+            .is_err(),
+        "no such input"
+    );
+    assert!(engine.stats().borrow().fps > 20.0);
+    engine.shutdown();
+}

@@ -142,6 +142,55 @@ pub async fn cameras() -> Result<Vec<anchordesk_pipelines::devices::Camera>, Cal
         .map_err(|e| CallError::local("engine", e.to_string()))
 }
 
+/// The microphones present now, the one the anchor picked (unset: the system's default
+/// input) and what the microphone input actually plays.
+#[derive(Debug, serde::Serialize)]
+pub struct Microphones {
+    devices: Vec<anchordesk_pipelines::engine::AudioDevice>,
+    chosen: Option<String>,
+    status: Option<anchordesk_pipelines::engine::AudioInputStatus>,
+}
+
+#[tauri::command]
+pub async fn microphones(
+    engine: State<'_, EngineHost>,
+    settings: State<'_, SettingsStore>,
+) -> Result<Microphones, CallError> {
+    let devices = tauri::async_runtime::spawn_blocking(anchordesk_pipelines::engine::audio_devices)
+        .await
+        .map_err(|e| CallError::local("engine", e.to_string()))?;
+    Ok(Microphones {
+        devices,
+        chosen: settings.get().microphone,
+        status: engine.microphone_status(),
+    })
+}
+
+/// Switches the microphone while live and remembers it for the next start; `None` is the
+/// system's default input. A device that is not here is refused and nothing changes.
+#[tauri::command]
+pub async fn set_microphone(
+    engine: State<'_, EngineHost>,
+    settings: State<'_, SettingsStore>,
+    device: Option<String>,
+) -> Result<anchordesk_pipelines::engine::AudioInputStatus, CallError> {
+    let host = engine.inner().clone();
+    let chosen = device.clone();
+    // Opening a device can take a second (GStreamer's fallback is probed): off the window's thread.
+    let status = tauri::async_runtime::spawn_blocking(move || host.set_microphone(chosen))
+        .await
+        .map_err(|e| CallError::local("engine", e.to_string()))?
+        .map_err(CallError::invalid)?;
+    let saved = settings.change(|s| {
+        s.microphone = device;
+        Ok(())
+    });
+    if let Err(e) = saved {
+        tracing::warn!("microphone choice not saved: {e}");
+    }
+    Ok(status)
+}
+
 /// The microphone's gain (0.0–4.0), mute and noise suppression.
 #[tauri::command]
 pub fn set_audio(
@@ -310,6 +359,35 @@ pub fn start_recording(
         .start_recording(&paths.0.join("studio-recordings"))
         .map(|p| p.display().to_string())
         .map_err(|e| CallError::local("engine", e))
+}
+
+/// The first-start guide's test: 5 s of the programme recorded, checked, and played back in
+/// the window from a loopback address.
+#[tauri::command]
+pub async fn test_recording(
+    engine: State<'_, EngineHost>,
+    paths: State<'_, StudioPaths>,
+    player: State<'_, crate::test_recording::PlayerSlot>,
+) -> Result<crate::test_recording::TestRecording, CallError> {
+    let (host, dir) = (engine.inner().clone(), paths.0.join("studio-recordings"));
+    let path = dir.join(crate::test_recording::FILE);
+    let url = player
+        .get_or_try_init(|| crate::test_recording::Player::start(dir.clone()))
+        .await
+        .map_err(|e| CallError::local("engine", e.to_string()))?
+        .url
+        .clone();
+    let played = tauri::async_runtime::spawn_blocking(move || host.test_recording(&dir))
+        .await
+        .map_err(|e| CallError::local("engine", e.to_string()))?
+        .map_err(|e| CallError::local("engine", e))?;
+    Ok(crate::test_recording::TestRecording {
+        path,
+        url,
+        duration_ms: played.duration.as_millis() as u64,
+        video: played.video,
+        audio: played.audio,
+    })
 }
 
 /// Stops one output: a destination, the recording or the relay.

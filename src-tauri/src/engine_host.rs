@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anchordesk_pipelines::engine::{
-    AudioInput, AudioLevel, AudioSource, EncoderChoice, Engine, EngineConfig, EngineStats,
-    PreviewFrame, Transition,
+    AudioInput, AudioInputStatus, AudioLevel, AudioSource, EncoderChoice, Engine, EngineConfig,
+    EngineStats, PreviewFrame, Transition,
 };
 use anchordesk_pipelines::outputs::{
-    BitrateRange, OutputKind, OutputSpec, OutputState, RateControl, RecordFormat, presets,
+    BitrateRange, OutputKind, OutputSpec, OutputState, RateControl, RecordFormat, check_playable,
+    presets,
 };
 use anchordesk_pipelines::scene::{Canvas, CanvasId, Layer, SceneCollection, Source};
 
@@ -28,6 +29,8 @@ pub const AUDIO_LEVELS_EVENT: &str = "audio-levels";
 pub const MIC_INPUT: &str = "mic";
 /// The id of the recording output.
 pub const RECORD_OUTPUT: &str = "record";
+/// The first-start guide's 5 s recording, beside (never instead of) a running recording.
+pub const TEST_RECORDING_OUTPUT: &str = "test-recording";
 /// The id of the output to the studio's own relay.
 pub const RELAY_OUTPUT: &str = "relay";
 /// Height of the monitor picture of the canvas not previewed: a thumbnail, refreshed about once
@@ -89,6 +92,28 @@ impl StudioEngineConfig {
             second_canvas,
             audio,
         })
+    }
+
+    /// The microphone saved in settings, where the environment asked for none in particular
+    /// and that device is still here (an unplugged one leaves the system's default input).
+    pub fn with_saved_microphone(
+        mut self,
+        saved: Option<&str>,
+        present: impl Fn(&str) -> bool,
+    ) -> Self {
+        if let (AudioSource::Device { id: None }, Some(saved)) = (&self.audio, saved) {
+            if present(saved) {
+                self.audio = AudioSource::Device {
+                    id: Some(saved.to_owned()),
+                };
+            } else {
+                tracing::warn!(
+                    microphone = saved,
+                    "the saved microphone is not here; using the default input"
+                );
+            }
+        }
+        self
     }
 
     /// One scene with the camera filling the canvas.
@@ -370,6 +395,35 @@ impl EngineHost {
         Ok(path)
     }
 
+    /// Records `test_recording::LENGTH` of the programme (the canvas the anchor edits) into
+    /// `dir`, then checks the file with a real demuxer and decoder. Blocks for the length.
+    pub fn test_recording(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<anchordesk_pipelines::outputs::Playable, String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join(crate::test_recording::FILE);
+        engine
+            .start_output(OutputSpec {
+                id: TEST_RECORDING_OUTPUT.into(),
+                kind: OutputKind::Record {
+                    path: path.clone(),
+                    // Played back in the window, whose player fails on a fragmented file.
+                    format: RecordFormat::Mp4Faststart,
+                },
+                canvas: engine.preview_canvas(),
+            })
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(crate::test_recording::LENGTH);
+        // Stopping finishes the file (its index is written at the end).
+        engine
+            .stop_output(TEST_RECORDING_OUTPUT)
+            .map_err(|e| e.to_string())?;
+        check_playable(&path)
+            .map_err(|e| format!("试录文件无法播放 the test recording does not play: {e}"))
+    }
+
     /// Stops any output by id (a destination, the recording, or the relay).
     pub fn stop_output(&self, id: &str) -> Result<(), String> {
         let engine = self.engine().ok_or_else(|| self.not_running())?;
@@ -426,6 +480,28 @@ impl EngineHost {
             .set_audio_gain(MIC_INPUT, gain, muted)
             .and_then(|()| engine.set_noise_suppression(MIC_INPUT, noise_suppression))
             .map_err(|e| e.to_string())
+    }
+
+    /// Switches the microphone while live (`None`: the system's default input). An engine
+    /// started later (a canvas change) opens the same one.
+    pub fn set_microphone(&self, device: Option<String>) -> Result<AudioInputStatus, String> {
+        let engine = self.engine().ok_or_else(|| self.not_running())?;
+        let source = AudioSource::Device { id: device };
+        let status = engine
+            .set_audio_source(MIC_INPUT, source.clone())
+            .map_err(|e| e.to_string())?;
+        if let Some(wiring) = lock(&self.wiring).as_mut() {
+            wiring.audio = source;
+        }
+        Ok(status)
+    }
+
+    /// The microphone input's source now, and why it sends silence if it does.
+    pub fn microphone_status(&self) -> Option<AudioInputStatus> {
+        self.engine()?
+            .audio_inputs()
+            .into_iter()
+            .find(|input| input.id == MIC_INPUT)
     }
 
     fn not_running(&self) -> String {
@@ -515,5 +591,35 @@ mod tests {
         assert!(err.contains("ANCHORDESK_CANVAS"), "{err}");
         let err = StudioEngineConfig::from_vars(vars(&[("ANCHORDESK_AUDIO", "loud")])).unwrap_err();
         assert!(err.contains("ANCHORDESK_AUDIO"), "{err}");
+    }
+
+    #[test]
+    fn the_saved_microphone_is_used_when_present_and_not_pinned_by_the_environment() {
+        let unpinned = || StudioEngineConfig::from_vars(|_| None).unwrap();
+        let usb = Some("alsa:hw:1,0");
+        let here = |id: &str| id == "alsa:hw:1,0";
+        assert_eq!(
+            unpinned().with_saved_microphone(usb, here).audio,
+            AudioSource::Device {
+                id: Some("alsa:hw:1,0".into())
+            }
+        );
+        // Unplugged since: the default input rather than silence.
+        assert_eq!(
+            unpinned().with_saved_microphone(usb, |_| false).audio,
+            AudioSource::Device { id: None }
+        );
+        assert_eq!(
+            unpinned().with_saved_microphone(None, here).audio,
+            AudioSource::Device { id: None }
+        );
+        let pinned = StudioEngineConfig::from_vars(|name| {
+            (name == "ANCHORDESK_AUDIO").then(|| "tone".to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            pinned.with_saved_microphone(usb, here).audio,
+            AudioSource::Tone { frequency: 440.0 }
+        );
     }
 }

@@ -12,3 +12,4 @@ pub mod relay_host;
 pub mod session;
 pub mod settings;
 mod studio;
+pub mod test_recording;

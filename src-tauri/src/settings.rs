@@ -83,6 +83,11 @@ pub struct StudioSettings {
     /// Pin a product as soon as viewers' questions make the relay suggest it (off: the
     /// console only suggests).
     pub pin_when_asked: bool,
+    /// The microphone the anchor picked (a device id from the `microphones` command); unset:
+    /// the system's default input. `ANCHORDESK_AUDIO` overrides it for tests and kiosks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub microphone: Option<String>,
     /// The studio window's arrangement, theme and first-start state, as the window writes it
     /// (the window checks what it reads back).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -40,6 +40,9 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
             crate::commands::set_scenes,
             crate::commands::cameras,
             crate::commands::set_audio,
+            crate::commands::microphones,
+            crate::commands::set_microphone,
+            crate::commands::test_recording,
             crate::commands::studio_mode,
             crate::commands::connect_relay,
             crate::commands::presets,
@@ -109,6 +112,7 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
                 None => app.path().app_data_dir().context("no app data directory")?,
             };
             app.manage(StudioPaths(data_dir.clone()));
+            app.manage(crate::test_recording::PlayerSlot::new());
             let settings = SettingsStore::open(&data_dir.join("settings"));
             app.manage(settings.clone());
             if assistant {
@@ -193,8 +197,13 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
 /// environment pins the camera or canvas (tests, kiosks).
 fn start_engine(handle: tauri::AppHandle, engine: EngineHost, settings: SettingsStore) {
     std::thread::spawn(move || {
+        let saved_microphone = settings.get().microphone;
         let config = match StudioEngineConfig::from_env() {
-            Ok(config) => config,
+            Ok(config) => config.with_saved_microphone(saved_microphone.as_deref(), |id| {
+                anchordesk_pipelines::engine::audio_devices()
+                    .iter()
+                    .any(|d| d.id == id)
+            }),
             Err(e) => {
                 let _ = handle.emit(STUDIO_ERROR_EVENT, e);
                 return;

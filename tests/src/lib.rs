@@ -14,6 +14,7 @@ pub mod abr;
 pub mod ffprobe;
 pub mod media;
 pub mod netns;
+pub mod sound;
 pub mod studio;
 pub mod webdriver;
 pub mod x11;

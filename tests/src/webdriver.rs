@@ -222,19 +222,33 @@ pub fn test_pattern_studio(display: &str, data_dir: &Path) -> Result<TauriDriver
             serde_json::json!({ "desk": { "wizardDone": true } }).to_string(),
         )?;
     }
-    test_pattern_studio_first_start(display, data_dir)
+    studio_driver(display, data_dir, None)
 }
 
-/// The same studio on its very first start: the setup guide opens over the window.
-pub fn test_pattern_studio_first_start(display: &str, data_dir: &Path) -> Result<TauriDriver> {
-    TauriDriver::start(
-        display,
-        &[
-            ("ANCHORDESK_DATA_DIR", data_dir),
-            ("ANCHORDESK_CAMERA", Path::new("test")),
-            ("ANCHORDESK_AUDIO", Path::new("silence")),
-        ],
-    )
+/// The same studio on its very first start: the setup guide opens over the window. It plays
+/// its test recording back, so it gets speakers (`sound`).
+pub fn test_pattern_studio_first_start(
+    display: &str,
+    data_dir: &Path,
+    sound: &crate::sound::SoundServer,
+) -> Result<TauriDriver> {
+    studio_driver(display, data_dir, Some(sound))
+}
+
+fn studio_driver(
+    display: &str,
+    data_dir: &Path,
+    sound: Option<&crate::sound::SoundServer>,
+) -> Result<TauriDriver> {
+    let mut envs = vec![
+        ("ANCHORDESK_DATA_DIR", data_dir),
+        ("ANCHORDESK_CAMERA", Path::new("test")),
+        ("ANCHORDESK_AUDIO", Path::new("silence")),
+    ];
+    if let Some(sound) = sound {
+        envs.push(("PULSE_SERVER", Path::new(&sound.address)));
+    }
+    TauriDriver::start(display, &envs)
 }
 
 /// "载入示例商品" in the console, then the first product into the cart.

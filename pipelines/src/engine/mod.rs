@@ -571,6 +571,32 @@ impl Engine {
         Ok(())
     }
 
+    /// Changes what feeds an audio input while live (another microphone, silence, a tone).
+    /// A device that is not present is refused and the input keeps what it had.
+    pub fn set_audio_source(
+        &self,
+        input_id: &str,
+        source: AudioSource,
+    ) -> Result<AudioInputStatus> {
+        if let AudioSource::Device { id: Some(id) } = &source
+            && !audio::list_devices().iter().any(|d| &d.id == id)
+        {
+            return Err(Error::Invalid(format!(
+                "microphone: no capture device '{id}' on this machine"
+            )));
+        }
+        let handle = self
+            .shared
+            .audio_inputs
+            .get(input_id)
+            .ok_or_else(|| Error::Invalid(format!("audio: no audio input '{input_id}'")))?;
+        audio::replace_source(
+            &self.shared.pipeline,
+            handle,
+            &AudioInput::new(input_id, source),
+        )
+    }
+
     /// Each audio input's source and, if it failed, why it sends silence.
     pub fn audio_inputs(&self) -> Vec<AudioInputStatus> {
         self.shared.audio_statuses()

@@ -246,6 +246,7 @@ impl Attempt {
                     match format {
                         RecordFormat::Mp4 => "mp4mux fragment-duration=1000",
                         RecordFormat::Mkv => "matroskamux",
+                        RecordFormat::Mp4Faststart => "mp4mux faststart=true",
                     }
                 ),
                 true,

@@ -92,6 +92,10 @@ pub enum RecordFormat {
     Mp4,
     /// Matroska, also playable when cut off.
     Mkv,
+    /// MP4 with its index at the front: what a web page's player (WebKit's, a browser's)
+    /// reads by ranges, where a fragmented file fails. A recording cut off has no index, so
+    /// only for short ones (the setup guide's test).
+    Mp4Faststart,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,6 +25,11 @@ next_when_sold_out: boolean,
  */
 pin_when_asked: boolean, 
 /**
+ * The microphone the anchor picked (a device id from the `microphones` command); unset:
+ * the system's default input. `ANCHORDESK_AUDIO` overrides it for tests and kiosks.
+ */
+microphone?: string, 
+/**
  * The studio window's arrangement, theme and first-start state, as the window writes it
  * (the window checks what it reads back).
  */

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { ApiError } from '../viewer/api';
 import { useEngineStats } from './engineStats';
 import { command, useBackendEvent } from './ipc';
+import { MicrophoneChoice } from './MicrophoneChoice';
 
 export const AUDIO_LEVELS_EVENT = 'audio-levels';
 const MIC = 'mic';
@@ -48,6 +49,7 @@ export function AudioMixer({ ready }: { ready: boolean }) {
   return (
     <section className="panel mixer" aria-labelledby="mixer-heading">
       <h2 id="mixer-heading">{t('studio.audio.heading')}</h2>
+      <MicrophoneChoice ready={ready} />
       <div className="meter" role="meter" aria-label={t('studio.audio.level')} aria-valuemin={-60} aria-valuemax={0} aria-valuenow={Number.isFinite(peak) ? Math.round(peak) : -60}>
         <div className={muted ? 'fill muted' : 'fill'} style={{ width: `${meterPercent(peak)}%` }} />
       </div>

@@ -33,6 +33,8 @@ function studio(desk?: unknown) {
       if (cmd === 'settings') return { destinations: [], effect_presets: [], next_when_sold_out: false, pin_when_asked: false, desk };
       if (cmd === 'scenes') return scenes;
       if (cmd === 'cameras') return [{ device: '/dev/video0', name: 'USB Camera' }];
+      if (cmd === 'test_recording') return { path: '/data/studio-recordings/test-recording.mp4', url: 'http://127.0.0.1:41234/abc/test-recording.mp4', duration_ms: 5033, video: true, audio: true };
+      if (cmd === 'microphones') return { devices: [{ id: 'alsa:hw:1,0', name: 'USB 麦克风', channels: 1, sample_rate: 48000, is_default: false }], chosen: null, status: null };
       return null;
     },
     { shouldMockEvents: true },
@@ -55,6 +57,10 @@ describe('first-start guide', () => {
     expect(within(wizard).getByTestId('wizard-preview').getAttribute('src')).toContain('seq=3');
     await act(() => emit('audio-levels', { mic: { peak_db: [-12], rms_db: [-20] } }));
     expect(within(wizard).getByRole('meter').getAttribute('aria-valuenow')).toBe('-12');
+    // The microphone is picked here too, and switched in the engine at once.
+    await within(wizard).findByRole('option', { name: 'USB 麦克风' });
+    fireEvent.change(within(wizard).getByTestId('microphone'), { target: { value: 'alsa:hw:1,0' } });
+    await waitFor(() => expect(sent).toContainEqual({ cmd: 'set_microphone', args: { device: 'alsa:hw:1,0' } }));
     const camera = await within(wizard).findByRole('option', { name: 'USB Camera' });
     fireEvent.change(camera.closest('select')!, { target: { value: '/dev/video0' } });
     await waitFor(() => {
@@ -64,6 +70,11 @@ describe('first-start guide', () => {
 
     fireEvent.click(within(wizard).getByRole('button', { name: '下一步' }));
     expect(within(wizard).getByRole('group', { name: '画布方向' })).toBeTruthy();
+    fireEvent.click(within(wizard).getByRole('button', { name: '下一步' }));
+    // 5 s recorded, checked by the engine, and played back from the studio's own scheme.
+    fireEvent.click(within(wizard).getByTestId('wizard-test-record'));
+    expect((await within(wizard).findByTestId('wizard-test-result')).textContent).toBe('画面 ✓ 有 · 声音 ✓ 有 · 5.0 秒');
+    expect(within(wizard).getByTestId('wizard-test-video').getAttribute('src')).toMatch(/^http:\/\/127\.0\.0\.1:41234\/abc\/test-recording\.mp4\?t=\d+$/);
     fireEvent.click(within(wizard).getByRole('button', { name: '下一步' }));
     expect(within(wizard).getByTestId('share-url').textContent).toBe('http://192.168.1.5:4000/');
     expect(within(wizard).getByTestId('share-qr')).toBeTruthy();

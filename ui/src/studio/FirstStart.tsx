@@ -4,10 +4,12 @@ import { useTranslation } from 'react-i18next';
 import { AUDIO_LEVELS_EVENT, meterPercent } from './AudioMixer';
 import { CanvasToggle } from './CanvasToggle';
 import { command, useBackendEvent } from './ipc';
+import { MicrophoneChoice } from './MicrophoneChoice';
 import { Modal } from './Modal';
 import { PREVIEW_EVENT } from './Preview';
 import { activeScene, updateLayer } from './scenes';
 import { ShareLink } from './ShareLink';
+import { TestRecording } from './TestRecording';
 import type { ScenesModel } from './useScenes';
 
 interface Camera {
@@ -15,7 +17,7 @@ interface Camera {
   name: string;
 }
 
-const STEPS = ['devices', 'canvas', 'share'] as const;
+const STEPS = ['devices', 'canvas', 'test', 'share'] as const;
 type Step = (typeof STEPS)[number];
 
 /** The programme as the engine composes it, small: what the chosen camera gives. */
@@ -102,7 +104,7 @@ function CameraChoice({ model }: { model: ScenesModel }) {
 
 /**
  * First start: the camera and the microphone (with the picture and a level meter), the
- * canvas, and the link viewers open. Every step can be skipped; closing marks it done.
+ * canvas, a 5 s test recording played back, and the link viewers open. Every step can be skipped; closing marks it done.
  */
 export function FirstStartWizard({ model, viewerUrl, onDone }: { model: ScenesModel; viewerUrl: string | null; onDone: () => void }) {
   const { t } = useTranslation();
@@ -122,6 +124,7 @@ export function FirstStartWizard({ model, viewerUrl, onDone }: { model: ScenesMo
         <section aria-label={t('studio.wizard.step.devices')}>
           <LivePicture />
           <CameraChoice model={model} />
+          <MicrophoneChoice ready={Boolean(model.collection)} />
           <p className="field">{t('studio.audio.level')}</p>
           <MicMeter />
           <p className="muted">{t('studio.wizard.micHint')}</p>
@@ -131,6 +134,11 @@ export function FirstStartWizard({ model, viewerUrl, onDone }: { model: ScenesMo
         <section aria-label={t('studio.wizard.step.canvas')}>
           <p>{t('studio.wizard.canvasHint')}</p>
           <CanvasToggle model={model} />
+        </section>
+      )}
+      {step === 'test' && (
+        <section aria-label={t('studio.wizard.step.test')}>
+          <TestRecording ready={Boolean(model.collection)} />
         </section>
       )}
       {step === 'share' && (

@@ -122,7 +122,7 @@ pub fn add_input(
     mixer: &gst::Element,
     input: &AudioInput,
 ) -> Result<InputHandle> {
-    let opened = source::open(input)?;
+    let opened = source::open(input, None)?;
     let suppression = add_chain(
         pipeline,
         mixer,
@@ -258,12 +258,39 @@ pub fn fall_back_to_silence(
         .by_name(&element_name(input_id))
         .and_then(|b| b.downcast::<gst::Bin>().ok())
         .ok_or_else(|| Error::Invalid(format!("no audio input '{input_id}'")))?;
-    source::swap_for_silence(pipeline, &bin)?;
+    source::swap(&bin, source::silence(pipeline.current_running_time())?)?;
     // The cpal stream (if any) stops with its handle.
     state._capture = None;
     state.problem = Some(format!("{} ({}); sending silence", problem, state.backend));
     state.backend = "silence".to_owned();
     Ok(true)
+}
+
+/// Puts what `input` asks for (another microphone, silence, a tone) in place of the running
+/// input's source, keeping its gain, meter, noise suppression and place in the mix. A device
+/// that cannot open becomes silence with the reason, as at start.
+pub fn replace_source(
+    pipeline: &gst::Pipeline,
+    handle: &InputHandle,
+    input: &AudioInput,
+) -> Result<AudioInputStatus> {
+    // Held throughout, so a failure the bus thread is handling cannot interleave.
+    let mut state = crate::engine::lock(&handle.state);
+    let bin = pipeline
+        .by_name(&element_name(&input.id))
+        .and_then(|b| b.downcast::<gst::Bin>().ok())
+        .ok_or_else(|| Error::Invalid(format!("audio: no audio input '{}'", input.id)))?;
+    let opened = source::open(input, pipeline.current_running_time())?;
+    source::swap(&bin, opened.element)?;
+    // The old cpal stream (if any) stops with its handle.
+    state._capture = opened.capture;
+    state.backend = opened.backend;
+    state.problem = opened.problem;
+    Ok(AudioInputStatus {
+        id: input.id.clone(),
+        backend: state.backend.clone(),
+        problem: state.problem.clone(),
+    })
 }
 
 /// Sets gain and mute of a running input.

@@ -28,7 +28,9 @@ pub(super) struct Opened {
     pub problem: Option<String>,
 }
 
-pub(super) fn open(input: &AudioInput) -> Result<Opened> {
+/// Opens what `input` asks for. `from` is the pipeline's running time when the source joins
+/// a running pipeline (a generated source's first buffer is then due now, not at zero).
+pub(super) fn open(input: &AudioInput, from: Option<gst::ClockTime>) -> Result<Opened> {
     let opened = |element, backend: &str| Opened {
         element,
         backend: backend.to_owned(),
@@ -38,17 +40,17 @@ pub(super) fn open(input: &AudioInput) -> Result<Opened> {
     let element = match &input.source {
         AudioSource::Device { id } => return open_device(input, id.as_deref()),
         AudioSource::Tone { frequency } => {
-            let src = test_source("sine")?;
+            let src = test_source("sine", from)?;
             src.set_property("freq", *frequency);
             src.set_property("volume", 0.3f64);
             opened(src, "tone")
         }
         AudioSource::Noise => {
-            let src = test_source("red-noise")?;
+            let src = test_source("red-noise", from)?;
             src.set_property("volume", 0.3f64);
             opened(src, "noise")
         }
-        AudioSource::Silence => opened(silence(None)?, "silence"),
+        AudioSource::Silence => opened(silence(from)?, "silence"),
     };
     Ok(element)
 }
@@ -132,21 +134,20 @@ fn gstreamer_capture_delivers() -> std::result::Result<(), String> {
     outcome
 }
 
-fn test_source(wave: &str) -> Result<gst::Element> {
+/// A live generated source whose timestamps start at `from` (see [`open`]).
+fn test_source(wave: &str, from: Option<gst::ClockTime>) -> Result<gst::Element> {
     let src = make("audiotestsrc", None)?;
     src.set_property("is-live", true);
     src.set_property_from_str("wave", wave);
-    Ok(src)
-}
-
-/// Live silence whose timestamps start at `from` (the pipeline's running time when it replaces
-/// a failed source, so its first buffer is due now rather than at zero).
-pub(super) fn silence(from: Option<gst::ClockTime>) -> Result<gst::Element> {
-    let src = test_source("silence")?;
     if let Some(from) = from {
         src.set_property("timestamp-offset", from.nseconds() as i64);
     }
     Ok(src)
+}
+
+/// Live silence (see [`open`] for `from`).
+pub(super) fn silence(from: Option<gst::ClockTime>) -> Result<gst::Element> {
+    test_source("silence", from)
 }
 
 /// A live source only ends by failing; its EOS must not reach the mixer, where it would end
@@ -162,9 +163,10 @@ pub(super) fn drop_eos(source: &gst::Element) {
     }
 }
 
-/// Swaps the source of `bin` for silence. Runs on the bus thread, never a streaming thread:
-/// the failed element is taken out and stopped while the rest of the input keeps running.
-pub(super) fn swap_for_silence(pipeline: &gst::Pipeline, bin: &gst::Bin) -> Result<()> {
+/// Swaps the source of `bin` for `new` (silence after a failure, another microphone when the
+/// anchor picks one). Never on a streaming thread: the old element is taken out and stopped
+/// while the rest of the input keeps running.
+pub(super) fn swap(bin: &gst::Bin, new: gst::Element) -> Result<()> {
     let failed = |what: &str| Error::Invalid(format!("audio input {}: {what}", bin.name()));
     let old = bin.by_name(SOURCE).ok_or_else(|| failed("no source"))?;
     let convert = bin
@@ -174,14 +176,13 @@ pub(super) fn swap_for_silence(pipeline: &gst::Pipeline, bin: &gst::Bin) -> Resu
     bin.remove(&old)
         .map_err(|_| failed("source cannot be removed"))?;
     let _ = old.set_state(gst::State::Null);
-    let new = silence(pipeline.current_running_time())?;
     new.set_property("name", SOURCE);
     drop_eos(&new);
     bin.add(&new)
-        .map_err(|_| failed("silence cannot be added"))?;
+        .map_err(|_| failed("the new source cannot be added"))?;
     new.link(&convert)
-        .map_err(|_| failed("silence cannot be linked"))?;
+        .map_err(|_| failed("the new source cannot be linked"))?;
     new.sync_state_with_parent()
-        .map_err(|_| failed("silence cannot start"))?;
+        .map_err(|_| failed("the new source cannot start"))?;
     Ok(())
 }
