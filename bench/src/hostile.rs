@@ -10,7 +10,9 @@
 //!   (`Idempotency-Key`, a phone of its own); a staff member (10.203.0.1, a session opened
 //!   before the run) pins a product every second, and every viewer's socket times the
 //!   `pin.changed` event from the pin's POST;
-//! - hostile, from 10 other addresses (10.203.0.10–19): 1000 wrong logins spread evenly over
+//! - hostile, from 10 other addresses (10.203.0.10–19) and from a process of its own (this
+//!   binary run with `--attack`, so attackers do not share the honest clients' async
+//!   workers, as they would not share a machine): 1000 wrong logins spread evenly over
 //!   the window (every other one against the real staff account, the rest against made-up
 //!   names; open loop, `Retry-After` ignored), 2000 event WebSockets attempted in a burst at
 //!   the start (200 per address, 8 at a time per address; the accepted ones are held to the
@@ -437,7 +439,8 @@ async fn staff_pins(
     Ok((sent_at, took, failed))
 }
 
-#[derive(Default)]
+/// What the hostile side got; the attacker process prints it as JSON for the bench.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Hostile {
     login_status: BTreeMap<String, usize>,
     login_latency: Vec<Duration>,
@@ -648,6 +651,119 @@ async fn slow_slot(from: IpAddr, relay: SocketAddr, end: Instant) -> Hostile {
     out
 }
 
+/// The whole hostile mix from `start` to `start + window`, as run in the attacker process.
+async fn attack(
+    base: String,
+    relay: SocketAddr,
+    live_id: i64,
+    start: Instant,
+    window: Duration,
+) -> anyhow::Result<Hostile> {
+    let end = start + window;
+    let logins = tokio::spawn(wrong_logins(base, start, end));
+    let sockets = tokio::spawn(async move {
+        tokio::time::sleep_until(start.into()).await;
+        socket_flood(relay, live_id, end).await
+    });
+    let slow: Vec<_> = (0..SLOW_CONNECTIONS)
+        .map(|s| {
+            tokio::spawn(async move {
+                tokio::time::sleep_until(start.into()).await;
+                slow_slot(hostile_ip(s), relay, end).await
+            })
+        })
+        .collect();
+    let mut h = logins.await??;
+    let (s, held) = sockets.await??;
+    h.sockets_accepted = s.sockets_accepted;
+    h.sockets_refused_429 = s.sockets_refused_429;
+    h.sockets_closed_at_accept = s.sockets_closed_at_accept;
+    h.sockets_other = s.sockets_other;
+    for socket in held {
+        if socket.await.unwrap_or(false) {
+            h.sockets_held_to_end += 1;
+        }
+    }
+    for slot in slow {
+        let s = slot.await?;
+        h.slow_opened += s.slow_opened;
+        h.slow_closed_by_relay += s.slow_closed_by_relay;
+        h.slow_held_to_end += s.slow_held_to_end;
+        h.slow_refused_at_connect += s.slow_refused_at_connect;
+        h.slow_kept.extend(s.slow_kept);
+    }
+    Ok(h)
+}
+
+/// The first argument that makes this binary the attacker process.
+const ATTACK_ARG: &str = "--attack";
+
+/// The hostile clients run in a process of their own, as attackers are other machines: in
+/// the bench's process they shared its async workers with the honest viewers, whose
+/// requests then also waited behind the attackers' tasks, which measured the bench rather
+/// than the relay. The machine's two cores stay shared by all three processes.
+struct Attacker {
+    child: tokio::process::Child,
+    pid: u32,
+}
+
+impl Attacker {
+    fn spawn(
+        base: &str,
+        relay: SocketAddr,
+        live_id: i64,
+        start: Instant,
+        window: Duration,
+    ) -> anyhow::Result<Self> {
+        let delay = start.saturating_duration_since(Instant::now());
+        let child = tokio::process::Command::new(std::env::current_exe()?)
+            .args([
+                ATTACK_ARG,
+                base,
+                &relay.to_string(),
+                &live_id.to_string(),
+                &delay.as_millis().to_string(),
+                &window.as_millis().to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("attacker exited at once"))?;
+        Ok(Self { child, pid })
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&self.pid.to_string())
+    }
+
+    async fn finish(self) -> anyhow::Result<Hostile> {
+        let out = self.child.wait_with_output().await?;
+        anyhow::ensure!(out.status.success(), "attacker process: {}", out.status);
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+}
+
+/// The attacker process: `--attack BASE RELAY_ADDR LIVE_ID DELAY_MS WINDOW_MS`; prints what
+/// the hostile side got as JSON.
+async fn attacker_main(args: &[String]) -> anyhow::Result<()> {
+    let [base, relay, live_id, delay_ms, window_ms] = args else {
+        anyhow::bail!("{ATTACK_ARG} BASE RELAY_ADDR LIVE_ID DELAY_MS WINDOW_MS");
+    };
+    let start = Instant::now() + Duration::from_millis(delay_ms.parse()?);
+    let hostile = attack(
+        base.clone(),
+        relay.parse()?,
+        live_id.parse()?,
+        start,
+        Duration::from_millis(window_ms.parse()?),
+    )
+    .await?;
+    println!("{}", serde_json::to_string(&hostile)?);
+    Ok(())
+}
+
 struct RunResult {
     name: &'static str,
     window_s: f64,
@@ -664,6 +780,8 @@ struct RunResult {
     hostile: Option<Hostile>,
     relay_cpu_percent: f64,
     client_cpu_percent: f64,
+    /// The attacker process's CPU (hostile run only).
+    attacker_cpu_percent: Option<f64>,
     relay_rss_idle_mib: f64,
     relay_rss_end_mib: f64,
     relay_hwm_mib: f64,
@@ -728,6 +846,7 @@ impl RunResult {
             "hostile": self.hostile.as_ref().map(Hostile::json),
             "relay_cpu_percent_of_one_core": self.relay_cpu_percent,
             "bench_process_cpu_percent_of_one_core": self.client_cpu_percent,
+            "attacker_process_cpu_percent_of_one_core": self.attacker_cpu_percent,
             "relay_rss_idle_mib": self.relay_rss_idle_mib,
             "relay_rss_end_mib": self.relay_rss_end_mib,
             "relay_peak_rss_mib": self.relay_hwm_mib,
@@ -823,30 +942,28 @@ async fn run(
         start,
         end,
     ));
-    let hostile_tasks = hostile.then(|| {
-        let logins = tokio::spawn(wrong_logins(base.clone(), start, end));
-        let live_id = shop.live_id;
-        let sockets = tokio::spawn(async move {
-            tokio::time::sleep_until(start.into()).await;
-            socket_flood(relay_addr, live_id, end).await
-        });
-        let slow: Vec<_> = (0..SLOW_CONNECTIONS)
-            .map(|s| {
-                tokio::spawn(async move {
-                    tokio::time::sleep_until(start.into()).await;
-                    slow_slot(hostile_ip(s), relay_addr, end).await
-                })
-            })
-            .collect();
-        (logins, sockets, slow)
-    });
+    let attacker = if hostile {
+        Some(Attacker::spawn(
+            &base,
+            relay_addr,
+            shop.live_id,
+            start,
+            window,
+        )?)
+    } else {
+        None
+    };
     tokio::time::sleep_until(start.into()).await;
     let relay_cpu0 = cpu_seconds(&pid.to_string());
     let client_cpu0 = cpu_seconds("self");
+    let attacker_cpu0 = attacker.as_ref().map_or(0.0, Attacker::cpu_seconds);
     tokio::time::sleep_until(end.into()).await;
     let wall = start.elapsed().as_secs_f64();
     let relay_cpu_percent = (cpu_seconds(&pid.to_string()) - relay_cpu0) / wall * 100.0;
     let client_cpu_percent = (cpu_seconds("self") - client_cpu0) / wall * 100.0;
+    let attacker_cpu_percent = attacker
+        .as_ref()
+        .map(|a| (a.cpu_seconds() - attacker_cpu0) / wall * 100.0);
     let relay_rss_end_mib = status_mib(pid, "VmRSS:");
     // The last pin's events have had time to arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -869,6 +986,7 @@ async fn run(
         hostile: None,
         relay_cpu_percent,
         client_cpu_percent,
+        attacker_cpu_percent: None,
         relay_rss_idle_mib,
         relay_rss_end_mib,
         relay_hwm_mib: 0.0,
@@ -896,28 +1014,10 @@ async fn run(
             }
         }
     }
-    if let Some((logins, sockets, slow)) = hostile_tasks {
-        let mut h = logins.await??;
-        let (s, held) = sockets.await??;
-        h.sockets_accepted = s.sockets_accepted;
-        h.sockets_refused_429 = s.sockets_refused_429;
-        h.sockets_closed_at_accept = s.sockets_closed_at_accept;
-        h.sockets_other = s.sockets_other;
-        for socket in held {
-            if socket.await.unwrap_or(false) {
-                h.sockets_held_to_end += 1;
-            }
-        }
-        for slot in slow {
-            let s = slot.await?;
-            h.slow_opened += s.slow_opened;
-            h.slow_closed_by_relay += s.slow_closed_by_relay;
-            h.slow_held_to_end += s.slow_held_to_end;
-            h.slow_refused_at_connect += s.slow_refused_at_connect;
-            h.slow_kept.extend(s.slow_kept);
-        }
-        result.hostile = Some(h);
+    if let Some(attacker) = attacker {
+        result.hostile = Some(attacker.finish().await?);
     }
+    result.attacker_cpu_percent = attacker_cpu_percent;
     result.relay_hwm_mib = status_mib(pid, "VmHWM:");
     // Still running? A relay that died mid-run is a finding too.
     if let Ok(Some(status)) = relay.child.try_wait() {
@@ -942,6 +1042,10 @@ fn ratio(hostile: &[Duration], quiet: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(ATTACK_ARG) {
+        // Already in the bench's namespace, with its addresses: the parent spawned it there.
+        return attacker_main(&args[2..]).await;
+    }
     let seconds: u64 = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(30);
     let limit = anchordesk_bench::open_files_limit();
     anyhow::ensure!(
@@ -987,7 +1091,7 @@ async fn main() -> anyhow::Result<()> {
         "command": format!("cargo run --release -p anchordesk-bench --bin hostile -- {seconds}"),
         "relay": binary.display().to_string(),
         "store": "sqlite (WAL, synchronous=NORMAL)",
-        "setup": "relay as a child process in its own network namespace behind a 10 Gbit/s veth, trusted_proxies = [] (config file); clients in the bench process in the parent namespace bound to extra addresses on its veth end: 200 honest viewers over 20 addresses (10 each), staff at 10.203.0.1, hostile clients from 10 other addresses; all on the same 2-core machine. Each run (quiet, then hostile) has a fresh relay and shop.",
+        "setup": "relay as a child process in its own network namespace behind a 10 Gbit/s veth, trusted_proxies = [] (config file); clients in the parent namespace bound to extra addresses on its veth end: 200 honest viewers over 20 addresses (10 each) and staff at 10.203.0.1 in the bench process, hostile clients from 10 other addresses in a process of their own (the bench binary with --attack); all on the same 2-core machine. Each run (quiet, then hostile) has a fresh relay and shop.",
         "honest": format!("{HONEST_VIEWERS} viewers: each an events WebSocket, GET room every {} s, POST /api/orders every {} s (Idempotency-Key, own phone); staff pins every {} s, delivery = socket receive - pin POST sent", ROOM_EVERY.as_secs(), ORDER_EVERY.as_secs(), PIN_EVERY.as_secs()),
         "hostile_mix": format!("{WRONG_LOGINS} wrong logins spread evenly over the window from {HOSTILE_ADDRESSES} addresses (every other one against the real staff account, the rest against {MADE_UP_NAMES:?}; open loop, Retry-After ignored); {HOSTILE_SOCKETS} event WebSockets attempted at the window's start ({} per address, {HOSTILE_SOCKET_CONCURRENCY} at a time per address; accepted ones held to the end); {SLOW_CONNECTIONS} connections sending half a header and stalling ({} per address), each reopened when the relay closes it", HOSTILE_SOCKETS / HOSTILE_ADDRESSES, SLOW_CONNECTIONS / HOSTILE_ADDRESSES),
         "window_s": seconds,
