@@ -52,12 +52,6 @@ pub async fn serve_with_limits(
                 }
             },
         };
-        // Event frames are written whole and must leave at once: with Nagle's algorithm a
-        // frame longer than one segment keeps its tail until the viewer's delayed ACK (up to
-        // 40 ms), on every message of a busy live.
-        if let Err(e) = socket.set_nodelay(true) {
-            tracing::debug!(%peer, "TCP_NODELAY not set: {e}");
-        }
         let slot = if limits.is_trusted(peer.ip()) {
             None
         } else {
