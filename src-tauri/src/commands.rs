@@ -142,27 +142,22 @@ pub async fn cameras() -> Result<Vec<anchordesk_pipelines::devices::Camera>, Cal
         .map_err(|e| CallError::local("engine", e.to_string()))
 }
 
-/// The microphones present now, the one the anchor picked (unset: the system's default
-/// input) and what the microphone input actually plays.
+/// The microphones present now and the one the anchor picked (unset: the system's default
+/// input). What the input actually plays, and why not, is in the engine's stats.
 #[derive(Debug, serde::Serialize)]
 pub struct Microphones {
     devices: Vec<anchordesk_pipelines::engine::AudioDevice>,
     chosen: Option<String>,
-    status: Option<anchordesk_pipelines::engine::AudioInputStatus>,
 }
 
 #[tauri::command]
-pub async fn microphones(
-    engine: State<'_, EngineHost>,
-    settings: State<'_, SettingsStore>,
-) -> Result<Microphones, CallError> {
+pub async fn microphones(settings: State<'_, SettingsStore>) -> Result<Microphones, CallError> {
     let devices = tauri::async_runtime::spawn_blocking(anchordesk_pipelines::engine::audio_devices)
         .await
         .map_err(|e| CallError::local("engine", e.to_string()))?;
     Ok(Microphones {
         devices,
         chosen: settings.get().microphone,
-        status: engine.microphone_status(),
     })
 }
 
@@ -355,8 +350,7 @@ pub fn start_recording(
     paths: State<'_, StudioPaths>,
 ) -> Result<String, CallError> {
     engine
-        // Not `recordings/`: that is where the bundled relay records what it receives.
-        .start_recording(&paths.0.join("studio-recordings"))
+        .start_recording(&paths.recordings())
         .map(|p| p.display().to_string())
         .map_err(|e| CallError::local("engine", e))
 }
@@ -369,7 +363,7 @@ pub async fn test_recording(
     paths: State<'_, StudioPaths>,
     player: State<'_, crate::test_recording::PlayerSlot>,
 ) -> Result<crate::test_recording::TestRecording, CallError> {
-    let (host, dir) = (engine.inner().clone(), paths.0.join("studio-recordings"));
+    let (host, dir) = (engine.inner().clone(), paths.recordings());
     let path = dir.join(crate::test_recording::FILE);
     let url = player
         .get_or_try_init(|| crate::test_recording::Player::start(dir.clone()))

@@ -496,14 +496,6 @@ impl EngineHost {
         Ok(status)
     }
 
-    /// The microphone input's source now, and why it sends silence if it does.
-    pub fn microphone_status(&self) -> Option<AudioInputStatus> {
-        self.engine()?
-            .audio_inputs()
-            .into_iter()
-            .find(|input| input.id == MIC_INPUT)
-    }
-
     fn not_running(&self) -> String {
         self.failure()
             .map(|e| format!("视频引擎未运行 video engine not running: {e}"))

@@ -19,6 +19,14 @@ use crate::settings::SettingsStore;
 /// Where the studio keeps its data (the bundled relay's, recordings, caches).
 pub struct StudioPaths(pub PathBuf);
 
+impl StudioPaths {
+    /// The studio's own recordings. Not `recordings/`: that is where the bundled relay
+    /// records what it receives.
+    pub fn recordings(&self) -> PathBuf {
+        self.0.join("studio-recordings")
+    }
+}
+
 /// `studio` (engine and bundled relay) or `assistant` (a remote relay's console only).
 pub struct StudioMode(pub &'static str);
 

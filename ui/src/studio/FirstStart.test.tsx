@@ -34,7 +34,7 @@ function studio(desk?: unknown) {
       if (cmd === 'scenes') return scenes;
       if (cmd === 'cameras') return [{ device: '/dev/video0', name: 'USB Camera' }];
       if (cmd === 'test_recording') return { path: '/data/studio-recordings/test-recording.mp4', url: 'http://127.0.0.1:41234/abc/test-recording.mp4', duration_ms: 5033, video: true, audio: true };
-      if (cmd === 'microphones') return { devices: [{ id: 'alsa:hw:1,0', name: 'USB 麦克风', channels: 1, sample_rate: 48000, is_default: false }], chosen: null, status: null };
+      if (cmd === 'microphones') return { devices: [{ id: 'alsa:hw:1,0', name: 'USB 麦克风', channels: 1, sample_rate: 48000, is_default: false }], chosen: null };
       return null;
     },
     { shouldMockEvents: true },

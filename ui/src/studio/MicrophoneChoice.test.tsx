@@ -16,7 +16,7 @@ function backend(chosen: string | null, refuse?: string) {
   const calls: [string, unknown][] = [];
   mockIPC((cmd, args) => {
     calls.push([cmd, args]);
-    if (cmd === 'microphones') return { devices: DEVICES, chosen, status: null };
+    if (cmd === 'microphones') return { devices: DEVICES, chosen };
     if (cmd === 'set_microphone') {
       const device = (args as { device: string | null }).device;
       if (device === refuse) throw { status: 0, code: 'invalid', message: `microphone: no capture device '${device}' on this machine`, field: 'microphone' };

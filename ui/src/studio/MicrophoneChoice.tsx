@@ -15,7 +15,6 @@ interface Microphones {
   devices: AudioDevice[];
   /** The device the anchor picked; null: the system's default input. */
   chosen: string | null;
-  status: { id: string; backend: string; problem: string | null } | null;
 }
 
 /** The select's value for "the system's default input" (device ids never are empty). */

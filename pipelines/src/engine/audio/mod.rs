@@ -286,11 +286,8 @@ pub fn replace_source(
     state._capture = opened.capture;
     state.backend = opened.backend;
     state.problem = opened.problem;
-    Ok(AudioInputStatus {
-        id: input.id.clone(),
-        backend: state.backend.clone(),
-        problem: state.problem.clone(),
-    })
+    drop(state);
+    Ok(handle.status(&input.id))
 }
 
 /// Sets gain and mute of a running input.
