@@ -228,3 +228,44 @@ async fn the_recording_plays_after_the_relay_is_killed_mid_live() -> Result<()> 
     );
     Ok(())
 }
+
+/// The recording and HLS are separate pipelines: a recording that cannot be written (here its
+/// directory's place is taken by a file) leaves the viewers' HLS running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_keeps_running_when_the_recording_cannot_be_written() -> Result<()> {
+    if !netns::isolate("hls_keeps_running_when_the_recording_cannot_be_written") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("recordings"), b"not a directory")?;
+    let relay =
+        anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into())).await?;
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let base = relay.url();
+    let http = reqwest::Client::new();
+    let publisher = GstWhipPublisher::start(&format!("{base}/whip/demo"), &key, 640, 360)?;
+    let playlist = wait_for(Duration::from_secs(20), async || {
+        let response = http
+            .get(format!("{base}/hls/demo/index.m3u8"))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        let text = response.text().await?;
+        Ok((text.matches("#EXTINF").count() >= 2).then_some(text))
+    })
+    .await
+    .with_context(|| format!("no HLS playlist; publisher error: {:?}", publisher.error()))?;
+    let segment = playlist
+        .lines()
+        .find(|l| l.ends_with(".ts"))
+        .context("a segment")?;
+    let streams = frames(&format!("{base}/hls/demo/{segment}"))?;
+    assert!(count(&streams, "h264") >= 30, "{streams:?}");
+    assert!(count(&streams, "aac") > 0, "{streams:?}");
+    assert!(dir.path().join("recordings").is_file());
+    publisher.stop()?;
+    relay.shutdown().await?;
+    Ok(())
+}

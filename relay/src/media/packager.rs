@@ -97,47 +97,56 @@ pub fn available() -> Result<(), String> {
     }
 }
 
-/// `recording`: where the recording goes, or `None` for HLS only (an edge relay).
-fn pipeline_description(
-    stream: &str,
-    session: &str,
-    dirs: &MediaDirs,
-    recording: Option<&Path>,
-    audio: bool,
-) -> String {
+/// The HLS pipeline: video remuxed, Opus turned into AAC. Segment names carry the session,
+/// so a CDN may cache them forever: a new publish never reuses a name.
+fn hls_description(stream: &str, session: &str, dirs: &MediaDirs, audio: bool) -> String {
     let hls = dirs.hls_dir(stream);
-    // Segment names carry the session, so a CDN may cache them forever: a new publish never
-    // reuses a name.
     let mut description = format!(
-        "appsrc name=video format=time is-live=true do-timestamp=true \
-           caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload={VIDEO_PT}\" \
-         ! rtpjitterbuffer latency=200 ! rtph264depay ! tee name=v \
-         v. ! queue ! h264parse config-interval=-1 ! hls.video \
+        "{video} ! h264parse config-interval=-1 ! hls.video \
          hlssink2 name=hls target-duration={SEGMENT_SECONDS} playlist-length={PLAYLIST_LENGTH} \
            max-files={max_files} playlist-location=\"{playlist}\" location=\"{segments}\" ",
+        video = video_source(),
         max_files = MAX_FILES,
         playlist = hls.join("index.m3u8").display(),
         segments = hls.join(format!("{session}-%05d.ts")).display(),
     );
-    if let Some(recording) = recording {
-        description.push_str(&format!(
-            "v. ! queue ! h264parse ! rec. \
-             mp4mux name=rec fragment-duration=1000 ! filesink location=\"{recording}\" ",
-            recording = recording.display(),
-        ));
-    }
     if audio {
         description.push_str(&format!(
-            "appsrc name=audio format=time is-live=true do-timestamp=true \
-               caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,encoding-params=(string)2,payload={AUDIO_PT}\" \
-             ! rtpjitterbuffer latency=200 ! rtpopusdepay ! opusparse ! tee name=a \
-             a. ! queue ! opusdec ! audioconvert ! audioresample ! avenc_aac bitrate=128000 ! aacparse ! hls.audio ",
+            "{audio} ! opusdec ! audioconvert ! audioresample ! avenc_aac bitrate=128000 ! aacparse ! hls.audio ",
+            audio = audio_source(),
         ));
-        if recording.is_some() {
-            description.push_str("a. ! queue ! rec. ");
-        }
     }
     description
+}
+
+/// The recording pipeline: the original H.264 and Opus in a fragmented MP4.
+fn recording_description(recording: &Path, audio: bool) -> String {
+    let mut description = format!(
+        "{video} ! h264parse ! rec. \
+         mp4mux name=rec fragment-duration=1000 ! filesink location=\"{recording}\" ",
+        video = video_source(),
+        recording = recording.display(),
+    );
+    if audio {
+        description.push_str(&format!("{audio} ! rec. ", audio = audio_source()));
+    }
+    description
+}
+
+fn video_source() -> String {
+    format!(
+        "appsrc name=video format=time is-live=true do-timestamp=true \
+           caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload={VIDEO_PT}\" \
+         ! rtpjitterbuffer latency=200 ! rtph264depay"
+    )
+}
+
+fn audio_source() -> String {
+    format!(
+        "appsrc name=audio format=time is-live=true do-timestamp=true \
+           caps=\"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,encoding-params=(string)2,payload={AUDIO_PT}\" \
+         ! rtpjitterbuffer latency=200 ! rtpopusdepay ! opusparse"
+    )
 }
 
 /// The recording file of a publish that starts now.
@@ -168,6 +177,82 @@ pub async fn run(stream: String, publisher: Arc<Publisher>, dirs: MediaDirs, rec
     }
 }
 
+/// One GStreamer pipeline fed with the publisher's packets: HLS or the recording.
+///
+/// Each is a pipeline of its own rather than two branches of one: tied together by tees,
+/// a muxer that waits for one track (mp4mux, or hlssink2 closing a segment) held the tee of
+/// the other track, and both stopped for good (a loaded machine got there within seconds:
+/// one HLS segment, never a playlist). Apart, neither can hold the other, and one that fails
+/// leaves the other running.
+struct Branch {
+    what: &'static str,
+    pipeline: StopOnDrop,
+    video: gst_app::AppSrc,
+    audio: Option<gst_app::AppSrc>,
+    /// Still running: not failed, not finished.
+    running: bool,
+}
+
+/// How a branch's pipeline ended, as its bus told: `Ok` at end of stream.
+type BranchEnd = (usize, Result<(), String>);
+
+impl Branch {
+    /// Builds and starts a branch; its end (EOS or the first error) is sent on `ended`.
+    fn start(
+        what: &'static str,
+        index: usize,
+        description: &str,
+        audio: bool,
+        ended: tokio::sync::mpsc::UnboundedSender<BranchEnd>,
+    ) -> Result<Self, String> {
+        let pipeline = gst::parse::launch(description)
+            .map_err(|e| format!("build the {what} pipeline: {e}"))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| "not a pipeline".to_owned())?;
+        let pipeline = StopOnDrop(pipeline);
+        let appsrc = |name: &str| {
+            pipeline
+                .by_name(name)
+                .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+                .ok_or_else(|| format!("no appsrc {name} in the {what} pipeline"))
+        };
+        let video = appsrc("video")?;
+        let audio = if audio { Some(appsrc("audio")?) } else { None };
+        let mut bus = pipeline.bus().ok_or("pipeline without a bus")?.stream();
+        tokio::spawn(async move {
+            let end = loop {
+                let Some(message) = bus.next().await else {
+                    break Err("the pipeline's bus closed".into());
+                };
+                match message.view() {
+                    gst::MessageView::Eos(_) => break Ok(()),
+                    gst::MessageView::Error(e) => {
+                        break Err(format!("{} ({:?})", e.error(), e.debug()));
+                    }
+                    _ => {}
+                }
+            };
+            let _ = ended.send((index, end));
+        });
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| format!("start the {what} pipeline: {e}"))?;
+        Ok(Self {
+            what,
+            pipeline,
+            video,
+            audio,
+            running: true,
+        })
+    }
+
+    /// Stops a branch that failed; its appsrcs then refuse buffers and the feeds drop them.
+    fn stop(&mut self) {
+        self.running = false;
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
 async fn package(
     stream: &str,
     publisher: &Arc<Publisher>,
@@ -182,36 +267,40 @@ async fn package(
     tokio::fs::create_dir_all(&hls)
         .await
         .map_err(|e| format!("create {}: {e}", hls.display()))?;
-    tokio::fs::create_dir_all(&dirs.recordings)
-        .await
-        .map_err(|e| format!("create {}: {e}", dirs.recordings.display()))?;
     let recording = recording_path(dirs, stream);
-    let description = pipeline_description(
-        stream,
-        &publisher.session,
-        dirs,
-        record.then_some(recording.as_path()),
-        audio.is_some(),
-    );
-    let pipeline = gst::parse::launch(&description)
-        .map_err(|e| format!("build pipeline: {e}"))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_owned())?;
-    let pipeline = StopOnDrop(pipeline);
-    let appsrc = |name: &str| {
-        pipeline
-            .by_name(name)
-            .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-            .ok_or_else(|| format!("no appsrc {name}"))
+    let has_audio = audio.is_some();
+    let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+    let mut branches = vec![Branch::start(
+        "HLS",
+        0,
+        &hls_description(stream, &publisher.session, dirs, has_audio),
+        has_audio,
+        ended_tx.clone(),
+    )?];
+    // A recording that cannot start (disk full, a directory that cannot be made) costs the
+    // recording only: viewers keep their HLS.
+    let record = record && {
+        let started = match tokio::fs::create_dir_all(&dirs.recordings).await {
+            Ok(()) => Branch::start(
+                "recording",
+                1,
+                &recording_description(&recording, has_audio),
+                has_audio,
+                ended_tx,
+            ),
+            Err(e) => Err(format!("create {}: {e}", dirs.recordings.display())),
+        };
+        match started {
+            Ok(branch) => {
+                branches.push(branch);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(stream, "no recording of this live: {e}");
+                false
+            }
+        }
     };
-    let video_src = appsrc("video")?;
-    let audio_src = match &audio {
-        Some(_) => Some(appsrc("audio")?),
-        None => None,
-    };
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| format!("start pipeline: {e}"))?;
     tracing::info!(stream, recording = %recording.display(), "HLS and recording started");
 
     // The wall-clock time of the recording's first frame: replay clips map pin times into
@@ -219,13 +308,13 @@ async fn package(
     let (started_tx, started) = tokio::sync::watch::channel(None);
     let mut feeds = vec![tokio::spawn(feed(
         video.subscribe(),
-        video_src.clone(),
+        branches.iter().map(|b| b.video.clone()).collect(),
         Track::Video(started_tx),
     ))];
-    if let (Some(track), Some(src)) = (&audio, &audio_src) {
+    if let Some(track) = &audio {
         feeds.push(tokio::spawn(feed(
             track.subscribe(),
-            src.clone(),
+            branches.iter().filter_map(|b| b.audio.clone()).collect(),
             Track::Audio(started.clone()),
         )));
     }
@@ -236,49 +325,61 @@ async fn package(
             started,
         )));
     }
-    let mut bus = pipeline.bus().ok_or("pipeline without a bus")?.stream();
     let mut keyframes = tokio::time::interval(Duration::from_secs(u64::from(SEGMENT_SECONDS)));
-    let failure = loop {
+    let mut failures = Vec::new();
+    while branches.iter().any(|b| b.running) {
         tokio::select! {
-            () = publisher.ended() => break None,
+            () = publisher.ended() => break,
             _ = keyframes.tick() => publisher.request_keyframe().await,
-            message = bus.next() => match message {
-                Some(message) => {
-                    if let gst::MessageView::Error(e) = message.view() {
-                        break Some(format!("{} ({:?})", e.error(), e.debug()));
-                    }
-                }
-                None => break Some("the pipeline's bus closed".into()),
-            },
+            Some((index, end)) = ended.recv() => {
+                let branch = &mut branches[index];
+                let why = end.err().unwrap_or_else(|| "ended on its own".into());
+                tracing::warn!(stream, "{} stopped: {why}", branch.what);
+                failures.push(format!("{}: {why}", branch.what));
+                branch.stop();
+            }
         }
-    };
+    }
     for task in feeds {
         task.abort();
     }
-    if failure.is_none() {
-        // End of stream lets hlssink2 write #EXT-X-ENDLIST and mp4mux close its last fragment.
-        let _ = video_src.end_of_stream();
-        if let Some(src) = &audio_src {
+    // End of stream lets hlssink2 write #EXT-X-ENDLIST and mp4mux close its last fragment.
+    let mut finishing = 0;
+    for branch in branches.iter().filter(|b| b.running) {
+        let _ = branch.video.end_of_stream();
+        if let Some(src) = &branch.audio {
             let _ = src.end_of_stream();
         }
-        let finished = tokio::time::timeout(EOS_TIMEOUT, async {
-            while let Some(message) = bus.next().await {
-                if matches!(
-                    message.view(),
-                    gst::MessageView::Eos(_) | gst::MessageView::Error(_)
-                ) {
-                    break;
+        finishing += 1;
+    }
+    let finished = tokio::time::timeout(EOS_TIMEOUT, async {
+        while finishing > 0 {
+            let Some((index, end)) = ended.recv().await else {
+                break;
+            };
+            if branches[index].running {
+                finishing -= 1;
+                if let Err(why) = end {
+                    tracing::warn!(
+                        stream,
+                        "{} did not finish cleanly: {why}",
+                        branches[index].what
+                    );
                 }
             }
-        })
-        .await;
-        if finished.is_err() {
-            tracing::warn!(stream, "packaging did not finish in time; stopping it");
         }
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(stream, "packaging did not finish in time; stopping it");
     }
-    drop(pipeline);
+    drop(branches);
     tracing::info!(stream, recording = %recording.display(), "HLS and recording ended");
-    failure.map_or(Ok(()), Err)
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }
 
 /// A pipeline must reach NULL before it is dropped, also when its task is cancelled.
@@ -305,14 +406,19 @@ enum Track {
     Audio(tokio::sync::watch::Receiver<Option<i64>>),
 }
 
-/// Pushes a track's RTP packets into its appsrc; video from the first keyframe on, audio
-/// from then on too.
-async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSrc, track: Track) {
+/// Pushes a track's RTP packets into its appsrc in every branch; video from the first
+/// keyframe on, audio from then on too. A branch that stopped refuses buffers and is left
+/// out from then on.
+async fn feed(
+    mut packets: broadcast::Receiver<rtp::Packet>,
+    mut srcs: Vec<gst_app::AppSrc>,
+    track: Track,
+) {
     let video = matches!(track, Track::Video(_));
     let mut waiting_for_keyframe = video;
     let mut waiting_for_video = !video;
     let payload_type = if video { VIDEO_PT } else { AUDIO_PT };
-    loop {
+    while !srcs.is_empty() {
         let packet = match packets.recv().await {
             Ok(packet) => packet,
             Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -348,9 +454,9 @@ async fn feed(mut packets: broadcast::Receiver<rtp::Packet>, src: gst_app::AppSr
         let Ok(bytes) = packet.marshal() else {
             continue;
         };
-        if src.push_buffer(gst::Buffer::from_slice(bytes)).is_err() {
-            return;
-        }
+        // One buffer for all branches: pushing a reference does not copy the bytes.
+        let buffer = gst::Buffer::from_slice(bytes);
+        srcs.retain(|src| src.push_buffer(buffer.clone()).is_ok());
     }
 }
 
@@ -463,33 +569,28 @@ mod tests {
     }
 
     #[test]
-    fn the_pipeline_names_session_unique_segments() {
+    fn the_pipelines_name_session_unique_segments_and_record_apart() {
         let dirs = MediaDirs::in_data_dir(Path::new("/data"));
-        let text = pipeline_description(
-            "demo",
-            "abc",
-            &dirs,
-            Some(Path::new("/data/recordings/x.mp4")),
-            true,
+        let hls = hls_description("demo", "abc", &dirs, true);
+        assert!(
+            hls.contains("location=\"/data/hls/demo/abc-%05d.ts\""),
+            "{hls}"
         );
         assert!(
-            text.contains("location=\"/data/hls/demo/abc-%05d.ts\""),
-            "{text}"
+            hls.contains("hls.audio") && !hls.contains("mp4mux"),
+            "{hls}"
         );
-        assert!(text.contains("hls.audio"), "{text}");
-        assert!(
-            text.contains("mp4mux") && text.contains("a. ! queue ! rec."),
-            "{text}"
-        );
-        let video_only =
-            pipeline_description("demo", "abc", &dirs, Some(Path::new("/r.mp4")), false);
+        let video_only = hls_description("demo", "abc", &dirs, false);
         assert!(!video_only.contains("audio"), "{video_only}");
-        // An edge relay packages HLS from its pull but does not record it a second time.
-        let edge = pipeline_description("demo", "abc", &dirs, None, true);
+        let recording = recording_description(Path::new("/data/recordings/x.mp4"), true);
         assert!(
-            edge.contains("hls.audio") && !edge.contains("mp4mux") && !edge.contains("rec."),
-            "{edge}"
+            recording.contains("mp4mux")
+                && recording.contains("opusparse ! rec.")
+                && !recording.contains("hlssink2"),
+            "{recording}"
         );
+        let silent = recording_description(Path::new("/r.mp4"), false);
+        assert!(!silent.contains("audio"), "{silent}");
     }
 
     #[test]
