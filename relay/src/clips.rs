@@ -17,7 +17,7 @@ use ts_rs::TS;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Result, now_ms};
-use crate::events::Audience;
+use crate::events::LiveEvent;
 use crate::http::AppState;
 use crate::media::MediaDirs;
 use crate::media::packager::{self, RecordingMeta};
@@ -369,9 +369,7 @@ async fn record(state: &AppState, window: &Window, outcome: Outcome) -> Result<(
                 crate::events::append(
                     &mut tx,
                     window.live_id,
-                    "clip.ready",
-                    Audience::Public,
-                    serde_json::json!({ "clip": clip }),
+                    LiveEvent::ClipReady { clip: clip.clone() },
                 )
                 .await?,
             )

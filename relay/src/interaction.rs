@@ -8,13 +8,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use crate::assist::{self, AskTracker, CartEntry};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
-use crate::events::{self, Audience, EventHub};
+use crate::events::{self, EventHub, LiveEvent};
 use crate::limits::{Budget, ClientKey, Gcra, Watchers, asker_tag};
 use crate::store::Store;
 
@@ -371,9 +370,9 @@ impl Interaction {
                     events::append(
                         &mut tx,
                         live_id,
-                        "comments",
-                        Audience::Public,
-                        json!({ "comments": comments }),
+                        LiveEvent::Comments {
+                            comments: comments.into_iter().cloned().collect(),
+                        },
                     )
                     .await?,
                 );
@@ -382,15 +381,13 @@ impl Interaction {
                         events::append(
                             &mut tx,
                             live_id,
-                            "assist.suggested",
-                            Audience::Staff,
-                            json!({
-                                "product_id": entry.product_id,
-                                "position": entry.position,
-                                "title": entry.title,
-                                "viewers": viewers,
-                                "window_s": assist::ASK_WINDOW_MS / 1000,
-                            }),
+                            LiveEvent::AssistSuggested {
+                                product_id: entry.product_id,
+                                position: entry.position,
+                                title: entry.title,
+                                viewers: viewers as i64,
+                                window_s: assist::ASK_WINDOW_MS / 1000,
+                            },
                         )
                         .await?,
                     );
@@ -409,9 +406,10 @@ impl Interaction {
                     events::append(
                         &mut tx,
                         live_id,
-                        "likes",
-                        Audience::Public,
-                        json!({ "total": total, "delta": pending.likes }),
+                        LiveEvent::Likes {
+                            total,
+                            delta: pending.likes,
+                        },
                     )
                     .await?,
                 );
@@ -582,14 +580,7 @@ impl Interaction {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.push(
-                events::append(
-                    tx,
-                    live_id,
-                    "comment.hidden",
-                    Audience::Public,
-                    json!({ "comment_id": id }),
-                )
-                .await?,
+                events::append(tx, live_id, LiveEvent::CommentHidden { comment_id: *id }).await?,
             );
         }
         Ok(out)

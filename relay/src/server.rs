@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError};
 use crate::error::now_ms;
+use crate::events::{LiveEvent, StreamStatsEvent};
 use crate::http::{self, AppState};
 use crate::interaction::WordFilter;
 use crate::media::MediaHub;
@@ -182,9 +183,11 @@ async fn announce_viewers(state: AppState, cancel: CancellationToken) {
             }
         };
         for (live_id, counts) in changed {
-            let payload = serde_json::json!({ "now": counts.now, "peak": counts.peak });
-            let audience = crate::events::Audience::Public;
-            if let Err(e) = append_event(&state, live_id, "viewers", audience, payload).await {
+            let event = LiveEvent::Viewers {
+                now: counts.now,
+                peak: counts.peak,
+            };
+            if let Err(e) = append_event(&state, live_id, event).await {
                 tracing::warn!(live_id, "viewers event failed: {e}");
             }
         }
@@ -196,12 +199,10 @@ async fn announce_viewers(state: AppState, cancel: CancellationToken) {
 async fn append_event(
     state: &AppState,
     live_id: i64,
-    kind: &str,
-    audience: crate::events::Audience,
-    payload: serde_json::Value,
+    event: LiveEvent,
 ) -> crate::error::Result<()> {
     let mut tx = state.store.begin_write().await?;
-    let event = crate::events::append(&mut tx, live_id, kind, audience, payload).await?;
+    let event = crate::events::append(&mut tx, live_id, event).await?;
     tx.commit().await?;
     state.events.publish([event]);
     Ok(())
@@ -237,16 +238,13 @@ async fn announce_stream_stats(state: AppState, cancel: CancellationToken) {
             if lives.is_empty() {
                 continue;
             }
-            let mut payload = match serde_json::to_value(state.media.stats(&stream).await) {
-                Ok(payload) => payload,
-                Err(_) => continue,
+            let stats = StreamStatsEvent {
+                stats: state.media.stats(&stream).await,
+                stream: stream.clone(),
             };
-            payload["stream"] = serde_json::Value::from(stream.clone());
             for live_id in lives {
-                let audience = crate::events::Audience::Staff;
-                if let Err(e) =
-                    append_event(&state, live_id, "stream.stats", audience, payload.clone()).await
-                {
+                let event = LiveEvent::StreamStats(stats.clone());
+                if let Err(e) = append_event(&state, live_id, event).await {
                     tracing::warn!(live_id, "stream stats event failed: {e}");
                 }
             }

@@ -8,12 +8,11 @@ mod common;
 use std::time::Duration;
 
 use anchordesk_relay::auth::{self, LoginRequest, Role};
-use anchordesk_relay::events::{self, Audience, Event, LiveFeeds};
+use anchordesk_relay::events::{self, Audience, Event, LiveEvent, LiveFeeds};
 use anchordesk_relay::http::{self, AppState};
 use anchordesk_relay::ui::UiAssets;
 use anchordesk_relay::{Store, error::now_ms};
 use futures_util::StreamExt;
-use serde_json::json;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -88,16 +87,16 @@ impl Relay {
         let mut tx = self.store().begin_write().await.unwrap();
         let mut appended = Vec::new();
         for (i, audience) in audiences.iter().enumerate() {
-            let kind = match audience {
-                Audience::Public => "test.public",
-                Audience::Staff => "test.staff",
+            // One kind of each audience; the payload tells the events apart.
+            let event = match audience {
+                Audience::Public => LiveEvent::Likes {
+                    total: i as i64,
+                    delta: now_ms(),
+                },
+                Audience::Staff => LiveEvent::OrderCancelled { order_id: i as i64 },
             };
-            let payload = json!({ "n": i, "at": now_ms() });
-            appended.push(
-                events::append(&mut tx, live_id, kind, *audience, payload)
-                    .await
-                    .unwrap(),
-            );
+            assert_eq!(event.audience(), *audience);
+            appended.push(events::append(&mut tx, live_id, event).await.unwrap());
         }
         tx.commit().await.unwrap();
         self.state.events.publish(appended);

@@ -187,7 +187,8 @@ async fn a_stock_edit_is_told_to_the_lives_selling_the_product() {
         .collect();
     assert_eq!(
         stock,
-        [&json!({ "skus": [{ "sku_id": sku, "stock": 40 }] })]
+        // Every stock.changed names the product too, as orders' always did.
+        [&json!({ "skus": [{ "sku_id": sku, "product_id": cup.id, "stock": 40 }] })]
     );
     let elsewhere = events::list(store, other, 0, false, 100).await.unwrap();
     assert!(elsewhere.iter().all(|e| e.kind != "stock.changed"));

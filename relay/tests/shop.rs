@@ -8,7 +8,7 @@ use anchordesk_relay::RunningRelay;
 use anchordesk_relay::auth::Role;
 use anchordesk_relay::commerce::lives::Live;
 use anchordesk_relay::commerce::products::Product;
-use anchordesk_relay::events::{self, Audience, Event};
+use anchordesk_relay::events::{self, Event, LiveEvent};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -331,9 +331,7 @@ async fn a_reconnecting_client_resumes_after_its_last_event_and_misses_none() {
     events::append(
         &mut conn,
         live.id,
-        "order.created",
-        Audience::Staff,
-        json!({ "address": "secret" }),
+        LiveEvent::OrderCancelled { order_id: 424_242 },
     )
     .await
     .unwrap();
@@ -383,7 +381,7 @@ async fn a_reconnecting_client_resumes_after_its_last_event_and_misses_none() {
     let page: Vec<Event> = serde_json::from_value(page).unwrap();
     assert_eq!(page.iter().filter(|e| e.kind == "pin.changed").count(), 50);
     assert_eq!(
-        page.iter().filter(|e| e.kind == "order.created").count(),
+        page.iter().filter(|e| e.kind == "order.cancelled").count(),
         1,
         "staff see staff-only events"
     );

@@ -3,14 +3,13 @@
 //! cancelled while the coupon is still valid.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use super::Changed;
 use super::products::MAX_PRICE_FEN;
 use crate::error::{Error, MAX_TIME_MS, Result, check_range, check_text, check_time_ms, now_ms};
-use crate::events::{self, Audience};
+use crate::events::{self, LiveEvent};
 use crate::limits::ClientKey;
 use crate::store::{Conn, Store};
 
@@ -145,9 +144,9 @@ pub async fn create(store: &Store, new: &NewCoupon) -> Result<Changed<Coupon>> {
             events::append(
                 &mut tx,
                 live_id,
-                "coupon.created",
-                Audience::Public,
-                json!({ "coupon": coupon }),
+                LiveEvent::CouponCreated {
+                    coupon: coupon.clone(),
+                },
             )
             .await?,
         );

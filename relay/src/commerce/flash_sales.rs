@@ -4,14 +4,13 @@
 //! from `remaining` with a conditional update; when the sale closes, what is left goes back.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use super::products::MAX_PRICE_FEN;
 use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, now_ms};
-use crate::events::{self, Audience, Event};
+use crate::events::{self, Event, LiveEvent, SkuStock};
 use crate::store::{Conn, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -92,11 +91,6 @@ async fn load(conn: &mut Conn, id: i64) -> Result<FlashSale> {
         .ok_or_else(|| Error::NotFound(format!("flash sale {id}")))
 }
 
-fn announce(sale: &FlashSale) -> serde_json::Value {
-    // Clients count down against the server's clock, not the phone's.
-    json!({ "sale": sale, "server_now_ms": now_ms() })
-}
-
 pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<Changed<FlashSale>> {
     check_range("sale_price_fen", new.sale_price_fen, 0, MAX_PRICE_FEN)?;
     check_range("quantity", new.quantity, 1, 1_000_000)?;
@@ -175,18 +169,23 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
     let created = events::append(
         &mut tx,
         live_id,
-        "flashsale.created",
-        Audience::Public,
-        announce(&sale),
+        LiveEvent::FlashSaleCreated {
+            sale: sale.clone(),
+            server_now_ms: now_ms(),
+        },
     )
     .await?;
     // The reserved units leave the SKU's own stock: pages showing it must know.
     let reserved = events::append(
         &mut tx,
         live_id,
-        "stock.changed",
-        Audience::Public,
-        json!({ "skus": [{ "sku_id": new.sku_id, "product_id": product_id, "stock": stock_left }] }),
+        LiveEvent::StockChanged {
+            skus: vec![SkuStock {
+                sku_id: new.sku_id,
+                product_id,
+                stock: stock_left,
+            }],
+        },
     )
     .await?;
     tx.commit().await?;
@@ -367,9 +366,13 @@ async fn close(conn: &mut Conn, sale: &FlashSale) -> Result<Event> {
     events::append(
         conn,
         sale.live_id,
-        "flashsale.ended",
-        Audience::Public,
-        json!({ "id": sale.id, "sold": sold, "returned": sale.remaining, "sku_id": sale.sku_id, "stock": stock }),
+        LiveEvent::FlashSaleEnded {
+            id: sale.id,
+            sold,
+            returned: sale.remaining,
+            sku_id: sale.sku_id,
+            stock,
+        },
     )
     .await
 }

@@ -1,14 +1,13 @@
 //! Live sessions, their 小黄车 (cart, numbered 1…N as viewers say "3号链接") and 讲解 pins.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use super::Changed;
 use super::products::{self, Product, ProductStatus};
 use crate::error::{Error, Result, check_text, now_ms};
-use crate::events::{self, Audience, Event};
+use crate::events::{self, CartPosition, Event, LiveEvent};
 use crate::store::{Conn, Store};
 
 const MAX_CART: usize = 500;
@@ -307,9 +306,10 @@ pub async fn update(store: &Store, id: i64, patch: &LivePatch) -> Result<Changed
     let event = events::append(
         &mut tx,
         id,
-        "live.updated",
-        Audience::Public,
-        json!({ "title": live.title, "low_stock_threshold": live.low_stock_threshold }),
+        LiveEvent::LiveUpdated {
+            title: live.title.clone(),
+            low_stock_threshold: live.low_stock_threshold,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -360,9 +360,9 @@ pub async fn set_status(
         events::append(
             &mut tx,
             id,
-            "live.status",
-            Audience::Public,
-            json!({ "status": change.status }),
+            LiveEvent::LiveStatus {
+                status: change.status,
+            },
         )
         .await?,
     );
@@ -418,16 +418,12 @@ async fn write_cart(conn: &mut Conn, live_id: i64, product_ids: &[i64]) -> Resul
     let items: Vec<_> = product_ids
         .iter()
         .enumerate()
-        .map(|(i, id)| json!({ "position": i + 1, "product_id": id }))
+        .map(|(i, &product_id)| CartPosition {
+            position: i as i64 + 1,
+            product_id,
+        })
         .collect();
-    events::append(
-        conn,
-        live_id,
-        "cart.changed",
-        Audience::Public,
-        json!({ "items": items }),
-    )
-    .await
+    events::append(conn, live_id, LiveEvent::CartChanged { items }).await
 }
 
 async fn check_cart_products(conn: &mut Conn, product_ids: &[i64], field: &str) -> Result<()> {
@@ -545,9 +541,11 @@ async fn close_pin(conn: &mut Conn, live_id: i64, now: i64) -> Result<Event> {
     events::append(
         conn,
         live_id,
-        "pin.changed",
-        Audience::Public,
-        json!({ "pin": null }),
+        LiveEvent::PinChanged {
+            pin: None,
+            position: None,
+            product: None,
+        },
     )
     .await
 }
@@ -599,9 +597,11 @@ pub async fn pin(store: &Store, live_id: i64, req: &PinRequest) -> Result<Change
     let event = events::append(
         &mut tx,
         live_id,
-        "pin.changed",
-        Audience::Public,
-        json!({ "pin": pin, "position": item.position, "product": item.product }),
+        LiveEvent::PinChanged {
+            pin: Some(pin),
+            position: Some(item.position),
+            product: Some(item.product.clone()),
+        },
     )
     .await?;
     let live = load(&mut tx, live_id).await?;

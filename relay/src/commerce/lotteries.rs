@@ -5,14 +5,13 @@
 //! who entered.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use super::{Changed, lives};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
-use crate::events::{self, Audience, Event};
+use crate::events::{self, Event, LiveEvent};
 use crate::store::{Backend, Conn, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, ToSchema)]
@@ -155,9 +154,10 @@ pub async fn create(store: &Store, live_id: i64, new: &NewLottery) -> Result<Cha
     let event = events::append(
         &mut tx,
         live_id,
-        "lottery.created",
-        Audience::Public,
-        json!({ "lottery": lottery, "server_now_ms": now }),
+        LiveEvent::LotteryCreated {
+            lottery: lottery.clone(),
+            server_now_ms: now,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -304,9 +304,9 @@ async fn draw_in(conn: &mut Conn, id: i64, now: i64) -> Result<(Lottery, Event)>
     let event = events::append(
         conn,
         lottery.live_id,
-        "lottery.drawn",
-        Audience::Public,
-        json!({ "lottery": lottery }),
+        LiveEvent::LotteryDrawn {
+            lottery: lottery.clone(),
+        },
     )
     .await?;
     Ok((lottery, event))

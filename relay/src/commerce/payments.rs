@@ -7,7 +7,6 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::Sha256;
 use ts_rs::TS;
 use utoipa::ToSchema;
@@ -15,7 +14,7 @@ use utoipa::ToSchema;
 use super::Changed;
 use super::orders::{self, Order, OrderStatus};
 use crate::error::{Error, Result, now_ms};
-use crate::events::{self, Audience};
+use crate::events::{self, LiveEvent};
 use crate::store::Store;
 
 pub const SIGNATURE_HEADER: &str = "x-anchordesk-signature";
@@ -235,9 +234,10 @@ pub async fn mark_paid(
             events::append(
                 &mut tx,
                 live_id,
-                "order.paid",
-                Audience::Staff,
-                json!({ "order": order, "provider": provider }),
+                LiveEvent::OrderPaid {
+                    order: order.clone(),
+                    provider: provider.to_owned(),
+                },
             )
             .await?,
         );

@@ -4,12 +4,10 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use serde_json::json;
-
 use super::Changed;
 use super::images::ProductImage;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
-use crate::events::{self, Audience};
+use crate::events::{self, LiveEvent, SkuStock};
 use crate::store::{Conn, Store};
 
 /// ¥1,000,000: above this a price is a typo, not a product.
@@ -360,9 +358,13 @@ pub async fn update_sku(
                 events::append(
                     &mut tx,
                     live_id,
-                    "stock.changed",
-                    Audience::Public,
-                    json!({ "skus": [{ "sku_id": sku_id, "stock": stock }] }),
+                    LiveEvent::StockChanged {
+                        skus: vec![SkuStock {
+                            sku_id,
+                            product_id,
+                            stock,
+                        }],
+                    },
                 )
                 .await?,
             );

@@ -9,9 +9,8 @@ import type { Coupon } from '../bindings/Coupon';
 import type { Event } from '../bindings/Event';
 import type { FlashSale } from '../bindings/FlashSale';
 import type { Live } from '../bindings/Live';
-import type { LiveStatus } from '../bindings/LiveStatus';
+import type { LiveEvent } from '../bindings/LiveEvent';
 import type { Lottery } from '../bindings/Lottery';
-import type { Pin } from '../bindings/Pin';
 import type { Product } from '../bindings/Product';
 import type { Room } from '../bindings/Room';
 
@@ -73,66 +72,62 @@ function mapProducts(live: Live, f: (p: Product) => Product): Live {
   return { ...live, cart: live.cart.map((item) => ({ ...item, product: f(item.product) })) };
 }
 
-type Payload = Record<string, unknown>;
+/** An event of the log as the variant the relay wrote (`relay/src/events/live_event.rs`). */
+export function liveEvent(event: Event): LiveEvent {
+  return { kind: event.kind, payload: event.payload } as LiveEvent;
+}
 
 export function applyEvent(state: RoomState, event: Event): RoomState {
   // Already applied: the snapshot or an earlier socket delivered it.
   if (event.id <= state.lastEventId) return state;
   return reduce(
     { ...state, lastEventId: event.id, seenServerMs: Math.max(state.seenServerMs, event.created_at_ms) },
-    event,
+    liveEvent(event),
   );
 }
 
-function reduce(state: RoomState, event: Event): RoomState {
-  const p = (event.payload ?? {}) as Payload;
+function reduce(state: RoomState, event: LiveEvent): RoomState {
   switch (event.kind) {
     case 'live.status':
-      return { ...state, live: { ...state.live, status: p.status as LiveStatus } };
+      return { ...state, live: { ...state.live, status: event.payload.status } };
     case 'live.updated':
       return {
         ...state,
         live: {
           ...state.live,
-          title: typeof p.title === 'string' ? p.title : state.live.title,
-          low_stock_threshold:
-            typeof p.low_stock_threshold === 'number' ? p.low_stock_threshold : state.live.low_stock_threshold,
+          title: event.payload.title,
+          low_stock_threshold: event.payload.low_stock_threshold,
         },
       };
     case 'pin.changed': {
-      const pin = (p.pin ?? undefined) as Pin | undefined;
-      let live: Live = { ...state.live, pin };
-      const product = p.product as Product | undefined;
+      const { pin, product } = event.payload;
+      let live: Live = { ...state.live, pin: pin ?? undefined };
       if (product) live = mapProducts(live, (old) => (old.id === product.id ? product : old));
       return { ...state, live };
     }
     case 'cart.changed': {
-      const items = (p.items ?? []) as { position: number; product_id: number }[];
       const known = new Map(state.live.cart.map((item) => [item.product.id, item.product]));
       const cart: CartItem[] = [];
-      for (const { position, product_id } of items) {
+      for (const { position, product_id } of event.payload.items) {
         const product = known.get(product_id);
         if (!product) return { ...state, stale: true };
         cart.push({ position, product });
       }
       return { ...state, live: { ...state.live, cart } };
     }
-    case 'stock.changed': {
-      const skus = (p.skus ?? []) as { sku_id: number; stock: number }[];
-      return { ...state, live: withStock(state.live, skus) };
-    }
+    case 'stock.changed':
+      return { ...state, live: withStock(state.live, event.payload.skus) };
     case 'flashsale.created':
-      return { ...state, flashSales: upsert(state.flashSales, (p as { sale: FlashSale }).sale) };
+      return { ...state, flashSales: upsert(state.flashSales, event.payload.sale) };
     case 'flashsale.changed': {
-      const sales = (p.sales ?? []) as { id: number; remaining: number }[];
-      const left = new Map(sales.map((s) => [s.id, s.remaining]));
+      const left = new Map(event.payload.sales.map((s) => [s.id, s.remaining]));
       return {
         ...state,
         flashSales: state.flashSales.map((s) => (left.has(s.id) ? { ...s, remaining: left.get(s.id)! } : s)),
       };
     }
     case 'flashsale.ended': {
-      const { id, sku_id, stock } = p as { id: number; sku_id: number; stock: number };
+      const { id, sku_id, stock } = event.payload;
       return {
         ...state,
         flashSales: state.flashSales.map((s) => (s.id === id ? { ...s, open: false } : s)),
@@ -140,13 +135,13 @@ function reduce(state: RoomState, event: Event): RoomState {
       };
     }
     case 'coupon.created':
-      return { ...state, coupons: upsert(state.coupons, (p as { coupon: Coupon }).coupon, true) };
+      return { ...state, coupons: upsert(state.coupons, event.payload.coupon, true) };
     case 'lottery.created':
     case 'lottery.drawn':
-      return { ...state, lotteries: upsert(state.lotteries, (p as { lottery: Lottery }).lottery, true) };
+      return { ...state, lotteries: upsert(state.lotteries, event.payload.lottery, true) };
     case 'comments': {
       const seen = new Set(state.comments.map((c) => c.id));
-      const added = ((p.comments ?? []) as Comment[]).filter((c) => !seen.has(c.id));
+      const added = event.payload.comments.filter((c) => !seen.has(c.id));
       if (added.length === 0) return state;
       return {
         ...state,
@@ -155,7 +150,7 @@ function reduce(state: RoomState, event: Event): RoomState {
       };
     }
     case 'comment.hidden': {
-      const id = p.comment_id as number;
+      const id = event.payload.comment_id;
       return {
         ...state,
         comments: state.comments.filter((c) => c.id !== id),
@@ -163,12 +158,13 @@ function reduce(state: RoomState, event: Event): RoomState {
       };
     }
     case 'clip.ready':
-      return { ...state, clips: upsert(state.clips, (p as { clip: Clip }).clip, true) };
+      return { ...state, clips: upsert(state.clips, event.payload.clip, true) };
     case 'likes':
-      return { ...state, likes: Math.max(state.likes, Number(p.total) || 0) };
+      return { ...state, likes: Math.max(state.likes, event.payload.total) };
     case 'viewers':
-      return { ...state, viewers: Number(p.now) || 0 };
+      return { ...state, viewers: event.payload.now };
     default:
+      // Staff-only kinds and kinds newer than this page.
       return state;
   }
 }

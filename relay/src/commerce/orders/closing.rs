@@ -1,15 +1,13 @@
 //! Closing orders: a buyer or staff cancelling, staff refunding, and unpaid orders expiring.
 //! Every path returns the order's stock (and flash-sale units and coupon) in one transaction.
 
-use serde_json::json;
-
 use super::{Order, OrderStatus, load};
 use crate::auth::Principal;
 use crate::commerce::Changed;
 use crate::commerce::flash_sales::GivenBack;
 use crate::commerce::{coupons, flash_sales};
 use crate::error::{Error, Result, now_ms};
-use crate::events::{self, Audience, Event};
+use crate::events::{self, Event, LiveEvent, SaleRemaining, SkuStock};
 use crate::store::{Conn, Store};
 
 /// Closes an order and returns its stock, in the caller's transaction.
@@ -47,51 +45,26 @@ async fn close(
             ),
         };
         match given_back {
-            GivenBack::Stock(left) => stock_after.push(
-                json!({ "sku_id": item.sku_id, "product_id": item.product_id, "stock": left }),
-            ),
+            GivenBack::Stock(left) => stock_after.push(SkuStock {
+                sku_id: item.sku_id,
+                product_id: item.product_id,
+                stock: left,
+            }),
             GivenBack::Sale { sale_id, remaining } => {
-                sales_after.push(json!({ "id": sale_id, "remaining": remaining }));
+                sales_after.push(SaleRemaining {
+                    id: sale_id,
+                    remaining,
+                });
             }
         }
     }
     let mut events = Vec::new();
     if let Some(live_id) = order.live_id {
-        let kind = format!("order.{}", status.as_str());
-        events.push(
-            events::append(
-                conn,
-                live_id,
-                &kind,
-                Audience::Staff,
-                json!({ "order_id": order.id }),
-            )
-            .await?,
-        );
-        if !stock_after.is_empty() {
-            events.push(
-                events::append(
-                    conn,
-                    live_id,
-                    "stock.changed",
-                    Audience::Public,
-                    json!({ "skus": stock_after }),
-                )
-                .await?,
-            );
-        }
+        events
+            .push(events::append(conn, live_id, LiveEvent::order_closed(status, order.id)).await?);
         // Units back in an open 秒杀: a page that said sold out can sell them again.
-        if !sales_after.is_empty() {
-            events.push(
-                events::append(
-                    conn,
-                    live_id,
-                    "flashsale.changed",
-                    Audience::Public,
-                    json!({ "sales": sales_after }),
-                )
-                .await?,
-            );
+        for event in LiveEvent::stock_and_sales(stock_after, sales_after) {
+            events.push(events::append(conn, live_id, event).await?);
         }
     }
     Ok(events)

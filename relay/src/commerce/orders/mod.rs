@@ -3,7 +3,6 @@
 //! request never makes a second order. Unpaid orders expire and give their stock back.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use ts_rs::TS;
 use utoipa::ToSchema;
 
@@ -15,7 +14,7 @@ pub use closing::{cancel, expire_due};
 use super::{coupons, flash_sales};
 use crate::auth::Principal;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
-use crate::events::{self, Audience};
+use crate::events::{self, LiveEvent, SaleRemaining, SkuStock};
 use crate::store::{Conn, Store};
 
 const MAX_ITEMS: usize = 20;
@@ -283,7 +282,10 @@ pub async fn place(
                 else {
                     return Err(Error::SoldOut(format!("the 秒杀 for {title} ({sku_name})")));
                 };
-                sales_after.push(json!({ "id": sale.id, "remaining": left }));
+                sales_after.push(SaleRemaining {
+                    id: sale.id,
+                    remaining: left,
+                });
                 (sale.sale_price_fen, Some(sale.id))
             }
             None => {
@@ -368,35 +370,14 @@ pub async fn place(
             events::append(
                 &mut tx,
                 live_id,
-                "order.created",
-                Audience::Staff,
-                json!({ "order": order }),
+                LiveEvent::OrderCreated {
+                    order: order.clone(),
+                },
             )
             .await?,
         );
-        if !stock_after.is_empty() {
-            events.push(
-                events::append(
-                    &mut tx,
-                    live_id,
-                    "stock.changed",
-                    Audience::Public,
-                    json!({ "skus": stock_after }),
-                )
-                .await?,
-            );
-        }
-        if !sales_after.is_empty() {
-            events.push(
-                events::append(
-                    &mut tx,
-                    live_id,
-                    "flashsale.changed",
-                    Audience::Public,
-                    json!({ "sales": sales_after }),
-                )
-                .await?,
-            );
+        for event in LiveEvent::stock_and_sales(stock_after, sales_after) {
+            events.push(events::append(&mut tx, live_id, event).await?);
         }
     }
     tx.commit().await?;
@@ -458,7 +439,7 @@ async fn take_stock(
     title: &str,
     sku_name: &str,
     product_id: i64,
-    stock_after: &mut Vec<serde_json::Value>,
+    stock_after: &mut Vec<SkuStock>,
 ) -> Result<()> {
     let left: Option<i64> = sqlx::query_scalar(
         "update skus set stock = stock - $1 where id = $2 and stock >= $1 returning stock",
@@ -472,7 +453,11 @@ async fn take_stock(
             "{title} ({sku_name}): fewer than {quantity} left"
         )));
     };
-    stock_after.push(json!({ "sku_id": sku_id, "product_id": product_id, "stock": left }));
+    stock_after.push(SkuStock {
+        sku_id,
+        product_id,
+        stock: left,
+    });
     Ok(())
 }
 

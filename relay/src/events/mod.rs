@@ -24,6 +24,9 @@ use utoipa::ToSchema;
 use crate::error::{Result, now_ms};
 use crate::store::{Conn, Store};
 
+mod live_event;
+pub use live_event::{CartPosition, LiveEvent, SaleRemaining, SkuStock, StreamStatsEvent};
+
 /// How many committed events the in-memory channel holds before slow subscribers lag.
 const CHANNEL_CAPACITY: usize = 4096;
 /// How many batches a live's feed holds for its sockets before a slow socket lags and goes
@@ -67,20 +70,16 @@ pub struct Event {
 }
 
 /// Appends an event inside the caller's transaction; publish it after commit.
-pub async fn append(
-    conn: &mut Conn,
-    live_id: i64,
-    kind: &str,
-    audience: Audience,
-    payload: serde_json::Value,
-) -> Result<Event> {
+pub async fn append(conn: &mut Conn, live_id: i64, event: LiveEvent) -> Result<Event> {
+    let audience = event.audience();
+    let (kind, payload) = event.into_parts();
     let created_at_ms = now_ms();
     let id: i64 = sqlx::query_scalar(
         "insert into events (live_id, kind, audience, payload, created_at_ms) \
          values ($1, $2, $3, $4, $5) returning id",
     )
     .bind(live_id)
-    .bind(kind)
+    .bind(&kind)
     .bind(audience.as_str())
     .bind(payload.to_string())
     .bind(created_at_ms)
@@ -89,7 +88,7 @@ pub async fn append(
     Ok(Event {
         id,
         live_id,
-        kind: kind.to_owned(),
+        kind,
         audience,
         payload,
         created_at_ms,
