@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
+import { liveEvent } from '../shared/liveEvent';
 import type { LiveStats } from '../bindings/LiveStats';
 import { formatFen } from '../viewer/money';
 import { addSample, conversionPercent, curvePoints, type Sample } from './dashboard';
@@ -33,9 +34,9 @@ export function Dashboard({ liveId }: { liveId: number }) {
 
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     if (event.live_id !== liveId) return;
-    if (event.kind === 'viewers') {
-      const viewers = Number((event.payload as { now?: number } | null)?.now) || 0;
-      setSamples((current) => addSample(current, { atMs: event.created_at_ms, viewers }));
+    const e = liveEvent(event);
+    if (e.kind === 'viewers') {
+      setSamples((current) => addSample(current, { atMs: event.created_at_ms, viewers: e.payload.now }));
     }
     if (STATS_EVENTS.test(event.kind)) reread();
   });

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Event } from '../bindings/Event';
+import { liveEvent } from '../shared/liveEvent';
 import type { Live } from '../bindings/Live';
 import type { Product } from '../bindings/Product';
 import { ApiError } from '../viewer/api';
@@ -78,9 +79,10 @@ export function ProductConsole({ liveId, relayUrl }: { liveId: number; relayUrl:
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
     if (event.live_id !== liveId) return;
     if (LIVE_EVENTS.has(event.kind)) void run(reloadLive);
-    if (event.kind === 'assist.suggested') {
-      const p = event.payload as { product_id: number; viewers: number };
-      setAsked((current) => new Map(current).set(p.product_id, { viewers: p.viewers, atMs: event.created_at_ms }));
+    const e = liveEvent(event);
+    if (e.kind === 'assist.suggested') {
+      const { product_id, viewers } = e.payload;
+      setAsked((current) => new Map(current).set(product_id, { viewers, atMs: event.created_at_ms }));
     }
   });
 

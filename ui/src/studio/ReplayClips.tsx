@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { CartItem } from '../bindings/CartItem';
 import type { Clip } from '../bindings/Clip';
 import type { Event } from '../bindings/Event';
+import { liveEvent } from '../shared/liveEvent';
 import { RELAY_EVENT, useBackendEvent, useRelayRead } from './ipc';
 
 /** `m:ss` of a clip's length. */
@@ -38,8 +39,9 @@ export function ReplayClips({ liveId, relayUrl, cart }: { liveId: number; relayU
     setError,
   );
   useBackendEvent<Event>(RELAY_EVENT, (event) => {
-    if (event.live_id !== liveId || event.kind !== 'clip.ready') return;
-    const clip = (event.payload as { clip: Clip }).clip;
+    const e = liveEvent(event);
+    if (event.live_id !== liveId || e.kind !== 'clip.ready') return;
+    const clip = e.payload.clip;
     setClips((current) => (current.some((c) => c.id === clip.id) ? current : [clip, ...current]));
   });
   const groups = useMemo(() => clipsByProduct(clips, cart), [clips, cart]);

@@ -2,6 +2,7 @@
 // relay's `order.*` events (which always carry the whole order).
 import type { Event } from '../bindings/Event';
 import type { Order } from '../bindings/Order';
+import { liveEvent } from '../shared/liveEvent';
 
 export const FEED_LIMIT = 200;
 
@@ -13,9 +14,10 @@ export function upsertOrder(orders: Order[], order: Order): Order[] {
 
 /** The order an `order.*` event of this live carries, if any. */
 export function orderOf(event: Event, liveId: number): Order | null {
-  if (event.live_id !== liveId || !event.kind.startsWith('order.')) return null;
-  const payload = event.payload as { order?: Order } | null;
-  return payload?.order ?? null;
+  if (event.live_id !== liveId) return null;
+  const e = liveEvent(event);
+  // Closing events (order.cancelled / order.refunded) name the order only; a re-read follows.
+  return e.kind === 'order.created' || e.kind === 'order.paid' ? e.payload.order : null;
 }
 
 /** GMV counts orders that were paid and not refunded or cancelled. */

@@ -13,6 +13,7 @@ import type { LiveEvent } from '../bindings/LiveEvent';
 import type { Lottery } from '../bindings/Lottery';
 import type { Product } from '../bindings/Product';
 import type { Room } from '../bindings/Room';
+import { liveEvent } from '../shared/liveEvent';
 
 /** Comments kept in memory for the list under the video. */
 export const KEPT_COMMENTS = 200;
@@ -70,11 +71,6 @@ function upsert<T extends { id: number }>(list: T[], item: T, newestFirst = fals
 
 function mapProducts(live: Live, f: (p: Product) => Product): Live {
   return { ...live, cart: live.cart.map((item) => ({ ...item, product: f(item.product) })) };
-}
-
-/** An event of the log as the variant the relay wrote (`relay/src/events/live_event.rs`). */
-export function liveEvent(event: Event): LiveEvent {
-  return { kind: event.kind, payload: event.payload } as LiveEvent;
 }
 
 export function applyEvent(state: RoomState, event: Event): RoomState {
