@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use anchordesk_pipelines::scene::{Canvas, Layer, LayerCanvases, Rect, Source};
-use serde_json::Value;
+use anchordesk_relay::commerce::lives::Pin;
+use anchordesk_relay::commerce::products::Product;
+use anchordesk_relay::events::LiveEvent;
 
 /// Every card layer's id starts with this (see `Engine::set_overlay`).
 pub const CARD_PREFIX: &str = "card-";
@@ -80,33 +82,30 @@ impl FlashOffer {
 }
 
 impl CardContent {
-    /// `None` for an unpin (`{"pin": null}`) or a payload without a product.
-    pub fn from_pin_event(payload: &Value) -> Option<Self> {
-        if payload.get("pin").is_none_or(Value::is_null) {
-            return None;
-        }
-        let product = payload.get("product")?;
+    /// The card of a pinned product at cart `position`; `None` once the pin is taken down.
+    pub fn from_pin(pin: Option<&Pin>, position: Option<i64>, product: &Product) -> Option<Self> {
+        pin?;
         Some(Self {
-            product_id: product.get("id")?.as_i64()?,
-            position: payload.get("position").and_then(Value::as_i64).unwrap_or(0),
-            title: product.get("title")?.as_str()?.to_owned(),
-            price_fen: product.get("price_fen")?.as_i64()?,
-            image_url: product
-                .get("images")
-                .and_then(|i| i.get(0))
-                .and_then(|i| i.get("url"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            skus: product
-                .get("skus")
-                .and_then(Value::as_array)
-                .map(|skus| {
-                    skus.iter()
-                        .filter_map(|s| Some((s.get("id")?.as_i64()?, s.get("stock")?.as_i64()?)))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            product_id: product.id,
+            position: position.unwrap_or(0),
+            title: product.title.clone(),
+            price_fen: product.price_fen,
+            image_url: product.images.first().map(|i| i.url.clone()),
+            skus: product.skus.iter().map(|s| (s.id, s.stock)).collect(),
         })
+    }
+
+    /// The card a `pin.changed` event asks for: `None` for an unpin (or a pin without its
+    /// product, which the relay does not send).
+    pub fn from_pin_event(event: &LiveEvent) -> Option<Self> {
+        match event {
+            LiveEvent::PinChanged {
+                pin,
+                position,
+                product: Some(product),
+            } => Self::from_pin(pin.as_ref(), *position, product),
+            _ => None,
+        }
     }
 }
 
@@ -375,17 +374,26 @@ mod tests {
         fps: 30,
     };
 
-    fn pinned() -> Value {
-        json!({
-            "pin": { "id": 4, "product_id": 7, "selling_point": "", "started_at_ms": 1 },
-            "position": 3,
-            "product": {
-                "id": 7, "title": "保温杯 316不锈钢 500ml", "price_fen": 6900,
-                "skus": [{ "id": 70, "stock": 4 }, { "id": 71, "stock": 20 }],
-                "images": [{ "id": 1, "url": "/images/ab.png", "content_type": "image/png",
-                             "width": 600, "height": 600 }]
+    /// A `pin.changed` as the relay sends it: product 7 at cart position 3.
+    fn pinned() -> LiveEvent {
+        serde_json::from_value(json!({
+            "kind": "pin.changed",
+            "payload": {
+                "pin": { "id": 4, "product_id": 7, "selling_point": "", "started_at_ms": 1 },
+                "position": 3,
+                "product": {
+                    "id": 7, "title": "保温杯 316不锈钢 500ml", "description": "", "price_fen": 6900,
+                    "status": "active", "created_at_ms": 1, "updated_at_ms": 1,
+                    "skus": [
+                        { "id": 70, "name": "白", "price_fen": 6900, "stock": 4 },
+                        { "id": 71, "name": "黑", "price_fen": 6900, "stock": 20 }
+                    ],
+                    "images": [{ "id": 1, "url": "/images/ab.png", "content_type": "image/png",
+                                 "width": 600, "height": 600 }]
+                }
             }
-        })
+        }))
+        .expect("a pin.changed event")
     }
 
     #[test]
@@ -395,8 +403,12 @@ mod tests {
         assert_eq!(card.position, 3);
         assert_eq!(card.price_fen, 6900);
         assert_eq!(card.image_url.as_deref(), Some("/images/ab.png"));
-        assert_eq!(CardContent::from_pin_event(&json!({ "pin": null })), None);
-        assert_eq!(CardContent::from_pin_event(&json!({})), None);
+        let unpinned = LiveEvent::PinChanged {
+            pin: None,
+            position: None,
+            product: None,
+        };
+        assert_eq!(CardContent::from_pin_event(&unpinned), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anchordesk_pipelines::scene::Layer;
-use serde_json::{Value, json};
+use anchordesk_relay::commerce::flash_sales::FlashSale;
+use anchordesk_relay::commerce::lives::Live;
+use anchordesk_relay::events::LiveEvent;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -21,9 +23,9 @@ const TICK: Duration = Duration::from_millis(250);
 
 pub enum OverlayInput {
     /// The room as read when the session connected (pin, open sales, the relay's clock).
-    Room(Value),
-    /// One event of the live, as the relay's WebSocket sends it (`{kind, payload, …}`).
-    Event(Value),
+    Room(Box<RoomView>),
+    /// One event of the live.
+    Event(Box<LiveEvent>),
     /// A comment to show on screen (`nickname`, `body`), or `None` to take it off.
     Comment(Option<(String, String)>),
     /// At or under this many units left the card says "仅剩 N 件".
@@ -32,6 +34,14 @@ pub enum OverlayInput {
 
 /// The default low-stock threshold, the relay's default for a live's viewer pages too.
 pub const LOW_STOCK_THRESHOLD: i64 = 9;
+
+/// What the overlays take from a room read (`GET /api/lives/{id}/room`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RoomView {
+    pub live: Live,
+    pub flash_sales: Vec<FlashSale>,
+    pub server_now_ms: i64,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 struct Sale {
@@ -43,19 +53,16 @@ struct Sale {
 }
 
 impl Sale {
-    fn from_json(sale: &Value) -> Option<(i64, Self)> {
-        if sale.get("open").and_then(Value::as_bool) == Some(false) {
-            return None;
-        }
-        let field = |k: &str| sale.get(k).and_then(Value::as_i64);
-        Some((
-            field("id")?,
+    /// A sale still open, by its id.
+    fn open(sale: &FlashSale) -> Option<(i64, Self)> {
+        sale.open.then_some((
+            sale.id,
             Self {
-                sku_id: field("sku_id")?,
-                price_fen: field("sale_price_fen")?,
-                remaining: field("remaining")?,
-                starts_at_ms: field("starts_at_ms")?,
-                ends_at_ms: field("ends_at_ms")?,
+                sku_id: sale.sku_id,
+                price_fen: sale.sale_price_fen,
+                remaining: sale.remaining,
+                starts_at_ms: sale.starts_at_ms,
+                ends_at_ms: sale.ends_at_ms,
             },
         ))
     }
@@ -88,64 +95,53 @@ impl OverlayState {
     pub fn apply(&mut self, input: OverlayInput, local_now_ms: i64) {
         match input {
             OverlayInput::Room(room) => {
-                if let Some(now) = room.get("server_now_ms").and_then(Value::as_i64) {
-                    self.clock_offset_ms = now - local_now_ms;
-                }
-                self.sales = room
-                    .get("flash_sales")
-                    .and_then(Value::as_array)
-                    .map(|sales| sales.iter().filter_map(Sale::from_json).collect())
-                    .unwrap_or_default();
-                self.card = room_pin(&room)
-                    .as_ref()
-                    .and_then(CardContent::from_pin_event);
+                self.clock_offset_ms = room.server_now_ms - local_now_ms;
+                self.sales = room.flash_sales.iter().filter_map(Sale::open).collect();
+                let live = &room.live;
+                self.card = live.pin.as_ref().and_then(|pin| {
+                    let item = live.cart.iter().find(|i| i.product.id == pin.product_id)?;
+                    CardContent::from_pin(Some(pin), Some(item.position), &item.product)
+                });
             }
-            OverlayInput::Event(event) => {
-                let payload = &event["payload"];
-                match event["kind"].as_str().unwrap_or_default() {
-                    "pin.changed" => self.card = CardContent::from_pin_event(payload),
-                    "flashsale.created" => {
-                        if let Some(now) = payload.get("server_now_ms").and_then(Value::as_i64) {
-                            self.clock_offset_ms = now - local_now_ms;
-                        }
-                        if let Some((id, sale)) = Sale::from_json(&payload["sale"]) {
-                            self.sales.insert(id, sale);
-                        }
+            OverlayInput::Event(event) => match event.as_ref() {
+                LiveEvent::PinChanged { .. } => self.card = CardContent::from_pin_event(&event),
+                LiveEvent::FlashSaleCreated {
+                    sale,
+                    server_now_ms,
+                } => {
+                    self.clock_offset_ms = server_now_ms - local_now_ms;
+                    if let Some((id, sale)) = Sale::open(sale) {
+                        self.sales.insert(id, sale);
                     }
-                    "flashsale.changed" => {
-                        for left in payload["sales"].as_array().into_iter().flatten() {
-                            let id = left["id"].as_i64().unwrap_or_default();
-                            if let (Some(sale), Some(remaining)) =
-                                (self.sales.get_mut(&id), left["remaining"].as_i64())
-                            {
-                                sale.remaining = remaining;
-                            }
-                        }
-                    }
-                    "flashsale.ended" => {
-                        if let Some(id) = payload["id"].as_i64() {
-                            self.sales.remove(&id);
-                        }
-                        // Unsold sale units went back to the SKU.
-                        self.set_stock(&payload["sku_id"], &payload["stock"]);
-                    }
-                    "stock.changed" => {
-                        for sku in payload["skus"].as_array().into_iter().flatten() {
-                            self.set_stock(&sku["sku_id"], &sku["stock"]);
-                        }
-                    }
-                    _ => {}
                 }
-            }
+                LiveEvent::FlashSaleChanged { sales } => {
+                    for left in sales {
+                        if let Some(sale) = self.sales.get_mut(&left.id) {
+                            sale.remaining = left.remaining;
+                        }
+                    }
+                }
+                LiveEvent::FlashSaleEnded {
+                    id, sku_id, stock, ..
+                } => {
+                    self.sales.remove(id);
+                    // Unsold sale units went back to the SKU.
+                    self.set_stock(*sku_id, *stock);
+                }
+                LiveEvent::StockChanged { skus } => {
+                    for sku in skus {
+                        self.set_stock(sku.sku_id, sku.stock);
+                    }
+                }
+                _ => {}
+            },
             OverlayInput::Comment(comment) => self.comment = comment,
             OverlayInput::LowStockThreshold(n) => self.low_stock = n,
         }
     }
 
-    fn set_stock(&mut self, sku_id: &Value, stock: &Value) {
-        if let (Some(card), Some(sku_id), Some(stock)) =
-            (self.card.as_mut(), sku_id.as_i64(), stock.as_i64())
-        {
+    fn set_stock(&mut self, sku_id: i64, stock: i64) {
+        if let Some(card) = self.card.as_mut() {
             card.set_stock(sku_id, stock);
         }
     }
@@ -188,20 +184,6 @@ impl OverlayState {
     pub fn comment(&self) -> Option<&(String, String)> {
         self.comment.as_ref()
     }
-}
-
-/// The pin in a room read, shaped as a `pin.changed` payload.
-fn room_pin(room: &Value) -> Option<Value> {
-    let pin = room["live"].get("pin").filter(|p| !p.is_null())?;
-    let item = room["live"]["cart"]
-        .as_array()
-        .and_then(|cart| {
-            cart.iter()
-                .find(|item| item["product"]["id"] == pin["product_id"])
-        })
-        .cloned()
-        .unwrap_or(Value::Null);
-    Some(json!({ "pin": pin, "position": item["position"], "product": item["product"] }))
 }
 
 /// Keeps the engine's overlays in step with the events until `stop`.
@@ -340,39 +322,49 @@ async fn fetch_picture(client: &RelayClient, url: &str, cache_dir: &Path) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     const NOW: i64 = 1_000_000;
 
-    fn room(sales: Value) -> Value {
-        json!({
+    /// A room read with product 7 (SKU 70, 50 left) pinned at cart position 2.
+    fn room(sales: Value) -> OverlayInput {
+        let room = json!({
             "server_now_ms": NOW + 5_000,
             "flash_sales": sales,
             "live": {
-                "pin": { "id": 1, "product_id": 7 },
+                "id": 1, "title": "直播", "stream_name": "demo", "status": "live",
+                "created_at_ms": 1, "low_stock_threshold": 9,
+                "pin": { "id": 1, "product_id": 7, "selling_point": "", "started_at_ms": 1 },
                 "cart": [{ "position": 2, "product": {
-                    "id": 7, "title": "保温杯", "price_fen": 6900, "skus": [{ "id": 70, "stock": 50 }]
+                    "id": 7, "title": "保温杯", "description": "", "price_fen": 6900,
+                    "status": "active", "images": [], "created_at_ms": 1, "updated_at_ms": 1,
+                    "skus": [{ "id": 70, "name": "白", "price_fen": 6900, "stock": 50 }]
                 }}]
             }
-        })
+        });
+        OverlayInput::Room(Box::new(serde_json::from_value(room).expect("a room")))
     }
 
     fn sale(id: i64, sku: i64, starts: i64, ends: i64) -> Value {
-        json!({ "id": id, "sku_id": sku, "sale_price_fen": 4900, "remaining": 5,
-                "starts_at_ms": starts, "ends_at_ms": ends, "open": true })
+        json!({ "id": id, "live_id": 1, "sku_id": sku, "sale_price_fen": 4900, "quantity": 5,
+                "remaining": 5, "per_user_limit": 1, "starts_at_ms": starts, "ends_at_ms": ends,
+                "open": true })
     }
 
+    /// An event as the relay's feed carries it; a payload that is not what the relay sends
+    /// fails here.
     fn event(kind: &str, payload: Value) -> OverlayInput {
-        OverlayInput::Event(json!({ "kind": kind, "payload": payload }))
+        OverlayInput::Event(Box::new(
+            serde_json::from_value(json!({ "kind": kind, "payload": payload }))
+                .expect("a live event"),
+        ))
     }
 
     #[test]
     fn the_card_counts_down_on_the_relay_clock_and_follows_units_and_the_end() {
         let mut state = OverlayState::default();
         // Relay clock is 5 s ahead of ours; the sale runs until relay time NOW + 65 s.
-        state.apply(
-            OverlayInput::Room(room(json!([sale(9, 70, NOW, NOW + 65_000)]))),
-            NOW,
-        );
+        state.apply(room(json!([sale(9, 70, NOW, NOW + 65_000)])), NOW);
         assert_eq!(state.card().unwrap().position, 2);
         let offer = state.flash_offer(NOW).unwrap();
         assert_eq!(
@@ -391,17 +383,20 @@ mod tests {
         assert_eq!(state.flash_offer(NOW).unwrap().remaining, 1);
         // Time up on the relay's clock (ours says 5 s are left).
         assert_eq!(state.flash_offer(NOW + 60_000), None);
-        state.apply(event("flashsale.ended", json!({ "id": 9 })), NOW);
+        state.apply(
+            event(
+                "flashsale.ended",
+                json!({ "id": 9, "sold": 4, "returned": 1, "sku_id": 70, "stock": 51 }),
+            ),
+            NOW,
+        );
         assert_eq!(state.flash_offer(NOW), None);
     }
 
     #[test]
     fn a_sale_on_another_product_or_not_started_yet_is_shown_as_such() {
         let mut state = OverlayState::default();
-        state.apply(
-            OverlayInput::Room(room(json!([sale(1, 99, NOW, NOW + 60_000)]))),
-            NOW,
-        );
+        state.apply(room(json!([sale(1, 99, NOW, NOW + 60_000)])), NOW);
         assert_eq!(state.flash_offer(NOW), None, "another product's sale");
         state.apply(
             event(
@@ -432,12 +427,12 @@ mod tests {
     #[test]
     fn low_stock_is_said_at_the_threshold_and_follows_stock_events() {
         let mut state = OverlayState::default();
-        state.apply(OverlayInput::Room(room(json!([]))), NOW);
+        state.apply(room(json!([])), NOW);
         assert_eq!(state.stock_left(), None, "50 left is not low");
         state.apply(
             event(
                 "stock.changed",
-                json!({ "skus": [{ "sku_id": 70, "stock": 9 }] }),
+                json!({ "skus": [{ "sku_id": 70, "product_id": 7, "stock": 9 }] }),
             ),
             NOW,
         );
@@ -447,7 +442,7 @@ mod tests {
         state.apply(
             event(
                 "stock.changed",
-                json!({ "skus": [{ "sku_id": 70, "stock": 0 }] }),
+                json!({ "skus": [{ "sku_id": 70, "product_id": 7, "stock": 0 }] }),
             ),
             NOW,
         );
@@ -456,7 +451,7 @@ mod tests {
         state.apply(
             event(
                 "flashsale.ended",
-                json!({ "id": 1, "sku_id": 70, "stock": 4 }),
+                json!({ "id": 1, "sold": 0, "returned": 4, "sku_id": 70, "stock": 4 }),
             ),
             NOW,
         );

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anchordesk_relay::Store;
 use anchordesk_relay::auth::{self, Role};
+use anchordesk_relay::events::LiveEvent;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::engine_host::EngineHost;
-use crate::overlays::{self, OverlayInput};
+use crate::overlays::{self, OverlayInput, RoomView};
 use crate::relay_client::{CallError, RelayClient};
 
 /// The staff account the studio uses on its bundled relay.
@@ -142,7 +143,12 @@ impl Session {
         let stop = CancellationToken::new();
         let overlays = engine.map(|engine| {
             let (sender, inputs) = mpsc::unbounded_channel();
-            let _ = sender.send(OverlayInput::Room(room));
+            match serde_json::from_value::<RoomView>(room) {
+                Ok(room) => {
+                    let _ = sender.send(OverlayInput::Room(Box::new(room)));
+                }
+                Err(e) => tracing::warn!("the room read has no card to show: {e}"),
+            }
             tokio::spawn(overlays::paint(
                 inputs,
                 client.clone(),
@@ -161,21 +167,34 @@ impl Session {
         tokio::spawn(async move {
             follower
                 .follow_events(live_id, after, stopped, move |event| {
-                    let kind = event["kind"].as_str().unwrap_or_default();
-                    if kind == "stock.changed" && next_when_sold_out.load(Ordering::Relaxed) {
-                        tokio::spawn(pin_next_if_sold_out(staff.clone(), live_id));
-                    }
-                    if kind == "assist.suggested"
-                        && pin_when_asked.load(Ordering::Relaxed)
-                        && let Some(product_id) = event["payload"]["product_id"].as_i64()
-                    {
-                        tokio::spawn(pin(staff.clone(), live_id, product_id, "asked by viewers"));
-                    }
-                    if let Some(painter) = &painter
-                        && (matches!(kind, "pin.changed" | "stock.changed")
-                            || kind.starts_with("flashsale."))
-                    {
-                        let _ = painter.send(OverlayInput::Event(event.clone()));
+                    // Kinds newer than this studio do not read as a LiveEvent: nothing to do.
+                    if let Ok(live_event) = serde_json::from_value::<LiveEvent>(event.clone()) {
+                        match &live_event {
+                            LiveEvent::StockChanged { .. }
+                                if next_when_sold_out.load(Ordering::Relaxed) =>
+                            {
+                                tokio::spawn(pin_next_if_sold_out(staff.clone(), live_id));
+                            }
+                            LiveEvent::AssistSuggested { product_id, .. }
+                                if pin_when_asked.load(Ordering::Relaxed) =>
+                            {
+                                let (staff, product_id) = (staff.clone(), *product_id);
+                                tokio::spawn(pin(staff, live_id, product_id, "asked by viewers"));
+                            }
+                            _ => {}
+                        }
+                        if let Some(painter) = &painter
+                            && matches!(
+                                live_event,
+                                LiveEvent::PinChanged { .. }
+                                    | LiveEvent::StockChanged { .. }
+                                    | LiveEvent::FlashSaleCreated { .. }
+                                    | LiveEvent::FlashSaleChanged { .. }
+                                    | LiveEvent::FlashSaleEnded { .. }
+                            )
+                        {
+                            let _ = painter.send(OverlayInput::Event(Box::new(live_event)));
+                        }
                     }
                     on_event(&event);
                 })

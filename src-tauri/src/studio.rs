@@ -27,28 +27,6 @@ impl StudioPaths {
     }
 }
 
-/// Xlib is used from more than one thread here (GTK's on the main thread, tao's raw-keyboard
-/// thread on a connection of its own, Mesa under WebKit), and Xlib is only safe for that after
-/// `XInitThreads`, called before any other Xlib call; neither GTK nor tao calls it on this
-/// path. Without it, the window's thread was seen waiting forever for an X reply
-/// (`XGetWindowProperty` under a GDK event): the window froze, a close went unanswered
-/// (about 1 run in 3 of the window-close e2e on a loaded machine).
-#[cfg(target_os = "linux")]
-fn init_xlib_threads() {
-    #[link(name = "X11")]
-    unsafe extern "C" {
-        fn XInitThreads() -> std::os::raw::c_int;
-    }
-    // SAFETY: no Xlib call precedes it (the window does not exist yet); it only sets up
-    // Xlib's locks. Under Wayland it is harmless.
-    if unsafe { XInitThreads() } == 0 {
-        tracing::warn!("Xlib has no thread support; the window may stall");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn init_xlib_threads() {}
-
 /// `studio` (engine and bundled relay) or `assistant` (a remote relay's console only).
 pub struct StudioMode(pub &'static str);
 
@@ -58,7 +36,6 @@ pub const STUDIO_READY_EVENT: &str = "studio-ready";
 pub const STUDIO_ERROR_EVENT: &str = "studio-error";
 
 pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
-    init_xlib_threads();
     let app = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![
             crate::commands::relay_status,
