@@ -29,18 +29,26 @@ async fn wait_for<T>(
     }
 }
 
+/// A bundled relay on `data_dir` with stream `demo`, and a 640×360 WHIP publisher on it.
+async fn publishing_to_a_bundled_relay(
+    data_dir: &std::path::Path,
+) -> Result<(anchordesk_relay::RunningRelay, GstWhipPublisher)> {
+    let relay =
+        anchordesk_relay::start(&anchordesk_relay::Config::bundled(data_dir.into())).await?;
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let publisher = GstWhipPublisher::start(&format!("{}/whip/demo", relay.url()), &key, 640, 360)?;
+    Ok((relay, publisher))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_stream_is_served_as_hls_and_recorded_to_mp4() -> Result<()> {
     if !netns::isolate("a_live_stream_is_served_as_hls_and_recorded_to_mp4") {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
-    let relay =
-        anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into())).await?;
-    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let (relay, publisher) = publishing_to_a_bundled_relay(dir.path()).await?;
     let base = relay.url();
     let http = reqwest::Client::new();
-    let publisher = GstWhipPublisher::start(&format!("{base}/whip/demo"), &key, 640, 360)?;
 
     // Three segments of 2 s: the relay asks for a keyframe every 2 s to cut them.
     let playlist = wait_for(Duration::from_secs(20), async || {
@@ -238,12 +246,9 @@ async fn hls_keeps_running_when_the_recording_cannot_be_written() -> Result<()> 
     }
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("recordings"), b"not a directory")?;
-    let relay =
-        anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into())).await?;
-    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let (relay, publisher) = publishing_to_a_bundled_relay(dir.path()).await?;
     let base = relay.url();
     let http = reqwest::Client::new();
-    let publisher = GstWhipPublisher::start(&format!("{base}/whip/demo"), &key, 640, 360)?;
     let playlist = wait_for(Duration::from_secs(20), async || {
         let response = http
             .get(format!("{base}/hls/demo/index.m3u8"))
