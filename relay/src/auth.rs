@@ -167,8 +167,12 @@ impl HashPool {
         // The permit goes with the work: a caller that gives up (timeout, client gone) does
         // not free a slot while its hash still runs or waits.
         let job: Job = Box::new(move || {
-            let _admitted = admitted;
-            let _ = done.send(work());
+            let result = work();
+            // The slot is free before the caller hears back: one that hashes again at once
+            // (a login right after a registration) must not find its own finished job still
+            // holding it and get a 503 (the queue test caught it once under a parallel build).
+            drop(admitted);
+            let _ = done.send(result);
         });
         // Never blocks: the admission permit bounds what waits in the channel.
         self.jobs
