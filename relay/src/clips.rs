@@ -17,10 +17,9 @@ use ts_rs::TS;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Result, now_ms};
-use crate::events::LiveEvent;
-use crate::http::AppState;
-use crate::media::MediaDirs;
+use crate::events::{EventHub, LiveEvent};
 use crate::media::packager::{self, RecordingMeta};
+use crate::media::{MediaDirs, MediaHub};
 use crate::store::Store;
 
 /// How long after a window closes its end is in the recording: the packager writes 1 s
@@ -76,10 +75,19 @@ fn clip_of(row: ClipRow) -> Clip {
     }
 }
 
+/// What cutting and serving clips needs of the relay (its database, media and events), so
+/// that this module does not reach into the HTTP layer's state.
+#[derive(Clone)]
+pub struct ClipContext {
+    pub store: Store,
+    pub media: MediaHub,
+    pub events: EventHub,
+}
+
 /// The ready clips of a live, newest first; 404 for no such live.
-pub async fn list(state: &AppState, live_id: i64) -> Result<Vec<Clip>> {
-    crate::commerce::lives::get(&state.store, live_id).await?;
-    ready(&state.store, live_id).await
+pub async fn list(relay: &ClipContext, live_id: i64) -> Result<Vec<Clip>> {
+    crate::commerce::lives::get(&relay.store, live_id).await?;
+    ready(&relay.store, live_id).await
 }
 
 /// The ready clips of a live, newest first (a product's latest clip is its first).
@@ -95,14 +103,14 @@ pub async fn ready(store: &Store, live_id: i64) -> Result<Vec<Clip>> {
 }
 
 /// The file of a ready clip.
-pub async fn file(state: &AppState, id: i64) -> Result<PathBuf> {
+pub async fn file(relay: &ClipContext, id: i64) -> Result<PathBuf> {
     let file: Option<String> =
         sqlx::query_scalar("select file from clips where id = $1 and status = 'ready'")
             .bind(id)
-            .fetch_optional(state.store.pool())
+            .fetch_optional(relay.store.pool())
             .await?
             .flatten();
-    let dirs = state.media.media_dirs();
+    let dirs = relay.media.media_dirs();
     file.zip(dirs)
         .map(|(file, dirs)| dirs.recordings.join(file))
         .filter(|path| path.is_file())
@@ -111,8 +119,8 @@ pub async fn file(state: &AppState, id: i64) -> Result<PathBuf> {
 
 /// Deletes a recording with its meta and its clips. Refused while the
 /// recording is still being written.
-pub async fn delete_recording(state: &AppState, file: &str) -> Result<()> {
-    let dirs = state
+pub async fn delete_recording(relay: &ClipContext, file: &str) -> Result<()> {
+    let dirs = relay
         .media
         .media_dirs()
         .filter(|_| packager::is_safe_file_name(file) && file.ends_with(".mp4"))
@@ -123,14 +131,14 @@ pub async fn delete_recording(state: &AppState, file: &str) -> Result<()> {
         return Err(Error::NotFound(format!("recording {file}")));
     }
     if let Some(meta) = packager::recording_meta(&path)
-        && state.media.publisher(&meta.stream).is_some()
+        && relay.media.publisher(&meta.stream).is_some()
         && newest_recording_of(&dirs, &meta.stream).as_deref() == Some(file)
     {
         return Err(Error::Conflict(format!(
             "recording {file} is still being written: stop the stream first"
         )));
     }
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = relay.store.begin_write().await?;
     // The windows keep a row, so they are not cut again from a recording that is gone.
     sqlx::query(
         "update clips set status = 'unavailable', file = null, error = 'recording deleted' \
@@ -218,7 +226,7 @@ struct Window {
     stream_name: String,
 }
 
-async fn due_windows(state: &AppState) -> Result<Vec<Window>> {
+async fn due_windows(relay: &ClipContext) -> Result<Vec<Window>> {
     Ok(sqlx::query_as(
         "select p.id as pin_id, p.live_id, p.product_id, p.started_at_ms, p.ended_at_ms, \
                 l.stream_name \
@@ -229,7 +237,7 @@ async fn due_windows(state: &AppState) -> Result<Vec<Window>> {
     )
     .bind(now_ms() - SETTLE.as_millis() as i64)
     .bind(BATCH)
-    .fetch_all(state.store.pool())
+    .fetch_all(relay.store.pool())
     .await?)
 }
 
@@ -304,11 +312,11 @@ fn cut_window(dirs: &MediaDirs, window: &Window) -> Outcome {
 }
 
 /// Cuts every due window once; returns how many were dealt with.
-pub async fn cut_due(state: &AppState) -> Result<usize> {
-    let Some(dirs) = state.media.media_dirs().cloned() else {
+pub async fn cut_due(relay: &ClipContext) -> Result<usize> {
+    let Some(dirs) = relay.media.media_dirs().cloned() else {
         return Ok(0);
     };
-    let windows = due_windows(state).await?;
+    let windows = due_windows(relay).await?;
     for window in &windows {
         let outcome = {
             let dirs = dirs.clone();
@@ -317,14 +325,14 @@ pub async fn cut_due(state: &AppState) -> Result<usize> {
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?
         };
-        record(state, window, outcome).await?;
+        record(relay, window, outcome).await?;
     }
     Ok(windows.len())
 }
 
-async fn record(state: &AppState, window: &Window, outcome: Outcome) -> Result<()> {
+async fn record(relay: &ClipContext, window: &Window, outcome: Outcome) -> Result<()> {
     let now = now_ms();
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = relay.store.begin_write().await?;
     let event = match outcome {
         Outcome::Ready {
             recording,
@@ -399,7 +407,7 @@ async fn record(state: &AppState, window: &Window, outcome: Outcome) -> Result<(
         }
     };
     tx.commit().await?;
-    state.events.publish(event);
+    relay.events.publish(event);
     Ok(())
 }
 
@@ -423,12 +431,12 @@ fn sweep_partial(dirs: &MediaDirs) {
 
 /// Cuts clips until cancelled: woken by pin changes, and every [`POLL`] for windows whose
 /// end has settled into the recording since.
-pub async fn run(state: AppState, cancel: CancellationToken) {
-    let Some(dirs) = state.media.media_dirs().cloned() else {
+pub async fn run(relay: ClipContext, cancel: CancellationToken) {
+    let Some(dirs) = relay.media.media_dirs().cloned() else {
         return;
     };
     let _ = tokio::task::spawn_blocking(move || sweep_partial(&dirs)).await;
-    let mut events = state.events.subscribe();
+    let mut events = relay.events.subscribe();
     let mut ticker = tokio::time::interval(POLL);
     loop {
         tokio::select! {
@@ -446,7 +454,7 @@ pub async fn run(state: AppState, cancel: CancellationToken) {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             },
         }
-        if let Err(e) = cut_due(&state).await {
+        if let Err(e) = cut_due(&relay).await {
             tracing::warn!("replay clips: {e}");
         }
     }

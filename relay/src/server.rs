@@ -332,7 +332,7 @@ pub async fn start(config: &Config) -> Result<RunningRelay, StartError> {
         tokio::spawn(announce_stream_stats(state.clone(), cancel.clone())),
         tokio::spawn(async move { interaction.run_flusher(flush_cancel).await }),
         tokio::spawn(close_media_on_shutdown(state.media.clone(), cancel.clone())),
-        tokio::spawn(crate::clips::run(state.clone(), cancel.clone())),
+        tokio::spawn(crate::clips::run(state.clips(), cancel.clone())),
     ];
     let mut background = background;
     if store.backend() == Backend::Postgres {

@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
 )]
 async fn list(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<Json<Vec<Clip>>> {
-    Ok(Json(clips::list(&state, id).await?))
+    Ok(Json(clips::list(&state.clips(), id).await?))
 }
 
 /// One clip's MP4 (H.264 and Opus, index first), with range requests for seeking.
@@ -52,7 +52,7 @@ async fn video(
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     use tower::ServiceExt;
-    let path = clips::file(&state, id).await?;
+    let path = clips::file(&state.clips(), id).await?;
     let response = tower_http::services::ServeFile::new(path)
         .oneshot(request)
         .await

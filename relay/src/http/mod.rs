@@ -92,6 +92,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What the replay-clip work needs of this state.
+    pub fn clips(&self) -> crate::clips::ClipContext {
+        crate::clips::ClipContext {
+            store: self.store.clone(),
+            media: self.media.clone(),
+            events: self.events.clone(),
+        }
+    }
+
     pub fn new(store: Store, ui: UiAssets) -> Self {
         let events = EventHub::default();
         Self {

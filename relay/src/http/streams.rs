@@ -272,7 +272,7 @@ async fn delete_recording(
     AppPath(file): AppPath<String>,
 ) -> Result<StatusCode> {
     require_publisher_role(&staff)?;
-    crate::clips::delete_recording(&state, &file).await?;
+    crate::clips::delete_recording(&state.clips(), &file).await?;
     staff
         .audit(&state, "delete_recording", file, serde_json::Value::Null)
         .await;

@@ -7,6 +7,7 @@ pub mod hub;
 pub mod origins;
 pub mod packager;
 pub mod peer;
+pub mod publisher;
 mod pull;
 pub mod rtmp;
 pub mod stats;

@@ -21,7 +21,7 @@ use rtc::shared::marshal::Marshal;
 use tokio::sync::broadcast;
 
 use super::h264;
-use super::hub::{PublishedTrack, Publisher};
+use super::publisher::{PublishedTrack, Publisher};
 
 /// HLS target segment length; keyframes are requested this often.
 pub const SEGMENT_SECONDS: u32 = 2;

@@ -23,8 +23,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::MediaHub;
-use super::hub::{PublishedTrack, Publisher};
 use super::packager::StopOnDrop;
+use super::publisher::{PublishedTrack, Publisher};
 use super::streams::{self, KeyCheck};
 use crate::store::Store;
 use crate::throttle::{Guards, Target};

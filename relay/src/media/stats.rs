@@ -3,13 +3,12 @@
 use std::time::Instant;
 
 use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RtpCodecKind};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 use super::h264;
-use super::hub::Publisher;
 
 /// Rates are over the last full second; a track silent this long reports zero.
 const STALE_AFTER_MS: u128 = 2000;
@@ -34,6 +33,32 @@ pub struct TrackCounters {
 }
 
 impl TrackCounters {
+    /// This track's figures now, as `GET /api/streams/{name}/stats` shows them.
+    pub fn figures(&self, codec: &RTCRtpCodec) -> TrackStats {
+        let fresh = self.fresh();
+        let lost = self.packets_lost();
+        let total = self.packets + lost;
+        TrackStats {
+            codec: codec.mime_type.clone(),
+            fmtp: codec.sdp_fmtp_line.clone(),
+            bitrate_bps: if fresh { self.bitrate_bps } else { 0 },
+            fps: if fresh {
+                (self.fps * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            width: self.resolution.map(|r| r.0),
+            height: self.resolution.map(|r| r.1),
+            packets: self.packets,
+            packets_lost: lost,
+            loss_ratio: if total == 0 {
+                0.0
+            } else {
+                lost as f64 / total as f64
+            },
+        }
+    }
+
     pub fn count(&mut self, kind: RtpCodecKind, packet: &rtp::Packet) {
         let now = Instant::now();
         let size = packet.payload.len() as u64;
@@ -119,50 +144,6 @@ pub struct TrackStats {
     pub packets_lost: u64,
     /// Lost ÷ (received + lost), 0–1.
     pub loss_ratio: f64,
-}
-
-impl StreamStats {
-    pub fn of(publisher: Option<&Publisher>, viewers: usize) -> Self {
-        let mut stats = Self {
-            viewers: viewers as u32,
-            ..Self::default()
-        };
-        let Some(publisher) = publisher else {
-            return stats;
-        };
-        stats.publishing = true;
-        stats.uptime_s = publisher.started.elapsed().as_secs();
-        for track in publisher.tracks() {
-            let c = track.counters.lock().expect("not poisoned");
-            let fresh = c.fresh();
-            let lost = c.packets_lost();
-            let total = c.packets + lost;
-            let figures = TrackStats {
-                codec: track.codec.mime_type.clone(),
-                fmtp: track.codec.sdp_fmtp_line.clone(),
-                bitrate_bps: if fresh { c.bitrate_bps } else { 0 },
-                fps: if fresh {
-                    (c.fps * 10.0).round() / 10.0
-                } else {
-                    0.0
-                },
-                width: c.resolution.map(|r| r.0),
-                height: c.resolution.map(|r| r.1),
-                packets: c.packets,
-                packets_lost: lost,
-                loss_ratio: if total == 0 {
-                    0.0
-                } else {
-                    lost as f64 / total as f64
-                },
-            };
-            match track.kind {
-                RtpCodecKind::Audio => stats.audio = Some(figures),
-                _ => stats.video = Some(figures),
-            }
-        }
-        stats
-    }
 }
 
 #[cfg(test)]
