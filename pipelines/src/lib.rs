@@ -8,7 +8,13 @@ pub mod engine;
 pub mod outputs;
 pub mod scene;
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// A lock that a panic elsewhere does not poison for good: the engine's state stays usable
+/// after a callback panicked while holding it.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {

@@ -38,12 +38,13 @@ pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
 pub use encoder::hardware_encoders;
 
+pub(crate) use crate::lock;
 use crate::outputs::{Output, OutputSpec, OutputStats};
 use crate::scene::{Canvas, CanvasId, Layer, SceneCollection};
 use crate::{Error, Result, make};
 use canvas::{CanvasGraph, CanvasTarget};
-use encoder::VideoEncoder;
 use tap::Tap;
+pub(crate) use tap::Taps;
 use video::{CanvasVideo, FrameStore, PreviewFeed, add_error, branch_appsink, link_error};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -238,18 +239,6 @@ struct CanvasOutputs {
     taps: Taps,
     frames: Arc<FrameStore>,
     preview_valve: gst::Element,
-}
-
-/// The streams outputs subscribe to.
-#[derive(Clone)]
-pub(crate) struct Taps {
-    pub raw_video: Tap,
-    pub raw_audio: Tap,
-    pub h264: Tap,
-    pub aac: Tap,
-    pub clock: gst::Clock,
-    pub base_time: gst::ClockTime,
-    pub encoder: Arc<VideoEncoder>,
 }
 
 /// Cheap to clone; the engine stops when the last handle is dropped or [`Engine::shutdown`] runs.
@@ -819,10 +808,6 @@ impl Drop for Shared {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn describe_flow(element: &gst::Element, report: &mut Vec<String>) {

@@ -144,3 +144,15 @@ impl Tap {
         }
     }
 }
+
+/// The streams outputs subscribe to.
+#[derive(Clone)]
+pub(crate) struct Taps {
+    pub raw_video: Tap,
+    pub raw_audio: Tap,
+    pub h264: Tap,
+    pub aac: Tap,
+    pub clock: gst::Clock,
+    pub base_time: gst::ClockTime,
+    pub encoder: Arc<super::encoder::VideoEncoder>,
+}

@@ -16,8 +16,8 @@ use super::send_rate::{SendRate, SendRateControl, SendSample};
 use super::tcp_socket::{TcpPeer, rtmp_peers};
 use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
 use crate::engine::encoder::VideoEncoder;
-use crate::engine::tap::{Subscriber, Tap};
-use crate::engine::{Taps, lock};
+use crate::engine::tap::{Subscriber, Tap, Taps};
+use crate::lock;
 
 /// A live WHIP session that hears nothing from the relay for this long is considered gone:
 /// webrtc-rs sends TWCC feedback and receiver reports many times a second.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 
 use super::probe::StepLog;
-use crate::engine::lock;
+use crate::lock;
 
 /// Where the steps are; each applies below its bitrate. Configurable per WHIP output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

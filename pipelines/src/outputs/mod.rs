@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Taps, lock};
+use crate::engine::tap::Taps;
+use crate::lock;
 use crate::scene::CanvasId;
 use crate::{Error, Result};
 use attempt::{Attempt, Health};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use crate::engine::lock;
+use crate::lock;
 use crate::make;
 
 /// How long decoding the first frames may take before the file counts as unplayable.

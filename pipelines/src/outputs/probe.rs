@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use crate::engine::lock;
+use crate::lock;
 
 /// One probe raises the estimate by this factor.
 const STEP: f64 = 1.3;

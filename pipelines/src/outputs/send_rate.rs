@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::probe::{Approach, Ceiling, StepLog};
-use crate::engine::lock;
+use crate::lock;
 
 /// How an RTMP or SRT output adapts the shared encoder's bitrate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
