@@ -191,6 +191,15 @@ struct Branch {
     audio: Option<gst_app::AppSrc>,
     /// Still running: not failed, not finished.
     running: bool,
+    /// Reads the bus until EOS or an error; stopped with the branch, so a pipeline that never
+    /// finished does not leave it waiting forever.
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Branch {
+    fn drop(&mut self) {
+        self.watcher.abort();
+    }
 }
 
 /// How a branch's pipeline ended, as its bus told: `Ok` at end of stream.
@@ -218,8 +227,12 @@ impl Branch {
         };
         let video = appsrc("video")?;
         let audio = if audio { Some(appsrc("audio")?) } else { None };
+        // Made before the start, so that nothing the pipeline says while starting is missed.
         let mut bus = pipeline.bus().ok_or("pipeline without a bus")?.stream();
-        tokio::spawn(async move {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|e| format!("start the {what} pipeline: {e}"))?;
+        let watcher = tokio::spawn(async move {
             let end = loop {
                 let Some(message) = bus.next().await else {
                     break Err("the pipeline's bus closed".into());
@@ -234,15 +247,13 @@ impl Branch {
             };
             let _ = ended.send((index, end));
         });
-        pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| format!("start the {what} pipeline: {e}"))?;
         Ok(Self {
             what,
             pipeline,
             video,
             audio,
             running: true,
+            watcher,
         })
     }
 
