@@ -652,6 +652,18 @@ async fn slow_slot(from: IpAddr, relay: SocketAddr, end: Instant) -> Hostile {
 }
 
 /// The whole hostile mix from `start` to `start + window`, as run in the attacker process.
+/// Which parts of the mix run: `ANCHORDESK_HOSTILE_PARTS=logins,sockets,slow` (the default,
+/// all three); fewer tell which part costs the honest clients what.
+const PARTS_VAR: &str = "ANCHORDESK_HOSTILE_PARTS";
+
+fn hostile_parts() -> String {
+    std::env::var(PARTS_VAR).unwrap_or_else(|_| "logins,sockets,slow".into())
+}
+
+fn part(name: &str) -> bool {
+    hostile_parts().split(',').any(|p| p.trim() == name)
+}
+
 async fn attack(
     base: String,
     relay: SocketAddr,
@@ -660,12 +672,22 @@ async fn attack(
     window: Duration,
 ) -> anyhow::Result<Hostile> {
     let end = start + window;
-    let logins = tokio::spawn(wrong_logins(base, start, end));
+    let logins = tokio::spawn(async move {
+        if part("logins") {
+            wrong_logins(base, start, end).await
+        } else {
+            Ok(Hostile::default())
+        }
+    });
     let sockets = tokio::spawn(async move {
+        if !part("sockets") {
+            return anyhow::Ok((Hostile::default(), Vec::new()));
+        }
         tokio::time::sleep_until(start.into()).await;
         socket_flood(relay, live_id, end).await
     });
-    let slow: Vec<_> = (0..SLOW_CONNECTIONS)
+    let slow_slots = if part("slow") { SLOW_CONNECTIONS } else { 0 };
+    let slow: Vec<_> = (0..slow_slots)
         .map(|s| {
             tokio::spawn(async move {
                 tokio::time::sleep_until(start.into()).await;
@@ -1093,6 +1115,7 @@ async fn main() -> anyhow::Result<()> {
         "store": "sqlite (WAL, synchronous=NORMAL)",
         "setup": "relay as a child process in its own network namespace behind a 10 Gbit/s veth, trusted_proxies = [] (config file); clients in the parent namespace bound to extra addresses on its veth end: 200 honest viewers over 20 addresses (10 each) and staff at 10.203.0.1 in the bench process, hostile clients from 10 other addresses in a process of their own (the bench binary with --attack); all on the same 2-core machine. Each run (quiet, then hostile) has a fresh relay and shop.",
         "honest": format!("{HONEST_VIEWERS} viewers: each an events WebSocket, GET room every {} s, POST /api/orders every {} s (Idempotency-Key, own phone); staff pins every {} s, delivery = socket receive - pin POST sent", ROOM_EVERY.as_secs(), ORDER_EVERY.as_secs(), PIN_EVERY.as_secs()),
+        "hostile_parts": hostile_parts(),
         "hostile_mix": format!("{WRONG_LOGINS} wrong logins spread evenly over the window from {HOSTILE_ADDRESSES} addresses (every other one against the real staff account, the rest against {MADE_UP_NAMES:?}; open loop, Retry-After ignored); {HOSTILE_SOCKETS} event WebSockets attempted at the window's start ({} per address, {HOSTILE_SOCKET_CONCURRENCY} at a time per address; accepted ones held to the end); {SLOW_CONNECTIONS} connections sending half a header and stalling ({} per address), each reopened when the relay closes it", HOSTILE_SOCKETS / HOSTILE_ADDRESSES, SLOW_CONNECTIONS / HOSTILE_ADDRESSES),
         "window_s": seconds,
         "quiet": quiet.json(),

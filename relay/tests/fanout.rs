@@ -20,6 +20,13 @@ use tokio_util::sync::CancellationToken;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// One event per text message.
+const ONE_EACH: &str = "batch=false";
+/// JSON arrays of events in text messages.
+const BATCH: &str = "batch=true";
+/// JSON arrays of events, raw DEFLATE in binary messages.
+const DEFLATE: &str = "deflate=true";
+
 struct Relay {
     _dir: tempfile::TempDir,
     state: AppState,
@@ -69,13 +76,13 @@ impl Relay {
     }
 
     async fn connect(&self, live_id: i64, after: i64, token: &str) -> Socket {
-        self.connect_as(live_id, after, token, false).await
+        self.connect_as(live_id, after, token, ONE_EACH).await
     }
 
-    /// `batch`: the socket asks for JSON arrays of events (`batch=true`).
-    async fn connect_as(&self, live_id: i64, after: i64, token: &str, batch: bool) -> Socket {
+    /// `format`: the query that picks the messages' format ([`ONE_EACH`], [`BATCH`], [`DEFLATE`]).
+    async fn connect_as(&self, live_id: i64, after: i64, token: &str, format: &str) -> Socket {
         let url = format!(
-            "ws://{}/api/lives/{live_id}/events?after={after}&batch={batch}&access_token={token}",
+            "ws://{}/api/lives/{live_id}/events?after={after}&{format}&access_token={token}",
             self.addr
         );
         tokio_tungstenite::connect_async(url).await.unwrap().0
@@ -153,7 +160,12 @@ async fn receive_messages(socket: &mut Socket, n: usize) -> (Vec<Event>, usize) 
             .unwrap_or_else(|_| panic!("only {} of {n} events arrived", out.len()))
             .expect("socket open")
             .expect("frame");
-        if let Message::Text(text) = msg {
+        let text = match msg {
+            Message::Text(text) => text.to_string(),
+            Message::Binary(deflated) => inflate(&deflated),
+            _ => continue,
+        };
+        {
             messages += 1;
             match serde_json::from_str(&text).expect("event JSON") {
                 serde_json::Value::Array(events) => out.extend(
@@ -168,14 +180,23 @@ async fn receive_messages(socket: &mut Socket, n: usize) -> (Vec<Event>, usize) 
     (out, messages)
 }
 
+fn inflate(deflated: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .read_to_string(&mut text)
+        .expect("raw DEFLATE of UTF-8 text");
+    text
+}
+
 /// Checks no socket has anything more (a duplicate) to say shortly after.
 async fn assert_quiet<'a>(sockets: impl IntoIterator<Item = &'a mut Socket>) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     for socket in sockets {
-        if let Ok(Some(Ok(Message::Text(extra)))) =
+        if let Ok(Some(Ok(extra @ (Message::Text(_) | Message::Binary(_))))) =
             tokio::time::timeout(Duration::from_millis(1), socket.next()).await
         {
-            panic!("an event too many: {extra}");
+            panic!("an event too many: {extra:?}");
         }
     }
 }
@@ -194,11 +215,12 @@ async fn many_sockets_on_a_live_get_every_event_once_in_order_from_one_reader() 
         .await;
     let start = relay.log_ids(live, 0, true).await[1];
 
-    // Half the viewers ask for batches: both kinds get the same events in the same order.
+    // Viewers ask for each format in turn: all get the same events in the same order.
     let mut viewers = Vec::new();
-    for i in 0..40 {
+    for i in 0..42 {
         let token = common::viewer_token(relay.store()).await;
-        viewers.push(relay.connect_as(live, start, &token, i % 2 == 0).await);
+        let format = [ONE_EACH, BATCH, DEFLATE][i % 3];
+        viewers.push(relay.connect_as(live, start, &token, format).await);
     }
     let mut staff = Vec::new();
     for _ in 0..2 {
@@ -304,8 +326,10 @@ async fn a_socket_that_lags_its_feed_reads_the_log_and_misses_nothing() {
     let relay = Relay::open(Some(1)).await;
     let live = common::new_live(relay.store(), "爆单").await;
     let token = common::viewer_token(relay.store()).await;
-    // The viewer batches, staff do not: both catch-up paths are taken.
-    let mut viewer = relay.connect_as(live, 0, &token, true).await;
+    // One viewer batches, one deflates, staff take one event per message: every catch-up
+    // path is taken.
+    let mut viewer = relay.connect_as(live, 0, &token, BATCH).await;
+    let mut deflating = relay.connect_as(live, 0, &token, DEFLATE).await;
     let mut staff = relay.connect(live, 0, &relay.staff).await;
     relay.wait_tasks(1).await;
 
@@ -328,11 +352,12 @@ async fn a_socket_that_lags_its_feed_reads_the_log_and_misses_nothing() {
     let public = relay.log_ids(live, 0, false).await;
     let everything = relay.log_ids(live, 0, true).await;
     assert_eq!(ids(&receive(&mut viewer, public.len()).await), public);
+    assert_eq!(ids(&receive(&mut deflating, public.len()).await), public);
     assert_eq!(
         ids(&receive(&mut staff, everything.len()).await),
         everything
     );
-    assert_quiet([&mut viewer, &mut staff]).await;
+    assert_quiet([&mut viewer, &mut deflating, &mut staff]).await;
     assert!(
         relay.state.feeds.lagged() > 0,
         "the test must make a socket lag to mean anything"
@@ -349,12 +374,14 @@ async fn a_batching_socket_gets_events_committed_together_as_one_message() {
     let relay = Relay::open(None).await;
     let live = common::new_live(relay.store(), "秒杀").await;
     let token = common::viewer_token(relay.store()).await;
-    let mut batched = relay.connect_as(live, 0, &token, true).await;
+    let mut batched = relay.connect_as(live, 0, &token, BATCH).await;
+    let mut deflating = relay.connect_as(live, 0, &token, DEFLATE).await;
     let mut single = relay.connect(live, 0, &token).await;
     relay.wait_tasks(1).await;
-    // Both sockets have read their (empty) backlog once this event reaches them.
+    // The sockets have read their (empty) backlog once this event reaches them.
     relay.commit(live, &[Audience::Public]).await;
     receive(&mut batched, 1).await;
+    receive(&mut deflating, 1).await;
     receive(&mut single, 1).await;
 
     relay.commit(live, &[Audience::Public; 30]).await;
@@ -362,7 +389,21 @@ async fn a_batching_socket_gets_events_committed_together_as_one_message() {
     let (one_each, per_event) = receive_messages(&mut single, 30).await;
     assert_eq!(ids(&events), ids(&one_each));
     assert_eq!((messages, per_event), (1, 30));
-    assert_quiet([&mut batched, &mut single]).await;
+
+    // The same one message, compressed: a quarter of the bytes or less.
+    let Some(Ok(Message::Binary(deflated))) = deflating.next().await else {
+        panic!("a deflating socket gets binary messages");
+    };
+    let array: Vec<Event> = serde_json::from_str(&inflate(&deflated)).unwrap();
+    assert_eq!(ids(&array), ids(&events));
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(
+        deflated.len() * 4 <= text.len(),
+        "{} bytes deflated from {}",
+        deflated.len(),
+        text.len()
+    );
+    assert_quiet([&mut batched, &mut deflating, &mut single]).await;
 }
 
 /// Viewers have nothing to say on this socket: a big message is refused (the socket closes

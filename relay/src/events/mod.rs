@@ -11,9 +11,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{OnceCell, broadcast};
@@ -297,6 +298,8 @@ pub struct FeedBatch {
     pub events: Arc<[FeedEvent]>,
     /// All of `events` as one JSON array: the message a batching socket sends.
     pub array: Utf8Bytes,
+    /// `array` compressed, made by the first socket that asks and shared by the rest.
+    deflated: Arc<OnceLock<Bytes>>,
 }
 
 impl FeedBatch {
@@ -305,7 +308,17 @@ impl FeedBatch {
         Self {
             events: events.into(),
             array: array.into(),
+            deflated: Arc::default(),
         }
+    }
+
+    /// `array` as raw DEFLATE: the message a socket that asked for `deflate` sends. A burst
+    /// of comments is mostly repeated keys; compressed once, it costs every socket a quarter
+    /// of the bytes to send, which at thousands of sockets is most of the relay's work.
+    pub fn deflated(&self) -> Bytes {
+        self.deflated
+            .get_or_init(|| deflate_raw(self.array.as_bytes()))
+            .clone()
     }
 
     pub fn first_id(&self) -> i64 {
@@ -315,6 +328,21 @@ impl FeedBatch {
     pub fn last_id(&self) -> i64 {
         self.events.last().map_or(0, |e| e.id)
     }
+}
+
+/// `data` compressed as raw DEFLATE (RFC 1951: no zlib or gzip header), which browsers
+/// undo with `DecompressionStream('deflate-raw')`.
+pub fn deflate_raw(data: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(data.len() / 3 + 64),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .map(Bytes::from)
+        .expect("compressing into memory cannot fail")
 }
 
 /// Serialized JSON values joined as one JSON array.

@@ -1,7 +1,8 @@
 //! `GET /api/lives/{id}/events?after=<id>`: the live's event log. A plain request answers
 //! with a JSON page; a WebSocket upgrade sends the backlog after `after`, then every new
 //! event as it commits, one JSON text message each, or with `batch=true` JSON arrays of the
-//! events that came together. Viewers never get staff-only events.
+//! events that came together (with `deflate=true`, those arrays compressed in binary
+//! messages). Viewers never get staff-only events.
 
 use axum::Json;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -42,6 +43,12 @@ struct EventsQuery {
     /// event object per message.
     #[serde(default)]
     batch: bool,
+    /// WebSocket only: each message is a binary message holding what `batch=true` sends,
+    /// compressed as raw DEFLATE (RFC 1951; a browser reads it with
+    /// `DecompressionStream('deflate-raw')`). Implies `batch`. A burst of comments is a
+    /// quarter of the bytes, compressed once for every socket.
+    #[serde(default)]
+    deflate: bool,
 }
 
 const READ_BUFFER_BYTES: usize = 4 * 1024;
@@ -66,7 +73,7 @@ fn default_limit() -> i64 {
     params(("id" = i64, Path, description = "Live id"), EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = Vec<Event>),
-        (status = 101, description = "Switched to a WebSocket of `Event` JSON text messages (arrays of them with `batch=true`)"),
+        (status = 101, description = "Switched to a WebSocket of `Event` JSON text messages (arrays of them with `batch=true`; binary raw-DEFLATE arrays with `deflate=true`)"),
         (status = 400, response = BadQuery),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -115,7 +122,7 @@ async fn events(
                     let _slot = slot;
                     let socket = EventSocket {
                         socket,
-                        batch: q.batch,
+                        format: Format::of(&q),
                         last: q.after,
                     };
                     stream(socket, state, client, live_id, staff).await;
@@ -129,11 +136,39 @@ async fn events(
     }
 }
 
+/// What a socket's messages hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// One event per text message.
+    Single,
+    /// A JSON array of events per text message.
+    Batch,
+    /// A JSON array of events per binary message, as raw DEFLATE.
+    Deflate,
+}
+
+impl Format {
+    fn of(q: &EventsQuery) -> Self {
+        match (q.deflate, q.batch) {
+            (true, _) => Self::Deflate,
+            (false, true) => Self::Batch,
+            (false, false) => Self::Single,
+        }
+    }
+
+    /// A JSON array of events as this format's message.
+    fn array(self, array: String) -> Message {
+        match self {
+            Self::Deflate => Message::Binary(events::deflate_raw(array.as_bytes())),
+            Self::Batch | Self::Single => Message::Text(array.into()),
+        }
+    }
+}
+
 /// A client's event socket and where it is in the log.
 struct EventSocket {
     socket: WebSocket,
-    /// JSON arrays of events per message instead of one event each.
-    batch: bool,
+    format: Format,
     /// The last event id sent (or the client's `after`).
     last: i64,
 }
@@ -145,16 +180,18 @@ impl EventSocket {
         if batch.last_id() <= self.last {
             return Ok(());
         }
-        if self.batch && batch.first_id() > self.last {
+        let whole = batch.first_id() > self.last;
+        match self.format {
             // The usual case: the whole batch, one message shared by every socket.
-            self.socket.feed(Message::Text(batch.array.clone())).await?;
-        } else {
-            let fresh = batch.events.iter().filter(|e| e.id > self.last);
-            if self.batch {
+            Format::Batch if whole => self.socket.feed(Message::Text(batch.array.clone())).await?,
+            Format::Deflate if whole => self.socket.feed(Message::Binary(batch.deflated())).await?,
+            Format::Batch | Format::Deflate => {
+                let fresh = batch.events.iter().filter(|e| e.id > self.last);
                 let array = events::json_array(fresh.map(|e| e.json.as_str()));
-                self.socket.feed(Message::Text(array.into())).await?;
-            } else {
-                for event in fresh {
+                self.socket.feed(self.format.array(array)).await?;
+            }
+            Format::Single => {
+                for event in batch.events.iter().filter(|e| e.id > self.last) {
                     self.socket.feed(Message::Text(event.json.clone())).await?;
                 }
             }
@@ -173,10 +210,10 @@ impl EventSocket {
             let Some(last) = page.last().map(|e| e.id) else {
                 return Ok(());
             };
-            if self.batch {
+            if self.format != Format::Single {
                 let text = serde_json::to_string(&page).map_err(|_| ())?;
                 self.socket
-                    .send(Message::Text(text.into()))
+                    .send(self.format.array(text))
                     .await
                     .map_err(|_| ())?;
             } else {

@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Event } from '../bindings/Event';
 import { BACKOFF_MS, LiveSocket } from './socket';
@@ -20,6 +21,12 @@ class FakeSocket {
     const events = ids.map((id) => ({ id, kind: 'likes', payload: {} }));
     this.onmessage?.({ data: JSON.stringify(events) } as MessageEvent);
   }
+  deliverDeflated(ids: number[]) {
+    const events = ids.map((id) => ({ id, kind: 'likes', payload: {} }));
+    const bytes = deflateRawSync(Buffer.from(JSON.stringify(events)));
+    const data = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    this.onmessage?.({ data } as MessageEvent);
+  }
   drop() {
     this.onclose?.();
   }
@@ -32,7 +39,7 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-function open(after = 5) {
+function open(after = 5, deflate = false) {
   const events: number[] = [];
   const states: string[] = [];
   const socket = new LiveSocket({
@@ -42,6 +49,7 @@ function open(after = 5) {
     onState: (s) => states.push(s),
     origin: 'https://shop.example',
     WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
+    deflate,
   });
   return { socket, events, states };
 }
@@ -78,6 +86,19 @@ describe('LiveSocket', () => {
     first.deliver({ id: 8 });
     first.deliverBatch([8, 9]);
     expect(events).toEqual([6, 7, 8, 9]);
+    expect(socket.lastEventId).toBe(9);
+  });
+
+  it('asks for compressed batches where it can inflate them, and keeps their order', async () => {
+    vi.useRealTimers();
+    const { socket, events } = open(5, true);
+    const first = FakeSocket.all[0]!;
+    expect(first.url).toBe('wss://shop.example/api/lives/7/events?after=5&batch=true&deflate=true');
+    first.deliverDeflated([5, 6, 7]);
+    // Text behind a compressed message waits for it, then both arrive in order.
+    first.deliver({ id: 8 });
+    first.deliverDeflated([8, 9]);
+    await vi.waitFor(() => expect(events).toEqual([6, 7, 8, 9]));
     expect(socket.lastEventId).toBe(9);
   });
 
