@@ -21,7 +21,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anchordesk_bench::{cpu_seconds, relay_binary, spawn_relay_with, status_mib};
+use anchordesk_bench::{
+    RELAY_CPU, cpu_seconds, relay_binary, spawn_relay_with, split_cpus,
+    split_cpus_between_relay_and_clients, status_mib,
+};
 use anchordesk_e2e::netns::{self, ShapedLink, VETH_A, VETH_B};
 use anchordesk_relay::auth::{self, NewViewer};
 use anchordesk_relay::commerce::lives::{self, LiveStatus, LiveStatusChange, NewLive};
@@ -84,6 +87,11 @@ fn comment_body(seq: usize) -> String {
     let word = COMMENT_WORDS[seq * 7 % COMMENT_WORDS.len()];
     let other = COMMENT_WORDS[seq * 11 % COMMENT_WORDS.len()];
     format!("{word}！{other} #{seq}")
+}
+
+/// The comment number [`comment_body`] put in a body.
+fn comment_seq(body: &str) -> Option<usize> {
+    body.rsplit_once(" #")?.1.parse().ok()
 }
 
 struct Run {
@@ -381,7 +389,7 @@ async fn comment_batches(
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|c| c["body"].as_str()?.strip_prefix("fanout ")?.parse().ok())
+                .filter_map(|c| comment_seq(c["body"].as_str()?))
                 .collect();
             batches.insert(event["id"].as_i64().unwrap_or(0), seqs);
         }
@@ -398,7 +406,13 @@ async fn run(
 ) -> anyhow::Result<Run> {
     let total = rate * seconds as usize;
     let shop = shop(sockets, (rate * COMMENTERS_PER_RATE).max(1)).await?;
-    let mut command = link.command("env");
+    let mut command = if split_cpus() {
+        let mut taskset = link.command("taskset");
+        taskset.args(["-c", RELAY_CPU, "env"]);
+        taskset
+    } else {
+        link.command("env")
+    };
     command
         .arg(format!("ANCHORDESK_TRUSTED_PROXIES={VETH_A}"))
         .arg(binary);
@@ -581,6 +595,9 @@ async fn main() -> anyhow::Result<()> {
     // The viewers' side of the veth pair is this namespace, the relay's a child one; the
     // shaper only bounds the upload (comment POSTs), far above what they need.
     let link = ShapedLink::create(10_000_000)?;
+    if split_cpus() {
+        split_cpus_between_relay_and_clients(&link)?;
+    }
 
     let baseline_sockets = BASELINE_SOCKETS.min(sockets);
     let baseline = run(
@@ -608,6 +625,11 @@ async fn main() -> anyhow::Result<()> {
         "command": format!("cargo run --release -p anchordesk-bench --bin events-fanout -- {sockets} {rate} {seconds}"),
         "relay": binary.display().to_string(),
         "store": "sqlite (WAL, synchronous=NORMAL)",
+        "cpus": if split_cpus() {
+            "split (ANCHORDESK_BENCH_CPUS=split): relay held to CPU 0, the clients to CPU 1, each veth end's receive work on its side's CPU: two one-core machines"
+        } else {
+            "shared: relay and clients on both cores, the clients' receive work on the relay's CPU (veth)"
+        },
         "setup": "relay as a child process (anchordesk-relay serve) in its own network namespace, reached over a veth pair; WebSocket and HTTP clients in the bench process in the parent namespace, on the same 2-core machine; sockets ask for compressed batches (batch=true&deflate=true) as the viewer page does (the last run: uncompressed batches, batch=true); comment bodies are varied Chinese phrases; latency = socket receive time - comment POST send time (includes the relay's 100 ms comment batching)",
         "sockets": sockets,
         "comments_per_s": rate,
@@ -638,6 +660,13 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::event_ids;
+
+    #[test]
+    fn a_comment_body_carries_its_number() {
+        for seq in [0, 7, 12345] {
+            assert_eq!(comment_seq(&comment_body(seq)), Some(seq));
+        }
+    }
 
     #[test]
     fn event_ids_are_read_from_single_events_and_batches_but_not_from_comments() {

@@ -717,6 +717,17 @@ async fn attack(
     Ok(h)
 }
 
+/// The attacker process's nice value: `ANCHORDESK_HOSTILE_NICE` (default 0, the honest
+/// clients' and the relay's). Attackers are other machines; on this one their CPU is taken
+/// from the relay and the honest clients. At 19 the attack still runs in full (the bench
+/// reports what it sent) but yields the cores, which is closer to an attacker elsewhere.
+fn attacker_nice() -> i32 {
+    std::env::var("ANCHORDESK_HOSTILE_NICE")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The first argument that makes this binary the attacker process.
 const ATTACK_ARG: &str = "--attack";
 
@@ -738,7 +749,10 @@ impl Attacker {
         window: Duration,
     ) -> anyhow::Result<Self> {
         let delay = start.saturating_duration_since(Instant::now());
-        let child = tokio::process::Command::new(std::env::current_exe()?)
+        // `nice` execs the bench binary: the child's pid is the attacker's.
+        let child = tokio::process::Command::new("nice")
+            .args(["-n", &attacker_nice().to_string()])
+            .arg(std::env::current_exe()?)
             .args([
                 ATTACK_ARG,
                 base,
@@ -1116,6 +1130,7 @@ async fn main() -> anyhow::Result<()> {
         "setup": "relay as a child process in its own network namespace behind a 10 Gbit/s veth, trusted_proxies = [] (config file); clients in the parent namespace bound to extra addresses on its veth end: 200 honest viewers over 20 addresses (10 each) and staff at 10.203.0.1 in the bench process, hostile clients from 10 other addresses in a process of their own (the bench binary with --attack); all on the same 2-core machine. Each run (quiet, then hostile) has a fresh relay and shop.",
         "honest": format!("{HONEST_VIEWERS} viewers: each an events WebSocket, GET room every {} s, POST /api/orders every {} s (Idempotency-Key, own phone); staff pins every {} s, delivery = socket receive - pin POST sent", ROOM_EVERY.as_secs(), ORDER_EVERY.as_secs(), PIN_EVERY.as_secs()),
         "hostile_parts": hostile_parts(),
+        "attacker_nice": attacker_nice(),
         "hostile_mix": format!("{WRONG_LOGINS} wrong logins spread evenly over the window from {HOSTILE_ADDRESSES} addresses (every other one against the real staff account, the rest against {MADE_UP_NAMES:?}; open loop, Retry-After ignored); {HOSTILE_SOCKETS} event WebSockets attempted at the window's start ({} per address, {HOSTILE_SOCKET_CONCURRENCY} at a time per address; accepted ones held to the end); {SLOW_CONNECTIONS} connections sending half a header and stalling ({} per address), each reopened when the relay closes it", HOSTILE_SOCKETS / HOSTILE_ADDRESSES, SLOW_CONNECTIONS / HOSTILE_ADDRESSES),
         "window_s": seconds,
         "quiet": quiet.json(),

@@ -126,3 +126,48 @@ pub fn open_files_limit() -> u64 {
         })
         .unwrap_or(u64::MAX)
 }
+
+/// `ANCHORDESK_BENCH_CPUS=split`: the relay and its clients as two one-core machines on this
+/// two-core one. On a shared veth, the kernel work of a packet's receiver runs on the sender's
+/// CPU, so a relay sending to thousands of local sockets was also charged for the clients'
+/// receive path, which on a network is the viewers' machines' work. Split, each side's
+/// receive work runs on its own CPU (receive packet steering on each veth end), the relay is
+/// held to CPU 0 and the bench's clients to CPU 1: the relay has one core instead of a share
+/// of two, and what it spends is its own.
+pub fn split_cpus() -> bool {
+    std::env::var("ANCHORDESK_BENCH_CPUS").is_ok_and(|v| v == "split")
+}
+
+/// The CPU the relay is held to with [`split_cpus`]; the clients take the other.
+pub const RELAY_CPU: &str = "0";
+
+/// Sets up [`split_cpus`]: packets that reach the clients' veth end (`adv0`, this namespace)
+/// are processed on CPU 1 and those that reach the relay's (`adv1`, the link's child
+/// namespace) on CPU 0; every thread of this process is moved to CPU 1. Start the relay under
+/// `taskset -c` [`RELAY_CPU`].
+pub fn split_cpus_between_relay_and_clients(
+    link: &anchordesk_e2e::netns::ShapedLink,
+) -> anyhow::Result<()> {
+    // sysfs shows the network devices of the namespace it was mounted in: mount a fresh one
+    // in a throwaway mount namespace inside the right network namespace.
+    let steer = |device: &str, mask: &str| {
+        format!(
+            "mount -t sysfs sysfs /sys && echo {mask} > /sys/class/net/{device}/queues/rx-0/rps_cpus"
+        )
+    };
+    let mut clients = std::process::Command::new("unshare");
+    clients.args(["-m", "sh", "-c", &steer("adv0", "2")]);
+    let mut relay = link.command("unshare");
+    relay.args(["-m", "sh", "-c", &steer("adv1", "1")]);
+    let mut pin = std::process::Command::new("taskset");
+    pin.args(["-a", "-p", "-c", "1", &std::process::id().to_string()]);
+    for mut command in [clients, relay, pin] {
+        let out = command.output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}

@@ -38,14 +38,22 @@ struct Relay {
 impl Relay {
     /// A relay whose live feeds hold `capacity` events (`None`: the default).
     async fn open(capacity: Option<usize>) -> Self {
+        Self::open_with(
+            capacity.unwrap_or(events::FEED_CAPACITY),
+            events::FEED_MIN_GAP,
+        )
+        .await
+    }
+
+    /// A relay whose live feeds hold `capacity` events and read at most once per `min_gap`.
+    async fn open_with(capacity: usize, min_gap: Duration) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_config(&common::config(dir.path()).await)
             .await
             .unwrap();
         let mut state = AppState::new(store.clone(), UiAssets::new(None));
-        if let Some(capacity) = capacity {
-            state.feeds = LiveFeeds::with_capacity(store.clone(), state.events.clone(), capacity);
-        }
+        state.feeds =
+            LiveFeeds::with_settings(store.clone(), state.events.clone(), capacity, min_gap);
         auth::create_staff(&store, "fanout", "fanout-password", Role::Assistant)
             .await
             .unwrap();
@@ -404,6 +412,33 @@ async fn a_batching_socket_gets_events_committed_together_as_one_message() {
         text.len()
     );
     assert_quiet([&mut batched, &mut deflating, &mut single]).await;
+}
+
+#[tokio::test]
+async fn a_burst_of_separate_commits_is_a_few_messages_and_a_lone_event_is_sent_at_once() {
+    // A long gap, so the burst below surely commits within it whatever the machine's load.
+    let relay = Relay::open_with(events::FEED_CAPACITY, Duration::from_secs(3)).await;
+    let live = common::new_live(relay.store(), "抢购").await;
+    let token = common::viewer_token(relay.store()).await;
+    let mut batched = relay.connect_as(live, 0, &token, BATCH).await;
+    let mut single = relay.connect(live, 0, &token).await;
+    relay.wait_tasks(1).await;
+
+    // The first event after a quiet spell goes out alone, without waiting for the gap.
+    relay.commit(live, &[Audience::Public]).await;
+    let (first, messages) = receive_messages(&mut batched, 1).await;
+    assert_eq!((first.len(), messages), (1, 1));
+    // Ten orders' worth of commits, one transaction each, as a rush of buyers makes them:
+    // one message for a batching socket, still one event per message for the other.
+    for _ in 0..10 {
+        relay.commit(live, &[Audience::Public]).await;
+    }
+    let (burst, messages) = receive_messages(&mut batched, 10).await;
+    assert_eq!(messages, 1, "a burst read once is one message");
+    let (one_each, per_event) = receive_messages(&mut single, 11).await;
+    assert_eq!(per_event, 11);
+    assert_eq!(ids(&one_each)[1..], ids(&burst)[..]);
+    assert_quiet([&mut batched, &mut single]).await;
 }
 
 /// Viewers have nothing to say on this socket: a big message is refused (the socket closes

@@ -33,7 +33,7 @@ const CHANNEL_CAPACITY: usize = 4096;
 /// How many batches a live's feed holds for its sockets before a slow socket lags and goes
 /// back to the log (a batch is what one read found, up to [`MAX_BATCH_EVENTS`]). Lagging
 /// only costs the sockets that fall behind one read each.
-const FEED_CAPACITY: usize = 256;
+pub const FEED_CAPACITY: usize = 256;
 /// Most events returned by one HTTP read or one backlog page.
 pub const PAGE_LIMIT: i64 = 1000;
 
@@ -358,6 +358,13 @@ pub fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
+/// The least time between two reads of one feed. An event after a quiet spell is read at once;
+/// one that commits within this long of the last read waits for the rest of it, with whatever
+/// else commits meanwhile. A rush of 100 orders committed one by one was 100 messages to every
+/// socket; it is now a few, at most this much later. Every socket's message costs the relay a
+/// send (and at thousands of sockets, sends are most of its work).
+pub const FEED_MIN_GAP: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Most events in one [`FeedBatch`]: a batch is one WebSocket message for a batching socket,
 /// and a burst of a thousand events is better sent as a few messages than one big one.
 const MAX_BATCH_EVENTS: usize = 100;
@@ -392,6 +399,7 @@ struct FeedsInner {
     store: Store,
     hub: EventHub,
     capacity: usize,
+    min_gap: std::time::Duration,
     feeds: Mutex<HashMap<i64, Slot>>,
     next_feed_id: AtomicU64,
     tasks: AtomicUsize,
@@ -495,11 +503,23 @@ impl LiveFeeds {
 
     /// Feeds whose channels hold `capacity` batches (tests use a tiny one to make sockets lag).
     pub fn with_capacity(store: Store, hub: EventHub, capacity: usize) -> Self {
+        Self::with_settings(store, hub, capacity, FEED_MIN_GAP)
+    }
+
+    /// Feeds whose channels hold `capacity` batches and that read the log at most once per
+    /// `min_gap` (tests use a long one to see a burst coalesce).
+    pub fn with_settings(
+        store: Store,
+        hub: EventHub,
+        capacity: usize,
+        min_gap: std::time::Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(FeedsInner {
                 store,
                 hub,
                 capacity: capacity.max(1),
+                min_gap,
                 feeds: Mutex::new(HashMap::new()),
                 next_feed_id: AtomicU64::new(0),
                 tasks: AtomicUsize::new(0),
@@ -601,6 +621,7 @@ async fn run_feed(
     stop: CancellationToken,
 ) {
     let _running = Running(inner.clone());
+    let mut last_read: Option<tokio::time::Instant> = None;
     loop {
         let woke = tokio::select! {
             _ = stop.cancelled() => return,
@@ -613,6 +634,13 @@ async fn run_feed(
         if !woke {
             continue;
         }
+        if let Some(next) = last_read.map(|at| at + inner.min_gap) {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                () = tokio::time::sleep_until(next) => {}
+            }
+        }
+        last_read = Some(tokio::time::Instant::now());
         // A burst of commits is one read.
         while !matches!(
             wake.try_recv(),
