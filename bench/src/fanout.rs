@@ -659,7 +659,7 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::event_ids;
+    use super::{comment_body, comment_seq, event_ids};
 
     #[test]
     fn a_comment_body_carries_its_number() {

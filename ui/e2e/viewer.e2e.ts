@@ -73,9 +73,20 @@ afterAll(async () => {
 });
 
 /** A phone of its own (own storage, so its own viewer account) on the live's page. */
+/** The binary (compressed) messages the page's event socket received, by size. */
+const eventFrames = new WeakMap<Page, { url: string; binary: number[] }>();
+
 async function viewerPage(query = ''): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext(PHONE);
   const page = await context.newPage();
+  page.on('websocket', (socket) => {
+    if (!socket.url().includes('/events?')) return;
+    const seen = { url: socket.url(), binary: [] as number[] };
+    eventFrames.set(page, seen);
+    socket.on('framereceived', ({ payload }) => {
+      if (typeof payload !== 'string') seen.binary.push(payload.length);
+    });
+  });
   await page.goto(`${relay.url}/live/${liveId}${query}`);
   await page.getByRole('button', { name: /小黄车/ }).waitFor();
   return { context, page };
@@ -139,6 +150,9 @@ describe('viewer page', () => {
     await card.waitFor({ timeout: 1000 });
     expect(await card.textContent()).toContain(first!.product.title);
     expect(await card.textContent()).toContain('直播间专享');
+    // Chromium inflates: the page asked for compressed batches and the pin came as one.
+    expect(eventFrames.get(page)?.url).toContain('deflate=true');
+    expect(eventFrames.get(page)?.binary.length).toBeGreaterThan(0);
     await expect.poll(() => framesDecoded(page), { timeout: 15_000 }).toBeGreaterThan(0);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'viewer-playing-pinned.png') });
