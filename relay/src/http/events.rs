@@ -45,8 +45,8 @@ struct EventsQuery {
     batch: bool,
     /// WebSocket only: each message is a binary message holding what `batch=true` sends,
     /// compressed as raw DEFLATE (RFC 1951; a browser reads it with
-    /// `DecompressionStream('deflate-raw')`). Implies `batch`. A burst of comments is a
-    /// quarter of the bytes, compressed once for every socket.
+    /// `DecompressionStream('deflate-raw')`). Implies `batch`. A burst of comments is an
+    /// eighth of the bytes, compressed once for every socket.
     #[serde(default)]
     deflate: bool,
 }

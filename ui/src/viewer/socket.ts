@@ -3,8 +3,8 @@
 // It asks for batches (`batch=true`): the events that committed together arrive as one JSON
 // array, which at hundreds of comments a second is the difference between one message and
 // dozens per flush, for the relay and for a phone. Where the browser can inflate them it asks
-// for those arrays compressed (`deflate=true`, binary messages): a quarter of the bytes, which
-// is most of what a relay with thousands of viewers spends its time on.
+// for those arrays compressed (`deflate=true`, binary messages): an eighth of the bytes, for a
+// phone's data plan and for a relay sending to thousands of viewers.
 import type { Event } from '../bindings/Event';
 
 export type SocketState = 'connecting' | 'open' | 'reconnecting';
