@@ -21,6 +21,18 @@ pub mod x11;
 pub use x11::request_window_close;
 
 /// The workspace root (where Cargo.toml and tauri.conf.json live).
+/// An HTTP client for a relay's API that lets go of idle connections before the relay does:
+/// the relay closes a keep-alive connection idle for 10 s (its header read timeout), and a
+/// request sent on one at the moment it closes fails ("connection closed before message
+/// completed"). A test that waits 10 s between two calls met exactly that. The studio's
+/// client does the same.
+pub fn relay_http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .expect("an HTTP client")
+}
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -167,7 +167,7 @@ async fn a_pin_window_becomes_a_clip_that_plays_on_the_viewer_page() -> Result<(
         anchordesk_relay::start(&anchordesk_relay::Config::bundled(dir.path().into())).await?;
     let shop = shop(relay.store()).await?;
     let base = relay.url();
-    let http = reqwest::Client::new();
+    let http = anchordesk_e2e::relay_http_client();
     let token = login(&http, &base).await?;
     let publisher = GstWhipPublisher::start(&format!("{base}/whip/demo"), &shop.key, 640, 360)?;
     recording_started(dir.path(), &publisher).await?;
@@ -312,7 +312,7 @@ async fn a_relay_killed_mid_live_cuts_the_closed_window_at_its_next_start() -> R
         )
     };
     let mut relay = spawn().await?;
-    let http = reqwest::Client::new();
+    let http = anchordesk_e2e::relay_http_client();
     let token = login(&http, &relay.url).await?;
     let publisher =
         GstWhipPublisher::start(&format!("{}/whip/demo", relay.url), &shop.key, 640, 360)?;
