@@ -8,7 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anchordesk_pipelines::engine::{Engine, EngineConfig};
-use anchordesk_pipelines::outputs::{OutputKind, OutputSpec, RecordFormat, check_playable};
+use anchordesk_pipelines::outputs::{
+    OutputKind, OutputSpec, OutputState, RecordFormat, check_playable,
+};
 use anchordesk_pipelines::scene::{
     Canvas, CanvasId, Layer, Rect, SCENE_VERSION, Scene, SceneCollection, Source,
 };
@@ -68,7 +70,21 @@ fn record(engine: &Engine, path: &Path) -> Result<()> {
         },
         canvas: CanvasId::First,
     })?;
-    Ok(())
+    // Recording starts on the output's own thread; a test that stops the engine a fixed time
+    // later must first know the file is being written, or a slow start on a busy machine
+    // leaves a file without a single fragment.
+    let started = Instant::now();
+    loop {
+        let stats = engine.output_stats().into_iter().find(|o| o.id == "record");
+        if stats.as_ref().is_some_and(|o| o.state == OutputState::Live) {
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(15),
+            "the recording never started: {stats:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn ffmpeg(args: &[&str], out: &Path) -> Result<()> {
