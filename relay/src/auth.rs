@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Result, check_text, now_ms};
 use crate::store::{Conn, Store};
+use crate::viewer_sessions::ViewerSessions;
 
 const STAFF_SESSION_MS: i64 = 30 * 24 * 3600 * 1000;
 const VIEWER_SESSION_MS: i64 = 365 * 24 * 3600 * 1000;
@@ -380,41 +381,69 @@ pub async fn create_viewer(store: &Store, req: &NewViewer) -> Result<Session> {
     })
 }
 
-/// staff (id, username, role) or viewer (id, nickname) columns of a session lookup.
+/// staff (id, username, role), viewer (id, nickname) and expiry columns of a session lookup.
 type SessionRow = (
     Option<i64>,
     Option<String>,
     Option<String>,
     Option<i64>,
     Option<String>,
+    i64,
 );
 
-/// The principal behind a bearer token, if the token is known and not expired.
-pub async fn authenticate(store: &Store, token: &str) -> Result<Option<Principal>> {
+/// The principal behind a bearer token, if the token is known and not expired. A viewer
+/// session checked within [`crate::viewer_sessions::VIEWER_SESSION_TTL`] comes from `recent`
+/// without a database read.
+pub async fn authenticate(
+    store: &Store,
+    recent: &ViewerSessions,
+    token: &str,
+) -> Result<Option<Principal>> {
+    let hash = token_hash(token);
+    let checked_at = std::time::Instant::now();
+    if let Some(viewer) = recent.get(&hash, checked_at) {
+        return Ok(Some(viewer));
+    }
+    let now = now_ms();
     let row: Option<SessionRow> = sqlx::query_as(
-        "select s.id, s.username, s.role, v.id, v.nickname \
+        "select s.id, s.username, s.role, v.id, v.nickname, t.expires_at_ms \
              from sessions t \
              left join staff s on s.id = t.staff_id \
              left join viewers v on v.id = t.viewer_id \
              where t.token_hash = $1 and t.expires_at_ms > $2",
     )
-    .bind(token_hash(token))
-    .bind(now_ms())
+    .bind(&hash)
+    .bind(now)
     .fetch_optional(store.pool())
     .await?;
-    Ok(match row {
-        Some((Some(id), Some(username), Some(role), _, _)) => {
+    let Some((staff_id, username, role, viewer_id, nickname, expires_at_ms)) = row else {
+        return Ok(None);
+    };
+    let principal = match (staff_id, username, role, viewer_id, nickname) {
+        (Some(id), Some(username), Some(role), _, _) => {
             Role::parse(&role).map(|role| Principal::Staff { id, username, role })
         }
-        Some((_, _, _, Some(id), Some(nickname))) => Some(Principal::Viewer { id, nickname }),
+        (_, _, _, Some(id), Some(nickname)) => Some(Principal::Viewer { id, nickname }),
         _ => None,
-    })
+    };
+    if let Some(principal) = &principal {
+        let expires_in = u64::try_from(expires_at_ms - now).unwrap_or(0);
+        recent.remember(
+            hash,
+            principal,
+            std::time::Duration::from_millis(expires_in),
+            checked_at,
+        );
+    }
+    Ok(principal)
 }
 
 /// Ends the session of this token (logout).
-pub async fn revoke(store: &Store, token: &str) -> Result<()> {
+pub async fn revoke(store: &Store, recent: &ViewerSessions, token: &str) -> Result<()> {
+    let hash = token_hash(token);
+    recent.forget(&hash);
     sqlx::query("delete from sessions where token_hash = $1")
-        .bind(token_hash(token))
+        .bind(&hash)
         .execute(store.pool())
         .await?;
     Ok(())
@@ -443,7 +472,10 @@ mod tests {
             password: "correct horse".into(),
         };
         let session = login(&store, &req).await.unwrap();
-        let who = authenticate(&store, &session.token).await.unwrap().unwrap();
+        let who = authenticate(&store, &ViewerSessions::default(), &session.token)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(
             who,
             Principal::Staff {
@@ -451,8 +483,15 @@ mod tests {
                 ..
             }
         ));
-        revoke(&store, &session.token).await.unwrap();
-        assert_eq!(authenticate(&store, &session.token).await.unwrap(), None);
+        revoke(&store, &ViewerSessions::default(), &session.token)
+            .await
+            .unwrap();
+        assert_eq!(
+            authenticate(&store, &ViewerSessions::default(), &session.token)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
@@ -462,7 +501,10 @@ mod tests {
             .await
             .unwrap();
         let session = open_staff_session(&store, "studio").await.unwrap();
-        match authenticate(&store, &session.token).await.unwrap() {
+        match authenticate(&store, &ViewerSessions::default(), &session.token)
+            .await
+            .unwrap()
+        {
             Some(Principal::Staff { username, role, .. }) => {
                 assert_eq!((username.as_str(), role), ("studio", Role::Owner));
             }
@@ -579,9 +621,25 @@ mod tests {
     async fn viewer_gets_a_device_token_and_default_nickname() {
         let (_dir, store) = store().await;
         let session = create_viewer(&store, &NewViewer::default()).await.unwrap();
-        let who = authenticate(&store, &session.token).await.unwrap().unwrap();
+        let recent = ViewerSessions::default();
+        let who = authenticate(&store, &recent, &session.token)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(who, Principal::Viewer { ref nickname, .. } if nickname == "观众"));
         assert!(!who.is_staff());
-        assert_eq!(authenticate(&store, "not-a-token").await.unwrap(), None);
+        assert_eq!(
+            authenticate(&store, &recent, "not-a-token").await.unwrap(),
+            None
+        );
+        // Checked once, the session is trusted for a while without a read; a logout on this
+        // relay ends it at once all the same.
+        let hash = token_hash(&session.token);
+        assert_eq!(recent.get(&hash, std::time::Instant::now()), Some(who));
+        revoke(&store, &recent, &session.token).await.unwrap();
+        assert_eq!(
+            authenticate(&store, &recent, &session.token).await.unwrap(),
+            None
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod assist;
 pub mod audit;
 pub mod auth;
 pub mod clips;
+pub mod comment_writer;
 pub mod commerce;
 pub mod config;
 pub mod demo;
@@ -25,6 +26,7 @@ pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod ui;
+pub mod viewer_sessions;
 
 pub use config::{Config, ConfigError, ServeArgs};
 pub use server::{RunningRelay, StartError, shutdown_signal, start};

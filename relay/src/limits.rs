@@ -124,12 +124,7 @@ impl Gcra {
         .bind(tolerance)
         .fetch_optional(&mut *conn)
         .await?;
-        if CHECKS.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
-            let _ = sqlx::query("delete from rate_limits where tat_ms < $1")
-                .bind(now_ms)
-                .execute(&mut *conn)
-                .await;
-        }
+        purge_now_and_then(conn, now_ms, 1).await;
         if passed.is_some() {
             return Ok(());
         }
@@ -142,6 +137,34 @@ impl Gcra {
         Err(Error::TooManyRequests {
             retry_after_ms: u64::try_from(wait).unwrap_or(1),
         })
+    }
+}
+
+impl Gcra {
+    /// [`Self::check_in`]'s rule on a key's stored time (`None`: no row): the new time when a
+    /// slot is free, else how long until one is (ms). For a writer that holds the write lock
+    /// and reads the rows itself.
+    pub fn admit(&self, tat_ms: Option<i64>, now_ms: i64) -> std::result::Result<i64, u64> {
+        let tolerance = self.period_ms * (self.burst - 1);
+        match tat_ms {
+            Some(tat) if tat > now_ms + tolerance => {
+                Err(u64::try_from(tat - now_ms - tolerance).unwrap_or(1).max(1))
+            }
+            Some(tat) => Ok(tat.max(now_ms) + self.period_ms),
+            None => Ok(now_ms + self.period_ms),
+        }
+    }
+}
+
+/// Deletes the limits whose time has passed, once every [`PURGE_EVERY`] checks (`checks` is
+/// how many this caller made). Failure is harmless: the next purge tries again.
+pub async fn purge_now_and_then(conn: &mut Conn, now_ms: i64, checks: u64) {
+    let before = CHECKS.fetch_add(checks, Ordering::Relaxed);
+    if before / PURGE_EVERY != (before + checks) / PURGE_EVERY {
+        let _ = sqlx::query("delete from rate_limits where tat_ms < $1")
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await;
     }
 }
 
@@ -258,6 +281,40 @@ pub fn asker_tag(client: &ClientKey, viewer_id: i64) -> i64 {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// The batch writer's rule in Rust and the upsert in SQL agree on every request of a
+    /// sequence that bursts, waits, and bursts again.
+    #[tokio::test]
+    async fn the_rule_in_rust_decides_as_the_upsert_in_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let limit = Gcra {
+            burst: 3,
+            period_ms: 2_000,
+        };
+        let mut tat = None;
+        for now in [
+            0, 1, 2, 3, 500, 2_100, 2_200, 4_100, 9_000, 9_001, 9_002, 9_003,
+        ] {
+            let sql = limit.check(&store, "k", now).await;
+            let rust = limit.admit(tat, now);
+            match (&sql, rust) {
+                (Ok(()), Ok(next)) => tat = Some(next),
+                (Err(Error::TooManyRequests { retry_after_ms }), Err(wait)) => {
+                    assert_eq!(*retry_after_ms, wait, "at {now}")
+                }
+                _ => panic!("at {now}: sql {sql:?}, rust {rust:?}"),
+            }
+            let stored: i64 =
+                sqlx::query_scalar("select tat_ms from rate_limits where limit_key = 'k'")
+                    .fetch_one(store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(Some(stored), tat, "at {now}");
+        }
+    }
 
     #[test]
     fn ipv6_counts_per_64_and_mapped_v4_as_v4() {

@@ -32,7 +32,7 @@ impl LiveStatus {
             Self::Ended => "ended",
         }
     }
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "live" => Self::Live,
             "ended" => Self::Ended,
@@ -386,7 +386,12 @@ pub async fn status_of(conn: &mut Conn, live_id: i64) -> Result<Option<LiveStatu
 /// Fails unless the live exists (404) and has not ended (409): what anything added to a
 /// live (a sale, a lottery, a comment) needs.
 pub async fn require_open(conn: &mut Conn, live_id: i64) -> Result<()> {
-    match status_of(conn, live_id).await? {
+    check_open(live_id, status_of(conn, live_id).await?)
+}
+
+/// [`require_open`] for a status read along with other things (`None`: no such live).
+pub fn check_open(live_id: i64, status: Option<LiveStatus>) -> Result<()> {
+    match status {
         None => Err(Error::NotFound(format!("live {live_id}"))),
         Some(LiveStatus::Ended) => Err(Error::Conflict(format!("live {live_id} has ended"))),
         Some(_) => Ok(()),

@@ -64,7 +64,7 @@ impl FromRequestParts<AppState> for Caller {
         let Some(token) = bearer_token(&parts.headers, &parts.uri) else {
             return Ok(Self(None));
         };
-        let principal = auth::authenticate(&state.store, &token)
+        let principal = auth::authenticate(&state.store, &state.viewer_sessions, &token)
             .await?
             .ok_or(Error::Unauthorized)?;
         Ok(Self(Some(principal)))
@@ -212,7 +212,7 @@ async fn login(
 )]
 async fn logout(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Result<StatusCode> {
     let token = bearer_token(&headers, &uri).ok_or(Error::Unauthorized)?;
-    auth::revoke(&state.store, &token).await?;
+    auth::revoke(&state.store, &state.viewer_sessions, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

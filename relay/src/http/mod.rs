@@ -83,6 +83,8 @@ pub struct AppState {
     /// `public_base_url`: how clients reach this relay (`https://shop.example.com`), for the
     /// URLs the relay hands out; `None`: the request's `Host` when it is a plain host[:port].
     pub public_base_url: Option<String>,
+    /// Viewer sessions checked lately, so a viewer's burst of requests reads its session once.
+    pub viewer_sessions: Arc<crate::viewer_sessions::ViewerSessions>,
     /// Per-address caps and failed-credential delays.
     pub guards: Arc<crate::throttle::Guards>,
     /// Where RTMP ingest listens, if it is on.
@@ -124,6 +126,7 @@ impl AppState {
             public_addr: "127.0.0.1".into(),
             public_base_url: None,
             guards: Arc::new(crate::throttle::Guards::default()),
+            viewer_sessions: Default::default(),
             rtmp_addr: None,
             hls_base_url: None,
         }
