@@ -12,15 +12,12 @@ use ts_rs::TS;
 use utoipa::ToSchema;
 
 use crate::assist::{self, AskTracker, CartEntry};
-use crate::comment_writer::{CommentRow, CommentWriter};
-use crate::commerce::lives::{self, LiveStatus};
+use crate::comment_writer::{CommentRow, CommentWriter, Stored};
+use crate::commerce::lives;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, EventHub, LiveEvent};
 use crate::limits::{Budget, ClientKey, Gcra, Watchers, asker_tag};
 use crate::store::Store;
-
-/// A comment's live status, the viewer's nickname and mute, and the address's mute.
-type CommenterRow = (Option<String>, Option<String>, Option<i64>, Option<i64>);
 
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_COMMENT_CHARS: usize = 200;
@@ -260,40 +257,17 @@ impl Interaction {
     ) -> Result<Comment> {
         let body = req.body.trim();
         check_text("body", body, 1, MAX_COMMENT_CHARS)?;
-        let now = now_ms();
-        let address = client.address();
-        // One read for the live, the viewer and the address's mute: each query is a round
-        // trip to a database thread, and a busy live posts hundreds of comments a second.
-        let (status, nickname, muted_until, address_muted): CommenterRow = sqlx::query_as(
-            "select (select status from lives where id = $1), \
-                    (select nickname from viewers where id = $2), \
-                    (select muted_until_ms from viewers where id = $2), \
-                    (select max(muted_until_ms) from muted_addresses \
-                      where client_ip = $3 and muted_until_ms > $4)",
-        )
-        .bind(live_id)
-        .bind(viewer_id)
-        .bind(&address)
-        .bind(now)
-        .fetch_one(self.store.pool())
-        .await?;
-        lives::check_open(live_id, status.as_deref().map(LiveStatus::parse))?;
-        let nickname = nickname.ok_or(sqlx::Error::RowNotFound)?;
-        if muted_until.is_some_and(|until| until > now) || address_muted.is_some() {
-            return Err(Error::Forbidden(
-                "you are muted in this shop for now".into(),
-            ));
-        }
+        // The words first: a refused body costs no database work.
         let body = self.filter.apply(body)?;
-        let id = self
+        let now = now_ms();
+        let Stored { id, nickname } = self
             .comments
             .write(CommentRow {
                 live_id,
                 viewer_id,
-                nickname: nickname.clone(),
                 body: body.clone(),
                 created_at_ms: now,
-                client_ip: address,
+                client_ip: client.address(),
             })
             .await?;
         let comment = Comment {

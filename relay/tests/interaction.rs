@@ -123,6 +123,104 @@ impl Room {
     }
 }
 
+/// Comments posted at the same moment are written together (on SQLite, one transaction):
+/// each poster still gets its own comment's id and nickname, and each is judged alone.
+#[tokio::test]
+async fn comments_posted_together_are_each_judged_and_answered_with_their_own_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_config(&common::config(dir.path()).await)
+        .await
+        .unwrap();
+    let live_id = common::new_live(&store, "晚八点").await;
+    let ended = common::new_live(&store, "昨晚").await;
+    sqlx::query("update lives set status = 'ended' where id = $1")
+        .bind(ended)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let interaction = std::sync::Arc::new(Interaction::new(
+        store.clone(),
+        EventHub::default(),
+        WordFilter::default(),
+    ));
+    let (muted, _) = viewer(&store).await;
+    interaction
+        .mute(
+            muted,
+            &anchordesk_relay::interaction::MuteRequest { minutes: 5 },
+        )
+        .await
+        .unwrap();
+    let (eager, _) = viewer(&store).await;
+    let mut posts = Vec::new();
+    // 20 viewers once each, one viewer 6 times (3 at once are allowed), one muted, one on an
+    // ended live: all in flight together.
+    let mut senders: Vec<(i64, i64, String)> = Vec::new();
+    for i in 0..20 {
+        let (id, _) = viewer(&store).await;
+        senders.push((live_id, id, format!("第{i}位")));
+    }
+    senders.extend((0..6).map(|i| (live_id, eager, format!("抢{i}"))));
+    senders.push((live_id, muted, "我被禁言了".into()));
+    senders.push((ended, senders[0].1, "来晚了".into()));
+    for (n, (live, viewer_id, body)) in senders.iter().cloned().enumerate() {
+        let interaction = interaction.clone();
+        let client = ClientKey::new(std::net::IpAddr::from([10, 0, 2, n as u8]), None);
+        posts.push(tokio::spawn(async move {
+            interaction
+                .post_comment(live, viewer_id, &client, &NewComment { body })
+                .await
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for post in posts {
+        outcomes.push(post.await.unwrap());
+    }
+    let stored: Vec<(i64, i64, String, String)> =
+        sqlx::query_as("select id, viewer_id, nickname, body from comments order by id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let mut answered = Vec::new();
+    for ((live, viewer_id, body), outcome) in senders.iter().zip(&outcomes) {
+        match outcome {
+            Ok(comment) => {
+                assert_eq!((comment.live_id, comment.viewer_id), (*live, *viewer_id));
+                assert_eq!((&comment.body, comment.nickname.as_str()), (body, "小红"));
+                let row = stored.iter().find(|r| r.0 == comment.id).unwrap();
+                assert_eq!(
+                    (row.1, &row.3),
+                    (*viewer_id, body),
+                    "the id is this comment's"
+                );
+                answered.push(comment.id);
+            }
+            Err(e) => {
+                use anchordesk_relay::error::Error;
+                let expected = match (*viewer_id, *live) {
+                    (v, _) if v == muted => matches!(e, Error::Forbidden(_)),
+                    (_, l) if l == ended => matches!(e, Error::Conflict(_)),
+                    (v, _) if v == eager => matches!(e, Error::TooManyRequests { .. }),
+                    _ => false,
+                };
+                assert!(expected, "comment {body} refused: {e}");
+            }
+        }
+    }
+    let eager_stored = stored.iter().filter(|r| r.1 == eager).count();
+    assert_eq!(
+        eager_stored, 3,
+        "the viewer's burst of 3 holds inside one write"
+    );
+    assert_eq!(answered.len(), 23);
+    answered.sort_unstable();
+    let ids: Vec<i64> = stored.iter().map(|r| r.0).collect();
+    assert_eq!(
+        answered, ids,
+        "every stored comment was answered, none twice"
+    );
+}
+
 #[tokio::test]
 async fn comments_reach_watchers_in_batches_masked_and_rate_limited() {
     let room = Room::open().await;
