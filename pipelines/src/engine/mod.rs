@@ -760,11 +760,11 @@ impl Shared {
     }
 
     /// An audio input's source failed: silence takes its place so outputs keep their sound track.
-    fn audio_failed(&self, input_id: &str, problem: &str) {
+    fn audio_failed(&self, input_id: &str, failed: &gst::Object, problem: &str) {
         let Some(handle) = self.audio_inputs.get(input_id) else {
             return;
         };
-        match audio::fall_back_to_silence(&self.pipeline, input_id, handle, problem) {
+        match audio::fall_back_to_silence(&self.pipeline, input_id, handle, failed, problem) {
             Ok(true) => {
                 tracing::warn!(input = %input_id, %problem, "audio input failed; sending silence instead")
             }
@@ -872,8 +872,10 @@ fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
                 }
                 if let gst::MessageView::Error(e) = message.view() {
                     let problem = e.error().to_string();
-                    if let Some(input) = message.src().and_then(audio::input_of) {
-                        shared.audio_failed(&input, &problem);
+                    if let Some(src) = message.src()
+                        && let Some(input) = audio::input_of(src)
+                    {
+                        shared.audio_failed(&input, src, &problem);
                         continue;
                     }
                     let layer = message.src().and_then(|src| lock(&shared.canvas).layer_of(src));

@@ -243,11 +243,14 @@ pub fn input_of(element: &gst::Object) -> Option<String> {
 }
 
 /// Replaces a failed input's source with silence and records why; a second error from the
-/// same failure changes nothing. Returns whether it replaced anything.
+/// same failure changes nothing, nor does the error of a source already replaced (the anchor
+/// picked another one while the bus thread was on its way here). Returns whether it replaced
+/// anything.
 pub fn fall_back_to_silence(
     pipeline: &gst::Pipeline,
     input_id: &str,
     handle: &InputHandle,
+    failed: &gst::Object,
     problem: &str,
 ) -> Result<bool> {
     let mut state = crate::engine::lock(&handle.state);
@@ -258,6 +261,9 @@ pub fn fall_back_to_silence(
         .by_name(&element_name(input_id))
         .and_then(|b| b.downcast::<gst::Bin>().ok())
         .ok_or_else(|| Error::Invalid(format!("no audio input '{input_id}'")))?;
+    if !failed.has_as_ancestor(&bin) {
+        return Ok(false);
+    }
     source::swap(&bin, source::silence(pipeline.current_running_time())?)?;
     // The cpal stream (if any) stops with its handle.
     state._capture = None;
