@@ -330,12 +330,5 @@ fn fanout_runtime() -> &'static tokio::runtime::Handle {
 /// Runs a socket's stream on [`fanout_runtime`]; it ends with the caller (a relay that shuts
 /// down drops its connections' tasks, and their sockets go with them).
 async fn on_fanout_runtime(work: impl Future<Output = ()> + Send + 'static) {
-    struct AbortOnDrop(tokio::task::JoinHandle<()>);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-    let mut task = AbortOnDrop(fanout_runtime().spawn(work));
-    let _ = (&mut task.0).await;
+    let _ = tokio_util::task::AbortOnDropHandle::new(fanout_runtime().spawn(work)).await;
 }
