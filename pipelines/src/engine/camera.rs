@@ -148,7 +148,6 @@ fn looping_camera(
         .caps(caps)
         .format(gst::Format::Time)
         .is_live(true)
-        .do_timestamp(true)
         .max_buffers(2);
     let appsrc = if format == CameraFormat::H264 {
         builder.block(true).build()
@@ -164,13 +163,7 @@ fn looping_camera(
             for frame in frames.iter().cycle() {
                 // The layer owns the appsrc: once it is gone, so is the camera.
                 let Some(appsrc) = weak.upgrade() else { break };
-                let mut frame = frame.copy();
-                if let Some(b) = frame.get_mut() {
-                    b.set_pts(gst::ClockTime::NONE);
-                    b.set_dts(gst::ClockTime::NONE);
-                }
-                // Refused while the layer is not yet playing; a camera's frame is then lost too.
-                let _ = appsrc.push_buffer(frame);
+                super::arrival::push(&appsrc, frame.copy());
                 drop(appsrc);
                 next += interval;
                 std::thread::sleep(next.saturating_duration_since(Instant::now()));

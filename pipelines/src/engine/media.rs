@@ -75,7 +75,6 @@ impl MediaPlayer {
         }
         let appsrc = gst_app::AppSrc::builder()
             .is_live(true)
-            .do_timestamp(true)
             .format(gst::Format::Time)
             .max_buffers(2)
             .leaky_type(gst_app::AppLeakyType::Upstream)
@@ -179,12 +178,7 @@ fn forward(
         if target.caps().as_deref() != Some(caps) {
             target.set_caps(Some(&caps.to_owned()));
         }
-        let mut buffer = buffer.copy();
-        if let Some(b) = buffer.get_mut() {
-            b.set_pts(gst::ClockTime::NONE);
-            b.set_dts(gst::ClockTime::NONE);
-        }
-        let _ = target.push_buffer(buffer);
+        super::arrival::push(target, buffer.copy());
     }
     Ok(gst::FlowSuccess::Ok)
 }
@@ -202,7 +196,6 @@ fn play_sound(player: &gst::Pipeline, pad: &gst::Pad, sound: &Sound) -> Result<(
     let live = gst_app::AppSrc::builder()
         .caps(&audio::mix_caps())
         .is_live(true)
-        .do_timestamp(true)
         .format(gst::Format::Time)
         .max_buffers(8)
         .leaky_type(gst_app::AppLeakyType::Upstream)

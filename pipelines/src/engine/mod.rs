@@ -11,6 +11,7 @@
 //!                                                     └─► valve ─► AAC ─────► RTMP / SRT / recording
 //! ```
 
+mod arrival;
 pub mod audio;
 mod camera;
 mod canvas;

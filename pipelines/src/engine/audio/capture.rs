@@ -99,7 +99,6 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
         .caps(&caps)
         .format(gst::Format::Time)
         .is_live(true)
-        .do_timestamp(true)
         .max_buffers(20)
         .leaky_type(gst_app::AppLeakyType::Upstream)
         .build();
@@ -121,7 +120,7 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
             let push = move |samples: &mut dyn Iterator<Item = f32>| {
                 let bytes: Vec<u8> = samples.flat_map(f32::to_le_bytes).collect();
                 delivered.store(opened.elapsed().as_millis() as u64, Ordering::Relaxed);
-                let _ = target.push_buffer(gst::Buffer::from_mut_slice(bytes));
+                crate::engine::arrival::push(&target, gst::Buffer::from_mut_slice(bytes));
             };
             let on_error = {
                 let reporter = reporter.clone();
