@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::assist::{self, AskTracker, CartEntry};
 use crate::comment_writer::{CommentRow, CommentWriter, Stored};
-use crate::commerce::lives;
+use crate::commerce::{lives, pin_rules};
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, EventHub, LiveEvent};
 use crate::limits::{Budget, ClientKey, Gcra, Watchers, asker_tag};
@@ -340,6 +340,7 @@ impl Interaction {
                     .await?,
                 );
                 for (entry, viewers) in self.asked(&mut tx, live_id, &pending.comments).await? {
+                    let product_id = entry.product_id;
                     out.push(
                         events::append(
                             &mut tx,
@@ -354,6 +355,7 @@ impl Interaction {
                         )
                         .await?,
                     );
+                    out.extend(pin_rules::after_asked(&mut tx, live_id, product_id).await?);
                 }
             }
             if pending.likes > 0 {

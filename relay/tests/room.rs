@@ -238,7 +238,12 @@ async fn the_low_stock_threshold_is_set_per_live_and_told_to_viewer_pages() {
         .collect();
     assert_eq!(
         told,
-        [&json!({ "title": "低库存提示", "low_stock_threshold": 30 })]
+        [&json!({
+            "title": "低库存提示",
+            "low_stock_threshold": 30,
+            "next_when_sold_out": false,
+            "pin_when_asked": false,
+        })]
     );
     let reopened: Value = http.get(&room).send().await.unwrap().json().await.unwrap();
     assert_eq!(reopened["live"]["low_stock_threshold"], 30);

@@ -223,8 +223,6 @@ pub async fn connect_relay(
             }
         })
         .await?;
-    let rules = settings.get();
-    session.set_rules(rules.next_when_sold_out, rules.pin_when_asked);
     // Remembered for the next start; never the password.
     let remembered = settings.change(|s| {
         s.relay_url = Some(info.relay_url.clone());
@@ -312,7 +310,6 @@ pub fn update_settings(
     tracing::info!(?update, "settings changed from the window");
     let low_stock = update.low_stock_threshold;
     let saved = settings.update(update).map_err(CallError::invalid)?;
-    session.set_rules(saved.next_when_sold_out, saved.pin_when_asked);
     if let Some(threshold) = low_stock
         && let Err(e) = session.overlay(OverlayInput::LowStockThreshold(threshold))
     {

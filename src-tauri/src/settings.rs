@@ -78,10 +78,11 @@ pub struct StudioSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub low_stock_threshold: Option<i64>,
-    /// When the pinned product sells out, pin the next one in the cart that has stock.
+    /// When the pinned product sells out, pin the next one in the cart that has stock. Given
+    /// to the live on the relay, which applies it (see the relay's `commerce::pin_rules`).
     pub next_when_sold_out: bool,
     /// Pin a product as soon as viewers' questions make the relay suggest it (off: the
-    /// console only suggests).
+    /// console only suggests). Given to the live like `next_when_sold_out`.
     pub pin_when_asked: bool,
     /// The microphone the anchor picked (a device id from the `microphones` command); unset:
     /// the system's default input. `ANCHORDESK_AUDIO` overrides it for tests and kiosks.

@@ -149,7 +149,6 @@ pub fn run(data_dir: Option<PathBuf>, assistant: bool) -> anyhow::Result<()> {
                 let emitted = match connected {
                     Ok(info) => {
                         let saved = settings.get();
-                        session.set_rules(saved.next_when_sold_out, saved.pin_when_asked);
                         if let Some(n) = saved.low_stock_threshold {
                             let _ = session.overlay(OverlayInput::LowStockThreshold(n));
                         }

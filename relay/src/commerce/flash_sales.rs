@@ -8,7 +8,7 @@ use ts_rs::TS;
 use utoipa::ToSchema;
 
 use super::products::MAX_PRICE_FEN;
-use super::{Changed, lives};
+use super::{Changed, lives, pin_rules};
 use crate::error::{Error, Result, check_range, now_ms};
 use crate::events::{self, Event, LiveEvent, SkuStock};
 use crate::store::{Conn, Store};
@@ -176,22 +176,25 @@ pub async fn create(store: &Store, live_id: i64, new: &NewFlashSale) -> Result<C
     )
     .await?;
     // The reserved units leave the SKU's own stock: pages showing it must know.
+    let skus = [SkuStock {
+        sku_id: new.sku_id,
+        product_id,
+        stock: stock_left,
+    }];
     let reserved = events::append(
         &mut tx,
         live_id,
         LiveEvent::StockChanged {
-            skus: vec![SkuStock {
-                sku_id: new.sku_id,
-                product_id,
-                stock: stock_left,
-            }],
+            skus: skus.to_vec(),
         },
     )
     .await?;
+    let mut events = vec![created, reserved];
+    events.extend(pin_rules::after_stock_fell(&mut tx, live_id, &skus).await?);
     tx.commit().await?;
     Ok(Changed {
         value: sale,
-        events: vec![created, reserved],
+        events,
     })
 }
 

@@ -79,6 +79,13 @@ pub struct Live {
     pub pin: Option<Pin>,
     /// "仅剩 N 件" shows on the card and viewer pages at or under this stock (0 turns it off).
     pub low_stock_threshold: i64,
+    /// When the pinned product sells out, the next one in the cart with stock is pinned.
+    /// (Absent from older relays' answers: off.)
+    #[serde(default)]
+    pub next_when_sold_out: bool,
+    /// A product enough viewers ask about in the comments is pinned (see `assist`).
+    #[serde(default)]
+    pub pin_when_asked: bool,
 }
 
 /// The most a low-stock threshold can be: past it every product would be "low".
@@ -96,6 +103,12 @@ pub struct LivePatch {
     #[serde(default)]
     #[ts(optional)]
     pub low_stock_threshold: Option<i64>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub next_when_sold_out: Option<bool>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub pin_when_asked: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, TS, ToSchema)]
@@ -192,10 +205,12 @@ pub async fn load(conn: &mut Conn, id: i64) -> Result<Live> {
         Option<i64>,
         Option<i64>,
         i64,
+        i64,
+        i64,
     );
     let row: Option<Row> = sqlx::query_as(
         "select id, title, stream_name, status, created_at_ms, started_at_ms, ended_at_ms, \
-         low_stock_threshold from lives where id = $1",
+         low_stock_threshold, next_when_sold_out, pin_when_asked from lives where id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -209,6 +224,8 @@ pub async fn load(conn: &mut Conn, id: i64) -> Result<Live> {
         started_at_ms,
         ended_at_ms,
         low_stock_threshold,
+        next_when_sold_out,
+        pin_when_asked,
     )) = row
     else {
         return Err(Error::NotFound(format!("live {id}")));
@@ -238,6 +255,8 @@ pub async fn load(conn: &mut Conn, id: i64) -> Result<Live> {
         cart,
         pin,
         low_stock_threshold,
+        next_when_sold_out: next_when_sold_out != 0,
+        pin_when_asked: pin_when_asked != 0,
     })
 }
 
@@ -277,7 +296,7 @@ pub async fn list(store: &Store) -> Result<Vec<Live>> {
     Ok(lives)
 }
 
-/// Changes a live's title or low-stock threshold; viewers' pages hear `live.updated`.
+/// Changes a live's title, low-stock threshold or 讲解 rules; pages hear `live.updated`.
 pub async fn update(store: &Store, id: i64, patch: &LivePatch) -> Result<Changed<Live>> {
     if let Some(title) = &patch.title {
         check_text("title", title, 1, 60)?;
@@ -295,10 +314,14 @@ pub async fn update(store: &Store, id: i64, patch: &LivePatch) -> Result<Changed
     load(&mut tx, id).await?;
     sqlx::query(
         "update lives set title = coalesce($1, title), \
-         low_stock_threshold = coalesce($2, low_stock_threshold) where id = $3",
+         low_stock_threshold = coalesce($2, low_stock_threshold), \
+         next_when_sold_out = coalesce($3, next_when_sold_out), \
+         pin_when_asked = coalesce($4, pin_when_asked) where id = $5",
     )
     .bind(title)
     .bind(patch.low_stock_threshold)
+    .bind(patch.next_when_sold_out.map(i64::from))
+    .bind(patch.pin_when_asked.map(i64::from))
     .bind(id)
     .execute(&mut *tx)
     .await?;
@@ -309,6 +332,8 @@ pub async fn update(store: &Store, id: i64, patch: &LivePatch) -> Result<Changed
         LiveEvent::LiveUpdated {
             title: live.title.clone(),
             low_stock_threshold: live.low_stock_threshold,
+            next_when_sold_out: live.next_when_sold_out,
+            pin_when_asked: live.pin_when_asked,
         },
     )
     .await?;
@@ -567,54 +592,60 @@ pub async fn pin(store: &Store, live_id: i64, req: &PinRequest) -> Result<Change
     let mut tx = store.begin_write().await?;
     let live = load(&mut tx, live_id).await?;
     ensure_open(&live)?;
-    let Some(item) = live
-        .cart
-        .iter()
-        .find(|item| item.product.id == req.product_id)
-    else {
-        return Err(Error::invalid(
-            "product_id",
-            format!("product {} is not in this live's cart", req.product_id),
-        ));
-    };
-    let now = now_ms();
-    sqlx::query("update pins set ended_at_ms = $1 where live_id = $2 and ended_at_ms is null")
-        .bind(now)
-        .bind(live_id)
-        .execute(&mut *tx)
-        .await?;
-    let pin_id: i64 = sqlx::query_scalar(
-        "insert into pins (live_id, product_id, selling_point, started_at_ms) values ($1, $2, $3, $4) returning id",
-    )
-    .bind(live_id)
-    .bind(req.product_id)
-    .bind(&selling_point)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let pin = Pin {
-        id: pin_id,
-        product_id: req.product_id,
-        selling_point,
-        started_at_ms: now,
-        ended_at_ms: None,
-    };
-    let event = events::append(
-        &mut tx,
-        live_id,
-        LiveEvent::PinChanged {
-            pin: Some(pin),
-            position: Some(item.position),
-            product: Some(item.product.clone()),
-        },
-    )
-    .await?;
+    let event = pin_in(&mut tx, &live, req.product_id, selling_point).await?;
     let live = load(&mut tx, live_id).await?;
     tx.commit().await?;
     Ok(Changed {
         value: live,
         events: vec![event],
     })
+}
+
+/// Pins `product_id` of `live`'s cart in the caller's transaction, ending the pin before.
+pub(crate) async fn pin_in(
+    conn: &mut Conn,
+    live: &Live,
+    product_id: i64,
+    selling_point: String,
+) -> Result<Event> {
+    let Some(item) = live.cart.iter().find(|item| item.product.id == product_id) else {
+        return Err(Error::invalid(
+            "product_id",
+            format!("product {product_id} is not in this live's cart"),
+        ));
+    };
+    let now = now_ms();
+    sqlx::query("update pins set ended_at_ms = $1 where live_id = $2 and ended_at_ms is null")
+        .bind(now)
+        .bind(live.id)
+        .execute(&mut *conn)
+        .await?;
+    let pin_id: i64 = sqlx::query_scalar(
+        "insert into pins (live_id, product_id, selling_point, started_at_ms) values ($1, $2, $3, $4) returning id",
+    )
+    .bind(live.id)
+    .bind(product_id)
+    .bind(&selling_point)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let pin = Pin {
+        id: pin_id,
+        product_id,
+        selling_point,
+        started_at_ms: now,
+        ended_at_ms: None,
+    };
+    events::append(
+        conn,
+        live.id,
+        LiveEvent::PinChanged {
+            pin: Some(pin),
+            position: Some(item.position),
+            product: Some(item.product.clone()),
+        },
+    )
+    .await
 }
 
 /// Ends the current pin window, if any.

@@ -10,6 +10,7 @@ pub mod lives;
 pub mod lotteries;
 pub mod orders;
 pub mod payments;
+pub mod pin_rules;
 pub mod products;
 pub mod stats;
 

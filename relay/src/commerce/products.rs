@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::Changed;
 use super::images::ProductImage;
+use super::pin_rules;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, LiveEvent, SkuStock};
 use crate::store::{Conn, Store};
@@ -353,21 +354,17 @@ pub async fn update_sku(
         .bind(product_id)
         .fetch_all(&mut *tx)
         .await?;
+        let skus = [SkuStock {
+            sku_id,
+            product_id,
+            stock,
+        }];
         for live_id in lives {
-            events.push(
-                events::append(
-                    &mut tx,
-                    live_id,
-                    LiveEvent::StockChanged {
-                        skus: vec![SkuStock {
-                            sku_id,
-                            product_id,
-                            stock,
-                        }],
-                    },
-                )
-                .await?,
-            );
+            let event = LiveEvent::StockChanged {
+                skus: skus.to_vec(),
+            };
+            events.push(events::append(&mut tx, live_id, event).await?);
+            events.extend(pin_rules::after_stock_fell(&mut tx, live_id, &skus).await?);
         }
     }
     tx.commit().await?;

@@ -21,11 +21,15 @@ use crate::media::stats::StreamStats;
 #[serde(tag = "kind", content = "payload")]
 #[ts(export)]
 pub enum LiveEvent {
-    /// The live's title or low-stock threshold changed.
+    /// The live's title, low-stock threshold or 讲解 rules changed.
     #[serde(rename = "live.updated")]
     LiveUpdated {
         title: String,
         low_stock_threshold: i64,
+        #[serde(default)]
+        next_when_sold_out: bool,
+        #[serde(default)]
+        pin_when_asked: bool,
     },
     #[serde(rename = "live.status")]
     LiveStatus { status: LiveStatus },

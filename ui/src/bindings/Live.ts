@@ -15,4 +15,13 @@ pin?: Pin,
 /**
  * "仅剩 N 件" shows on the card and viewer pages at or under this stock (0 turns it off).
  */
-low_stock_threshold: number, };
+low_stock_threshold: number, 
+/**
+ * When the pinned product sells out, the next one in the cart with stock is pinned.
+ * (Absent from older relays' answers: off.)
+ */
+next_when_sold_out: boolean, 
+/**
+ * A product enough viewers ask about in the comments is pinned (see `assist`).
+ */
+pin_when_asked: boolean, };

@@ -7,4 +7,4 @@ export type LivePatch = { title?: string,
 /**
  * 0–999.
  */
-low_stock_threshold?: number, };
+low_stock_threshold?: number, next_when_sold_out?: boolean, pin_when_asked?: boolean, };

@@ -16,12 +16,13 @@ relay_url?: string, username?: string, destinations: Array<SavedDestination>, ef
  */
 low_stock_threshold?: number, 
 /**
- * When the pinned product sells out, pin the next one in the cart that has stock.
+ * When the pinned product sells out, pin the next one in the cart that has stock. Given
+ * to the live on the relay, which applies it (see the relay's `commerce::pin_rules`).
  */
 next_when_sold_out: boolean, 
 /**
  * Pin a product as soon as viewers' questions make the relay suggest it (off: the
- * console only suggests).
+ * console only suggests). Given to the live like `next_when_sold_out`.
  */
 pin_when_asked: boolean, 
 /**

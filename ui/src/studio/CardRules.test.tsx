@@ -77,4 +77,25 @@ describe('low-stock threshold', () => {
     await waitFor(() => expect(patches).toHaveLength(2));
     expect(patches[1]).toEqual({ method: 'PATCH', path: '/api/lives/7', body: { low_stock_threshold: 20 } });
   });
+
+  it("gives the live the studio's 讲解 rules, which the relay then applies", async () => {
+    const patches: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === 'settings') return { destinations: [], effect_presets: [], low_stock_threshold: 9, next_when_sold_out: true, pin_when_asked: false };
+      if (cmd === 'relay_call') {
+        const call = args as { method: string; path: string; body: unknown };
+        patches.push({ method: call.method, path: call.path, body: call.body });
+        return { id: 7, low_stock_threshold: 9, next_when_sold_out: true, pin_when_asked: false };
+      }
+      return null;
+    });
+    const live = { id: 7, low_stock_threshold: 9, next_when_sold_out: false, pin_when_asked: false };
+    const { rerender } = render(<CardRules live={live} />);
+    await waitFor(() => expect(patches).toEqual([{ method: 'PATCH', path: '/api/lives/7', body: { next_when_sold_out: true } }]));
+    rerender(<CardRules live={{ ...live, next_when_sold_out: true }} />);
+    const asked = screen.getByRole<HTMLInputElement>('checkbox', { name: '观众追问时自动讲解（不再只是提示）' });
+    expect(asked.checked).toBe(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(patches).toHaveLength(1);
+  });
 });

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Live } from '../bindings/Live';
+import type { LivePatch } from '../bindings/LivePatch';
 import { ApiError } from '../viewer/api';
 import { Field } from './Field';
 import { relayCall } from './ipc';
@@ -9,13 +10,17 @@ import { updateSettings, useSettings } from './settings';
 /** What the card in the video uses when the user never set it (the viewer page's rule). */
 export const DEFAULT_LOW_STOCK = 9;
 
+/** What the rules below need of the live on the relay. */
+type LiveRules = Pick<Live, 'id' | 'low_stock_threshold'> & Partial<Pick<Live, 'next_when_sold_out' | 'pin_when_asked'>>;
+
 /**
- * The 讲解 rules, kept in the settings: at or under how many units the card in the video and
- * the live's viewer pages say "仅剩 N 件" (the live on the relay gets the same threshold),
- * whether a sold-out pin gives way to the next product in the cart, and whether a product
- * viewers keep asking about is pinned without waiting for a click.
+ * The 讲解 rules, kept in the settings and given to the live on the relay, which applies them
+ * (once, whichever studio or console is connected): at or under how many units the card in
+ * the video and the live's viewer pages say "仅剩 N 件", whether a sold-out pin gives way to
+ * the next product in the cart, and whether a product viewers keep asking about is pinned
+ * without waiting for a click.
  */
-export function CardRules({ live, onLive }: { live?: Pick<Live, 'id' | 'low_stock_threshold'>; onLive?: (live: Live) => void }) {
+export function CardRules({ live, onLive }: { live?: LiveRules; onLive?: (live: Live) => void }) {
   const { t } = useTranslation();
   const [settings, setSettings] = useSettings();
   const [typed, setTyped] = useState<string | null>(null);
@@ -24,15 +29,24 @@ export function CardRules({ live, onLive }: { live?: Pick<Live, 'id' | 'low_stoc
   const threshold = settings ? (settings.low_stock_threshold ?? DEFAULT_LOW_STOCK) : undefined;
   const value = typed ?? String(threshold ?? DEFAULT_LOW_STOCK);
 
-  // Viewer pages follow the studio's rule: a live opened with another threshold takes this one.
+  // A live opened with other rules takes this studio's.
   const liveId = live?.id;
   const liveThreshold = live?.low_stock_threshold;
+  const liveNext = live?.next_when_sold_out;
+  const liveAsked = live?.pin_when_asked;
+  const next = settings?.next_when_sold_out;
+  const asked = settings?.pin_when_asked;
   useEffect(() => {
-    if (liveId === undefined || threshold === undefined || liveThreshold === threshold) return;
-    relayCall<Live>('PATCH', `/api/lives/${liveId}`, { low_stock_threshold: threshold })
-      .then((next) => onLive?.(next))
+    if (liveId === undefined || threshold === undefined) return;
+    const patch: LivePatch = {};
+    if (liveThreshold !== threshold) patch.low_stock_threshold = threshold;
+    if (next !== undefined && liveNext !== undefined && liveNext !== next) patch.next_when_sold_out = next;
+    if (asked !== undefined && liveAsked !== undefined && liveAsked !== asked) patch.pin_when_asked = asked;
+    if (Object.keys(patch).length === 0) return;
+    relayCall<Live>('PATCH', `/api/lives/${liveId}`, patch)
+      .then((changed) => onLive?.(changed))
       .catch((e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
-  }, [liveId, liveThreshold, threshold, onLive]);
+  }, [liveId, liveThreshold, threshold, liveNext, next, liveAsked, asked, onLive]);
 
   const save = async () => {
     if (typed === null) return;

@@ -24,6 +24,8 @@ function relay(fail?: (call: Call) => unknown) {
     stream_name: 'live-7',
     status: 'live',
     low_stock_threshold: 9,
+    next_when_sold_out: false,
+    pin_when_asked: false,
     created_at_ms: 1,
     cart: cart(product(1), product(2), product(3)),
   };

@@ -54,7 +54,7 @@ describe('undo', () => {
 
   it('puts a product removed from the cart back at its number', async () => {
     const calls: { method: string; path: string; body: unknown }[] = [];
-    const live: Live = { id: 7, title: '测试直播', stream_name: 'live-7', status: 'live', low_stock_threshold: 9, created_at_ms: 1, cart: cart(product(1), product(2), product(3)) };
+    const live: Live = { id: 7, title: '测试直播', stream_name: 'live-7', status: 'live', low_stock_threshold: 9, next_when_sold_out: false, pin_when_asked: false, created_at_ms: 1, cart: cart(product(1), product(2), product(3)) };
     mockIPC(
       (cmd, args) => {
         if (cmd !== 'relay_call') return undefined;

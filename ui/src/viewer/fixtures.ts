@@ -33,6 +33,8 @@ export function room(overrides: Partial<Room> = {}, items: CartItem[] = cart(pro
       status: 'live',
       created_at_ms: 0,
       low_stock_threshold: 9,
+      next_when_sold_out: false,
+      pin_when_asked: false,
       cart: items,
     },
     last_event_id: 10,

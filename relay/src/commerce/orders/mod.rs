@@ -11,7 +11,7 @@ mod closing;
 
 pub use closing::{cancel, expire_due};
 
-use super::{coupons, flash_sales};
+use super::{coupons, flash_sales, pin_rules};
 use crate::auth::Principal;
 use crate::error::{Error, Result, check_range, check_text, now_ms};
 use crate::events::{self, LiveEvent, SaleRemaining, SkuStock};
@@ -376,9 +376,11 @@ pub async fn place(
             )
             .await?,
         );
+        let fell = stock_after.clone();
         for event in LiveEvent::stock_and_sales(stock_after, sales_after) {
             events.push(events::append(&mut tx, live_id, event).await?);
         }
+        events.extend(pin_rules::after_stock_fell(&mut tx, live_id, &fell).await?);
     }
     tx.commit().await?;
     Ok(Changed {
