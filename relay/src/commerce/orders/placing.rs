@@ -348,3 +348,63 @@ async fn take_stock(conn: &mut Conn, sku_id: i64, quantity: i64) -> Result<Optio
     .fetch_optional(conn)
     .await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commerce::orders::{NewOrderItem, Shipping};
+
+    fn shipping(phone: &str) -> Shipping {
+        Shipping {
+            name: "张三".into(),
+            phone: phone.into(),
+            address: "上海市浦东新区世纪大道 100 号".into(),
+        }
+    }
+
+    fn field(err: Error) -> String {
+        match err {
+            Error::InvalidField { field, .. } => field,
+            other => panic!("expected InvalidField, got {other}"),
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let order = |items: Vec<NewOrderItem>, phone: &str| NewOrder {
+            live_id: None,
+            items,
+            shipping: shipping(phone),
+            coupon_claim_id: None,
+        };
+        let one = || {
+            vec![NewOrderItem {
+                sku_id: 1,
+                quantity: 1,
+            }]
+        };
+        assert_eq!(
+            field(validate(&order(one(), "12345")).unwrap_err()),
+            "shipping.phone"
+        );
+        assert_eq!(
+            field(validate(&order(one(), "12812345678")).unwrap_err()),
+            "shipping.phone"
+        );
+        assert!(validate(&order(one(), "13812345678")).is_ok());
+        assert!(validate(&order(one(), "+8613812345678")).is_ok());
+        assert_eq!(
+            field(validate(&order(vec![], "13812345678")).unwrap_err()),
+            "items"
+        );
+        let zero = vec![NewOrderItem {
+            sku_id: 1,
+            quantity: 0,
+        }];
+        assert_eq!(
+            field(validate(&order(zero, "13812345678")).unwrap_err()),
+            "items[0].quantity"
+        );
+        assert_eq!(field(check_key("short").unwrap_err()), "Idempotency-Key");
+    }
+}
