@@ -2,7 +2,7 @@
 //! how to tell it is live or broken, and its counters.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,14 +14,11 @@ use super::mitigation::Mitigation;
 use super::probe::{Prober, StepLog};
 use super::send_rate::{SendRate, SendRateControl, SendSample};
 use super::tcp_socket::{TcpPeer, rtmp_peers};
+use super::whip_watch::{WhipWatch, read_whip_stats, watch_whip, whip_health};
 use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
 use crate::engine::encoder::VideoEncoder;
 use crate::engine::tap::{Subscriber, Tap, Taps};
 use crate::lock;
-
-/// A live WHIP session that hears nothing from the relay for this long is considered gone:
-/// webrtc-rs sends TWCC feedback and receiver reports many times a second.
-const WHIP_SILENCE: Duration = Duration::from_secs(3);
 
 /// An SRT connection whose sent-byte count stands still this long has lost its receiver.
 const SEND_STALL: Duration = Duration::from_secs(3);
@@ -176,20 +173,6 @@ impl Drop for NetworkRate {
     }
 }
 
-/// What whipclientsink tells us through its signals.
-#[derive(Default)]
-struct WhipWatch {
-    connected: AtomicBool,
-    failed: Mutex<Option<String>>,
-    removed: AtomicBool,
-    webrtcbin: Mutex<Option<gst::Element>>,
-    rtcp_hooked: AtomicBool,
-    last_rtcp: Arc<Mutex<Option<Instant>>>,
-    encoded_bytes: Arc<AtomicU64>,
-    /// GCC's estimator inside the session, once the session exists.
-    gcc: Arc<Mutex<Option<gst::Element>>>,
-}
-
 pub(crate) struct Attempt {
     pipeline: gst::Pipeline,
     sink: gst::Element,
@@ -209,49 +192,7 @@ pub(crate) struct Attempt {
 impl Attempt {
     pub fn start(spec: &OutputSpec, taps: &Taps) -> Result<Self, Failure> {
         crate::init().map_err(|e| Failure::Fatal(e.to_string()))?;
-        let (description, encoded) = match &spec.kind {
-            OutputKind::Whip { bitrate, .. } => (
-                format!(
-                    "appsrc name=video ! videoconvert ! queue ! \
-                     whipclientsink name=sink video-caps=video/x-h264 audio-caps=audio/x-opus \
-                       congestion-control=gcc do-fec=false \
-                       start-bitrate={} min-bitrate={} max-bitrate={} \
-                     appsrc name=audio ! audioconvert ! audioresample ! queue ! sink.",
-                    bitrate.start_kbps * 1000,
-                    bitrate.min_kbps * 1000,
-                    bitrate.max_kbps * 1000,
-                ),
-                false,
-            ),
-            OutputKind::Rtmp { .. } => (
-                "appsrc name=video ! h264parse ! queue ! flvmux name=mux streamable=true ! \
-                 queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
-                 rtmp2sink name=sink \
-                 appsrc name=audio ! aacparse ! queue ! mux."
-                    .to_owned(),
-                true,
-            ),
-            OutputKind::Srt { .. } => (
-                "appsrc name=video ! h264parse ! queue ! mpegtsmux name=mux alignment=7 ! \
-                 queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
-                 srtsink name=sink wait-for-connection=false \
-                 appsrc name=audio ! aacparse ! queue ! mux."
-                    .to_owned(),
-                true,
-            ),
-            OutputKind::Record { format, .. } => (
-                format!(
-                    "appsrc name=video ! h264parse ! queue ! {} name=mux ! filesink name=sink \
-                     appsrc name=audio ! aacparse ! queue ! mux.",
-                    match format {
-                        RecordFormat::Mp4 => "mp4mux fragment-duration=1000",
-                        RecordFormat::Mkv => "matroskamux",
-                        RecordFormat::Mp4Faststart => "mp4mux faststart=true",
-                    }
-                ),
-                true,
-            ),
-        };
+        let (description, encoded) = describe(&spec.kind);
         let pipeline = gst::parse::launch(&description)
             .map_err(|e| Failure::Fatal(format!("output pipeline: {e}")))?
             .downcast::<gst::Pipeline>()
@@ -268,93 +209,8 @@ impl Attempt {
                 .map_err(|_| Failure::Fatal(format!("{name} is not an appsrc")))
         };
         let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
-        let delivery = match &spec.kind {
-            OutputKind::Whip {
-                url,
-                key,
-                stun_server,
-                bitrate,
-                rate_control,
-                mitigation,
-            } => {
-                sink.set_property("stun-server", stun_server.clone());
-                let proxy = sink
-                    .dynamic_cast_ref::<gst::ChildProxy>()
-                    .ok_or_else(|| Failure::Fatal("whipclientsink is not a child proxy".into()))?;
-                proxy.set_child_property("signaller::whip-endpoint", url);
-                proxy.set_child_property("signaller::auth-token", key);
-                let steps = StepLog::shared(Instant::now());
-                let picture = Mutex::new(Mitigation::new(*mitigation, steps.clone()));
-                sink.connect("configure-mitigation-caps", false, move |args| {
-                    let info = args.get(2)?.get::<gstreamer_video::VideoInfo>().ok()?;
-                    let bitrate = args.get(3)?.get::<i32>().ok()?;
-                    let caps = lock(&picture).caps(
-                        Instant::now(),
-                        (info.width(), info.height(), info.fps()),
-                        bitrate,
-                    );
-                    Some(caps.to_value())
-                });
-                Delivery::Whip {
-                    watch: watch_whip(&sink),
-                    rate: WhipRate {
-                        probe_max_kbps: (*rate_control == RateControl::GccProbe)
-                            .then_some(bitrate.max_kbps),
-                        prober: None,
-                        steps,
-                        reported: 0,
-                    },
-                }
-            }
-            OutputKind::Rtmp { url, rate_control } => {
-                sink.set_property("location", url);
-                Delivery::Network {
-                    sent_field: "out-bytes-total",
-                    watch_stall: false,
-                    rate: network_rate(
-                        spec,
-                        *rate_control,
-                        taps,
-                        by_name("sendq")?,
-                        rtmp_peers(url),
-                    ),
-                }
-            }
-            OutputKind::Srt { url, rate_control } => {
-                sink.set_property("uri", url);
-                // A vanished SRT receiver is only noticed by libsrt after its idle timeout, and
-                // not at all while the send window lets writes through.
-                Delivery::Network {
-                    sent_field: "bytes-sent-total",
-                    watch_stall: true,
-                    rate: network_rate(spec, *rate_control, taps, by_name("sendq")?, Vec::new()),
-                }
-            }
-            OutputKind::Record { path, .. } => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-                    && !dir.is_dir()
-                {
-                    return Err(Failure::Fatal(format!(
-                        "record.path: folder {} does not exist",
-                        dir.display()
-                    )));
-                }
-                sink.set_property("location", path);
-                Delivery::File
-            }
-        };
-        let reached_sink = Arc::new(AtomicU64::new(0));
-        if let Some(pad) = sink.static_pad("sink") {
-            let counter = reached_sink.clone();
-            // Muxers such as mpegtsmux push buffer lists.
-            pad.add_probe(
-                gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-                move |_, _| {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    gst::PadProbeReturn::Ok
-                },
-            );
-        }
+        let delivery = deliver(spec, taps, &sink, by_name)?;
+        let reached_sink = count_reaching(&sink);
 
         // Live sources from the start, so the pipeline does not wait to preroll.
         let video = Subscriber::new(video_src, encoded);
@@ -536,6 +392,157 @@ impl Attempt {
     }
 }
 
+/// The output's pipeline (appsrcs `video` and `audio`, a `sink`, for RTMP and SRT a `sendq`
+/// before it) and whether it takes the engine's encoded streams (else raw, which WHIP's
+/// `whipclientsink` encodes itself under GCC).
+fn describe(kind: &OutputKind) -> (String, bool) {
+    match kind {
+        OutputKind::Whip { bitrate, .. } => (
+            format!(
+                "appsrc name=video ! videoconvert ! queue ! \
+                 whipclientsink name=sink video-caps=video/x-h264 audio-caps=audio/x-opus \
+                   congestion-control=gcc do-fec=false \
+                   start-bitrate={} min-bitrate={} max-bitrate={} \
+                 appsrc name=audio ! audioconvert ! audioresample ! queue ! sink.",
+                bitrate.start_kbps * 1000,
+                bitrate.min_kbps * 1000,
+                bitrate.max_kbps * 1000,
+            ),
+            false,
+        ),
+        OutputKind::Rtmp { .. } => (
+            "appsrc name=video ! h264parse ! queue ! flvmux name=mux streamable=true ! \
+             queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
+             rtmp2sink name=sink \
+             appsrc name=audio ! aacparse ! queue ! mux."
+                .to_owned(),
+            true,
+        ),
+        OutputKind::Srt { .. } => (
+            "appsrc name=video ! h264parse ! queue ! mpegtsmux name=mux alignment=7 ! \
+             queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
+             srtsink name=sink wait-for-connection=false \
+             appsrc name=audio ! aacparse ! queue ! mux."
+                .to_owned(),
+            true,
+        ),
+        OutputKind::Record { format, .. } => (
+            format!(
+                "appsrc name=video ! h264parse ! queue ! {} name=mux ! filesink name=sink \
+                 appsrc name=audio ! aacparse ! queue ! mux.",
+                match format {
+                    RecordFormat::Mp4 => "mp4mux fragment-duration=1000",
+                    RecordFormat::Mkv => "matroskamux",
+                    RecordFormat::Mp4Faststart => "mp4mux faststart=true",
+                }
+            ),
+            true,
+        ),
+    }
+}
+
+/// Points the sink at the output's destination and sets up how the attempt learns that it is
+/// live, how many bytes left and how its bitrate follows the link.
+fn deliver(
+    spec: &OutputSpec,
+    taps: &Taps,
+    sink: &gst::Element,
+    by_name: impl Fn(&str) -> Result<gst::Element, Failure>,
+) -> Result<Delivery, Failure> {
+    Ok(match &spec.kind {
+        OutputKind::Whip {
+            url,
+            key,
+            stun_server,
+            bitrate,
+            rate_control,
+            mitigation,
+        } => {
+            sink.set_property("stun-server", stun_server.clone());
+            let proxy = sink
+                .dynamic_cast_ref::<gst::ChildProxy>()
+                .ok_or_else(|| Failure::Fatal("whipclientsink is not a child proxy".into()))?;
+            proxy.set_child_property("signaller::whip-endpoint", url);
+            proxy.set_child_property("signaller::auth-token", key);
+            let steps = StepLog::shared(Instant::now());
+            let picture = Mutex::new(Mitigation::new(*mitigation, steps.clone()));
+            sink.connect("configure-mitigation-caps", false, move |args| {
+                let info = args.get(2)?.get::<gstreamer_video::VideoInfo>().ok()?;
+                let bitrate = args.get(3)?.get::<i32>().ok()?;
+                let caps = lock(&picture).caps(
+                    Instant::now(),
+                    (info.width(), info.height(), info.fps()),
+                    bitrate,
+                );
+                Some(caps.to_value())
+            });
+            Delivery::Whip {
+                watch: watch_whip(sink),
+                rate: WhipRate {
+                    probe_max_kbps: (*rate_control == RateControl::GccProbe)
+                        .then_some(bitrate.max_kbps),
+                    prober: None,
+                    steps,
+                    reported: 0,
+                },
+            }
+        }
+        OutputKind::Rtmp { url, rate_control } => {
+            sink.set_property("location", url);
+            Delivery::Network {
+                sent_field: "out-bytes-total",
+                watch_stall: false,
+                rate: network_rate(
+                    spec,
+                    *rate_control,
+                    taps,
+                    by_name("sendq")?,
+                    rtmp_peers(url),
+                ),
+            }
+        }
+        OutputKind::Srt { url, rate_control } => {
+            sink.set_property("uri", url);
+            // A vanished SRT receiver is only noticed by libsrt after its idle timeout, and
+            // not at all while the send window lets writes through.
+            Delivery::Network {
+                sent_field: "bytes-sent-total",
+                watch_stall: true,
+                rate: network_rate(spec, *rate_control, taps, by_name("sendq")?, Vec::new()),
+            }
+        }
+        OutputKind::Record { path, .. } => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                return Err(Failure::Fatal(format!(
+                    "record.path: folder {} does not exist",
+                    dir.display()
+                )));
+            }
+            sink.set_property("location", path);
+            Delivery::File
+        }
+    })
+}
+
+/// Counts the buffers that reach the sink (a recording is live from the first one).
+fn count_reaching(sink: &gst::Element) -> Arc<AtomicU64> {
+    let reached = Arc::new(AtomicU64::new(0));
+    if let Some(pad) = sink.static_pad("sink") {
+        let counter = reached.clone();
+        // Muxers such as mpegtsmux push buffer lists.
+        pad.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
+    reached
+}
+
 fn network_rate(
     spec: &OutputSpec,
     rule: SendRateControl,
@@ -573,160 +580,4 @@ fn structure_count(stats: &gst::StructureRef, field: &str) -> u64 {
 fn sink_count(sink: &gst::Element, field: &str) -> u64 {
     sink.property::<Option<gst::Structure>>("stats")
         .map_or(0, |s| structure_count(&s, field))
-}
-
-/// Hooks whipclientsink's session signals: connection state, session end, and the encoder
-/// (to count what GCC lets out).
-fn watch_whip(sink: &gst::Element) -> Arc<WhipWatch> {
-    let watch = Arc::new(WhipWatch::default());
-    let w = watch.clone();
-    sink.connect("consumer-added", false, move |args| {
-        let webrtcbin = args.get(2)?.get::<gst::Element>().ok()?;
-        let state_watch = w.clone();
-        webrtcbin.connect_notify(Some("connection-state"), move |bin, _| {
-            let state =
-                bin.property::<gstreamer_webrtc::WebRTCPeerConnectionState>("connection-state");
-            match state {
-                gstreamer_webrtc::WebRTCPeerConnectionState::Connected => {
-                    state_watch.connected.store(true, Ordering::Relaxed);
-                }
-                gstreamer_webrtc::WebRTCPeerConnectionState::Failed
-                | gstreamer_webrtc::WebRTCPeerConnectionState::Closed => {
-                    *lock(&state_watch.failed) = Some(format!("WebRTC connection {state:?}"));
-                }
-                _ => {}
-            }
-        });
-        *lock(&w.webrtcbin) = Some(webrtcbin);
-        None
-    });
-    let gcc = watch.gcc.clone();
-    sink.connect("consumer-pipeline-created", false, move |args| {
-        let pipeline = args.get(2)?.get::<gst::Bin>().ok()?;
-        let gcc = gcc.clone();
-        pipeline.connect_deep_element_added(move |_, _, element| {
-            if element.factory().is_some_and(|f| f.name() == "rtpgccbwe") {
-                *lock(&gcc) = Some(element.clone());
-            }
-        });
-        None
-    });
-    let w = watch.clone();
-    sink.connect("consumer-removed", false, move |_| {
-        w.removed.store(true, Ordering::Relaxed);
-        None
-    });
-    let w = watch.clone();
-    sink.connect("encoder-setup", false, move |args| {
-        let consumer = args
-            .get(1)
-            .and_then(|v| v.get::<String>().ok())
-            .unwrap_or_default();
-        if let Some(encoder) = args.get(3).and_then(|v| v.get::<gst::Element>().ok())
-            && consumer != "discovery"
-            && let Some(pad) = encoder.static_pad("src")
-        {
-            let counter = w.encoded_bytes.clone();
-            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-                if let Some(buffer) = info.buffer() {
-                    counter.fetch_add(buffer.size() as u64, Ordering::Relaxed);
-                }
-                gst::PadProbeReturn::Ok
-            });
-        }
-        Some(false.to_value())
-    });
-    watch
-}
-
-fn whip_health(whip: &WhipWatch) -> Health {
-    if let Some(reason) = lock(&whip.failed).clone() {
-        return Health::Failed(reason);
-    }
-    if whip.removed.load(Ordering::Relaxed) {
-        return Health::Failed("the WebRTC session ended".into());
-    }
-    if !whip.connected.load(Ordering::Relaxed) {
-        return Health::Starting;
-    }
-    hook_rtcp(whip);
-    match *lock(&whip.last_rtcp) {
-        Some(at) if at.elapsed() > WHIP_SILENCE => Health::Failed(format!(
-            "no RTCP from the relay for {} s",
-            WHIP_SILENCE.as_secs()
-        )),
-        _ => Health::Live,
-    }
-}
-
-/// Notes the time of every RTCP packet from the relay, through the RTP session inside
-/// webrtcbin: the quickest sign that the relay went away (ICE consent takes ~30 s).
-fn hook_rtcp(whip: &WhipWatch) {
-    if whip.rtcp_hooked.load(Ordering::Relaxed) {
-        return;
-    }
-    let Some(webrtcbin) = lock(&whip.webrtcbin).clone() else {
-        return;
-    };
-    let Some(rtpbin) = webrtcbin
-        .downcast_ref::<gst::Bin>()
-        .and_then(|bin| bin.by_name("rtpbin"))
-    else {
-        return;
-    };
-    let Some(session) =
-        rtpbin.emit_by_name::<Option<gst::glib::Object>>("get-internal-session", &[&0u32])
-    else {
-        return;
-    };
-    *lock(&whip.last_rtcp) = Some(Instant::now());
-    let last = whip.last_rtcp.clone();
-    session.connect("on-receiving-rtcp", false, move |_| {
-        *lock(&last) = Some(Instant::now());
-        None
-    });
-    whip.rtcp_hooked.store(true, Ordering::Relaxed);
-}
-
-struct WhipStats {
-    target_bps: u32,
-    rtt_ms: Option<f64>,
-    loss: Option<f64>,
-}
-
-/// Digs GCC's encoder target and the receiver's RTT and loss out of whipclientsink's `stats`.
-fn read_whip_stats(stats: &gst::Structure) -> WhipStats {
-    let mut out = WhipStats {
-        target_bps: 0,
-        rtt_ms: None,
-        loss: None,
-    };
-    for (_, session) in stats.iter() {
-        let Ok(session) = session.get::<gst::Structure>() else {
-            continue;
-        };
-        for (name, value) in session.iter() {
-            let Ok(entry) = value.get::<gst::Structure>() else {
-                continue;
-            };
-            if name == "consumer-stats" {
-                if let Ok(encoders) = entry.get::<gst::Array>("video-encoders") {
-                    for encoder in encoders.iter() {
-                        if let Ok(encoder) = encoder.get::<gst::Structure>() {
-                            out.target_bps =
-                                encoder.get::<i32>("bitrate").unwrap_or(0).max(0) as u32;
-                        }
-                    }
-                }
-            } else if name.starts_with("rtp-remote-inbound") {
-                if let Ok(rtt) = entry.get::<f64>("round-trip-time") {
-                    out.rtt_ms = Some(rtt * 1000.0);
-                }
-                if let Ok(lost) = entry.get::<f64>("fraction-lost") {
-                    out.loss = Some(lost);
-                }
-            }
-        }
-    }
-    out
 }
