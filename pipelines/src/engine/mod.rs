@@ -16,7 +16,9 @@ pub mod audio;
 mod camera;
 mod canvas;
 pub mod encoder;
+mod frame;
 mod media;
+mod monitor;
 pub(crate) mod sources;
 pub(crate) mod tap;
 mod video;
@@ -38,6 +40,8 @@ pub use camera::best_decoder;
 pub use canvas::{LayerStatus, Transition};
 pub use encoder::EncoderChoice;
 pub use encoder::hardware_encoders;
+pub use frame::{CanvasFrame, PreviewFrame, RgbaImage};
+use monitor::{describe_flow, spawn_bus_watch, spawn_stats};
 
 pub(crate) use crate::lock;
 use crate::outputs::{Output, OutputSpec, OutputStats};
@@ -64,129 +68,12 @@ fn default_bitrate() -> u32 {
     4_000
 }
 
-/// A preview frame for the UI.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreviewFrame {
-    pub jpeg: Vec<u8>,
-    pub width: u32,
-    pub height: u32,
-    /// Increases by one per frame.
-    pub sequence: u64,
-}
-
 /// Seconds without a canvas frame before the stats report a stall.
 const STALL_REPORT_SECS: u32 = 3;
 
 /// Longest side of preview frames, and their rate.
 pub const PREVIEW_MAX_SIDE: u32 = 640;
 pub const PREVIEW_FPS: i32 = 15;
-
-/// A composed canvas frame, for snapshots and tests.
-#[derive(Debug, Clone)]
-pub struct CanvasFrame {
-    pub pts: Option<gst::ClockTime>,
-    sample: gst::Sample,
-}
-
-impl CanvasFrame {
-    fn from_sample(sample: &gst::Sample) -> Self {
-        Self {
-            pts: sample.buffer().and_then(|b| b.pts()),
-            sample: sample.clone(),
-        }
-    }
-
-    /// The frame converted to `caps` (raw RGBA, JPEG, …).
-    fn convert(&self, caps: &gst::Caps) -> Result<(gst::Buffer, Option<gst::Caps>)> {
-        let converted = gstreamer_video::convert_sample(
-            &self.sample,
-            caps,
-            Some(gst::ClockTime::from_seconds(2)),
-        )
-        .map_err(|e| Error::Invalid(format!("frame conversion: {e}")))?;
-        let buffer = converted
-            .buffer_owned()
-            .ok_or_else(|| Error::Invalid("converted frame without data".into()))?;
-        Ok((buffer, converted.caps_owned()))
-    }
-
-    /// The frame as tightly packed RGBA.
-    pub fn to_rgba(&self) -> Result<RgbaImage> {
-        let (buffer, caps) = self.convert(
-            &gst::Caps::builder("video/x-raw")
-                .field("format", "RGBA")
-                .build(),
-        )?;
-        let info = caps
-            .and_then(|c| gstreamer_video::VideoInfo::from_caps(&c).ok())
-            .ok_or_else(|| Error::Invalid("frame without caps".into()))?;
-        let map = buffer
-            .map_readable()
-            .map_err(|_| Error::Invalid("frame not readable".into()))?;
-        let (width, height, stride) = (info.width(), info.height(), info.stride()[0] as usize);
-        let mut pixels = Vec::with_capacity((width * height * 4) as usize);
-        for row in 0..height as usize {
-            pixels.extend_from_slice(&map[row * stride..row * stride + width as usize * 4]);
-        }
-        Ok(RgbaImage {
-            width,
-            height,
-            pixels,
-        })
-    }
-
-    /// The frame as JPEG.
-    pub fn to_jpeg(&self) -> Result<Vec<u8>> {
-        self.jpeg(gst::Caps::builder("image/jpeg").build())
-    }
-
-    /// The frame as a JPEG `height` pixels high (its aspect kept): a small monitor picture.
-    pub fn to_jpeg_of_height(&self, height: u32) -> Result<Vec<u8>> {
-        let (width, full) = self
-            .sample
-            .caps()
-            .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok())
-            .map(|info| (info.width(), info.height()))
-            .ok_or_else(|| Error::Invalid("frame without caps".into()))?;
-        let height = height.clamp(2, full.max(2));
-        // Even sizes: JPEG's chroma subsampling wants them.
-        let width =
-            ((u64::from(width) * u64::from(height) / u64::from(full.max(1))) as u32 & !1).max(2);
-        self.jpeg(
-            gst::Caps::builder("image/jpeg")
-                .field("width", width as i32)
-                .field("height", (height & !1) as i32)
-                .build(),
-        )
-    }
-
-    fn jpeg(&self, caps: gst::Caps) -> Result<Vec<u8>> {
-        let (buffer, _) = self.convert(&caps)?;
-        let map = buffer
-            .map_readable()
-            .map_err(|_| Error::Invalid("snapshot not readable".into()))?;
-        Ok(map.to_vec())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RgbaImage {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
-}
-
-impl RgbaImage {
-    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
-        let i = ((y * self.width + x) * 4) as usize;
-        [
-            self.pixels[i],
-            self.pixels[i + 1],
-            self.pixels[i + 2],
-            self.pixels[i + 3],
-        ]
-    }
-}
 
 /// Published once a second on [`Engine::stats`].
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -255,28 +142,7 @@ impl Engine {
         let canvas = config.scenes.canvas;
         let pipeline = gst::Pipeline::with_name("anchordesk-engine");
 
-        // Source timestamp → encoder output on the first canvas: the running time a frame was
-        // due at, against the clock when its encoded form reaches the tap.
-        let encode_latency: Arc<Mutex<(f64, u32)>> = Arc::default();
-        let latency_observer: tap::Observer = {
-            let (pipeline, latency) = (pipeline.downgrade(), encode_latency.clone());
-            Box::new(move |sample: &gst::Sample| {
-                let Some(pipeline) = pipeline.upgrade() else {
-                    return;
-                };
-                let due = sample.buffer().and_then(|b| b.pts()).and_then(|pts| {
-                    sample
-                        .segment()
-                        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
-                        .and_then(|s| s.to_running_time(pts))
-                });
-                if let (Some(due), Some(now)) = (due, pipeline.current_running_time()) {
-                    let mut sum = lock(&latency);
-                    sum.0 += (now.nseconds() as f64 - due.nseconds() as f64) / 1e6;
-                    sum.1 += 1;
-                }
-            })
-        };
+        let (encode_latency, latency_observer) = encode_latency_observer(&pipeline);
         let mut latency_observer = Some(latency_observer);
         let (preview, _) = watch::channel(None);
         let feed = PreviewFeed {
@@ -297,47 +163,12 @@ impl Engine {
             )?);
         }
 
-        // Audio.
-        let mixer = make("audiomixer", Some("mixer"))?;
-        let mix_caps = make("capsfilter", None)?;
-        mix_caps.set_property(
-            "caps",
-            gst::Caps::builder("audio/x-raw")
-                .field("rate", audio::MIX_CAPS_RATE)
-                .field("channels", 2i32)
-                .build(),
-        );
-        let audio_tee = make("tee", None)?;
-        pipeline
-            .add_many([&mixer, &mix_caps, &audio_tee])
-            .map_err(add_error)?;
-        gst::Element::link_many([&mixer, &mix_caps, &audio_tee]).map_err(link_error)?;
-        let inputs = if config.audio.is_empty() {
-            vec![AudioInput::new("silence", AudioSource::Silence)]
-        } else {
-            config.audio.clone()
-        };
-        let mut audio_inputs = HashMap::new();
-        for input in &inputs {
-            audio_inputs.insert(
-                input.id.clone(),
-                audio::add_input(&pipeline, &mixer, input)?,
-            );
-        }
-        let raw_audio_sink = branch_appsink(&pipeline, &audio_tee, &[], true)?;
-        let aac_valve = make("valve", None)?;
-        let aac = encoder::aac_encoder()?;
-        let aac_parse = make("aacparse", None)?;
-        let aac_convert = make("audioconvert", None)?;
-        let aac_sink = branch_appsink(
-            &pipeline,
-            &audio_tee,
-            &[&aac_valve, &aac_convert, &aac, &aac_parse],
-            false,
-        )?;
-
-        let raw_audio = Tap::new(raw_audio_sink, None, None);
-        let aac = Tap::new(aac_sink, Some(aac_valve), None);
+        let AudioChain {
+            mixer,
+            inputs: audio_inputs,
+            raw: raw_audio,
+            aac,
+        } = AudioChain::build(&pipeline, &config.audio)?;
         let clock = gst::SystemClock::obtain();
         pipeline.use_clock(Some(&clock));
 
@@ -731,6 +562,85 @@ impl Engine {
     }
 }
 
+/// Source timestamp → encoder output on the first canvas: the running time a frame was due
+/// at, against the clock when its encoded form reaches the tap (sum of milliseconds, count).
+fn encode_latency_observer(pipeline: &gst::Pipeline) -> (Arc<Mutex<(f64, u32)>>, tap::Observer) {
+    let encode_latency: Arc<Mutex<(f64, u32)>> = Arc::default();
+    let (pipeline, latency) = (pipeline.downgrade(), encode_latency.clone());
+    let observer: tap::Observer = Box::new(move |sample: &gst::Sample| {
+        let Some(pipeline) = pipeline.upgrade() else {
+            return;
+        };
+        let due = sample.buffer().and_then(|b| b.pts()).and_then(|pts| {
+            sample
+                .segment()
+                .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+                .and_then(|s| s.to_running_time(pts))
+        });
+        if let (Some(due), Some(now)) = (due, pipeline.current_running_time()) {
+            let mut sum = lock(&latency);
+            sum.0 += (now.nseconds() as f64 - due.nseconds() as f64) / 1e6;
+            sum.1 += 1;
+        }
+    });
+    (encode_latency, observer)
+}
+
+/// The audio side: inputs → mixer → tee, a raw tap (WHIP's Opus) and an AAC tap (RTMP, SRT,
+/// recording) behind a valve.
+struct AudioChain {
+    mixer: gst::Element,
+    inputs: HashMap<String, audio::InputHandle>,
+    raw: Tap,
+    aac: Tap,
+}
+
+impl AudioChain {
+    /// With no input configured, one of silence: the outputs always have a sound track.
+    fn build(pipeline: &gst::Pipeline, configured: &[AudioInput]) -> Result<Self> {
+        let mixer = make("audiomixer", Some("mixer"))?;
+        let mix_caps = make("capsfilter", None)?;
+        mix_caps.set_property(
+            "caps",
+            gst::Caps::builder("audio/x-raw")
+                .field("rate", audio::MIX_CAPS_RATE)
+                .field("channels", 2i32)
+                .build(),
+        );
+        let audio_tee = make("tee", None)?;
+        pipeline
+            .add_many([&mixer, &mix_caps, &audio_tee])
+            .map_err(add_error)?;
+        gst::Element::link_many([&mixer, &mix_caps, &audio_tee]).map_err(link_error)?;
+        let inputs = if configured.is_empty() {
+            vec![AudioInput::new("silence", AudioSource::Silence)]
+        } else {
+            configured.to_vec()
+        };
+        let mut handles = HashMap::new();
+        for input in &inputs {
+            handles.insert(input.id.clone(), audio::add_input(pipeline, &mixer, input)?);
+        }
+        let raw_audio_sink = branch_appsink(pipeline, &audio_tee, &[], true)?;
+        let aac_valve = make("valve", None)?;
+        let aac = encoder::aac_encoder()?;
+        let aac_parse = make("aacparse", None)?;
+        let aac_convert = make("audioconvert", None)?;
+        let aac_sink = branch_appsink(
+            pipeline,
+            &audio_tee,
+            &[&aac_valve, &aac_convert, &aac, &aac_parse],
+            false,
+        )?;
+        Ok(Self {
+            mixer,
+            inputs: handles,
+            raw: Tap::new(raw_audio_sink, None, None),
+            aac: Tap::new(aac_sink, Some(aac_valve), None),
+        })
+    }
+}
+
 impl Shared {
     /// Opens the shown canvas's preview valve while `watched`, and shuts every other.
     fn open_preview(&self, watched: bool) {
@@ -809,178 +719,4 @@ impl Drop for Shared {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-fn describe_flow(element: &gst::Element, report: &mut Vec<String>) {
-    let (_, current, pending) = element.state(gst::ClockTime::ZERO);
-    if current != gst::State::Playing || pending != gst::State::VoidPending {
-        report.push(format!(
-            "{}: {current:?} (pending {pending:?})",
-            element.name()
-        ));
-    }
-    for pad in element.pads() {
-        let flow = pad.last_flow_result();
-        if flow != Ok(gst::FlowSuccess::Ok) {
-            report.push(format!(
-                "{}:{}: {flow:?} caps {:?}",
-                element.name(),
-                pad.name(),
-                pad.current_caps().map(|c| c.to_string())
-            ));
-        }
-    }
-    if let Some(bin) = element.downcast_ref::<gst::Bin>() {
-        for child in bin.children() {
-            describe_flow(&child, report);
-        }
-    }
-}
-
-fn spawn_bus_watch(shared: std::sync::Weak<Shared>) -> Result<()> {
-    let bus = shared
-        .upgrade()
-        .and_then(|s| s.pipeline.bus())
-        .ok_or_else(|| Error::Invalid("engine bus".into()))?;
-    std::thread::Builder::new()
-        .name("engine-bus".into())
-        .spawn(move || {
-            loop {
-                let message = bus.timed_pop(gst::ClockTime::from_mseconds(100));
-                let Some(shared) = shared.upgrade() else { break };
-                if shared.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Some(message) = message else { continue };
-                // A layer that joins the running canvas (a camera, a media file, a guest) or a
-                // decoder that learns its delay (avdec_h264's threads, a reorder depth) changes
-                // how late its pictures reach the compositor. Unless the pipeline's latency is
-                // worked out again, the compositor keeps its old deadline and drops every
-                // picture of that layer as too late: the camera froze on its first frame while
-                // the canvas kept running (the camera bench caught it, a different format each
-                // run).
-                if let gst::MessageView::Latency(_) = message.view() {
-                    if let Err(e) = shared.pipeline.recalculate_latency() {
-                        tracing::debug!("latency not recalculated: {e}");
-                    }
-                    continue;
-                }
-                if let Some(level) = audio::parse_level(&message) {
-                    shared.levels.send_modify(|levels| {
-                        levels.insert(level.input.clone(), level);
-                    });
-                    continue;
-                }
-                if let gst::MessageView::Error(e) = message.view() {
-                    let problem = e.error().to_string();
-                    if let Some(src) = message.src()
-                        && let Some(input) = audio::input_of(src)
-                    {
-                        shared.audio_failed(&input, src, &problem);
-                        continue;
-                    }
-                    let layer = message.src().and_then(|src| lock(&shared.canvas).layer_of(src));
-                    match layer {
-                        Some(layer) => {
-                            tracing::warn!(%layer, %problem, "layer source failed; showing a placeholder");
-                            if let Err(e) = lock(&shared.canvas).replace_with_placeholder(&layer, &problem) {
-                                tracing::error!(%layer, error = %e, "placeholder failed");
-                            }
-                        }
-                        None => {
-                            let source = message.src().map(|s| s.path_string().to_string()).unwrap_or_default();
-                            tracing::error!(%source, %problem, debug = ?e.debug(), "engine pipeline error");
-                            *lock(&shared.error) = Some(format!("{source}: {problem}"));
-                        }
-                    }
-                }
-            }
-        })
-        .map_err(|e| Error::Invalid(format!("bus thread: {e}")))?;
-    Ok(())
-}
-
-fn spawn_stats(shared: std::sync::Weak<Shared>) -> Result<()> {
-    std::thread::Builder::new()
-        .name("engine-stats".into())
-        .spawn(move || {
-            let mut last = (
-                Instant::now(),
-                vec![0u64; 2],
-                crate::process_cpu_seconds("self"),
-            );
-            let mut stalled_secs = 0u32;
-            loop {
-                std::thread::sleep(Duration::from_secs(1));
-                let Some(shared) = shared.upgrade() else {
-                    break;
-                };
-                if shared.stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let now = (
-                    Instant::now(),
-                    shared.frame_counts(),
-                    crate::process_cpu_seconds("self"),
-                );
-                let elapsed = now.0.duration_since(last.0).as_secs_f64().max(1e-3);
-                let rate = |i: usize| {
-                    let (now, last) = (now.1.get(i).copied()?, last.1.get(i).copied()?);
-                    Some(now.saturating_sub(last) as f64 / elapsed)
-                };
-                stalled_secs = if now.1[0] == last.1[0] {
-                    stalled_secs + 1
-                } else {
-                    0
-                };
-                if stalled_secs == STALL_REPORT_SECS {
-                    tracing::warn!(graph = %Engine::describe(&shared), "canvas stalled");
-                }
-                let active = lock(&shared.scenes).active().cloned();
-                let layers = active
-                    .as_ref()
-                    .map(|scene| lock(&shared.canvas).statuses(scene))
-                    .unwrap_or_default();
-                let outputs = shared.output_stats();
-                let stats = EngineStats {
-                    fps: rate(0).unwrap_or(0.0),
-                    frames: now.1[0],
-                    second_fps: rate(1),
-                    cpu_percent: match (now.2, last.2) {
-                        (Some(a), Some(b)) => (a - b) / elapsed * 100.0,
-                        _ => 0.0,
-                    },
-                    encode_latency_ms: {
-                        let mut sum = lock(&shared.encode_latency);
-                        let mean = (sum.1 > 0).then(|| sum.0 / f64::from(sum.1));
-                        *sum = (0.0, 0);
-                        mean
-                    },
-                    encoder: shared.first().taps.encoder.factory.clone(),
-                    video_bitrate_kbps: shared.first().taps.encoder.bitrate_kbps(),
-                    active_scene: active.map(|s| s.id).unwrap_or_default(),
-                    layers,
-                    audio: shared.audio_statuses(),
-                    outputs,
-                    error: lock(&shared.error).clone().or_else(|| {
-                        (stalled_secs >= STALL_REPORT_SECS).then(|| {
-                            format!("画面停止 canvas stalled: no frame for {stalled_secs} s")
-                        })
-                    }),
-                };
-                shared.stats.send_replace(stats);
-                // A media layer's sound leaves with its layer: so does its meter.
-                shared.levels.send_if_modified(|levels| {
-                    let before = levels.len();
-                    levels.retain(|id, _| {
-                        shared.pipeline.by_name(&audio::element_name(id)).is_some()
-                    });
-                    levels.len() != before
-                });
-                shared.open_preview(shared.preview.receiver_count() > 0);
-                last = now;
-            }
-        })
-        .map_err(|e| Error::Invalid(format!("stats thread: {e}")))?;
-    Ok(())
 }
