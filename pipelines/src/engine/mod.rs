@@ -46,11 +46,11 @@ use monitor::{describe_flow, spawn_bus_watch, spawn_stats};
 pub(crate) use crate::lock;
 use crate::outputs::{Output, OutputSpec, OutputStats};
 use crate::scene::{Canvas, CanvasId, Layer, SceneCollection};
-use crate::{Error, Result, make};
+use crate::{Error, Result};
+use audio::AudioChain;
 use canvas::{CanvasGraph, CanvasTarget};
-use tap::Tap;
 pub(crate) use tap::Taps;
-use video::{CanvasVideo, FrameStore, PreviewFeed, add_error, branch_appsink, link_error};
+use video::{CanvasVideo, FrameStore, PreviewFeed};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
@@ -584,61 +584,6 @@ fn encode_latency_observer(pipeline: &gst::Pipeline) -> (Arc<Mutex<(f64, u32)>>,
         }
     });
     (encode_latency, observer)
-}
-
-/// The audio side: inputs → mixer → tee, a raw tap (WHIP's Opus) and an AAC tap (RTMP, SRT,
-/// recording) behind a valve.
-struct AudioChain {
-    mixer: gst::Element,
-    inputs: HashMap<String, audio::InputHandle>,
-    raw: Tap,
-    aac: Tap,
-}
-
-impl AudioChain {
-    /// With no input configured, one of silence: the outputs always have a sound track.
-    fn build(pipeline: &gst::Pipeline, configured: &[AudioInput]) -> Result<Self> {
-        let mixer = make("audiomixer", Some("mixer"))?;
-        let mix_caps = make("capsfilter", None)?;
-        mix_caps.set_property(
-            "caps",
-            gst::Caps::builder("audio/x-raw")
-                .field("rate", audio::MIX_CAPS_RATE)
-                .field("channels", 2i32)
-                .build(),
-        );
-        let audio_tee = make("tee", None)?;
-        pipeline
-            .add_many([&mixer, &mix_caps, &audio_tee])
-            .map_err(add_error)?;
-        gst::Element::link_many([&mixer, &mix_caps, &audio_tee]).map_err(link_error)?;
-        let inputs = if configured.is_empty() {
-            vec![AudioInput::new("silence", AudioSource::Silence)]
-        } else {
-            configured.to_vec()
-        };
-        let mut handles = HashMap::new();
-        for input in &inputs {
-            handles.insert(input.id.clone(), audio::add_input(pipeline, &mixer, input)?);
-        }
-        let raw_audio_sink = branch_appsink(pipeline, &audio_tee, &[], true)?;
-        let aac_valve = make("valve", None)?;
-        let aac = encoder::aac_encoder()?;
-        let aac_parse = make("aacparse", None)?;
-        let aac_convert = make("audioconvert", None)?;
-        let aac_sink = branch_appsink(
-            pipeline,
-            &audio_tee,
-            &[&aac_valve, &aac_convert, &aac, &aac_parse],
-            false,
-        )?;
-        Ok(Self {
-            mixer,
-            inputs: handles,
-            raw: Tap::new(raw_audio_sink, None, None),
-            aac: Tap::new(aac_sink, Some(aac_valve), None),
-        })
-    }
 }
 
 impl Shared {

@@ -11,6 +11,10 @@ pub use denoise::NoiseSuppression;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use std::collections::HashMap;
+
+use super::tap::Tap;
+use super::video::{add_error, branch_appsink, link_error};
 use crate::{Error, Result, make};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -113,6 +117,64 @@ impl InputHandle {
             backend: state.backend.clone(),
             problem: state.problem.clone(),
         }
+    }
+}
+
+/// The audio side: inputs → mixer → tee, a raw tap (WHIP's Opus) and an AAC tap (RTMP, SRT,
+/// recording) behind a valve.
+pub(super) struct AudioChain {
+    pub(in crate::engine) mixer: gst::Element,
+    pub(in crate::engine) inputs: HashMap<String, InputHandle>,
+    pub(in crate::engine) raw: Tap,
+    pub(in crate::engine) aac: Tap,
+}
+
+impl AudioChain {
+    /// With no input configured, one of silence: the outputs always have a sound track.
+    pub(in crate::engine) fn build(
+        pipeline: &gst::Pipeline,
+        configured: &[AudioInput],
+    ) -> Result<Self> {
+        let mixer = make("audiomixer", Some("mixer"))?;
+        let mix_caps = make("capsfilter", None)?;
+        mix_caps.set_property(
+            "caps",
+            gst::Caps::builder("audio/x-raw")
+                .field("rate", MIX_CAPS_RATE)
+                .field("channels", 2i32)
+                .build(),
+        );
+        let audio_tee = make("tee", None)?;
+        pipeline
+            .add_many([&mixer, &mix_caps, &audio_tee])
+            .map_err(add_error)?;
+        gst::Element::link_many([&mixer, &mix_caps, &audio_tee]).map_err(link_error)?;
+        let inputs = if configured.is_empty() {
+            vec![AudioInput::new("silence", AudioSource::Silence)]
+        } else {
+            configured.to_vec()
+        };
+        let mut handles = HashMap::new();
+        for input in &inputs {
+            handles.insert(input.id.clone(), add_input(pipeline, &mixer, input)?);
+        }
+        let raw_audio_sink = branch_appsink(pipeline, &audio_tee, &[], true)?;
+        let aac_valve = make("valve", None)?;
+        let aac = super::encoder::aac_encoder()?;
+        let aac_parse = make("aacparse", None)?;
+        let aac_convert = make("audioconvert", None)?;
+        let aac_sink = branch_appsink(
+            pipeline,
+            &audio_tee,
+            &[&aac_valve, &aac_convert, &aac, &aac_parse],
+            false,
+        )?;
+        Ok(Self {
+            mixer,
+            inputs: handles,
+            raw: Tap::new(raw_audio_sink, None, None),
+            aac: Tap::new(aac_sink, Some(aac_valve), None),
+        })
     }
 }
 
