@@ -69,6 +69,39 @@ struct Track {
 
 fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Result<Cut, String> {
     let deadline = Instant::now() + CUT_TIMEOUT;
+    let (reader, reader_bus, tracks) = open_reader(recording, deadline)?;
+    let (writer, mut tracks) = open_writer(partial, tracks)?;
+    if !tracks.iter().any(|t| t.video) {
+        return Err(format!("{} has no H.264 video", recording.display()));
+    }
+    start_copy(&reader, &reader_bus, &writer, recording, from, to)?;
+    let from = gst::ClockTime::from_nseconds(from.as_nanos() as u64);
+    let span = copy(&mut tracks, from, &reader_bus, deadline)?;
+    for track in &tracks {
+        let _ = track.src.end_of_stream();
+    }
+    finish_writing(&writer, deadline)?;
+    let (first, end) = span.ok_or_else(|| {
+        format!(
+            "no video in {} between {from:?} and {to:?}",
+            recording.display()
+        )
+    })?;
+    Ok(Cut {
+        starts_at: Duration::from_nanos(first.nseconds()),
+        duration: Duration::from_nanos(end.saturating_sub(first).nseconds()),
+    })
+}
+
+/// A track the demuxer found: its caps and the appsink it arrives on.
+type FoundTrack = Result<(gst::Caps, gst_app::AppSink), String>;
+
+/// Opens the recording paused, with an appsink per track, once the demuxer has read the
+/// header and announced every track.
+fn open_reader(
+    recording: &Path,
+    deadline: Instant,
+) -> Result<(StopOnDrop, gst::Bus, Vec<FoundTrack>), String> {
     let reader = StopOnDrop(gst::Pipeline::new());
     let src = element("filesrc")?;
     src.set_property("location", recording.to_string_lossy().as_ref());
@@ -77,8 +110,7 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
     src.link(&demux).map_err(|e| e.to_string())?;
     // Each track gets its appsink in the demuxer's own thread, before the demuxer pushes
     // to the new pad (an unlinked pad stops it).
-    let (pads_tx, pads_rx) =
-        std::sync::mpsc::channel::<Result<(gst::Caps, gst_app::AppSink), String>>();
+    let (pads_tx, pads_rx) = std::sync::mpsc::channel::<FoundTrack>();
     let pads_tx = std::sync::Mutex::new(pads_tx);
     let reader_weak = reader.downgrade();
     demux.connect_pad_added(move |_, pad| {
@@ -128,7 +160,12 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    Ok((reader, reader_bus, pads_rx.try_iter().collect()))
+}
 
+/// The clip's writer (mp4mux, faststart, into `partial`) with an appsrc and parser per H.264
+/// or Opus track; other tracks' appsinks are set to drop what they get.
+fn open_writer(partial: &Path, found: Vec<FoundTrack>) -> Result<(StopOnDrop, Vec<Track>), String> {
     let writer = StopOnDrop(gst::Pipeline::new());
     let mux = element("mp4mux")?;
     mux.set_property("faststart", true);
@@ -137,7 +174,7 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
     writer.add_many([&mux, &file]).map_err(|e| e.to_string())?;
     mux.link(&file).map_err(|e| e.to_string())?;
     let mut tracks = Vec::new();
-    for linked in pads_rx.try_iter() {
+    for linked in found {
         let (caps, sink) = linked?;
         let name = caps
             .structure(0)
@@ -182,15 +219,24 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
             done: false,
         });
     }
-    if !tracks.iter().any(|t| t.video) {
-        return Err(format!("{} has no H.264 video", recording.display()));
-    }
-    // Preroll (every appsink holds a buffer), then seek; the stop ends the reader with EOS.
+    Ok((writer, tracks))
+}
+
+/// Prerolls the reader (every appsink holds a buffer), seeks it to just before `from` with
+/// `to` as its stop (the reader ends with EOS there), and starts both pipelines.
+fn start_copy(
+    reader: &gst::Pipeline,
+    reader_bus: &gst::Bus,
+    writer: &gst::Pipeline,
+    recording: &Path,
+    from: Duration,
+    to: Duration,
+) -> Result<(), String> {
     reader
         .state(gst::ClockTime::from_seconds(10))
         .0
         .map_err(|_| {
-            bus_error(&reader_bus).unwrap_or_else(|| "the recording does not preroll".into())
+            bus_error(reader_bus).unwrap_or_else(|| "the recording does not preroll".into())
         })?;
     reader
         .seek(
@@ -208,12 +254,11 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
     reader
         .set_state(gst::State::Playing)
         .map_err(|e| format!("start reading: {e}"))?;
+    Ok(())
+}
 
-    let from = gst::ClockTime::from_nseconds(from.as_nanos() as u64);
-    let span = copy(&mut tracks, from, &reader_bus, deadline)?;
-    for track in &tracks {
-        let _ = track.src.end_of_stream();
-    }
+/// Waits (until the deadline) for the writer to finish the file after the tracks ended.
+fn finish_writing(writer: &gst::Pipeline, deadline: Instant) -> Result<(), String> {
     let writer_bus = writer.bus().ok_or("pipeline without a bus")?;
     let left = deadline.saturating_duration_since(Instant::now());
     match writer_bus.timed_pop_filtered(
@@ -227,16 +272,7 @@ fn run_cut(recording: &Path, from: Duration, to: Duration, partial: &Path) -> Re
         }
         None => return Err("the clip was not finished in time".into()),
     }
-    let (first, end) = span.ok_or_else(|| {
-        format!(
-            "no video in {} between {from:?} and {to:?}",
-            recording.display()
-        )
-    })?;
-    Ok(Cut {
-        starts_at: Duration::from_nanos(first.nseconds()),
-        duration: Duration::from_nanos(end.saturating_sub(first).nseconds()),
-    })
+    Ok(())
 }
 
 /// Moves the reader's buffers to the writer, from the last keyframe at or before `from` (or
