@@ -290,18 +290,8 @@ async fn package(
     )?];
     // A recording that cannot start (disk full, a directory that cannot be made) costs the
     // recording only: viewers keep their HLS.
-    let record = record && {
-        let started = match tokio::fs::create_dir_all(&dirs.recordings).await {
-            Ok(()) => Branch::start(
-                "recording",
-                1,
-                &recording_description(&recording, has_audio),
-                has_audio,
-                ended_tx,
-            ),
-            Err(e) => Err(format!("create {}: {e}", dirs.recordings.display())),
-        };
-        match started {
+    let record = record
+        && match start_recording(dirs, &recording, has_audio, ended_tx).await {
             Ok(branch) => {
                 branches.push(branch);
                 true
@@ -310,8 +300,7 @@ async fn package(
                 tracing::warn!(stream, "no recording of this live: {e}");
                 false
             }
-        }
-    };
+        };
     tracing::info!(stream, recording = %recording.display(), "HLS and recording started");
 
     // The wall-clock time of the recording's first frame: replay clips map pin times into
@@ -354,7 +343,42 @@ async fn package(
     for task in feeds {
         task.abort();
     }
-    // End of stream lets hlssink2 write #EXT-X-ENDLIST and mp4mux close its last fragment.
+    finish(&branches, &mut ended, stream).await;
+    drop(branches);
+    tracing::info!(stream, recording = %recording.display(), "HLS and recording ended");
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
+/// The recording's branch, in a directory made for it.
+async fn start_recording(
+    dirs: &MediaDirs,
+    recording: &Path,
+    has_audio: bool,
+    ended: tokio::sync::mpsc::UnboundedSender<BranchEnd>,
+) -> Result<Branch, String> {
+    tokio::fs::create_dir_all(&dirs.recordings)
+        .await
+        .map_err(|e| format!("create {}: {e}", dirs.recordings.display()))?;
+    Branch::start(
+        "recording",
+        1,
+        &recording_description(recording, has_audio),
+        has_audio,
+        ended,
+    )
+}
+
+/// Ends the branches still running with end-of-stream, so hlssink2 writes #EXT-X-ENDLIST and
+/// mp4mux closes its last fragment, and waits for them (at most [`EOS_TIMEOUT`]).
+async fn finish(
+    branches: &[Branch],
+    ended: &mut tokio::sync::mpsc::UnboundedReceiver<BranchEnd>,
+    stream: &str,
+) {
     let mut finishing = 0;
     for branch in branches.iter().filter(|b| b.running) {
         let _ = branch.video.end_of_stream();
@@ -383,13 +407,6 @@ async fn package(
     .await;
     if finished.is_err() {
         tracing::warn!(stream, "packaging did not finish in time; stopping it");
-    }
-    drop(branches);
-    tracing::info!(stream, recording = %recording.display(), "HLS and recording ended");
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
     }
 }
 

@@ -129,42 +129,7 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
                     report_failure(&reporter, &format!("麦克风断开 capture device failed: {e}"));
                 }
             };
-            let stream = match config.sample_format() {
-                cpal::SampleFormat::F32 => device.build_input_stream(
-                    config.into(),
-                    move |data: &[f32], _: &_| push(&mut data.iter().copied()),
-                    on_error,
-                    None,
-                ),
-                cpal::SampleFormat::I16 => device.build_input_stream(
-                    config.into(),
-                    move |data: &[i16], _: &_| {
-                        push(&mut data.iter().map(|s| f32::from(*s) / 32_768.0));
-                    },
-                    on_error,
-                    None,
-                ),
-                cpal::SampleFormat::I32 => device.build_input_stream(
-                    config.into(),
-                    move |data: &[i32], _: &_| {
-                        push(
-                            &mut data
-                                .iter()
-                                .map(|s| (f64::from(*s) / 2_147_483_648.0) as f32),
-                        );
-                    },
-                    on_error,
-                    None,
-                ),
-                other => {
-                    let _ = ready_tx.send(Err(format!("unsupported sample format {other}")));
-                    return;
-                }
-            };
-            let stream = match stream.map_err(|e| e.to_string()).and_then(|s| {
-                s.play().map_err(|e| e.to_string())?;
-                Ok(s)
-            }) {
+            let stream = match start_stream(&device, config, push, on_error) {
                 Ok(stream) => stream,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -211,4 +176,46 @@ pub fn open(id: Option<&str>) -> Option<(gst::Element, Capture)> {
         }
         Err(_) => None,
     }
+}
+
+/// Opens and starts the device's input stream at its own sample format, handing `push` the
+/// samples as f32.
+fn start_stream(
+    device: &cpal::Device,
+    config: cpal::SupportedStreamConfig,
+    push: impl Fn(&mut dyn Iterator<Item = f32>) + Send + 'static,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
+) -> Result<cpal::Stream, String> {
+    let stream = match config.sample_format() {
+        cpal::SampleFormat::F32 => device.build_input_stream(
+            config.into(),
+            move |data: &[f32], _: &_| push(&mut data.iter().copied()),
+            on_error,
+            None,
+        ),
+        cpal::SampleFormat::I16 => device.build_input_stream(
+            config.into(),
+            move |data: &[i16], _: &_| {
+                push(&mut data.iter().map(|s| f32::from(*s) / 32_768.0));
+            },
+            on_error,
+            None,
+        ),
+        cpal::SampleFormat::I32 => device.build_input_stream(
+            config.into(),
+            move |data: &[i32], _: &_| {
+                push(
+                    &mut data
+                        .iter()
+                        .map(|s| (f64::from(*s) / 2_147_483_648.0) as f32),
+                );
+            },
+            on_error,
+            None,
+        ),
+        other => return Err(format!("unsupported sample format {other}")),
+    };
+    let stream = stream.map_err(|e| e.to_string())?;
+    stream.play().map_err(|e| e.to_string())?;
+    Ok(stream)
 }

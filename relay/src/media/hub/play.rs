@@ -24,20 +24,7 @@ impl MediaHub {
         let mut locals = Vec::new();
         for track in &tracks {
             let ssrc = random_ssrc();
-            let local = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                "anchordesk".to_owned(),
-                format!("{}-{ssrc}", kind_name(track.kind)),
-                kind_name(track.kind).to_owned(),
-                track.kind,
-                vec![RTCRtpEncodingParameters {
-                    rtp_coding_parameters: RTCRtpCodingParameters {
-                        ssrc: Some(ssrc),
-                        ..Default::default()
-                    },
-                    codec: track.codec.clone(),
-                    ..Default::default()
-                }],
-            )));
+            let local = sending_track(track, ssrc);
             let sender = match peer
                 .pc
                 .add_track(local.clone() as Arc<dyn TrackLocal>)
@@ -277,4 +264,22 @@ pub(super) async fn pass_keyframe_requests(
             None => return,
         }
     }
+}
+
+/// The viewer's copy of a published track: same kind and codec, an SSRC of its own.
+fn sending_track(track: &PublishedTrack, ssrc: u32) -> Arc<TrackLocalStaticRTP> {
+    Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        "anchordesk".to_owned(),
+        format!("{}-{ssrc}", kind_name(track.kind)),
+        kind_name(track.kind).to_owned(),
+        track.kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: track.codec.clone(),
+            ..Default::default()
+        }],
+    )))
 }
