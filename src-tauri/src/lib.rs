@@ -13,3 +13,4 @@ pub mod session;
 pub mod settings;
 mod studio;
 pub mod test_recording;
+mod webview_gpu;

@@ -149,6 +149,9 @@ fn set_up(
     data_dir: Option<PathBuf>,
     assistant: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(window) = app.get_webview_window("main") {
+        crate::webview_gpu::apply(&window, crate::webview_gpu::for_this_machine());
+    }
     let handle = app.handle().clone();
     let host = RelayHost::new(move |status| {
         if let Err(e) = handle.emit(RELAY_STATUS_EVENT, status) {
