@@ -17,7 +17,7 @@
 
 use std::time::Duration;
 
-use anchordesk_bench::relay_binary;
+use anchordesk_bench::{relay_binary, results_dir};
 use anchordesk_e2e::abr;
 use anchordesk_e2e::netns;
 use anyhow::{Context, Result};
@@ -156,12 +156,6 @@ fn summary_line(run: &Value) -> String {
 
 fn today() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_owned()
-}
-
-fn results_dir() -> Result<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 /// One PNG per run, 10 px per second and 1 px per 20 kbit/s: the link's rate in black, the

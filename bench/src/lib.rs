@@ -59,6 +59,13 @@ pub fn relay_binary() -> anyhow::Result<PathBuf> {
     release_binary("anchordesk-relay", "anchordesk-relay")
 }
 
+/// `bench/results`, created if missing.
+pub fn results_dir() -> anyhow::Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 /// A binary of this workspace in release mode, built now (a no-op when up to date).
 pub fn release_binary(package: &str, bin: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -77,6 +77,11 @@ pub struct LiveArgs {
     /// probing upward, for quick recovery after a dip).
     #[arg(long, default_value = "gcc_probe", value_parser = parse_rate_control)]
     pub whip_rate_control: anchordesk_pipelines::outputs::RateControl,
+    /// Whose H.264 the WHIP output sends: auto (the engine's encoder when RTMP, SRT or the
+    /// recording encode the same canvas, so it is encoded once; else its own), own (its own
+    /// encoder, with lower resolution and frame rate on weak links) or shared.
+    #[arg(long, value_enum, default_value_t = WhipEncoder::Auto)]
+    pub whip_encoder: WhipEncoder,
     /// How RTMP and SRT outputs adapt the encoder's bitrate (at most --bitrate): throughput
     /// (cut early to what the server takes, probe up every second), obs_like (OBS's dynamic
     /// bitrate: cut at 200 ms of queue, +10 % every 4 s) or fixed.
@@ -122,6 +127,25 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
 fn parse_rate_control(text: &str) -> Result<anchordesk_pipelines::outputs::RateControl, String> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| "expected gcc or gcc_probe".to_owned())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WhipEncoder {
+    Auto,
+    Own,
+    Shared,
+}
+
+impl WhipEncoder {
+    /// The encoding asked for; `None` leaves it to the outputs of the run.
+    pub fn fixed(self) -> Option<anchordesk_pipelines::outputs::WhipEncoding> {
+        use anchordesk_pipelines::outputs::WhipEncoding;
+        match self {
+            Self::Auto => None,
+            Self::Own => Some(WhipEncoding::Own),
+            Self::Shared => Some(WhipEncoding::Shared),
+        }
+    }
 }
 
 fn parse_send_rate_control(

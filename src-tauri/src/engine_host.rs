@@ -322,6 +322,7 @@ impl EngineHost {
     /// there are two.
     pub fn go_live(&self, whip_url: &str, key: &str) -> Result<(), String> {
         let engine = self.engine().ok_or_else(|| self.not_running())?;
+        let canvas = canvas_for(&engine, true);
         engine
             .start_output(OutputSpec {
                 id: RELAY_OUTPUT.into(),
@@ -336,8 +337,10 @@ impl EngineHost {
                     stun_server: None,
                     rate_control: RateControl::GccProbe,
                     mitigation: Default::default(),
+                    // Encoded once with a recording or platform push already running.
+                    encoding: engine.whip_encoding_for(canvas),
                 },
-                canvas: canvas_for(&engine, true),
+                canvas,
             })
             .map_err(|e| e.to_string())
     }

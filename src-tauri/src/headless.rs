@@ -10,7 +10,7 @@ use anchordesk_pipelines::engine::{
     AudioInput, AudioInputStatus, AudioSource, Engine, EngineConfig, EngineStats,
 };
 use anchordesk_pipelines::outputs::{
-    OutputKind, OutputSpec, OutputState, RecordFormat, check_playable,
+    OutputKind, OutputSpec, OutputState, RecordFormat, check_playable, share_encoder_where_possible,
 };
 use anchordesk_pipelines::scene::{Canvas, CanvasId, SceneCollection};
 
@@ -161,6 +161,7 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
                 stun_server: None,
                 rate_control: args.whip_rate_control,
                 mitigation: Default::default(),
+                encoding: args.whip_encoder.fixed().unwrap_or_default(),
             },
             canvas: Default::default(),
         });
@@ -214,6 +215,9 @@ fn outputs_from(args: &LiveArgs) -> Result<Vec<OutputSpec>, String> {
             )
         })?;
         output.canvas = CanvasId::Second;
+    }
+    if args.whip_encoder.fixed().is_none() {
+        share_encoder_where_possible(&mut outputs);
     }
     for output in &outputs {
         output.validate().map_err(|e| e.to_string())?;
@@ -293,4 +297,68 @@ fn stop_on_signal(stop: Arc<AtomicBool>) {
         rt.block_on(signal);
         stop.store(true, Ordering::Relaxed);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use anchordesk_pipelines::outputs::WhipEncoding;
+    use clap::Parser;
+
+    fn whip_encoding(args: &[&str]) -> Result<WhipEncoding, String> {
+        let mut all = vec![
+            "anchordesk",
+            "live",
+            "--whip",
+            "http://127.0.0.1:1/whip/demo",
+            "--key",
+            "k",
+        ];
+        all.extend_from_slice(args);
+        let Some(Command::Live(live)) =
+            Cli::try_parse_from(all).map_err(|e| e.to_string())?.command
+        else {
+            return Err("expected live".into());
+        };
+        let outputs = outputs_from(&live)?;
+        outputs
+            .iter()
+            .find_map(|o| match &o.kind {
+                OutputKind::Whip { encoding, .. } => Some(*encoding),
+                _ => None,
+            })
+            .ok_or_else(|| "no whip output".into())
+    }
+
+    #[test]
+    fn whip_shares_the_engine_encoder_when_another_output_encodes_its_canvas() {
+        assert_eq!(whip_encoding(&[]), Ok(WhipEncoding::Own));
+        assert_eq!(
+            whip_encoding(&["--record", "a.mp4", "--rtmp", "rtmp://h/live/k"]),
+            Ok(WhipEncoding::Shared)
+        );
+        assert_eq!(
+            whip_encoding(&["--record", "a.mkv", "--whip-encoder", "own"]),
+            Ok(WhipEncoding::Own)
+        );
+        assert_eq!(
+            whip_encoding(&["--whip-encoder", "shared"]),
+            Ok(WhipEncoding::Shared)
+        );
+        // The recording encodes the other canvas: nothing to share.
+        assert_eq!(
+            whip_encoding(&[
+                "--second-canvas",
+                "720x1280",
+                "--record",
+                "a.mkv",
+                "--on-second",
+                "record"
+            ]),
+            Ok(WhipEncoding::Own)
+        );
+        let refused = whip_encoding(&["--whip-encoder", "twice"]).unwrap_err();
+        assert!(refused.contains("auto, own, shared"), "{refused}");
+    }
 }

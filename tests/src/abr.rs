@@ -155,6 +155,7 @@ pub async fn run(
                 stun_server: None,
                 rate_control,
                 mitigation: Default::default(),
+                encoding: Default::default(),
             },
             Controller::Rtmp(rate_control) => OutputKind::Rtmp {
                 url: format!("{}/abr?key={}", relay.rtmp, relay.key),
@@ -363,6 +364,8 @@ pub struct Rig {
     pub relay: crate::RelayProcess,
     pub rtmp: String,
     pub key: String,
+    /// A second stream (`abr2`) for runs that push two outputs at once.
+    pub second_key: String,
     _data: tempfile::TempDir,
 }
 
@@ -373,6 +376,7 @@ impl Rig {
         let link = ShapedLink::create(6_000)?;
         let data = tempfile::tempdir()?;
         let key = crate::media::create_stream_with_cli(relay, data.path(), "abr")?;
+        let second_key = crate::media::create_stream_with_cli(relay, data.path(), "abr2")?;
         let mut command = link.command(relay);
         // Only the veth address: a socket on the namespace's loopback, paired with the
         // viewer's veth candidate, fails every write ("Invalid argument") and once won ICE.
@@ -392,6 +396,7 @@ impl Rig {
             relay,
             rtmp,
             key,
+            second_key,
             _data: data,
         })
     }

@@ -9,8 +9,10 @@ use anchordesk_e2e::media::WhepPlayer;
 use anchordesk_e2e::netns::{self, VETH_B};
 use anchordesk_pipelines::engine::{AudioInput, AudioSource, Engine, EngineConfig};
 use anchordesk_pipelines::outputs::{
-    BitrateRange, OutputKind, OutputSpec, OutputState, OutputStats, RecordFormat,
+    BitrateRange, OutputKind, OutputSpec, OutputState, OutputStats, RecordFormat, WhipEncoding,
+    check_playable,
 };
+use anchordesk_pipelines::scene::CanvasId;
 use anchordesk_pipelines::scene::{Canvas, SceneCollection};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
@@ -94,6 +96,7 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
             stun_server: None,
             rate_control: Default::default(),
             mitigation: Default::default(),
+            encoding: Default::default(),
         },
         canvas: Default::default(),
     })?;
@@ -159,6 +162,104 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
     player.receive_frames(10, Duration::from_secs(10)).await?;
     engine.stop_output("relay")?;
     engine.shutdown();
+    relay.shutdown().await?;
+    Ok(())
+}
+
+/// WHIP started while a recording runs takes the engine's encoder (one encode for both): the
+/// relay gets the full picture, GCC's estimate limits that encoder (so the recording's
+/// bitrate follows the link too), a viewer who joins late gets a picture at once, and the
+/// limit goes when WHIP stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whip_beside_a_recording_shares_its_encoder_and_drives_its_bitrate() -> Result<()> {
+    if !netns::isolate("whip_beside_a_recording_shares_its_encoder_and_drives_its_bitrate") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let relay = relay_at(dir.path(), "127.0.0.1:0".parse()?, false).await?;
+    let (_, key) = anchordesk_relay::media::streams::create(relay.store(), "demo").await?;
+    let base = relay.url();
+    let recording = dir.path().join("shared.mkv");
+
+    let engine = engine()?;
+    ensure!(engine.whip_encoding_for(CanvasId::First) == WhipEncoding::Own);
+    engine.start_output(OutputSpec {
+        id: "record".into(),
+        kind: OutputKind::Record {
+            path: recording.clone(),
+            format: RecordFormat::Mkv,
+        },
+        canvas: Default::default(),
+    })?;
+    let encoding = engine.whip_encoding_for(CanvasId::First);
+    ensure!(encoding == WhipEncoding::Shared, "{encoding:?}");
+    ensure!(engine.whip_encoding_for(CanvasId::Second) == WhipEncoding::Own);
+    engine.start_output(OutputSpec {
+        id: "relay".into(),
+        kind: OutputKind::Whip {
+            url: format!("{base}/whip/demo"),
+            key,
+            bitrate: BitrateRange {
+                start_kbps: 600,
+                min_kbps: 300,
+                max_kbps: 4000,
+            },
+            stun_server: None,
+            rate_control: Default::default(),
+            mitigation: Default::default(),
+            encoding,
+        },
+        canvas: Default::default(),
+    })?;
+    wait_output(&engine, "relay", Duration::from_secs(15), |o| {
+        o.state == OutputState::Live
+    })
+    .await?;
+
+    // GCC starts at 600 kbit/s: the shared encoder (the recording's target) follows it.
+    let (record, took) = wait_output(&engine, "record", Duration::from_secs(5), |o| {
+        o.target_kbps > 0 && o.target_kbps < 1500
+    })
+    .await?;
+    println!("the shared encoder follows GCC after {took:?}: {record:?}");
+
+    let http = reqwest::Client::new();
+    let player_ip: IpAddr = VETH_B.parse()?;
+    let asked = Instant::now();
+    let mut player = WhepPlayer::join(&http, &base, "demo", player_ip, true).await?;
+    let frames = player
+        .receive_frames(30, Duration::from_secs(15))
+        .await?
+        .clone();
+    println!("late viewer: 30 frames {:?} after asking", asked.elapsed());
+    ensure!(frames.frames >= 30, "{frames:?}");
+    let stats: Value = http
+        .get(format!("{base}/api/streams/demo/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    // No picture steps on a shared encoder: the relay gets the canvas as recorded.
+    ensure!(stats["video"]["width"].as_u64() == Some(1280), "{stats}");
+    let live = output(&engine, "relay").context("stats")?;
+    ensure!(live.measured_kbps > 100.0, "{live:?}");
+    ensure!(live.fps > 20.0, "{live:?}");
+    drop(player);
+
+    engine.stop_output("relay")?;
+    let (record, _) = wait_output(&engine, "record", Duration::from_secs(5), |o| {
+        o.target_kbps == 1500
+    })
+    .await?;
+    println!("WHIP gone, the encoder back at its own bitrate: {record:?}");
+    engine.stop_output("record")?;
+    engine.shutdown();
+    let played = check_playable(&recording).map_err(anyhow::Error::msg)?;
+    println!("recording: {played:?}");
+    ensure!(
+        played.video && played.audio && played.duration >= Duration::from_secs(2),
+        "{played:?}"
+    );
     relay.shutdown().await?;
     Ok(())
 }

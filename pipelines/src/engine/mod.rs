@@ -44,7 +44,7 @@ pub use frame::{CanvasFrame, PreviewFrame, RgbaImage};
 use monitor::{describe_flow, spawn_bus_watch, spawn_stats};
 
 pub(crate) use crate::lock;
-use crate::outputs::{Output, OutputSpec, OutputStats};
+use crate::outputs::{Output, OutputKind, OutputSpec, OutputStats, WhipEncoding};
 use crate::scene::{Canvas, CanvasId, Layer, SceneCollection};
 use crate::{Error, Result};
 use audio::AudioChain;
@@ -464,6 +464,19 @@ impl Engine {
         let output = Output::start(spec, taps.clone())?;
         outputs.insert(id, output);
         Ok(())
+    }
+
+    /// How a WHIP output of `canvas` started now should encode: with the engine's encoder
+    /// when an output running on that canvas (RTMP, SRT, recording) has it encoding anyway.
+    pub fn whip_encoding_for(&self, canvas: CanvasId) -> WhipEncoding {
+        let encoding = lock(&self.shared.outputs).values().any(|o| {
+            o.spec().canvas == canvas && !matches!(o.spec().kind, OutputKind::Whip { .. })
+        });
+        if encoding {
+            WhipEncoding::Shared
+        } else {
+            WhipEncoding::Own
+        }
     }
 
     /// Stops an output; recordings are finalised before this returns.

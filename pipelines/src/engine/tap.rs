@@ -128,6 +128,11 @@ impl Tap {
         }
         drop(list);
         // A new listener needs a keyframe now, not at the end of the current GOP.
+        self.request_keyframe();
+    }
+
+    /// Asks the encoder behind this tap for a keyframe with its headers (raw taps ignore it).
+    pub fn request_keyframe(&self) {
         let event = gstreamer_video::UpstreamForceKeyUnitEvent::builder()
             .all_headers(true)
             .build();

@@ -15,7 +15,7 @@ use super::probe::{Prober, StepLog};
 use super::send_rate::{SendRate, SendRateControl, SendSample};
 use super::tcp_socket::{TcpPeer, rtmp_peers};
 use super::whip_watch::{WhipWatch, read_whip_stats, watch_whip, whip_health};
-use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat};
+use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat, WhipEncoding};
 use crate::engine::encoder::VideoEncoder;
 use crate::engine::tap::{Subscriber, Tap, Taps};
 use crate::lock;
@@ -91,6 +91,40 @@ struct WhipRate {
     steps: Arc<Mutex<StepLog>>,
     /// Steps already handed out by [`Attempt::rate`].
     reported: u64,
+    /// With [`WhipEncoding::Shared`]: the engine's encoder, which follows GCC's estimate.
+    shared: Option<SharedLimit>,
+}
+
+/// A WHIP output's limit on the engine's shared encoder, lifted when the attempt ends.
+struct SharedLimit {
+    output: String,
+    encoder: Arc<VideoEncoder>,
+}
+
+impl SharedLimit {
+    fn follow(&self, estimate_kbps: Option<u32>) {
+        if let Some(kbps) = estimate_kbps.filter(|k| *k > 0) {
+            self.encoder.limit(&self.output, Some(kbps));
+        }
+    }
+}
+
+impl Drop for SharedLimit {
+    fn drop(&mut self) {
+        self.encoder.limit(&self.output, None);
+    }
+}
+
+impl WhipRate {
+    /// The prober's estimate when it probes, else GCC's.
+    fn estimate_kbps(&self, watch: &WhipWatch) -> Option<u32> {
+        match &self.prober {
+            Some(prober) => Some(prober.estimate_kbps()),
+            None => lock(&watch.gcc)
+                .as_ref()
+                .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
+        }
+    }
 }
 
 /// How an RTMP or SRT connection drives the shared encoder (see `send_rate`).
@@ -211,9 +245,12 @@ impl Attempt {
         let (video_src, audio_src) = (appsrc("video")?, appsrc("audio")?);
         let delivery = deliver(spec, taps, &sink, by_name)?;
         let reached_sink = count_reaching(&sink);
+        if encoded.video {
+            forward_keyframe_requests(&video_src, &taps.h264);
+        }
 
         // Live sources from the start, so the pipeline does not wait to preroll.
-        let video = Subscriber::new(video_src, encoded);
+        let video = Subscriber::new(video_src, encoded.video);
         let audio = Subscriber::new(audio_src, false);
 
         // Same clock and base time as the engine: its timestamps are this pipeline's too.
@@ -224,10 +261,15 @@ impl Attempt {
             .set_state(gst::State::Playing)
             .map_err(|e| Failure::Retry(format!("cannot start: {e}")))?;
 
-        let (video_tap, audio_tap) = if encoded {
-            (taps.h264.clone(), taps.aac.clone())
+        let video_tap = if encoded.video {
+            taps.h264.clone()
         } else {
-            (taps.raw_video.clone(), taps.raw_audio.clone())
+            taps.raw_video.clone()
+        };
+        let audio_tap = if encoded.audio {
+            taps.aac.clone()
+        } else {
+            taps.raw_audio.clone()
         };
         video_tap.subscribe(video.clone());
         audio_tap.subscribe(audio.clone());
@@ -277,7 +319,11 @@ impl Attempt {
                     }
                     (None, None) => {}
                 }
-                return whip_health(watch);
+                let health = whip_health(watch);
+                if let (Some(shared), Health::Live) = (&rate.shared, &health) {
+                    shared.follow(rate.estimate_kbps(watch));
+                }
+                return health;
             }
             Delivery::Network {
                 sent_field,
@@ -310,16 +356,9 @@ impl Attempt {
     /// ones, the latest rate steps.
     pub fn rate(&mut self) -> (Option<u32>, Option<Vec<RateStep>>) {
         let (estimate, steps, reported) = match &mut self.delivery {
-            Delivery::Whip { watch, rate } => (
-                match &rate.prober {
-                    Some(prober) => Some(prober.estimate_kbps()),
-                    None => lock(&watch.gcc)
-                        .as_ref()
-                        .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
-                },
-                &rate.steps,
-                &mut rate.reported,
-            ),
+            Delivery::Whip { watch, rate } => {
+                (rate.estimate_kbps(watch), &rate.steps, &mut rate.reported)
+            }
             Delivery::Network { rate, .. } => (
                 rate.control.as_ref().and_then(SendRate::throughput_kbps),
                 &rate.steps,
@@ -338,13 +377,20 @@ impl Attempt {
     pub fn sample(&self) -> Sample {
         let (mut target_kbps, mut rtt_ms, mut loss) = ((self.encoder_kbps)(), None, None);
         let bytes = match &self.delivery {
-            Delivery::Whip { watch: whip, .. } => {
+            Delivery::Whip { watch: whip, rate } => {
                 let stats = self.sink.property::<gst::Structure>("stats");
                 let read = read_whip_stats(&stats);
-                target_kbps = read.target_bps / 1000;
                 rtt_ms = read.rtt_ms;
                 loss = read.loss;
-                whip.encoded_bytes.load(Ordering::Relaxed)
+                // whipclientsink's own encoders are counted as they encode; a shared encoder's
+                // picture as it is handed over.
+                let audio = whip.encoded_bytes.load(Ordering::Relaxed);
+                if rate.shared.is_some() {
+                    audio + self.video.bytes.load(Ordering::Relaxed)
+                } else {
+                    target_kbps = read.target_bps / 1000;
+                    audio
+                }
             }
             Delivery::Network { sent_field, .. } => sink_count(&self.sink, sent_field),
             Delivery::File => {
@@ -395,28 +441,42 @@ impl Attempt {
 /// The output's pipeline (appsrcs `video` and `audio`, a `sink`, for RTMP and SRT a `sendq`
 /// before it) and whether it takes the engine's encoded streams (else raw, which WHIP's
 /// `whipclientsink` encodes itself under GCC).
-fn describe(kind: &OutputKind) -> (String, bool) {
+fn describe(kind: &OutputKind) -> (String, Encoded) {
+    const ENCODED: Encoded = Encoded {
+        video: true,
+        audio: true,
+    };
     match kind {
-        OutputKind::Whip { bitrate, .. } => (
-            format!(
-                "appsrc name=video ! videoconvert ! queue ! \
-                 whipclientsink name=sink video-caps=video/x-h264 audio-caps=audio/x-opus \
-                   congestion-control=gcc do-fec=false \
-                   start-bitrate={} min-bitrate={} max-bitrate={} \
-                 appsrc name=audio ! audioconvert ! audioresample ! queue ! sink.",
-                bitrate.start_kbps * 1000,
-                bitrate.min_kbps * 1000,
-                bitrate.max_kbps * 1000,
-            ),
-            false,
-        ),
+        OutputKind::Whip {
+            bitrate, encoding, ..
+        } => {
+            let shared = *encoding == WhipEncoding::Shared;
+            (
+                format!(
+                    "appsrc name=video ! {} ! queue ! \
+                     whipclientsink name=sink video-caps=video/x-h264 audio-caps=audio/x-opus \
+                       congestion-control=gcc do-fec=false \
+                       start-bitrate={} min-bitrate={} max-bitrate={} \
+                     appsrc name=audio ! audioconvert ! audioresample ! queue ! sink.",
+                    if shared { "h264parse" } else { "videoconvert" },
+                    bitrate.start_kbps * 1000,
+                    bitrate.min_kbps * 1000,
+                    bitrate.max_kbps * 1000,
+                ),
+                // WebRTC carries Opus, not the engine's AAC: the sound is encoded here.
+                Encoded {
+                    video: shared,
+                    audio: false,
+                },
+            )
+        }
         OutputKind::Rtmp { .. } => (
             "appsrc name=video ! h264parse ! queue ! flvmux name=mux streamable=true ! \
              queue name=sendq max-size-buffers=0 max-size-bytes=0 max-size-time=4000000000 ! \
              rtmp2sink name=sink \
              appsrc name=audio ! aacparse ! queue ! mux."
                 .to_owned(),
-            true,
+            ENCODED,
         ),
         OutputKind::Srt { .. } => (
             "appsrc name=video ! h264parse ! queue ! mpegtsmux name=mux alignment=7 ! \
@@ -424,7 +484,7 @@ fn describe(kind: &OutputKind) -> (String, bool) {
              srtsink name=sink wait-for-connection=false \
              appsrc name=audio ! aacparse ! queue ! mux."
                 .to_owned(),
-            true,
+            ENCODED,
         ),
         OutputKind::Record { format, .. } => (
             format!(
@@ -436,9 +496,42 @@ fn describe(kind: &OutputKind) -> (String, bool) {
                     RecordFormat::Mp4Faststart => "mp4mux faststart=true",
                 }
             ),
-            true,
+            ENCODED,
         ),
     }
+}
+
+/// Which of an output's inputs take the engine's encoded streams (else raw).
+#[derive(Clone, Copy)]
+struct Encoded {
+    video: bool,
+    audio: bool,
+}
+
+/// The least time between two keyframes asked of the shared encoder for one output: a
+/// relay's burst of PLIs (several viewers joining) costs the recording one keyframe, not ten.
+const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
+
+/// Keyframe requests that reach the output's video source (a relay's PLI, a new WebRTC
+/// session) go on to the engine's encoder, which this pipeline does not contain.
+fn forward_keyframe_requests(video_src: &gst_app::AppSrc, tap: &Tap) {
+    let Some(pad) = video_src.static_pad("src") else {
+        return;
+    };
+    let tap = tap.clone();
+    let last: Mutex<Option<Instant>> = Mutex::new(None);
+    pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(event)) = &info.data
+            && gstreamer_video::ForceKeyUnitEvent::is(event)
+        {
+            let mut last = lock(&last);
+            if last.is_none_or(|at| at.elapsed() >= KEYFRAME_REQUEST_GAP) {
+                *last = Some(Instant::now());
+                tap.request_keyframe();
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 /// Points the sink at the output's destination and sets up how the attempt learns that it is
@@ -457,6 +550,7 @@ fn deliver(
             bitrate,
             rate_control,
             mitigation,
+            encoding,
         } => {
             sink.set_property("stun-server", stun_server.clone());
             let proxy = sink
@@ -484,6 +578,10 @@ fn deliver(
                     prober: None,
                     steps,
                     reported: 0,
+                    shared: (*encoding == WhipEncoding::Shared).then(|| SharedLimit {
+                        output: spec.id.clone(),
+                        encoder: taps.encoder.clone(),
+                    }),
                 },
             }
         }

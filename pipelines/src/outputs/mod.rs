@@ -61,9 +61,12 @@ pub enum OutputKind {
         stun_server: Option<String>,
         #[serde(default)]
         rate_control: RateControl,
-        /// Resolution and frame-rate steps at low bitrates.
+        /// Resolution and frame-rate steps at low bitrates (own encoder only).
         #[serde(default)]
         mitigation: MitigationSteps,
+        /// Whose encoder the picture comes from.
+        #[serde(default)]
+        encoding: WhipEncoding,
     },
     /// `rtmp://` or `rtmps://` URL including the stream key.
     Rtmp {
@@ -83,6 +86,21 @@ pub enum OutputKind {
         #[serde(default)]
         format: RecordFormat,
     },
+}
+
+/// Where a WHIP output's H.264 comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhipEncoding {
+    /// whipclientsink encodes the raw canvas itself: GCC sets that encoder's bitrate and the
+    /// picture steps (lower resolution or frame rate) apply. Best when WHIP is the only output.
+    #[default]
+    Own,
+    /// The engine's encoder, which RTMP, SRT and recording of the same canvas use too: one
+    /// encode for all of them. GCC's estimate becomes this output's limit on that encoder
+    /// (the lowest limit wins, as for RTMP), keyframe requests from the relay reach it, and
+    /// there are no picture steps (a recording cannot change size mid-file).
+    Shared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -114,6 +132,25 @@ impl Default for BitrateRange {
             start_kbps: 2_000,
             min_kbps: 300,
             max_kbps: 6_000,
+        }
+    }
+}
+
+/// Each WHIP output takes the engine's encoder when another output (RTMP, SRT, recording)
+/// encodes the same canvas with it anyway: one encode instead of two.
+pub fn share_encoder_where_possible(outputs: &mut [OutputSpec]) {
+    let encoded: Vec<CanvasId> = outputs
+        .iter()
+        .filter(|o| !matches!(o.kind, OutputKind::Whip { .. }))
+        .map(|o| o.canvas)
+        .collect();
+    for output in outputs {
+        if let OutputKind::Whip { encoding, .. } = &mut output.kind {
+            *encoding = if encoded.contains(&output.canvas) {
+                WhipEncoding::Shared
+            } else {
+                WhipEncoding::Own
+            };
         }
     }
 }
@@ -286,6 +323,10 @@ impl Output {
             rate_steps,
             av_offset_ms: metrics.av_offset_ms,
         }
+    }
+
+    pub fn spec(&self) -> &OutputSpec {
+        &self.shared.spec
     }
 
     /// Stops and waits: a recording is finalised, a WHIP session deleted, RTMP unpublished.
