@@ -14,6 +14,7 @@ use super::mitigation::Mitigation;
 use super::probe::{Prober, StepLog};
 use super::send_rate::{SendRate, SendRateControl, SendSample};
 use super::tcp_socket::{TcpPeer, rtmp_peers};
+use super::whip_rate::{SharedLimit, WhipRate, forward_keyframe_requests};
 use super::whip_watch::{WhipWatch, read_whip_stats, watch_whip, whip_health};
 use super::{Failure, OutputKind, OutputSpec, RateControl, RateStep, RecordFormat, WhipEncoding};
 use crate::engine::encoder::VideoEncoder;
@@ -80,51 +81,6 @@ enum Delivery {
         rate: NetworkRate,
     },
     File,
-}
-
-/// How a WHIP connection adapts beyond GCC: the prober (made once GCC's estimator exists) and
-/// the log of its steps, which the picture steps write too.
-struct WhipRate {
-    /// The output's maximum, when it probes.
-    probe_max_kbps: Option<u32>,
-    prober: Option<Prober>,
-    steps: Arc<Mutex<StepLog>>,
-    /// Steps already handed out by [`Attempt::rate`].
-    reported: u64,
-    /// With [`WhipEncoding::Shared`]: the engine's encoder, which follows GCC's estimate.
-    shared: Option<SharedLimit>,
-}
-
-/// A WHIP output's limit on the engine's shared encoder, lifted when the attempt ends.
-struct SharedLimit {
-    output: String,
-    encoder: Arc<VideoEncoder>,
-}
-
-impl SharedLimit {
-    fn follow(&self, estimate_kbps: Option<u32>) {
-        if let Some(kbps) = estimate_kbps.filter(|k| *k > 0) {
-            self.encoder.limit(&self.output, Some(kbps));
-        }
-    }
-}
-
-impl Drop for SharedLimit {
-    fn drop(&mut self) {
-        self.encoder.limit(&self.output, None);
-    }
-}
-
-impl WhipRate {
-    /// The prober's estimate when it probes, else GCC's.
-    fn estimate_kbps(&self, watch: &WhipWatch) -> Option<u32> {
-        match &self.prober {
-            Some(prober) => Some(prober.estimate_kbps()),
-            None => lock(&watch.gcc)
-                .as_ref()
-                .map(|gcc| gcc.property::<u32>("estimated-bitrate") / 1000),
-        }
-    }
 }
 
 /// How an RTMP or SRT connection drives the shared encoder (see `send_rate`).
@@ -506,32 +462,6 @@ fn describe(kind: &OutputKind) -> (String, Encoded) {
 struct Encoded {
     video: bool,
     audio: bool,
-}
-
-/// The least time between two keyframes asked of the shared encoder for one output: a
-/// relay's burst of PLIs (several viewers joining) costs the recording one keyframe, not ten.
-const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
-
-/// Keyframe requests that reach the output's video source (a relay's PLI, a new WebRTC
-/// session) go on to the engine's encoder, which this pipeline does not contain.
-fn forward_keyframe_requests(video_src: &gst_app::AppSrc, tap: &Tap) {
-    let Some(pad) = video_src.static_pad("src") else {
-        return;
-    };
-    let tap = tap.clone();
-    let last: Mutex<Option<Instant>> = Mutex::new(None);
-    pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
-        if let Some(gst::PadProbeData::Event(event)) = &info.data
-            && gstreamer_video::ForceKeyUnitEvent::is(event)
-        {
-            let mut last = lock(&last);
-            if last.is_none_or(|at| at.elapsed() >= KEYFRAME_REQUEST_GAP) {
-                *last = Some(Instant::now());
-                tap.request_keyframe();
-            }
-        }
-        gst::PadProbeReturn::Ok
-    });
 }
 
 /// Points the sink at the output's destination and sets up how the attempt learns that it is

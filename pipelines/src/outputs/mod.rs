@@ -9,6 +9,7 @@ pub mod presets;
 mod probe;
 mod send_rate;
 mod tcp_socket;
+mod whip_rate;
 mod whip_watch;
 
 pub use mitigation::MitigationSteps;
