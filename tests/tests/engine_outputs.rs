@@ -58,6 +58,27 @@ async fn wait_output(
     }
 }
 
+fn mkv_recording(path: &std::path::Path) -> OutputSpec {
+    OutputSpec {
+        id: "record".into(),
+        kind: OutputKind::Record {
+            path: path.to_owned(),
+            format: RecordFormat::Mkv,
+        },
+        canvas: Default::default(),
+    }
+}
+
+/// The relay's media stats of stream `demo`.
+async fn demo_stats(http: &reqwest::Client, base: &str) -> Result<Value> {
+    Ok(http
+        .get(format!("{base}/api/streams/demo/stats"))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
 async fn relay_at(
     dir: &std::path::Path,
     listen: SocketAddr,
@@ -114,12 +135,7 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
         .await?
         .clone();
     ensure!(frames.frames >= 30, "{frames:?}");
-    let stats: Value = http
-        .get(format!("{base}/api/streams/demo/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = demo_stats(&http, &base).await?;
     // whipclientsink scales the picture down while GCC's target is low (640×360 at 600
     // kbit/s) and back up as it rises.
     let width = stats["video"]["width"].as_u64().unwrap_or(0);
@@ -183,14 +199,7 @@ async fn whip_beside_a_recording_shares_its_encoder_and_drives_its_bitrate() -> 
 
     let engine = engine()?;
     ensure!(engine.whip_encoding_for(CanvasId::First) == WhipEncoding::Own);
-    engine.start_output(OutputSpec {
-        id: "record".into(),
-        kind: OutputKind::Record {
-            path: recording.clone(),
-            format: RecordFormat::Mkv,
-        },
-        canvas: Default::default(),
-    })?;
+    engine.start_output(mkv_recording(&recording))?;
     let encoding = engine.whip_encoding_for(CanvasId::First);
     ensure!(encoding == WhipEncoding::Shared, "{encoding:?}");
     ensure!(engine.whip_encoding_for(CanvasId::Second) == WhipEncoding::Own);
@@ -233,12 +242,7 @@ async fn whip_beside_a_recording_shares_its_encoder_and_drives_its_bitrate() -> 
         .clone();
     println!("late viewer: 30 frames {:?} after asking", asked.elapsed());
     ensure!(frames.frames >= 30, "{frames:?}");
-    let stats: Value = http
-        .get(format!("{base}/api/streams/demo/stats"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stats = demo_stats(&http, &base).await?;
     // No picture steps on a shared encoder: the relay gets the canvas as recorded.
     ensure!(stats["video"]["width"].as_u64() == Some(1280), "{stats}");
     let live = output(&engine, "relay").context("stats")?;
@@ -288,14 +292,7 @@ async fn rtmp_into_the_relay_plays_as_hls_while_recording_and_a_bad_url_disturbs
         },
         canvas: Default::default(),
     })?;
-    engine.start_output(OutputSpec {
-        id: "record".into(),
-        kind: OutputKind::Record {
-            path: recording.clone(),
-            format: RecordFormat::Mkv,
-        },
-        canvas: Default::default(),
-    })?;
+    engine.start_output(mkv_recording(&recording))?;
     // Nobody listens on port 9: this platform output keeps retrying on its own.
     engine.start_output(OutputSpec {
         id: "platform".into(),
