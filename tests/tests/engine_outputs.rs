@@ -58,6 +58,27 @@ async fn wait_output(
     }
 }
 
+/// WHIP to stream `demo` of the relay at `base`, GCC from 600 kbit/s (300–4000).
+fn whip_to_demo(base: &str, key: &str, encoding: WhipEncoding) -> OutputSpec {
+    OutputSpec {
+        id: "relay".into(),
+        kind: OutputKind::Whip {
+            url: format!("{base}/whip/demo"),
+            key: key.to_owned(),
+            bitrate: BitrateRange {
+                start_kbps: 600,
+                min_kbps: 300,
+                max_kbps: 4000,
+            },
+            stun_server: None,
+            rate_control: Default::default(),
+            mitigation: Default::default(),
+            encoding,
+        },
+        canvas: Default::default(),
+    }
+}
+
 fn mkv_recording(path: &std::path::Path) -> OutputSpec {
     OutputSpec {
         id: "record".into(),
@@ -104,23 +125,7 @@ async fn engine_publishes_whip_with_gcc_and_comes_back_after_a_relay_restart() -
     let base = relay.url();
 
     let engine = engine()?;
-    engine.start_output(OutputSpec {
-        id: "relay".into(),
-        kind: OutputKind::Whip {
-            url: format!("{base}/whip/demo"),
-            key: key.clone(),
-            bitrate: BitrateRange {
-                start_kbps: 600,
-                min_kbps: 300,
-                max_kbps: 4000,
-            },
-            stun_server: None,
-            rate_control: Default::default(),
-            mitigation: Default::default(),
-            encoding: Default::default(),
-        },
-        canvas: Default::default(),
-    })?;
+    engine.start_output(whip_to_demo(&base, &key, WhipEncoding::Own))?;
     let (_, took) = wait_output(&engine, "relay", Duration::from_secs(15), |o| {
         o.state == OutputState::Live
     })
@@ -203,23 +208,7 @@ async fn whip_beside_a_recording_shares_its_encoder_and_drives_its_bitrate() -> 
     let encoding = engine.whip_encoding_for(CanvasId::First);
     ensure!(encoding == WhipEncoding::Shared, "{encoding:?}");
     ensure!(engine.whip_encoding_for(CanvasId::Second) == WhipEncoding::Own);
-    engine.start_output(OutputSpec {
-        id: "relay".into(),
-        kind: OutputKind::Whip {
-            url: format!("{base}/whip/demo"),
-            key,
-            bitrate: BitrateRange {
-                start_kbps: 600,
-                min_kbps: 300,
-                max_kbps: 4000,
-            },
-            stun_server: None,
-            rate_control: Default::default(),
-            mitigation: Default::default(),
-            encoding,
-        },
-        canvas: Default::default(),
-    })?;
+    engine.start_output(whip_to_demo(&base, &key, encoding))?;
     wait_output(&engine, "relay", Duration::from_secs(15), |o| {
         o.state == OutputState::Live
     })
