@@ -52,11 +52,6 @@ fn record(path: &Path, minutes: u64) -> Result<()> {
     Ok(())
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let minutes: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(20);
@@ -107,8 +102,8 @@ fn main() -> Result<()> {
             last = Some((cut, size));
         }
         let (cut, size) = last.context("no run")?;
-        let cut_median = median(cut_ms.clone());
-        let copy_median = median(copy_ms.clone());
+        let cut_median = anchordesk_bench::median(cut_ms.clone());
+        let copy_median = anchordesk_bench::median(copy_ms.clone());
         println!(
             "{window_s:>4} s window: cut {cut_median:.0} ms (copy of its {:.1} MiB: {copy_median:.0} ms, ×{:.1}); clip {:.1} s",
             size as f64 / 1_048_576.0,

@@ -197,11 +197,6 @@ fn run(setup: Setup, png: &Path, dir: &Path, seconds: u64, round: usize) -> Resu
     }))
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let seconds: u64 = args.get(1).map_or(Ok(20), |a| a.parse())?;
@@ -222,7 +217,7 @@ fn main() -> Result<()> {
         }
     }
     let cpu_of = |setup: Setup| {
-        median(
+        anchordesk_bench::median(
             runs.iter()
                 .filter(|r| r["setup"] == setup.name())
                 .filter_map(|r| r["cpu_percent_of_one_core"].as_f64())

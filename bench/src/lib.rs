@@ -59,6 +59,12 @@ pub fn relay_binary() -> anyhow::Result<PathBuf> {
     release_binary("anchordesk-relay", "anchordesk-relay")
 }
 
+/// The middle value (the upper of the two middle ones for an even count); `values` not empty.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// `bench/results`, created if missing.
 pub fn results_dir() -> anyhow::Result<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use anchordesk_bench::{cpu_seconds, machine, relay_binary};
+use anchordesk_bench::{cpu_seconds, machine, median, relay_binary, results_dir};
 use anchordesk_e2e::{abr, netns};
 use anchordesk_pipelines::engine::{AudioInput, AudioSource, EncoderChoice, Engine, EngineConfig};
 use anchordesk_pipelines::outputs::{
@@ -153,11 +153,6 @@ async fn measure(setup: Setup, rig: &abr::Rig, seconds: u64) -> Result<Value> {
     )
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -189,8 +184,8 @@ async fn main() -> Result<()> {
         }
     }
     let medians: BTreeMap<&str, f64> = cpu
-        .iter_mut()
-        .map(|(k, v)| (*k, (median(v) * 10.0).round() / 10.0))
+        .into_iter()
+        .map(|(k, v)| (k, (median(v) * 10.0).round() / 10.0))
         .collect();
     let alone = medians[Setup::WhipAlone.name()];
     let ratio = |setup: Setup, base: f64| (medians[setup.name()] / base * 100.0).round() / 100.0;
@@ -217,7 +212,7 @@ async fn main() -> Result<()> {
         "summary": summary,
         "runs": runs,
     });
-    let path = anchordesk_bench::results_dir()?.join(format!("{}-shared-encode.json", &now[..10]));
+    let path = results_dir()?.join(format!("{}-shared-encode.json", &now[..10]));
     std::fs::write(&path, serde_json::to_string_pretty(&record)? + "\n")?;
     println!("recorded in {}", path.display());
     Ok(())

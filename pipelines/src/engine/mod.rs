@@ -44,7 +44,7 @@ pub use frame::{CanvasFrame, PreviewFrame, RgbaImage};
 use monitor::{describe_flow, spawn_bus_watch, spawn_stats};
 
 pub(crate) use crate::lock;
-use crate::outputs::{Output, OutputKind, OutputSpec, OutputStats, WhipEncoding};
+use crate::outputs::{Output, OutputSpec, OutputStats, WhipEncoding};
 use crate::scene::{Canvas, CanvasId, Layer, SceneCollection};
 use crate::{Error, Result};
 use audio::AudioChain;
@@ -469,14 +469,10 @@ impl Engine {
     /// How a WHIP output of `canvas` started now should encode: with the engine's encoder
     /// when an output running on that canvas (RTMP, SRT, recording) has it encoding anyway.
     pub fn whip_encoding_for(&self, canvas: CanvasId) -> WhipEncoding {
-        let encoding = lock(&self.shared.outputs).values().any(|o| {
-            o.spec().canvas == canvas && !matches!(o.spec().kind, OutputKind::Whip { .. })
-        });
-        if encoding {
-            WhipEncoding::Shared
-        } else {
-            WhipEncoding::Own
-        }
+        WhipEncoding::beside(
+            lock(&self.shared.outputs).values().map(Output::spec),
+            canvas,
+        )
     }
 
     /// Stops an output; recordings are finalised before this returns.

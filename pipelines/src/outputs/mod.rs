@@ -137,21 +137,29 @@ impl Default for BitrateRange {
     }
 }
 
-/// Each WHIP output takes the engine's encoder when another output (RTMP, SRT, recording)
-/// encodes the same canvas with it anyway: one encode instead of two.
+impl WhipEncoding {
+    /// For a WHIP output of `canvas` beside `others`: the engine's encoder when one of them
+    /// (RTMP, SRT, recording) encodes that canvas with it anyway, so it is encoded once.
+    pub fn beside<'a>(others: impl IntoIterator<Item = &'a OutputSpec>, canvas: CanvasId) -> Self {
+        let encoding = others
+            .into_iter()
+            .any(|o| o.canvas == canvas && !matches!(o.kind, OutputKind::Whip { .. }));
+        if encoding { Self::Shared } else { Self::Own }
+    }
+}
+
+/// Each WHIP output of `outputs` set by [`WhipEncoding::beside`] the others.
 pub fn share_encoder_where_possible(outputs: &mut [OutputSpec]) {
-    let encoded: Vec<CanvasId> = outputs
+    let chosen: Vec<Option<WhipEncoding>> = outputs
         .iter()
-        .filter(|o| !matches!(o.kind, OutputKind::Whip { .. }))
-        .map(|o| o.canvas)
+        .map(|o| {
+            matches!(o.kind, OutputKind::Whip { .. })
+                .then(|| WhipEncoding::beside(outputs.iter(), o.canvas))
+        })
         .collect();
-    for output in outputs {
-        if let OutputKind::Whip { encoding, .. } = &mut output.kind {
-            *encoding = if encoded.contains(&output.canvas) {
-                WhipEncoding::Shared
-            } else {
-                WhipEncoding::Own
-            };
+    for (output, chosen) in outputs.iter_mut().zip(chosen) {
+        if let (OutputKind::Whip { encoding, .. }, Some(chosen)) = (&mut output.kind, chosen) {
+            *encoding = chosen;
         }
     }
 }
